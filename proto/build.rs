@@ -1,0 +1,93 @@
+//! Compiles every `.proto` under `capstan/` and derives the Kubernetes JSON
+//! form for the API types.
+//!
+//! The JSON names come from the descriptors' `json_name` (protoc fills it with
+//! lowerCamelCase unless a field overrides it, as `hostIP` does), so the
+//! `.proto` files stay the single source of truth for both wire forms.
+
+use prost::Message;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Packages whose messages are API objects with a JSON/YAML form.
+const JSON_PACKAGES: &[&str] = &[
+    "capstan.meta.v1",
+    "capstan.core.v1",
+    "capstan.apps.v1",
+    "capstan.coordination.v1",
+    "capstan.autoscaling.v1",
+];
+
+/// Messages whose JSON form is not an object; their serde impls are written by
+/// hand in `src/json.rs`.
+const HAND_WRITTEN: &[&str] = &[
+    ".capstan.meta.v1.Time",
+    ".capstan.meta.v1.MicroTime",
+    ".capstan.meta.v1.IntOrString",
+    ".capstan.meta.v1.Quantity",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let mut protos = Vec::new();
+    collect_protos(&root.join("capstan"), &mut protos)?;
+    protos.sort();
+    for p in &protos {
+        println!("cargo:rerun-if-changed={}", p.display());
+    }
+
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    let descriptor_path = out.join("capstan_descriptor.bin");
+    let status = Command::new(prost_build::protoc_from_env())
+        .arg("--include_imports")
+        .arg(format!("--descriptor_set_out={}", descriptor_path.display()))
+        .arg("-I")
+        .arg(&root)
+        .args(&protos)
+        .status()
+        .map_err(|e| format!("running protoc (install Debian's protobuf-compiler): {e}"))?;
+    if !status.success() {
+        return Err(format!("protoc failed with {status}").into());
+    }
+    let descriptors = prost_types::FileDescriptorSet::decode(std::fs::read(&descriptor_path)?.as_slice())?;
+
+    let mut builder = tonic_prost_build::configure()
+        .btree_map(".");
+    for file in &descriptors.file {
+        let package = file.package();
+        if !JSON_PACKAGES.contains(&package) {
+            continue;
+        }
+        for message in &file.message_type {
+            let type_path = format!(".{package}.{}", message.name());
+            if HAND_WRITTEN.contains(&type_path.as_str()) {
+                continue;
+            }
+            builder = builder
+                .type_attribute(&type_path, "#[derive(serde::Serialize, serde::Deserialize)]")
+                .type_attribute(&type_path, "#[serde(default, deny_unknown_fields)]");
+            for field in &message.field {
+                let attr = format!(
+                    "#[serde(rename = \"{}\", skip_serializing_if = \"crate::json::is_default\", \
+                     deserialize_with = \"crate::json::null_as_default\")]",
+                    field.json_name()
+                );
+                builder = builder.field_attribute(format!("{type_path}.{}", field.name()), attr);
+            }
+        }
+    }
+    builder.compile_protos(&protos, &[root])?;
+    Ok(())
+}
+
+fn collect_protos(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_protos(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "proto") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Capstan's API contract, compiled from the `.proto` files under `capstan/`.
+//!
+//! Start with [`api::v1::Object`], the envelope every kind travels in, and
+//! [`Resource`], which ties each kind to its REST name and metadata. The
+//! generated messages are the API objects themselves (as `k8s-openapi`'s types
+//! are for kube-rs); their JSON and YAML forms are Kubernetes' own, derived
+//! from the protos' `json_name`s, with the special forms (times, quantities,
+//! int-or-string) written by hand in [`json`].
+//!
+//! # Layout
+//! - [`meta`], [`core`], [`apps`], [`coordination`], [`autoscaling`]: the API
+//!   groups' types; [`api`]: the generic resource service.
+//! - [`kinds`]: the table of kinds (resource names, short names, scope) and
+//!   the [`Resource`] trait.
+//! - [`object`]: the `Object` envelope's helpers and manifest decoding that
+//!   names the path of a bad or unknown field.
+//! - [`quantity`], [`time`]: Kubernetes' quantity notation and timestamps.
+
+#![allow(clippy::large_enum_variant, clippy::doc_lazy_continuation)]
+
+pub mod json;
+pub mod kinds;
+pub mod object;
+pub mod quantity;
+pub mod time;
+
+pub use kinds::{KindInfo, Resource};
+pub use object::{DecodeError, ObjectExt};
+
+/// Kubernetes' object metadata and shared machinery types (meta/v1).
+pub mod meta {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.meta.v1.rs"));
+    }
+}
+
+/// The core group: pods, nodes, namespaces, services, endpoints, events.
+pub mod core {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.core.v1.rs"));
+    }
+}
+
+/// The apps group: replica sets and deployments.
+pub mod apps {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.apps.v1.rs"));
+    }
+}
+
+/// The coordination group: leases.
+pub mod coordination {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.coordination.v1.rs"));
+    }
+}
+
+/// The autoscaling group: the scale subresource.
+pub mod autoscaling {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.autoscaling.v1.rs"));
+    }
+}
+
+/// The generic resource service every component talks to.
+pub mod api {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.api.v1.rs"));
+    }
+}

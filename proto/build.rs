@@ -10,13 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Packages whose messages are API objects with a JSON/YAML form.
-const JSON_PACKAGES: &[&str] = &[
-    "capstan.meta.v1",
-    "capstan.core.v1",
-    "capstan.apps.v1",
-    "capstan.coordination.v1",
-    "capstan.autoscaling.v1",
-];
+const JSON_PACKAGES: &[&str] =
+    &["capstan.meta.v1", "capstan.core.v1", "capstan.apps.v1", "capstan.coordination.v1", "capstan.autoscaling.v1"];
 
 /// Messages whose JSON form is not an object; their serde impls are written by
 /// hand in `src/json.rs`.
@@ -51,8 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let descriptors = prost_types::FileDescriptorSet::decode(std::fs::read(&descriptor_path)?.as_slice())?;
 
-    let mut builder = tonic_prost_build::configure()
-        .btree_map(".");
+    let mut builder = tonic_prost_build::configure().btree_map(".");
     for file in &descriptors.file {
         let package = file.package();
         if !JSON_PACKAGES.contains(&package) {

@@ -151,17 +151,8 @@ pub const BINDING: KindInfo = KindInfo {
 };
 
 /// Every stored kind, in the order `api-resources` lists them.
-pub const STORED_KINDS: &[KindInfo] = &[
-    POD,
-    NAMESPACE,
-    NODE,
-    SERVICE,
-    ENDPOINTS,
-    EVENT,
-    REPLICA_SET,
-    DEPLOYMENT,
-    LEASE,
-];
+pub const STORED_KINDS: &[KindInfo] =
+    &[POD, NAMESPACE, NODE, SERVICE, ENDPOINTS, EVENT, REPLICA_SET, DEPLOYMENT, LEASE];
 
 /// The stored kind that `name` names (plural, singular, short name or kind).
 pub fn lookup(name: &str) -> Option<&'static KindInfo> {
@@ -171,10 +162,7 @@ pub fn lookup(name: &str) -> Option<&'static KindInfo> {
 /// The kind whose manifests say `apiVersion: api_version` and `kind: kind`
 /// (subresource bodies included).
 pub fn by_api_version_kind(api_version: &str, kind: &str) -> Option<&'static KindInfo> {
-    STORED_KINDS
-        .iter()
-        .chain([&SCALE, &BINDING])
-        .find(|k| k.api_version == api_version && k.kind == kind)
+    STORED_KINDS.iter().chain([&SCALE, &BINDING]).find(|k| k.api_version == api_version && k.kind == kind)
 }
 
 static EMPTY_META: LazyLock<ObjectMeta> = LazyLock::new(ObjectMeta::default);

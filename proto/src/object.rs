@@ -84,7 +84,8 @@ fn info_of<R: Resource>(_: &R) -> &'static KindInfo {
 /// Decodes a stored body of the kind `info` names.
 pub fn decode_body(info: &KindInfo, bytes: &[u8]) -> Result<Object, DecodeError> {
     fn body<R: Resource>(bytes: &[u8]) -> Result<Object, DecodeError> {
-        let mut value = R::decode(bytes).map_err(|e| DecodeError::Body { kind: R::INFO.kind, message: e.to_string() })?;
+        let mut value =
+            R::decode(bytes).map_err(|e| DecodeError::Body { kind: R::INFO.kind, message: e.to_string() })?;
         value.set_type_meta();
         Ok(value.into_object())
     }

@@ -1,0 +1,173 @@
+//! The gRPC face of the registry: translates `ResourceService` requests into
+//! registry calls and errors into status codes. No rule about objects lives
+//! here.
+
+use crate::error::ApiError;
+use crate::registry::{DeleteOptions, ListParams, Registry, WatchParams};
+use crate::registry::Part;
+use capstan_proto::api::v1::resource_service_server::ResourceService;
+use capstan_proto::api::v1::{
+    object::Kind, ApiResource, CreateRequest, DeleteRequest, DeleteResponse, DiscoveryRequest, DiscoveryResponse,
+    GetRequest, ListOptions, ListRequest, Object, ObjectList, PatchRequest, ResourceRef, UpdateRequest, WatchEvent,
+    WatchRequest,
+};
+use capstan_proto::kinds::STORED_KINDS;
+use capstan_proto::Resource;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::{Request, Response, Status};
+
+pub struct ResourceApi {
+    registry: Arc<Registry>,
+}
+
+impl ResourceApi {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        ResourceApi { registry }
+    }
+}
+
+fn reference(r: Option<ResourceRef>) -> Result<ResourceRef, ApiError> {
+    r.ok_or_else(|| ApiError::BadRequest("the request names no resource (ref is missing)".into()))
+}
+
+fn object(o: Option<Object>) -> Result<Object, ApiError> {
+    o.filter(|o| o.kind.is_some()).ok_or_else(|| ApiError::BadRequest("the request carries no object".into()))
+}
+
+fn options(o: Option<ListOptions>) -> ListOptions {
+    o.unwrap_or_default()
+}
+
+#[tonic::async_trait]
+impl ResourceService for ResourceApi {
+    async fn create(&self, request: Request<CreateRequest>) -> Result<Response<Object>, Status> {
+        let request = request.into_inner();
+        let r = reference(request.r#ref)?;
+        let obj = object(request.object)?;
+        let created = match r.subresource.as_str() {
+            "" => self.registry.create(&r.resource, &r.namespace, obj, request.dry_run).await?,
+            "binding" => {
+                let Some(Kind::Binding(binding)) = obj.kind else {
+                    return Err(ApiError::BadRequest("the binding subresource takes a Binding".into()).into());
+                };
+                let name = if r.name.is_empty() { binding.meta().name.clone() } else { r.name.clone() };
+                let target = self.registry.target(&r.resource, &r.namespace, &name)?;
+                self.registry.bind(&target, &binding).await?
+            }
+            other => return Err(ApiError::BadRequest(format!("subresource {other:?} cannot be created")).into()),
+        };
+        Ok(Response::new(created))
+    }
+
+    async fn get(&self, request: Request<GetRequest>) -> Result<Response<Object>, Status> {
+        let r = reference(request.into_inner().r#ref)?;
+        let target = self.registry.target(&r.resource, &r.namespace, &r.name)?;
+        let got = match r.subresource.as_str() {
+            "" | "status" => self.registry.get(&target).await?,
+            "scale" => self.registry.get_scale(&target).await?.into_object(),
+            other => return Err(ApiError::BadRequest(format!("subresource {other:?} cannot be read")).into()),
+        };
+        Ok(Response::new(got))
+    }
+
+    async fn list(&self, request: Request<ListRequest>) -> Result<Response<ObjectList>, Status> {
+        let request = request.into_inner();
+        let r = reference(request.r#ref)?;
+        let info = self.registry.resolve(&r.resource)?;
+        let o = options(request.options);
+        let params = ListParams {
+            label_selector: o.label_selector,
+            field_selector: o.field_selector,
+            limit: o.limit,
+            continue_token: o.r#continue,
+        };
+        let (items, metadata) = self.registry.list(info, &r.namespace, &params).await?;
+        Ok(Response::new(ObjectList { metadata: Some(metadata), items }))
+    }
+
+    async fn update(&self, request: Request<UpdateRequest>) -> Result<Response<Object>, Status> {
+        let request = request.into_inner();
+        let r = reference(request.r#ref)?;
+        let obj = object(request.object)?;
+        let name = if r.name.is_empty() { capstan_proto::ObjectExt::meta(&obj).name.clone() } else { r.name.clone() };
+        let target = self.registry.target(&r.resource, &r.namespace, &name)?;
+        let updated = match r.subresource.as_str() {
+            "scale" => {
+                let Some(Kind::Scale(scale)) = obj.kind else {
+                    return Err(ApiError::BadRequest("the scale subresource takes a Scale".into()).into());
+                };
+                self.registry.update_scale(&target, &scale, request.dry_run).await?.into_object()
+            }
+            sub => self.registry.update(&target, Part::parse(sub)?, obj, request.dry_run).await?,
+        };
+        Ok(Response::new(updated))
+    }
+
+    async fn patch(&self, request: Request<PatchRequest>) -> Result<Response<Object>, Status> {
+        let request = request.into_inner();
+        let r = reference(request.r#ref)?;
+        let target = self.registry.target(&r.resource, &r.namespace, &r.name)?;
+        let part = Part::parse(&r.subresource)?;
+        let patched = self.registry.patch(&target, part, &request.patch_type, &request.patch, request.dry_run).await?;
+        Ok(Response::new(patched))
+    }
+
+    async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
+        let request = request.into_inner();
+        let r = reference(request.r#ref)?;
+        let target = self.registry.target(&r.resource, &r.namespace, &r.name)?;
+        let preconditions = request.preconditions.unwrap_or_default();
+        let options = DeleteOptions {
+            grace_period_seconds: request.grace_period_seconds,
+            propagation_policy: request.propagation_policy,
+            precondition_uid: preconditions.uid,
+            precondition_resource_version: preconditions.resource_version,
+            dry_run: request.dry_run,
+        };
+        let (object, deleted) = self.registry.delete(&target, &options).await?;
+        Ok(Response::new(DeleteResponse { object: Some(object), deleted }))
+    }
+
+    type WatchStream = BoxStream<'static, Result<WatchEvent, Status>>;
+
+    async fn watch(&self, request: Request<WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        let request = request.into_inner();
+        let r = reference(request.r#ref)?;
+        let info = self.registry.resolve(&r.resource)?;
+        let o = options(request.options);
+        let mut field_selector = o.field_selector;
+        if !r.name.is_empty() {
+            let by_name = format!("metadata.name={}", r.name);
+            field_selector = if field_selector.is_empty() { by_name } else { format!("{field_selector},{by_name}") };
+        }
+        let params = WatchParams {
+            label_selector: o.label_selector,
+            field_selector,
+            resource_version: o.resource_version,
+            allow_bookmarks: o.allow_bookmarks,
+            timeout: (o.timeout_seconds > 0).then(|| Duration::from_secs(o.timeout_seconds as u64)),
+        };
+        let stream = self.registry.watch(info, &r.namespace, &params)?;
+        Ok(Response::new(stream.map(|item| item.map_err(Status::from)).boxed()))
+    }
+
+    async fn discover(&self, _: Request<DiscoveryRequest>) -> Result<Response<DiscoveryResponse>, Status> {
+        let resources = STORED_KINDS
+            .iter()
+            .map(|k| ApiResource {
+                name: k.resource.into(),
+                singular_name: k.singular.into(),
+                short_names: k.short_names.iter().map(|s| s.to_string()).collect(),
+                kind: k.kind.into(),
+                api_version: k.api_version.into(),
+                namespaced: k.namespaced,
+                verbs: ["create", "delete", "get", "list", "patch", "update", "watch"].map(String::from).to_vec(),
+                subresources: k.subresources.iter().map(|s| s.to_string()).collect(),
+            })
+            .collect();
+        Ok(Response::new(DiscoveryResponse { resources }))
+    }
+}

@@ -1,0 +1,163 @@
+//! `capstan-apiserver`: the only door to cluster state.
+//!
+//! A request arrives at the generic `ResourceService` ([`grpc`]), which hands
+//! it to the [`registry`]: defaulting ([`defaults`]), validation
+//! ([`validation`]), namespace admission, address allocation for services
+//! ([`allocator`]) and optimistic concurrency against the [`Store`]. Watches
+//! are served from one [`watch_cache`] per kind, never from a store watch per
+//! client. Start reading at [`ApiServer::start`].
+//!
+//! # Invariants
+//! - Only this crate writes to the store; every other component goes through
+//!   the gRPC API.
+//! - `resourceVersion` is the store's revision; it is never stored in the
+//!   object body, always filled in from the revision on read.
+
+pub mod allocator;
+pub mod defaults;
+pub mod error;
+pub mod grpc;
+pub mod keys;
+pub mod registry;
+pub mod validation;
+pub mod watch_cache;
+
+pub use capstan_store::StoreConfig;
+pub use error::ApiError;
+
+use allocator::Allocator;
+use capstan_proto::api::v1::resource_service_server::ResourceServiceServer;
+use capstan_store::{open_store, Store};
+use futures::StreamExt;
+use registry::Registry;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use watch_cache::CacheOptions;
+
+/// Large lists (thousands of pods) exceed gRPC's 4 MiB default.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
+/// Everything the API server needs; `Default` gives a working local server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub storage: StoreConfig,
+    /// the range cluster IPs come from
+    pub service_cluster_ip_range: String,
+    /// the range node ports come from, inclusive
+    pub service_node_port_range: (u16, u16),
+    pub cache: CacheOptions,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 6443)),
+            storage: StoreConfig::embedded("/var/lib/capstan/apiserver"),
+            service_cluster_ip_range: "10.96.0.0/12".into(),
+            service_node_port_range: (30000, 32767),
+            cache: CacheOptions::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiServerError {
+    #[error("opening the store: {0}")]
+    Store(#[from] capstan_store::StoreError),
+    #[error("listening on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Range(#[from] allocator::RangeError),
+    #[error("starting the watch caches: {0}")]
+    Startup(#[from] ApiError),
+    #[error("serving gRPC: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    #[error("the server task failed: {0}")]
+    Task(String),
+}
+
+/// A running API server.
+pub struct ApiServer {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<Result<(), ApiServerError>>,
+    store: Arc<dyn Store>,
+}
+
+impl ApiServer {
+    /// Opens the store, starts the watch caches and begins serving; returns
+    /// once the listener is bound (port 0 picks a free port).
+    pub async fn start(config: Config) -> Result<ApiServer, ApiServerError> {
+        let store = open_store(&config.storage).await?;
+        Self::start_with_store(config, store).await
+    }
+
+    /// As [`ApiServer::start`], over a store the caller opened.
+    pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<ApiServer, ApiServerError> {
+        let shutdown = CancellationToken::new();
+        let allocator = Allocator::new(store.clone(), &config.service_cluster_ip_range, config.service_node_port_range)?;
+        let registry = Arc::new(Registry::start(store.clone(), allocator, config.cache.clone(), shutdown.clone()).await?);
+        registry.bootstrap().await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<ResourceServiceServer<grpc::ResourceApi>>().await;
+        let api = ResourceServiceServer::new(grpc::ResourceApi::new(registry))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        // connections carry many small request/response pairs: don't let
+        // Nagle hold them back
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|conn| {
+            if let Ok(stream) = &conn {
+                let _ = stream.set_nodelay(true);
+            }
+            conn
+        });
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .layer(capstan_telemetry::TraceServerLayer)
+                .add_service(health_service)
+                .add_service(api)
+                .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
+                .await
+                .map_err(ApiServerError::from)
+        });
+        tracing::info!(%addr, backend = config.storage.backend(), "API server listening");
+        Ok(ApiServer { addr, shutdown, task, store })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://addr`, for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Stops serving and waits for the server to finish.
+    pub async fn stop(self) -> Result<(), ApiServerError> {
+        self.shutdown.cancel();
+        self.task.await.map_err(|e| ApiServerError::Task(e.to_string()))?
+    }
+}
+
+/// Serves until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ApiServerError> {
+    let server = ApiServer::start(config).await?;
+    shutdown.await;
+    tracing::info!("API server shutting down");
+    server.stop().await
+}

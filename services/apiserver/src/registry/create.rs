@@ -1,0 +1,112 @@
+//! Create: scope and name, namespace admission, server-set metadata,
+//! defaulting, allocation of service addresses, validation, then one store
+//! create.
+
+use super::{set_revision, store_body, Registry, Target};
+use crate::error::ApiError;
+use crate::{defaults, validation};
+use capstan_proto::api::v1::{object::Kind, Object};
+use capstan_proto::meta::v1::Time;
+use capstan_proto::ObjectExt;
+use rand::Rng;
+
+/// Kubernetes' alphabet for generated name suffixes (no vowels, no look-alikes).
+const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+impl Registry {
+    #[tracing::instrument(name = "registry.create", skip_all, fields(resource, namespace, name))]
+    pub async fn create(&self, resource: &str, namespace: &str, mut object: Object, dry_run: bool) -> Result<Object, ApiError> {
+        let info = self.resolve(resource)?;
+        check_kind(info, &object)?;
+        let meta = object.meta_mut().ok_or_else(|| ApiError::BadRequest("the object has no kind".into()))?;
+        if meta.name.is_empty() && !meta.generate_name.is_empty() {
+            meta.name = generate_name(&meta.generate_name);
+        }
+        if info.namespaced {
+            match (meta.namespace.is_empty(), namespace.is_empty()) {
+                (true, true) => meta.namespace = "default".into(),
+                (true, false) => meta.namespace = namespace.into(),
+                (false, false) if meta.namespace != namespace => {
+                    return Err(ApiError::BadRequest(format!(
+                        "the namespace of the object ({}) does not match the namespace on the request ({namespace})",
+                        meta.namespace
+                    )))
+                }
+                _ => {}
+            }
+        } else {
+            meta.namespace.clear();
+        }
+        let target = Target { info, namespace: meta.namespace.clone(), name: meta.name.clone() };
+        tracing::Span::current().record("resource", info.resource).record("namespace", target.namespace.as_str()).record("name", target.name.as_str());
+
+        // server-owned metadata
+        meta.uid = uuid::Uuid::new_v4().to_string();
+        meta.creation_timestamp = Some(Time::now());
+        meta.generation = 1;
+        meta.resource_version.clear();
+        meta.deletion_timestamp = None;
+        meta.deletion_grace_period_seconds = None;
+        reset_status(&mut object);
+        defaults::apply_defaults(&mut object);
+
+        let errors = validation::validate_create(&object);
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid { kind: qualified_kind(info), name: target.name.clone(), errors });
+        }
+        self.admit_namespace(&target).await?;
+        if dry_run {
+            return Ok(object);
+        }
+        let allocation = self.allocator.allocate_for(&target, &mut object, None).await?;
+        match self.store.create(&target.key(), store_body(&object)).await {
+            Ok(revision) => {
+                set_revision(&mut object, revision);
+                Ok(object)
+            }
+            Err(err) => {
+                self.allocator.release(allocation).await;
+                Err(ApiError::from_store(err, info.resource, &target.name))
+            }
+        }
+    }
+}
+
+/// "Deployment.apps" / "Pod", as Kubernetes names kinds in messages.
+pub(crate) fn qualified_kind(info: &capstan_proto::KindInfo) -> String {
+    match info.group() {
+        "" => info.kind.to_string(),
+        group => format!("{}.{group}", info.kind),
+    }
+}
+
+pub(crate) fn check_kind(info: &capstan_proto::KindInfo, object: &Object) -> Result<(), ApiError> {
+    match object.info() {
+        Some(got) if got.kind == info.kind => Ok(()),
+        Some(got) => Err(ApiError::BadRequest(format!(
+            "the object is a {} but the request is for {}",
+            got.kind, info.resource
+        ))),
+        None => Err(ApiError::BadRequest("the request carries no object".into())),
+    }
+}
+
+fn generate_name(prefix: &str) -> String {
+    let mut rng = rand::rng();
+    let suffix: String =
+        (0..5).map(|_| SUFFIX_ALPHABET[rng.random_range(0..SUFFIX_ALPHABET.len())] as char).collect();
+    format!("{prefix}{suffix}")
+}
+
+/// Status is written through the status subresource; a create starts from an
+/// empty one (nodes excepted: the kubelet registers a node with its status).
+fn reset_status(object: &mut Object) {
+    match &mut object.kind {
+        Some(Kind::Pod(p)) => p.status = None,
+        Some(Kind::Deployment(d)) => d.status = None,
+        Some(Kind::ReplicaSet(r)) => r.status = None,
+        Some(Kind::Service(s)) => s.status = None,
+        Some(Kind::Namespace(n)) => n.status = None,
+        _ => {}
+    }
+}

@@ -1,0 +1,317 @@
+//! One watch cache per resource: a single store watch feeds an in-memory
+//! mirror of every object of the kind plus a bounded log of recent changes,
+//! and every client watch is served from here — never one store watch per
+//! client.
+//!
+//! A client watch starting at revision N replays the logged events after N
+//! and then follows the live broadcast; subscribing and replaying happen under
+//! one lock so nothing falls in between. A watcher that lags behind the
+//! broadcast re-reads the log; one that falls off the log is told to relist.
+
+use crate::error::ApiError;
+use capstan_proto::api::v1::Object;
+use capstan_proto::object::decode_body;
+use capstan_proto::KindInfo;
+use capstan_store::{KeyValue, Revision, Store, StoreError, WatchEvent};
+use futures::StreamExt;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change to one object, as every watcher of the kind sees it.
+#[derive(Debug)]
+pub struct CacheEvent {
+    pub kind: EventType,
+    pub revision: Revision,
+    /// the object after the change (for deletes: as it was last stored)
+    pub object: Arc<Object>,
+    /// the object before the change, for selector transitions
+    pub prev: Option<Arc<Object>>,
+}
+
+/// What the broadcast carries: changes, and "nothing changed up to here".
+#[derive(Debug, Clone)]
+pub enum CacheMessage {
+    Event(Arc<CacheEvent>),
+    Progress(Revision),
+    /// the cache was rebuilt from a fresh list: watchers must relist
+    Reset,
+}
+
+struct State {
+    objects: HashMap<String, Arc<Object>>,
+    revision: Revision,
+    log: VecDeque<Arc<CacheEvent>>,
+    /// events after this revision are all in `log`
+    log_start: Revision,
+}
+
+/// Tuning of a watch cache.
+#[derive(Debug, Clone)]
+pub struct CacheOptions {
+    /// how many recent changes a watch can resume from
+    pub log_capacity: usize,
+    /// how often idle watchers get a bookmark
+    pub bookmark_interval: Duration,
+    pub broadcast_capacity: usize,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions { log_capacity: 10_000, bookmark_interval: Duration::from_secs(5), broadcast_capacity: 4096 }
+    }
+}
+
+pub struct WatchCache {
+    pub info: &'static KindInfo,
+    state: RwLock<State>,
+    tx: broadcast::Sender<CacheMessage>,
+    options: CacheOptions,
+}
+
+/// Where a new client watch starts.
+pub struct Subscription {
+    /// events to send before following the broadcast (ADDED for the initial
+    /// state, or the logged changes after the requested revision)
+    pub backlog: Vec<Arc<CacheEvent>>,
+    pub receiver: broadcast::Receiver<CacheMessage>,
+    /// the revision the backlog brings the watcher to
+    pub revision: Revision,
+}
+
+impl WatchCache {
+    /// Lists the kind and starts following the store. The returned task ends
+    /// when `shutdown` fires.
+    pub async fn start(
+        info: &'static KindInfo,
+        store: Arc<dyn Store>,
+        options: CacheOptions,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<WatchCache>, ApiError> {
+        let (tx, _) = broadcast::channel(options.broadcast_capacity);
+        let cache = Arc::new(WatchCache {
+            info,
+            state: RwLock::new(State { objects: HashMap::new(), revision: 0, log: VecDeque::new(), log_start: 0 }),
+            tx,
+            options,
+        });
+        let revision = cache.relist(store.as_ref()).await?;
+        let runner = cache.clone();
+        tokio::spawn(async move { runner.follow(store, revision, shutdown).await });
+        Ok(cache)
+    }
+
+    fn prefix(&self) -> String {
+        format!("/registry/{}/", self.info.resource)
+    }
+
+    /// Replaces the mirror with a fresh list; returns its revision.
+    async fn relist(&self, store: &dyn Store) -> Result<Revision, ApiError> {
+        let listed = store.list(&self.prefix(), None, 0).await.map_err(|e| ApiError::from_store(e, self.info.resource, ""))?;
+        let mut objects = HashMap::with_capacity(listed.items.len());
+        for kv in &listed.items {
+            if let Some(object) = self.decode(kv) {
+                objects.insert(kv.key.clone(), Arc::new(object));
+            }
+        }
+        let mut state = self.write_state();
+        state.objects = objects;
+        state.revision = listed.revision;
+        state.log.clear();
+        state.log_start = listed.revision;
+        Ok(listed.revision)
+    }
+
+    fn decode(&self, kv: &KeyValue) -> Option<Object> {
+        match decode_body(self.info, &kv.value) {
+            Ok(mut object) => {
+                if let Some(meta) = capstan_proto::ObjectExt::meta_mut(&mut object) {
+                    meta.resource_version = kv.mod_revision.to_string();
+                }
+                Some(object)
+            }
+            Err(err) => {
+                tracing::error!(key = %kv.key, error = %err, "skipping undecodable object in the store");
+                None
+            }
+        }
+    }
+
+    async fn follow(self: Arc<Self>, store: Arc<dyn Store>, mut revision: Revision, shutdown: CancellationToken) {
+        let mut bookmarks = tokio::time::interval(self.options.bookmark_interval);
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let mut stream = match store.watch(&self.prefix(), revision).await {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::warn!(resource = self.info.resource, error = %err, "watch cache: store watch failed, retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = bookmarks.tick() => {
+                        let _ = self.tx.send(CacheMessage::Progress(self.revision()));
+                    }
+                    item = stream.next() => match item {
+                        Some(Ok(event)) => {
+                            backoff = Duration::from_millis(50);
+                            revision = event.revision().max(revision);
+                            self.apply(event);
+                        }
+                        Some(Err(StoreError::Compacted { .. })) => {
+                            tracing::warn!(resource = self.info.resource, "watch cache fell behind compaction; relisting");
+                            match self.relist(store.as_ref()).await {
+                                Ok(r) => { revision = r; let _ = self.tx.send(CacheMessage::Reset); }
+                                Err(err) => tracing::warn!(error = %err, "watch cache relist failed"),
+                            }
+                            break;
+                        }
+                        Some(Err(err)) => {
+                            tracing::warn!(resource = self.info.resource, error = %err, "watch cache: store watch broke, resuming");
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply(&self, event: WatchEvent) {
+        let mut state = self.write_state();
+        let message = match event {
+            WatchEvent::Progress { revision } => {
+                state.revision = state.revision.max(revision);
+                CacheMessage::Progress(state.revision)
+            }
+            WatchEvent::Put { kv, .. } => {
+                let Some(object) = self.decode(&kv) else { return };
+                let object = Arc::new(object);
+                let prev = state.objects.insert(kv.key.clone(), object.clone());
+                let kind = if prev.is_some() { EventType::Modified } else { EventType::Added };
+                self.record(&mut state, CacheEvent { kind, revision: kv.mod_revision, object, prev })
+            }
+            WatchEvent::Delete { key, revision, prev } => {
+                let last = state.objects.remove(&key).or_else(|| self.decode(&prev).map(Arc::new));
+                let Some(last) = last else { return };
+                let mut object = (*last).clone();
+                if let Some(meta) = capstan_proto::ObjectExt::meta_mut(&mut object) {
+                    meta.resource_version = revision.to_string();
+                }
+                self.record(&mut state, CacheEvent { kind: EventType::Deleted, revision, object: Arc::new(object), prev: Some(last) })
+            }
+        };
+        drop(state);
+        // no receivers is fine: nobody is watching this kind right now
+        let _ = self.tx.send(message);
+    }
+
+    fn record(&self, state: &mut State, event: CacheEvent) -> CacheMessage {
+        state.revision = state.revision.max(event.revision);
+        let event = Arc::new(event);
+        state.log.push_back(event.clone());
+        while state.log.len() > self.options.log_capacity {
+            if let Some(old) = state.log.pop_front() {
+                state.log_start = old.revision;
+            }
+        }
+        CacheMessage::Event(event)
+    }
+
+    pub fn revision(&self) -> Revision {
+        self.read_state().revision
+    }
+
+    /// Every cached object, for a watch that starts from "now".
+    pub fn snapshot(&self) -> (Vec<Arc<Object>>, Revision) {
+        let state = self.read_state();
+        (state.objects.values().cloned().collect(), state.revision)
+    }
+
+    /// Looks one object up by its store key.
+    pub fn get(&self, key: &str) -> Option<Arc<Object>> {
+        self.read_state().objects.get(key).cloned()
+    }
+
+    /// Starts a client watch. `from` None means the current state as ADDED
+    /// events; `Some(n)` means every change after revision n.
+    pub fn subscribe(&self, from: Option<Revision>) -> Result<Subscription, ApiError> {
+        let state = self.read_state();
+        let receiver = self.tx.subscribe();
+        match from {
+            None => {
+                let backlog = state
+                    .objects
+                    .values()
+                    .map(|o| {
+                        let revision = o.meta_revision();
+                        Arc::new(CacheEvent { kind: EventType::Added, revision, object: o.clone(), prev: None })
+                    })
+                    .collect();
+                Ok(Subscription { backlog, receiver, revision: state.revision })
+            }
+            Some(after) => {
+                let backlog = Self::events_after(&state, after)?;
+                Ok(Subscription { backlog, receiver, revision: state.revision.max(after) })
+            }
+        }
+    }
+
+    /// The logged events after `after`, for a watcher that lagged behind the
+    /// broadcast.
+    pub fn catch_up(&self, after: Revision) -> Result<Vec<Arc<CacheEvent>>, ApiError> {
+        Self::events_after(&self.read_state(), after)
+    }
+
+    fn events_after(state: &State, after: Revision) -> Result<Vec<Arc<CacheEvent>>, ApiError> {
+        if after < state.log_start {
+            return Err(ApiError::Expired { requested: after, oldest: state.log_start });
+        }
+        let start = state.log.partition_point(|e| e.revision <= after);
+        Ok(state.log.iter().skip(start).cloned().collect())
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+trait MetaRevision {
+    fn meta_revision(&self) -> Revision;
+}
+
+impl MetaRevision for Object {
+    fn meta_revision(&self) -> Revision {
+        capstan_proto::ObjectExt::meta(self).resource_version.parse().unwrap_or(0)
+    }
+}

@@ -9,7 +9,8 @@
 //!
 //! # Layout
 //! - [`meta`], [`core`], [`apps`], [`coordination`], [`autoscaling`]: the API
-//!   groups' types; [`api`]: the generic resource service.
+//!   groups' types; [`api`]: the generic resource service; [`runtime`]: the
+//!   CRI-like interface of the runtime shims.
 //! - [`kinds`]: the table of kinds (resource names, short names, scope) and
 //!   the [`Resource`] trait.
 //! - [`object`]: the `Object` envelope's helpers and manifest decoding that
@@ -59,6 +60,13 @@ pub mod coordination {
 pub mod autoscaling {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/capstan.autoscaling.v1.rs"));
+    }
+}
+
+/// The CRI-like runtime interface between the kubelet and its runtime shim.
+pub mod runtime {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.runtime.v1.rs"));
     }
 }
 

@@ -1,0 +1,81 @@
+//! Translations between etcd-client's types and the store's.
+//!
+//! Kept apart so the mapping of etcd's failure modes onto [`StoreError`] lives in one place:
+//! transport failures and "unavailable"-class gRPC codes become `Unavailable` (the API server
+//! answers 503 and clients retry), etcd's compaction errors become `Compacted` / a no-op, and
+//! anything else keeps etcd's own message together with the operation and key.
+
+use bytes::Bytes;
+use etcd_client::{Error as EtcdError, ResponseHeader};
+use tonic::Code;
+
+use crate::{KeyValue, Revision, StoreError};
+
+/// What a failed request was doing, for error messages.
+#[derive(Clone, Copy)]
+pub(crate) struct Op<'a> {
+    pub(crate) name: &'static str,
+    pub(crate) key: &'a str,
+    pub(crate) endpoints: &'a str,
+}
+
+impl Op<'_> {
+    pub(crate) fn err(self, error: EtcdError) -> StoreError {
+        let (name, key, endpoints) = (self.name, self.key, self.endpoints);
+        match &error {
+            EtcdError::GRpcStatus(status) if unavailable(status.code()) => {
+                StoreError::Unavailable(format!("etcd at {endpoints}: {name} {key}: {}", status.message()))
+            }
+            EtcdError::GRpcStatus(status) => {
+                StoreError::Etcd { op: name, key: key.to_owned(), detail: status.message().to_owned() }
+            }
+            EtcdError::TransportError(_) | EtcdError::IoError(_) | EtcdError::EndpointError(_) => {
+                StoreError::Unavailable(format!("etcd at {endpoints}: {name} {key}: {error}"))
+            }
+            _ => StoreError::Etcd { op: name, key: key.to_owned(), detail: error.to_string() },
+        }
+    }
+
+    pub(crate) fn timed_out(self) -> StoreError {
+        StoreError::Unavailable(format!("etcd at {}: {} {} timed out", self.endpoints, self.name, self.key))
+    }
+
+    /// A response etcd always sends with a header arrived without one.
+    pub(crate) fn no_header(self) -> StoreError {
+        StoreError::Etcd { op: self.name, key: self.key.to_owned(), detail: "response has no header".into() }
+    }
+
+    pub(crate) fn revision(self, header: Option<&ResponseHeader>) -> Result<Revision, StoreError> {
+        header.map(ResponseHeader::revision).ok_or_else(|| self.no_header())
+    }
+}
+
+fn unavailable(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Aborted | Code::ResourceExhausted
+    )
+}
+
+/// Whether a gRPC error is etcd's "required revision has been compacted".
+pub(crate) fn is_compacted(error: &EtcdError) -> bool {
+    matches!(error, EtcdError::GRpcStatus(s) if s.code() == Code::OutOfRange && s.message().contains("compacted"))
+}
+
+/// Whether a gRPC error is etcd's "required revision is a future revision".
+pub(crate) fn is_future_revision(error: &EtcdError) -> bool {
+    matches!(error, EtcdError::GRpcStatus(s) if s.code() == Code::OutOfRange && s.message().contains("future revision"))
+}
+
+pub(crate) fn key_value(kv: &etcd_client::KeyValue) -> Result<KeyValue, StoreError> {
+    let key = kv.key_str().map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(kv.key()).into_owned(),
+        detail: format!("etcd key is not utf-8: {e}"),
+    })?;
+    Ok(KeyValue {
+        key: key.to_owned(),
+        value: Bytes::copy_from_slice(kv.value()),
+        create_revision: kv.create_revision(),
+        mod_revision: kv.mod_revision(),
+    })
+}

@@ -31,10 +31,7 @@ impl<B> TracedBody<B> {
 
 impl<B> std::fmt::Debug for TracedBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TracedBody")
-            .field("span", &self.span)
-            .field("side", &self.side)
-            .finish_non_exhaustive()
+        f.debug_struct("TracedBody").field("span", &self.span).field("side", &self.side).finish_non_exhaustive()
     }
 }
 
@@ -42,10 +39,7 @@ impl<B: Body> Body for TracedBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         // Streaming handlers produce their messages while the body is polled, so
         // their events belong in the call's span.

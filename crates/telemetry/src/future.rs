@@ -31,10 +31,7 @@ impl<F> TracedFuture<F> {
 
 impl<F> std::fmt::Debug for TracedFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TracedFuture")
-            .field("span", &self.span)
-            .field("side", &self.side)
-            .finish_non_exhaustive()
+        f.debug_struct("TracedFuture").field("span", &self.span).field("side", &self.side).finish_non_exhaustive()
     }
 }
 

@@ -26,10 +26,7 @@ impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         // The propagator only produces ASCII names and values; anything else is
         // dropped rather than sent as a broken header.
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) else {
+        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(key.as_bytes()), HeaderValue::from_str(&value)) else {
             return;
         };
         self.0.insert(name, value);
@@ -63,10 +60,7 @@ mod tests {
             TraceState::default(),
         );
         let mut headers = HeaderMap::new();
-        inject(
-            &Context::new().with_remote_span_context(sent.clone()),
-            &mut headers,
-        );
+        inject(&Context::new().with_remote_span_context(sent.clone()), &mut headers);
         assert_eq!(
             headers.get("traceparent").and_then(|v| v.to_str().ok()),
             Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")

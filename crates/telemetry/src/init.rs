@@ -54,14 +54,7 @@ impl Drop for TelemetryGuard {
 /// Errors with [`TelemetryError::AlreadyInitialized`] if any global subscriber is
 /// already set; see [`init_or_reuse`] for processes hosting several components.
 pub fn init(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
-    install(
-        service_name,
-        Options {
-            export: true,
-            strict_filter: true,
-        },
-        false,
-    )
+    install(service_name, Options { export: true, strict_filter: true }, false)
 }
 
 /// Like [`init`], but when a subscriber is already installed it returns a guard for
@@ -70,27 +63,14 @@ pub fn init(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
 /// If the existing subscriber is not this crate's, spans still carry whatever
 /// context it provides, and the guard does nothing.
 pub fn init_or_reuse(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
-    install(
-        service_name,
-        Options {
-            export: true,
-            strict_filter: true,
-        },
-        true,
-    )
+    install(service_name, Options { export: true, strict_filter: true }, true)
 }
 
-pub(crate) fn install(
-    service_name: &str,
-    options: Options,
-    reuse: bool,
-) -> Result<TelemetryGuard, TelemetryError> {
+pub(crate) fn install(service_name: &str, options: Options, reuse: bool) -> Result<TelemetryGuard, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let already = |installed: Option<&SdkTracerProvider>| {
         if reuse {
-            Ok(TelemetryGuard {
-                provider: installed.cloned(),
-            })
+            Ok(TelemetryGuard { provider: installed.cloned() })
         } else {
             Err(TelemetryError::AlreadyInitialized)
         }
@@ -115,7 +95,5 @@ pub(crate) fn install(
     let _ = tracing_log::LogTracer::init();
     opentelemetry::global::set_tracer_provider(provider.clone());
     *installed = Some(provider.clone());
-    Ok(TelemetryGuard {
-        provider: Some(provider),
-    })
+    Ok(TelemetryGuard { provider: Some(provider) })
 }

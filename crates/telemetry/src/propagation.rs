@@ -67,9 +67,7 @@ struct AnnotationExtractor<'a>(&'a BTreeMap<String, String>);
 
 impl Extractor for AnnotationExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        annotation_key(key)
-            .and_then(|annotation| self.0.get(annotation))
-            .map(String::as_str)
+        annotation_key(key).and_then(|annotation| self.0.get(annotation)).map(String::as_str)
     }
 
     fn keys(&self) -> Vec<&str> {

@@ -62,10 +62,8 @@ pub(crate) fn record_head(span: &Span, side: Side, status: http::StatusCode, hea
 
 /// Records `grpc-status` from a header or trailer map, if it is there.
 pub(crate) fn record_grpc_status(span: &Span, side: Side, map: &HeaderMap) {
-    let Some(code) = map
-        .get("grpc-status")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<i32>().ok())
+    let Some(code) =
+        map.get("grpc-status").and_then(|value| value.to_str().ok()).and_then(|value| value.trim().parse::<i32>().ok())
     else {
         return;
     };
@@ -97,10 +95,7 @@ mod tests {
 
     #[test]
     fn grpc_paths_split_into_service_and_method() {
-        assert_eq!(
-            split_path("/grpc.health.v1.Health/Check"),
-            ("grpc.health.v1.Health", "Check")
-        );
+        assert_eq!(split_path("/grpc.health.v1.Health/Check"), ("grpc.health.v1.Health", "Check"));
         assert_eq!(split_path("/"), ("/", ""));
         assert_eq!(split_path("/NoMethod"), ("/NoMethod", ""));
         assert_eq!(split_path(""), ("", ""));

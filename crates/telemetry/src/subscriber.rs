@@ -26,10 +26,7 @@ pub(crate) struct Options {
 /// `RUST_LOG` (default `info`), with this crate's call spans always enabled: without
 /// them there is no trace context to hand from client to server.
 pub(crate) fn env_filter(strict: bool) -> Result<EnvFilter, TelemetryError> {
-    let filter = match EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .from_env()
-    {
+    let filter = match EnvFilter::builder().with_default_directive(LevelFilter::INFO.into()).from_env() {
         Ok(filter) => filter,
         Err(error) if strict => return Err(error.into()),
         Err(_) => EnvFilter::new("info"),
@@ -42,19 +39,10 @@ pub(crate) fn env_filter(strict: bool) -> Result<EnvFilter, TelemetryError> {
 
 /// The tracer provider: always-on sampling by default (the SDK's parent-based
 /// sampler), OTLP batch export when requested and configured, and the test tap.
-pub(crate) fn tracer_provider(
-    service_name: &str,
-    options: Options,
-) -> Result<SdkTracerProvider, TelemetryError> {
-    let resource = Resource::builder()
-        .with_service_name(service_name.to_owned())
-        .build();
-    let mut builder = SdkTracerProvider::builder()
-        .with_resource(resource)
-        .with_span_processor(crate::testing::TestTap);
-    let endpoint = std::env::var(OTLP_ENDPOINT_VAR)
-        .ok()
-        .filter(|value| !value.trim().is_empty());
+pub(crate) fn tracer_provider(service_name: &str, options: Options) -> Result<SdkTracerProvider, TelemetryError> {
+    let resource = Resource::builder().with_service_name(service_name.to_owned()).build();
+    let mut builder = SdkTracerProvider::builder().with_resource(resource).with_span_processor(crate::testing::TestTap);
+    let endpoint = std::env::var(OTLP_ENDPOINT_VAR).ok().filter(|value| !value.trim().is_empty());
     if let (true, Some(endpoint)) = (options.export, endpoint) {
         // The tonic exporter spawns its connection onto the current runtime.
         if tokio::runtime::Handle::try_current().is_err() {
@@ -76,8 +64,5 @@ pub(crate) fn build(
 ) -> impl tracing::Subscriber + Send + Sync + 'static {
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("capstan"));
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
-        .with(otel)
+    tracing_subscriber::registry().with(filter).with(fmt).with(otel)
 }

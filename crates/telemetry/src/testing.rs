@@ -10,9 +10,7 @@ use std::time::Duration;
 use opentelemetry::trace::TraceId;
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{
-    InMemorySpanExporter, SimpleSpanProcessor, Span, SpanData, SpanProcessor,
-};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor, Span, SpanData, SpanProcessor};
 use tokio::sync::watch;
 
 use crate::error::TelemetryError;
@@ -64,16 +62,9 @@ impl SpanProcessor for TestTap {
 pub fn init_for_test() -> InMemorySpans {
     let sink = SINK.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
-        Sink {
-            processor: SimpleSpanProcessor::new(exporter.clone()),
-            exporter,
-            recorded: watch::Sender::new(0),
-        }
+        Sink { processor: SimpleSpanProcessor::new(exporter.clone()), exporter, recorded: watch::Sender::new(0) }
     });
-    let options = Options {
-        export: false,
-        strict_filter: false,
-    };
+    let options = Options { export: false, strict_filter: false };
     match crate::init::install("capstan-test", options, true) {
         Ok(guard) if guard.is_ours() => InMemorySpans { sink },
         Ok(_) => panic!(
@@ -95,9 +86,7 @@ pub struct InMemorySpans {
 
 impl std::fmt::Debug for InMemorySpans {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InMemorySpans")
-            .field("recorded", &*self.sink.recorded.borrow())
-            .finish()
+        f.debug_struct("InMemorySpans").field("recorded", &*self.sink.recorded.borrow()).finish()
     }
 }
 
@@ -130,11 +119,7 @@ impl InMemorySpans {
     /// asynchronously (a server span ends after its response is sent), so assert on
     /// what this returns rather than on [`spans`](Self::spans) right after a call.
     /// `deadline` only bounds a hang; it is not part of the assertion.
-    pub async fn wait_for<F>(
-        &self,
-        deadline: Duration,
-        mut done: F,
-    ) -> Result<Vec<SpanData>, TelemetryError>
+    pub async fn wait_for<F>(&self, deadline: Duration, mut done: F) -> Result<Vec<SpanData>, TelemetryError>
     where
         F: FnMut(&[SpanData]) -> bool,
     {

@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use capstan_telemetry::{
-    init_for_test, InMemorySpans, OpenTelemetrySpanExt, SpanData, TraceClientLayer,
-    TraceServerLayer, TracedChannel,
+    init_for_test, InMemorySpans, OpenTelemetrySpanExt, SpanData, TraceClientLayer, TraceServerLayer, TracedChannel,
 };
 use opentelemetry::trace::{Status, TraceContextExt, TraceId};
 use tokio::sync::oneshot;
@@ -27,47 +26,30 @@ fn start_server() -> Result<(SocketAddr, oneshot::Sender<()>), std::io::Error> {
     let addr = incoming.local_addr()?;
     let (_reporter, health) = tonic_health::server::health_reporter();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(
-        Server::builder()
-            .layer(TraceServerLayer)
-            .add_service(health)
-            .serve_with_incoming_shutdown(incoming, async {
-                let _ = stopped.await;
-            }),
-    );
+    tokio::spawn(Server::builder().layer(TraceServerLayer).add_service(health).serve_with_incoming_shutdown(
+        incoming,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     Ok((addr, stop))
 }
 
-async fn traced_client(
-    addr: SocketAddr,
-) -> Result<HealthClient<TracedChannel>, Box<dyn std::error::Error>> {
-    let channel = Channel::from_shared(format!("http://{addr}"))?
-        .connect()
-        .await?;
-    let traced: TracedChannel = tower::ServiceBuilder::new()
-        .layer(TraceClientLayer)
-        .service(channel);
+async fn traced_client(addr: SocketAddr) -> Result<HealthClient<TracedChannel>, Box<dyn std::error::Error>> {
+    let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
+    let traced: TracedChannel = tower::ServiceBuilder::new().layer(TraceClientLayer).service(channel);
     Ok(HealthClient::new(traced))
 }
 
 fn attr(span: &SpanData, key: &str) -> Option<String> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| kv.value.as_str().into_owned())
+    span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.as_str().into_owned())
 }
 
 /// Waits for one client and one server span of `trace` and returns them.
-async fn call_spans(
-    spans: &InMemorySpans,
-    trace: TraceId,
-) -> Result<(SpanData, SpanData), Box<dyn std::error::Error>> {
+async fn call_spans(spans: &InMemorySpans, trace: TraceId) -> Result<(SpanData, SpanData), Box<dyn std::error::Error>> {
     let found = spans
         .wait_for(DEADLINE, |all| {
-            let in_trace = |name: &str| {
-                all.iter()
-                    .any(|s| s.name == name && s.span_context.trace_id() == trace)
-            };
+            let in_trace = |name: &str| all.iter().any(|s| s.name == name && s.span_context.trace_id() == trace);
             in_trace("grpc.client") && in_trace("grpc.server")
         })
         .await?;
@@ -90,28 +72,16 @@ async fn client_and_server_spans_form_one_trace() -> TestResult {
     // Stands in for `capstan apply`: the call must join this trace.
     let apply = tracing::info_span!("apply");
     let trace = apply.context().span().span_context().trace_id();
-    let reply = client
-        .check(HealthCheckRequest::default())
-        .instrument(apply.clone())
-        .await?;
+    let reply = client.check(HealthCheckRequest::default()).instrument(apply.clone()).await?;
     assert_eq!(reply.get_ref().status, 1, "SERVING");
 
     let (client_span, server_span) = call_spans(&spans, trace).await?;
     assert_ne!(trace, TraceId::INVALID);
-    assert_eq!(
-        client_span.parent_span_id,
-        apply.context().span().span_context().span_id()
-    );
-    assert_eq!(
-        server_span.parent_span_id,
-        client_span.span_context.span_id()
-    );
+    assert_eq!(client_span.parent_span_id, apply.context().span().span_context().span_id());
+    assert_eq!(server_span.parent_span_id, client_span.span_context.span_id());
     assert!(server_span.parent_span_is_remote);
     for span in [&client_span, &server_span] {
-        assert_eq!(
-            attr(span, "rpc.service").as_deref(),
-            Some("grpc.health.v1.Health")
-        );
+        assert_eq!(attr(span, "rpc.service").as_deref(), Some("grpc.health.v1.Health"));
         assert_eq!(attr(span, "rpc.method").as_deref(), Some("Check"));
         assert_eq!(attr(span, "rpc.grpc.status_code").as_deref(), Some("0"));
         assert_eq!(span.status, Status::Unset);
@@ -128,27 +98,16 @@ async fn caller_errors_are_recorded_without_blaming_the_server() -> TestResult {
 
     let root = tracing::info_span!("lookup-unknown-service");
     let trace = root.context().span().span_context().trace_id();
-    let request = HealthCheckRequest {
-        service: "no.such.Service".to_owned(),
-    };
+    let request = HealthCheckRequest { service: "no.such.Service".to_owned() };
     let outcome = client.check(request).instrument(root).await;
     assert_eq!(outcome.err().map(|s| s.code()), Some(tonic::Code::NotFound));
 
     let (client_span, server_span) = call_spans(&spans, trace).await?;
-    assert_eq!(
-        server_span.parent_span_id,
-        client_span.span_context.span_id()
-    );
+    assert_eq!(server_span.parent_span_id, client_span.span_context.span_id());
     // NOT_FOUND is the caller's problem: an error for the client only.
-    assert_eq!(
-        attr(&server_span, "rpc.grpc.status_code").as_deref(),
-        Some("5")
-    );
+    assert_eq!(attr(&server_span, "rpc.grpc.status_code").as_deref(), Some("5"));
     assert_eq!(server_span.status, Status::Unset);
-    assert_eq!(
-        attr(&client_span, "rpc.grpc.status_code").as_deref(),
-        Some("5")
-    );
+    assert_eq!(attr(&client_span, "rpc.grpc.status_code").as_deref(), Some("5"));
     assert!(matches!(client_span.status, Status::Error { .. }));
     let _ = stop.send(());
     Ok(())

@@ -9,12 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use capstan_telemetry::{init, init_or_reuse, TelemetryError};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use tokio::sync::mpsc;
 use tonic::transport::server::TcpIncoming;
@@ -38,10 +34,7 @@ impl TraceService for FakeCollector {
 
 fn service_name(request: &ExportTraceServiceRequest) -> Option<String> {
     let resource = request.resource_spans.first()?.resource.as_ref()?;
-    let attribute = resource
-        .attributes
-        .iter()
-        .find(|kv| kv.key == "service.name")?;
+    let attribute = resource.attributes.iter().find(|kv| kv.key == "service.name")?;
     match attribute.value.as_ref()?.value.as_ref()? {
         Value::StringValue(name) => Some(name.clone()),
         _ => None,
@@ -50,20 +43,13 @@ fn service_name(request: &ExportTraceServiceRequest) -> Option<String> {
 
 fn span_names(request: &ExportTraceServiceRequest) -> Vec<String> {
     let scopes = request.resource_spans.iter().flat_map(|r| &r.scope_spans);
-    scopes
-        .flat_map(|s| &s.spans)
-        .map(|s| s.name.clone())
-        .collect()
+    scopes.flat_map(|s| &s.spans).map(|s| s.name.clone()).collect()
 }
 
 #[test]
 fn init_exports_spans_over_otlp_and_installs_once() -> Result<(), Box<dyn std::error::Error>> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let incoming =
-        runtime.block_on(async { TcpIncoming::bind(SocketAddr::from(([127, 0, 0, 1], 0))) })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let incoming = runtime.block_on(async { TcpIncoming::bind(SocketAddr::from(([127, 0, 0, 1], 0))) })?;
     let addr = incoming.local_addr()?;
     std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{addr}"));
 
@@ -78,10 +64,7 @@ fn init_exports_spans_over_otlp_and_installs_once() -> Result<(), Box<dyn std::e
     );
 
     let guard = runtime.block_on(async { init("capstan-exporter-test") })?;
-    assert!(matches!(
-        runtime.block_on(async { init("second") }),
-        Err(TelemetryError::AlreadyInitialized)
-    ));
+    assert!(matches!(runtime.block_on(async { init("second") }), Err(TelemetryError::AlreadyInitialized)));
     let shared = runtime.block_on(async { init_or_reuse("in-process-peer") })?;
 
     tracing::info_span!("exported-work").in_scope(|| tracing::info!("doing work"));
@@ -91,10 +74,7 @@ fn init_exports_spans_over_otlp_and_installs_once() -> Result<(), Box<dyn std::e
     let request = runtime
         .block_on(async { tokio::time::timeout(DEADLINE, received.recv()).await })?
         .ok_or("collector stopped before receiving spans")?;
-    assert_eq!(
-        service_name(&request).as_deref(),
-        Some("capstan-exporter-test")
-    );
+    assert_eq!(service_name(&request).as_deref(), Some("capstan-exporter-test"));
     assert!(span_names(&request).contains(&"exported-work".to_owned()));
     Ok(())
 }

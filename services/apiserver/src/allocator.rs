@@ -8,7 +8,7 @@
 
 use crate::error::ApiError;
 use crate::registry::Target;
-use crate::validation::{FieldError, FieldErrorKind};
+use crate::validation::FieldError;
 use capstan_proto::api::v1::{object::Kind, Object};
 use capstan_proto::core::v1::Service;
 use capstan_store::{Store, StoreError};
@@ -57,7 +57,12 @@ impl Allocator {
 
     /// Reserves a cluster IP and node ports for a Service that asks for them
     /// (keeping those `old` already holds). Other kinds pass through.
-    pub async fn allocate_for(&self, target: &Target, object: &mut Object, old: Option<&Object>) -> Result<Allocation, ApiError> {
+    pub async fn allocate_for(
+        &self,
+        target: &Target,
+        object: &mut Object,
+        old: Option<&Object>,
+    ) -> Result<Allocation, ApiError> {
         let Some(Kind::Service(service)) = &mut object.kind else { return Ok(Allocation::default()) };
         let old = match old.and_then(|o| o.kind.as_ref()) {
             Some(Kind::Service(s)) => Some(s),
@@ -72,7 +77,13 @@ impl Allocator {
         Ok(allocation)
     }
 
-    async fn allocate_service(&self, target: &Target, service: &mut Service, old: Option<&Service>, allocation: &mut Allocation) -> Result<(), ApiError> {
+    async fn allocate_service(
+        &self,
+        target: &Target,
+        service: &mut Service,
+        old: Option<&Service>,
+        allocation: &mut Allocation,
+    ) -> Result<(), ApiError> {
         let owner = target.key();
         let spec = service.spec.get_or_insert_with(Default::default);
         let old_spec = old.and_then(|o| o.spec.as_ref());
@@ -95,16 +106,19 @@ impl Allocator {
             if !wants_ports {
                 continue;
             }
-            let kept = old_spec.and_then(|o| o.ports.iter().find(|p| p.port == port.port && p.protocol == port.protocol)).map(|p| p.node_port).filter(|p| *p != 0);
+            let kept = old_spec
+                .and_then(|o| o.ports.iter().find(|p| p.port == port.port && p.protocol == port.protocol))
+                .map(|p| p.node_port)
+                .filter(|p| *p != 0);
             if port.node_port == 0 {
                 port.node_port = match kept {
                     Some(p) => p,
                     None => self.allocate_port(&owner, allocation).await?,
                 };
             } else if kept != Some(port.node_port) {
-                self.reserve(format!("{PORT_PREFIX}{}", port.node_port), &owner, allocation)
-                    .await
-                    .map_err(|e| invalid(target, &format!("spec.ports[{i}].nodePort"), &port.node_port.to_string(), e))?;
+                self.reserve(format!("{PORT_PREFIX}{}", port.node_port), &owner, allocation).await.map_err(|e| {
+                    invalid(target, &format!("spec.ports[{i}].nodePort"), &port.node_port.to_string(), e)
+                })?;
             }
         }
         Ok(())
@@ -157,7 +171,9 @@ impl Allocator {
             if !spec.cluster_ip.is_empty() && spec.cluster_ip != "None" {
                 keys.push(format!("{IP_PREFIX}{}", spec.cluster_ip));
             }
-            keys.extend(spec.ports.iter().filter(|p| p.node_port != 0).map(|p| format!("{PORT_PREFIX}{}", p.node_port)));
+            keys.extend(
+                spec.ports.iter().filter(|p| p.node_port != 0).map(|p| format!("{PORT_PREFIX}{}", p.node_port)),
+            );
             keys
         };
         let still = held(new);
@@ -174,6 +190,6 @@ fn invalid(target: &Target, path: &str, value: &str, err: StoreError) -> ApiErro
     ApiError::Invalid {
         kind: "Service".into(),
         name: target.name.clone(),
-        errors: vec![FieldError { path: path.into(), kind: FieldErrorKind::Invalid, value: Some(value.into()), detail }],
+        errors: vec![FieldError::invalid(path, value, detail)],
     }
 }

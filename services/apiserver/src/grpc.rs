@@ -3,8 +3,8 @@
 //! here.
 
 use crate::error::ApiError;
-use crate::registry::{DeleteOptions, ListParams, Registry, WatchParams};
 use crate::registry::Part;
+use crate::registry::{DeleteOptions, ListParams, Registry, WatchParams};
 use capstan_proto::api::v1::resource_service_server::ResourceService;
 use capstan_proto::api::v1::{
     object::Kind, ApiResource, CreateRequest, DeleteRequest, DeleteResponse, DiscoveryRequest, DiscoveryResponse,

@@ -99,8 +99,10 @@ impl ApiServer {
     /// As [`ApiServer::start`], over a store the caller opened.
     pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<ApiServer, ApiServerError> {
         let shutdown = CancellationToken::new();
-        let allocator = Allocator::new(store.clone(), &config.service_cluster_ip_range, config.service_node_port_range)?;
-        let registry = Arc::new(Registry::start(store.clone(), allocator, config.cache.clone(), shutdown.clone()).await?);
+        let allocator =
+            Allocator::new(store.clone(), &config.service_cluster_ip_range, config.service_node_port_range)?;
+        let registry =
+            Arc::new(Registry::start(store.clone(), allocator, config.cache.clone(), shutdown.clone()).await?);
         registry.bootstrap().await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

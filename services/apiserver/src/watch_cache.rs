@@ -126,7 +126,8 @@ impl WatchCache {
 
     /// Replaces the mirror with a fresh list; returns its revision.
     async fn relist(&self, store: &dyn Store) -> Result<Revision, ApiError> {
-        let listed = store.list(&self.prefix(), None, 0).await.map_err(|e| ApiError::from_store(e, self.info.resource, ""))?;
+        let listed =
+            store.list(&self.prefix(), None, 0).await.map_err(|e| ApiError::from_store(e, self.info.resource, ""))?;
         let mut objects = HashMap::with_capacity(listed.items.len());
         for kv in &listed.items {
             if let Some(object) = self.decode(kv) {
@@ -224,7 +225,10 @@ impl WatchCache {
                 if let Some(meta) = capstan_proto::ObjectExt::meta_mut(&mut object) {
                     meta.resource_version = revision.to_string();
                 }
-                self.record(&mut state, CacheEvent { kind: EventType::Deleted, revision, object: Arc::new(object), prev: Some(last) })
+                self.record(
+                    &mut state,
+                    CacheEvent { kind: EventType::Deleted, revision, object: Arc::new(object), prev: Some(last) },
+                )
             }
         };
         drop(state);

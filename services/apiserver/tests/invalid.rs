@@ -38,7 +38,12 @@ async fn immutable_fields_are_refused_on_update() {
     let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web, v: '1'}}\n    spec: {containers: [{name: web, image: a}]}\n";
     s.apply(yaml).await.expect("created");
     let err = s
-        .patch("deployments", "default", "web", serde_json::json!({"spec": {"selector": {"matchLabels": {"app": "web", "v": "1"}}}}))
+        .patch(
+            "deployments",
+            "default",
+            "web",
+            serde_json::json!({"spec": {"selector": {"matchLabels": {"app": "web", "v": "1"}}}}),
+        )
         .await
         .expect_err("selector is immutable");
     assert_eq!(err.code(), Code::InvalidArgument);

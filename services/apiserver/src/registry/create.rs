@@ -15,7 +15,13 @@ const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 impl Registry {
     #[tracing::instrument(name = "registry.create", skip_all, fields(resource, namespace, name))]
-    pub async fn create(&self, resource: &str, namespace: &str, mut object: Object, dry_run: bool) -> Result<Object, ApiError> {
+    pub async fn create(
+        &self,
+        resource: &str,
+        namespace: &str,
+        mut object: Object,
+        dry_run: bool,
+    ) -> Result<Object, ApiError> {
         let info = self.resolve(resource)?;
         check_kind(info, &object)?;
         let meta = object.meta_mut().ok_or_else(|| ApiError::BadRequest("the object has no kind".into()))?;
@@ -38,7 +44,10 @@ impl Registry {
             meta.namespace.clear();
         }
         let target = Target { info, namespace: meta.namespace.clone(), name: meta.name.clone() };
-        tracing::Span::current().record("resource", info.resource).record("namespace", target.namespace.as_str()).record("name", target.name.as_str());
+        tracing::Span::current()
+            .record("resource", info.resource)
+            .record("namespace", target.namespace.as_str())
+            .record("name", target.name.as_str());
 
         // server-owned metadata
         meta.uid = uuid::Uuid::new_v4().to_string();
@@ -83,18 +92,16 @@ pub(crate) fn qualified_kind(info: &capstan_proto::KindInfo) -> String {
 pub(crate) fn check_kind(info: &capstan_proto::KindInfo, object: &Object) -> Result<(), ApiError> {
     match object.info() {
         Some(got) if got.kind == info.kind => Ok(()),
-        Some(got) => Err(ApiError::BadRequest(format!(
-            "the object is a {} but the request is for {}",
-            got.kind, info.resource
-        ))),
+        Some(got) => {
+            Err(ApiError::BadRequest(format!("the object is a {} but the request is for {}", got.kind, info.resource)))
+        }
         None => Err(ApiError::BadRequest("the request carries no object".into())),
     }
 }
 
 fn generate_name(prefix: &str) -> String {
     let mut rng = rand::rng();
-    let suffix: String =
-        (0..5).map(|_| SUFFIX_ALPHABET[rng.random_range(0..SUFFIX_ALPHABET.len())] as char).collect();
+    let suffix: String = (0..5).map(|_| SUFFIX_ALPHABET[rng.random_range(0..SUFFIX_ALPHABET.len())] as char).collect();
     format!("{prefix}{suffix}")
 }
 

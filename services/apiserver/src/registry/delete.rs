@@ -97,11 +97,25 @@ impl Registry {
         Err(ApiError::conflict_modified(target.info.resource, &target.name))
     }
 
-    fn check_preconditions(&self, target: &Target, current: &Object, revision: i64, options: &DeleteOptions, pinned: Option<i64>) -> Result<(), ApiError> {
-        let conflict = |reason: String| ApiError::Conflict { resource: target.info.resource.into(), name: target.name.clone(), reason };
+    fn check_preconditions(
+        &self,
+        target: &Target,
+        current: &Object,
+        revision: i64,
+        options: &DeleteOptions,
+        pinned: Option<i64>,
+    ) -> Result<(), ApiError> {
+        let conflict = |reason: String| ApiError::Conflict {
+            resource: target.info.resource.into(),
+            name: target.name.clone(),
+            reason,
+        };
         if let Some(uid) = &options.precondition_uid {
             if *uid != current.meta().uid {
-                return Err(conflict(format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", current.meta().uid)));
+                return Err(conflict(format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    current.meta().uid
+                )));
             }
         }
         if let Some(p) = pinned {
@@ -123,7 +137,5 @@ fn grace_period(object: &Object, requested: Option<i64>) -> i64 {
     if !scheduled || finished {
         return 0;
     }
-    requested
-        .or_else(|| spec.and_then(|s| s.termination_grace_period_seconds))
-        .unwrap_or(DEFAULT_POD_GRACE_SECONDS)
+    requested.or_else(|| spec.and_then(|s| s.termination_grace_period_seconds)).unwrap_or(DEFAULT_POD_GRACE_SECONDS)
 }

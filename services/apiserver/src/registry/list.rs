@@ -34,7 +34,12 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn new(info: &KindInfo, namespace: &str, label_selector: &str, field_selector: &str) -> Result<Filter, ApiError> {
+    pub fn new(
+        info: &KindInfo,
+        namespace: &str,
+        label_selector: &str,
+        field_selector: &str,
+    ) -> Result<Filter, ApiError> {
         let labels = LabelSelector::parse(label_selector)
             .map_err(|e| ApiError::BadRequest(format!("unable to parse requirement: {e}")))?;
         let fields = FieldSelector::parse(field_selector)
@@ -54,11 +59,19 @@ impl Filter {
 
 impl Registry {
     #[tracing::instrument(name = "registry.list", skip_all, fields(resource = info.resource, namespace))]
-    pub async fn list(&self, info: &'static KindInfo, namespace: &str, params: &ListParams) -> Result<(Vec<Object>, ListMeta), ApiError> {
+    pub async fn list(
+        &self,
+        info: &'static KindInfo,
+        namespace: &str,
+        params: &ListParams,
+    ) -> Result<(Vec<Object>, ListMeta), ApiError> {
         let filter = Filter::new(info, namespace, &params.label_selector, &params.field_selector)?;
         let prefix = list_prefix(info, namespace);
-        let mut start_after =
-            if params.continue_token.is_empty() { None } else { Some(decode_continue(&params.continue_token, &prefix)?) };
+        let mut start_after = if params.continue_token.is_empty() {
+            None
+        } else {
+            Some(decode_continue(&params.continue_token, &prefix)?)
+        };
         let limit = usize::try_from(params.limit.max(0)).unwrap_or(usize::MAX);
         let mut items = Vec::new();
         let mut revision = None;
@@ -91,7 +104,11 @@ impl Registry {
                     (true, Some(key)) => encode_continue(key, revision),
                     _ => String::new(),
                 };
-                let meta = ListMeta { resource_version: revision.to_string(), r#continue: continue_token, ..Default::default() };
+                let meta = ListMeta {
+                    resource_version: revision.to_string(),
+                    r#continue: continue_token,
+                    ..Default::default()
+                };
                 return Ok((items, meta));
             }
             start_after = last_key.clone();

@@ -167,9 +167,9 @@ pub(crate) fn parse_revision(text: &str) -> Result<Option<Revision>, ApiError> {
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse::<Revision>()
-        .map(Some)
-        .map_err(|_| ApiError::BadRequest(format!("resourceVersion {text:?} is not valid: it must be one the server returned")))
+    text.parse::<Revision>().map(Some).map_err(|_| {
+        ApiError::BadRequest(format!("resourceVersion {text:?} is not valid: it must be one the server returned"))
+    })
 }
 
 /// The namespaces every cluster has, created at start as Kubernetes does.

@@ -26,8 +26,11 @@ impl Registry {
         let annotations = binding.metadata.as_ref().map(|m| m.annotations.clone()).unwrap_or_default();
         let mutate = |current: &Object| {
             let mut next = current.clone();
-            let Some(Kind::Pod(pod)) = &mut next.kind else { return Err(ApiError::Internal("stored pod is not a pod".into())) };
-            let conflict = |reason: String| ApiError::Conflict { resource: "pods".into(), name: target.name.clone(), reason };
+            let Some(Kind::Pod(pod)) = &mut next.kind else {
+                return Err(ApiError::Internal("stored pod is not a pod".into()));
+            };
+            let conflict =
+                |reason: String| ApiError::Conflict { resource: "pods".into(), name: target.name.clone(), reason };
             if pod.metadata.as_ref().is_some_and(|m| m.deletion_timestamp.is_some()) {
                 return Err(conflict("the pod is being deleted".into()));
             }
@@ -47,7 +50,8 @@ impl Registry {
             });
             Ok(next)
         };
-        let precondition = parse_revision(binding.metadata.as_ref().map(|m| m.resource_version.as_str()).unwrap_or(""))?;
+        let precondition =
+            parse_revision(binding.metadata.as_ref().map(|m| m.resource_version.as_str()).unwrap_or(""))?;
         self.guarded_update(target, precondition, false, &mutate).await
     }
 
@@ -89,9 +93,8 @@ fn scale_of(object: &Object) -> Result<Scale, ApiError> {
         }
         _ => return Err(ApiError::BadRequest(format!("{} have no scale subresource", object.kind_name()))),
     };
-    let selector = selector
-        .map(|s| LabelSelector::from_proto(&s).map(|s| s.to_string()).unwrap_or_default())
-        .unwrap_or_default();
+    let selector =
+        selector.map(|s| LabelSelector::from_proto(&s).map(|s| s.to_string()).unwrap_or_default()).unwrap_or_default();
     let meta = object.meta();
     let mut scale = Scale {
         metadata: Some(ObjectMeta {

@@ -35,11 +35,20 @@ pub(crate) type Mutation<'a> = dyn Fn(&Object) -> Result<Object, ApiError> + Sen
 
 impl Registry {
     #[tracing::instrument(name = "registry.update", skip_all, fields(resource = target.info.resource, name = %target.name))]
-    pub async fn update(&self, target: &Target, part: Part, incoming: Object, dry_run: bool) -> Result<Object, ApiError> {
+    pub async fn update(
+        &self,
+        target: &Target,
+        part: Part,
+        incoming: Object,
+        dry_run: bool,
+    ) -> Result<Object, ApiError> {
         check_kind(target.info, &incoming)?;
         let meta = incoming.meta();
         if !meta.name.is_empty() && meta.name != target.name {
-            return Err(ApiError::BadRequest(format!("the name of the object ({}) does not match the name on the request ({})", meta.name, target.name)));
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({}) does not match the name on the request ({})",
+                meta.name, target.name
+            )));
         }
         let precondition = parse_revision(&meta.resource_version)?;
         let uid = meta.uid.clone();
@@ -48,7 +57,10 @@ impl Registry {
                 return Err(ApiError::Conflict {
                     resource: target.info.resource.into(),
                     name: target.name.clone(),
-                    reason: format!("Precondition failed: UID in object meta: {uid}, UID stored: {}", current.meta().uid),
+                    reason: format!(
+                        "Precondition failed: UID in object meta: {uid}, UID stored: {}",
+                        current.meta().uid
+                    ),
                 });
             }
             Ok(prepare(current, &incoming, part))
@@ -58,11 +70,21 @@ impl Registry {
 
     /// Applies an RFC 7386 JSON merge patch to the stored object.
     #[tracing::instrument(name = "registry.patch", skip_all, fields(resource = target.info.resource, name = %target.name))]
-    pub async fn patch(&self, target: &Target, part: Part, patch_type: &str, patch: &[u8], dry_run: bool) -> Result<Object, ApiError> {
+    pub async fn patch(
+        &self,
+        target: &Target,
+        part: Part,
+        patch_type: &str,
+        patch: &[u8],
+        dry_run: bool,
+    ) -> Result<Object, ApiError> {
         if !matches!(patch_type, "" | "application/merge-patch+json" | "merge") {
-            return Err(ApiError::BadRequest(format!("patch type {patch_type:?} is not supported: use application/merge-patch+json")));
+            return Err(ApiError::BadRequest(format!(
+                "patch type {patch_type:?} is not supported: use application/merge-patch+json"
+            )));
         }
-        let patch: serde_json::Value = serde_json::from_slice(patch).map_err(|e| ApiError::BadRequest(format!("the patch is not valid JSON: {e}")))?;
+        let patch: serde_json::Value = serde_json::from_slice(patch)
+            .map_err(|e| ApiError::BadRequest(format!("the patch is not valid JSON: {e}")))?;
         let precondition = match patch.pointer("/metadata/resourceVersion").and_then(|v| v.as_str()) {
             Some(rv) => parse_revision(rv)?,
             None => None,
@@ -87,7 +109,13 @@ impl Registry {
 
     /// Read, mutate, validate, compare-and-swap; retried on a race unless the
     /// client pinned a resourceVersion, which then must still be current.
-    pub(crate) async fn guarded_update(&self, target: &Target, precondition: Option<Revision>, dry_run: bool, mutate: &Mutation<'_>) -> Result<Object, ApiError> {
+    pub(crate) async fn guarded_update(
+        &self,
+        target: &Target,
+        precondition: Option<Revision>,
+        dry_run: bool,
+        mutate: &Mutation<'_>,
+    ) -> Result<Object, ApiError> {
         let key = target.key();
         for _ in 0..UNCONDITIONAL_RETRIES {
             let (current, revision) = self.load(target).await?;
@@ -130,7 +158,12 @@ impl Registry {
     }
 
     /// Deletes an object from the store for good and frees what it held.
-    pub(crate) async fn remove(&self, target: &Target, mut object: Object, revision: Revision) -> Result<Object, ApiError> {
+    pub(crate) async fn remove(
+        &self,
+        target: &Target,
+        mut object: Object,
+        revision: Revision,
+    ) -> Result<Object, ApiError> {
         match self.store.delete(&target.key(), Some(revision)).await {
             Ok((deleted_at, _)) => {
                 set_revision(&mut object, deleted_at);

@@ -1,0 +1,100 @@
+//! `capstan-bench-apiserver`: what the API server costs on top of its store.
+//!
+//! For each backend (embedded redb in a temp dir; a fresh etcd that fsyncs) it measures,
+//! in one run and on one machine:
+//! - the raw store's puts/s and latency at several concurrencies ([`raw`]),
+//! - pod creates/s and latency through the API server's gRPC API at the same
+//!   concurrencies, over fresh data of the same kind ([`creates`]),
+//! - how long one change takes to reach every one of many open watches ([`watch`]),
+//!
+//! and prints every API figure next to its same-run baseline ([`report`]). Nothing here
+//! asserts a timing: the targets are printed beside the figures, never checked.
+//!
+//! Start at [`run`]; `main.rs` only parses flags into [`Options`].
+
+pub mod backend;
+pub mod client;
+pub mod cpu;
+pub mod creates;
+pub mod error;
+pub mod etcd;
+pub mod load;
+pub mod pod;
+pub mod raw;
+pub mod report;
+pub mod server;
+pub mod watch;
+
+pub use backend::Backend;
+pub use error::BenchError;
+pub use report::{BackendReport, FanoutReport, FanoutRound, LoadStats, Point, Report};
+
+use std::time::Duration;
+
+/// What to measure and for how long.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub backends: Vec<Backend>,
+    /// Client concurrency levels (requests in flight at once).
+    pub concurrencies: Vec<usize>,
+    /// Measured time per (backend, concurrency, raw|api) point.
+    pub duration: Duration,
+    /// Unmeasured load before each point, so connections, caches and the store are warm.
+    pub warmup: Duration,
+    /// Open watches for the fan-out measurement (0 skips it).
+    pub watchers: usize,
+    /// Measured fan-out rounds (one pod create each), after one warm-up round.
+    pub rounds: usize,
+}
+
+impl Default for Options {
+    /// The full benchmark the issue asks for.
+    fn default() -> Self {
+        Options {
+            backends: vec![Backend::Embedded, Backend::Etcd],
+            concurrencies: vec![1, 16, 64],
+            duration: Duration::from_secs(3),
+            warmup: Duration::from_secs(1),
+            watchers: 1000,
+            rounds: 5,
+        }
+    }
+}
+
+impl Options {
+    /// A smoke run: every code path, small counts, a second or two per backend.
+    pub fn quick() -> Self {
+        Options {
+            backends: vec![Backend::Embedded],
+            concurrencies: vec![1, 4],
+            duration: Duration::from_millis(300),
+            warmup: Duration::from_millis(100),
+            watchers: 20,
+            rounds: 2,
+        }
+    }
+}
+
+/// Runs every measurement `options` asks for, backend after backend, and returns the
+/// figures. Progress goes to stderr; the caller prints [`Report`].
+pub async fn run(options: &Options) -> Result<Report, BenchError> {
+    let mut backends = Vec::new();
+    for &backend in &options.backends {
+        backends.push(run_backend(backend, options).await?);
+    }
+    Ok(Report { backends })
+}
+
+async fn run_backend(backend: Backend, options: &Options) -> Result<BackendReport, BenchError> {
+    let template = pod::template()?;
+    let raw = raw::measure(backend, options, &template).await?;
+    let api = creates::measure(backend, options, &template).await?;
+    let points = options
+        .concurrencies
+        .iter()
+        .zip(raw.into_iter().zip(api))
+        .map(|(&concurrency, (raw, api))| Point { concurrency, raw, api })
+        .collect();
+    let fanout = if options.watchers > 0 { Some(watch::measure(backend, options, &template).await?) } else { None };
+    Ok(BackendReport { backend, points, fanout })
+}

@@ -1,0 +1,81 @@
+//! The baseline: the backend's own write rate, with no API server in the way.
+//!
+//! - etcd: `EtcdStore::raw_put`, a plain unconditional put over the same client pool the
+//!   API server uses (so the baseline has the same number of connections to etcd).
+//! - embedded: `Store::create` of distinct keys on an `EmbeddedStore` opened in-process,
+//!   which is the embedded backend's only write path (group commit, one fsync per batch).
+//!
+//! The value is the template pod's protobuf body, the same size the API server stores.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use capstan_proto::api::v1::Object;
+use capstan_store::{EmbeddedStore, EtcdStore, Store, StoreConfig};
+use futures::FutureExt;
+
+use crate::backend::{Backend, FreshStore};
+use crate::load::{closed_loop, Load, Operation};
+use crate::report::LoadStats;
+use crate::{pod, BenchError, Options};
+
+/// The backend's puts at each of `options.concurrencies`, on one fresh store.
+pub async fn measure(backend: Backend, options: &Options, template: &Object) -> Result<Vec<LoadStats>, BenchError> {
+    let fresh = FreshStore::start(backend).await?;
+    let store = Arc::new(RawStore::open(&fresh.storage).await?);
+    let value = pod::stored_body(template);
+    let cpu = fresh.cpu_probe();
+    let mut points = Vec::new();
+    for &concurrency in &options.concurrencies {
+        eprintln!("{backend}: raw puts at concurrency {concurrency} ...");
+        let operation = put_operation(store.clone(), value.clone(), concurrency);
+        let load = Load { concurrency, warmup: options.warmup, duration: options.duration, cpu };
+        points.push(closed_loop(load, operation).await?);
+    }
+    Ok(points)
+}
+
+/// A store opened for raw writes.
+enum RawStore {
+    Embedded(EmbeddedStore),
+    Etcd(EtcdStore),
+}
+
+impl RawStore {
+    async fn open(storage: &StoreConfig) -> Result<RawStore, BenchError> {
+        match storage {
+            StoreConfig::Embedded { data_dir, options } => {
+                let (dir, options) = (data_dir.clone(), options.clone());
+                // opening creates and fsyncs the database file: off the async workers
+                let store = tokio::task::spawn_blocking(move || EmbeddedStore::open(&dir, options))
+                    .await
+                    .map_err(|e| BenchError::Task(format!("opening the embedded store: {e}")))??;
+                Ok(RawStore::Embedded(store))
+            }
+            StoreConfig::Etcd { endpoints, options } => {
+                Ok(RawStore::Etcd(EtcdStore::connect(endpoints, options.clone()).await?))
+            }
+        }
+    }
+
+    async fn put(&self, key: &str, value: Bytes) -> Result<(), BenchError> {
+        match self {
+            RawStore::Embedded(store) => store.create(key, value).await?,
+            RawStore::Etcd(store) => store.raw_put(key, value).await?,
+        };
+        Ok(())
+    }
+}
+
+/// Puts of distinct keys under the pods prefix; the concurrency is in the key so that
+/// every point writes new keys.
+fn put_operation(store: Arc<RawStore>, value: Bytes, concurrency: usize) -> Operation {
+    Arc::new(move |seq| {
+        let (store, value) = (store.clone(), value.clone());
+        async move {
+            let key = format!("/registry/pods/{}/raw-c{concurrency}-{seq}", pod::NAMESPACE);
+            store.put(&key, value).await
+        }
+        .boxed()
+    })
+}

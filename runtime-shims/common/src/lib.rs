@@ -1,0 +1,46 @@
+//! What every Capstan runtime shim shares with the kubelet, below both of them.
+//!
+//! The kubelet's client crate (`capstan-cri`) connects to a runtime by endpoint and
+//! can start the in-memory runtime in-process, so it depends on the memory shim; the
+//! shims in turn need the label vocabulary and a way to serve on a unix socket. Those
+//! two live here so neither side depends on the other, and `capstan-cri` re-exports
+//! them: the kubelet never needs to name this crate.
+//!
+//! # Layout
+//! - [`labels`]: the `io.capstan.*` label keys every shim sets and the kubelet reads,
+//!   and the one place that turns a sandbox or container config into its label set.
+//! - [`endpoint`]: parsing `unix://` and `memory://` endpoints.
+//! - [`serve`]: serving a runtime (both gRPC services) on a unix socket, removing a
+//!   stale socket first and the socket file on shutdown.
+
+pub mod endpoint;
+pub mod labels;
+pub mod serve;
+
+pub use endpoint::{parse_endpoint, RuntimeEndpoint};
+pub use serve::{serve_unix, UnixServer};
+
+/// Why a runtime endpoint could not be parsed or served.
+#[derive(Debug, thiserror::Error)]
+pub enum ShimCommonError {
+    #[error("runtime endpoint {endpoint:?} is not supported: expected unix:///path/to.sock or memory://")]
+    BadEndpoint { endpoint: String },
+
+    #[error("another runtime is already serving on {path}")]
+    SocketInUse { path: String },
+
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("serving the runtime on {path}: {source}")]
+    Serve {
+        path: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+}

@@ -1,0 +1,111 @@
+//! Serving a runtime on a unix socket: how every shim (and a test starting one
+//! in-process) exposes its two gRPC services to the kubelet.
+//!
+//! Binding is separate from serving so that a caller can bind, learn about a failure
+//! (the directory cannot be created, another shim is live on the socket) before it
+//! spawns anything, and connect a client the moment `bind` returns.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+use capstan_proto::runtime::v1::image_service_server::{ImageService, ImageServiceServer};
+use capstan_proto::runtime::v1::runtime_service_server::{RuntimeService, RuntimeServiceServer};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_stream::wrappers::UnixListenerStream;
+
+use crate::ShimCommonError;
+
+/// A bound, not yet serving, unix socket.
+#[derive(Debug)]
+pub struct UnixServer {
+    path: PathBuf,
+    listener: UnixListener,
+}
+
+impl UnixServer {
+    /// Creates the socket's parent directory, removes a stale socket file (one that
+    /// nothing answers on) and binds. Refuses a socket another server is live on.
+    pub async fn bind(path: impl AsRef<Path>) -> Result<UnixServer, ShimCommonError> {
+        let path = path.as_ref().to_path_buf();
+        let io = |what, source| ShimCommonError::Io { what, path: path.display().to_string(), source };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io("creating the directory of", e))?;
+        }
+        if path.exists() {
+            if UnixStream::connect(&path).await.is_ok() {
+                return Err(ShimCommonError::SocketInUse { path: path.display().to_string() });
+            }
+            tracing::info!(path = %path.display(), "removing a stale runtime socket");
+            std::fs::remove_file(&path).map_err(|e| io("removing the stale socket", e))?;
+        }
+        let listener = UnixListener::bind(&path).map_err(|e| io("binding", e))?;
+        Ok(UnixServer { path, listener })
+    }
+
+    /// Where the socket is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Serves both services until `shutdown` completes, then drains in-flight calls
+    /// and removes the socket file.
+    pub async fn serve<R, I, F>(self, runtime: R, images: I, shutdown: F) -> Result<(), ShimCommonError>
+    where
+        R: RuntimeService,
+        I: ImageService,
+        F: Future<Output = ()> + Send,
+    {
+        let UnixServer { path, listener } = self;
+        tracing::info!(path = %path.display(), "serving the runtime");
+        let result = tonic::transport::Server::builder()
+            .layer(capstan_telemetry::TraceServerLayer)
+            .add_service(RuntimeServiceServer::new(runtime))
+            .add_service(ImageServiceServer::new(images))
+            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
+            .await;
+        if let Err(error) = std::fs::remove_file(&path) {
+            tracing::warn!(path = %path.display(), %error, "could not remove the runtime socket");
+        }
+        result.map_err(|source| ShimCommonError::Serve { path: path.display().to_string(), source })
+    }
+}
+
+/// Binds `path` (see [`UnixServer::bind`]) and serves the runtime until `shutdown`.
+pub async fn serve_unix<R, I, F>(
+    path: impl AsRef<Path>,
+    runtime: R,
+    images: I,
+    shutdown: F,
+) -> Result<(), ShimCommonError>
+where
+    R: RuntimeService,
+    I: ImageService,
+    F: Future<Output = ()> + Send,
+{
+    UnixServer::bind(path).await?.serve(runtime, images, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bind_creates_the_directory_and_replaces_a_stale_socket() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("run/capstan/shim.sock");
+        let first = UnixServer::bind(&path).await.expect("first bind");
+        drop(first); // the file stays behind, as after a crash
+        assert!(path.exists());
+        let second = UnixServer::bind(&path).await.expect("a stale socket is replaced");
+        assert_eq!(second.path(), path);
+    }
+
+    #[tokio::test]
+    async fn bind_refuses_a_live_socket() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("shim.sock");
+        let _live = UnixServer::bind(&path).await.expect("first bind");
+        let error = UnixServer::bind(&path).await.expect_err("in use");
+        assert!(matches!(error, ShimCommonError::SocketInUse { .. }), "{error}");
+    }
+}

@@ -1,0 +1,113 @@
+//! The in-memory runtime's handle, its configuration, and the hooks tests use to
+//! script what containers do (exit, be OOM-killed, print) beyond their command line.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::clock::Clock;
+use crate::images::ImageStore;
+use crate::ipam::Ipam;
+use crate::script::Stream;
+use crate::state::State;
+use crate::MemoryError;
+
+/// How an in-memory runtime is set up.
+#[derive(Clone, Debug)]
+pub struct MemoryConfig {
+    /// The node whose containers these are; written into every label set.
+    pub node_name: String,
+    /// Pod IPs are allocated from this IPv4 subnet (`a.b.c.d/len`).
+    pub pod_subnet: String,
+    /// Images present from the start, as if pulled.
+    pub preloaded_images: Vec<String>,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        MemoryConfig {
+            node_name: "memory-node".to_string(),
+            pod_subnet: "10.88.0.0/16".to_string(),
+            preloaded_images: vec!["capstan/pause:1".to_string()],
+        }
+    }
+}
+
+/// A cheaply cloneable handle on one in-memory runtime; serves both gRPC services.
+#[derive(Clone)]
+pub struct MemoryRuntime {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub node: String,
+    pub clock: Clock,
+    state: Mutex<State>,
+}
+
+impl MemoryRuntime {
+    /// A runtime with no sandboxes and the configured images.
+    pub fn new(config: MemoryConfig) -> Result<MemoryRuntime, MemoryError> {
+        let mut images = ImageStore::default();
+        for image in &config.preloaded_images {
+            images.add(image);
+        }
+        let state = State { sandboxes: BTreeMap::new(), containers: BTreeMap::new(), images, ipam: Ipam::new(&config.pod_subnet)? };
+        let inner = Inner { node: config.node_name, clock: Clock::new(), state: Mutex::new(state) };
+        Ok(MemoryRuntime { inner: Arc::new(inner) })
+    }
+
+    /// The node name this runtime labels its containers with.
+    pub fn node_name(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// The state, with every due container event applied.
+    pub(crate) async fn lock(&self) -> MutexGuard<'_, State> {
+        let mut state = self.inner.state.lock().await;
+        state.refresh(&self.inner.clock);
+        state
+    }
+
+    /// Test hook: the container exits now with `exit_code` (reason `Completed` for 0,
+    /// `Error` otherwise). No effect on a container that is not running.
+    pub async fn set_exit(&self, container_id: &str, exit_code: i32) -> Result<(), MemoryError> {
+        self.finish(container_id, exit_code, None).await
+    }
+
+    /// Test hook: the container is OOM-killed now (exit 137, reason `OOMKilled`).
+    pub async fn oom_kill(&self, container_id: &str) -> Result<(), MemoryError> {
+        self.finish(container_id, 137, Some("OOMKilled")).await
+    }
+
+    /// Test hook: the container writes `line` (a newline is added) to stdout, or to
+    /// stderr when `stderr` is set.
+    pub async fn write_log(&self, container_id: &str, line: &str, stderr: bool) -> Result<(), MemoryError> {
+        let now = self.inner.clock.now_ns();
+        let mut state = self.lock().await;
+        let container = state.containers.get_mut(container_id).ok_or_else(|| not_found(container_id))?;
+        let stream = if stderr { Stream::Stderr } else { Stream::Stdout };
+        container.print(stream, now, format!("{line}\n").into_bytes());
+        Ok(())
+    }
+
+    /// Test hook: makes `image` present, as if pulled.
+    pub async fn preload_image(&self, image: &str) {
+        self.lock().await.images.add(image);
+    }
+
+    async fn finish(&self, container_id: &str, exit_code: i32, reason: Option<&'static str>) -> Result<(), MemoryError> {
+        let now = self.inner.clock.now_ns();
+        let mut state = self.lock().await;
+        let container = state.containers.get_mut(container_id).ok_or_else(|| not_found(container_id))?;
+        if container.is_running() {
+            container.finish(now, exit_code, reason);
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn not_found(id: &str) -> MemoryError {
+    MemoryError::ContainerNotFound { id: id.to_string() }
+}

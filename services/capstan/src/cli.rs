@@ -1,0 +1,166 @@
+//! The command line, as clap parses it. Kept apart from the commands so the
+//! flags read as one table, and so tests can build a [`Cli`] from a list of
+//! arguments without touching the process environment.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "capstan", version, about = "Capstan: a Kubernetes-style container orchestrator")]
+pub struct Cli {
+    /// API server address (default: $CAPSTAN_SERVER, then the config file,
+    /// then http://127.0.0.1:6443)
+    #[arg(long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// The namespace to work in (default: the config file's, else "default")
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update objects from manifests
+    Apply(ApplyArgs),
+    /// List objects, or show some by name
+    Get(GetArgs),
+    /// Show an object in detail, with its events
+    Describe(DescribeArgs),
+    /// Delete objects by name, by selector or from manifests
+    Delete(DeleteArgs),
+    /// Replace objects with the manifests' version (refused on conflict)
+    Replace(FileArgs),
+    /// Create objects from manifests, or a namespace by name
+    Create(CreateArgs),
+    /// List the resource types the server serves
+    ApiResources,
+    /// Run a local cluster in this process until Ctrl-C
+    Up(UpArgs),
+}
+
+impl Command {
+    /// The command's name as typed (`api-resources`), for spans and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Apply(_) => "apply",
+            Command::Get(_) => "get",
+            Command::Describe(_) => "describe",
+            Command::Delete(_) => "delete",
+            Command::Replace(_) => "replace",
+            Command::Create(_) => "create",
+            Command::ApiResources => "api-resources",
+            Command::Up(_) => "up",
+        }
+    }
+}
+
+/// Where manifests come from.
+#[derive(Debug, Clone, Args)]
+pub struct FileArgs {
+    /// A file, a directory of .yaml/.yml/.json files, or - for stdin
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub filenames: Vec<String>,
+    /// Descend into subdirectories of directories given with -f
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+}
+
+/// How `get` prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Wide,
+    Json,
+    Yaml,
+    Name,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// pods, po, deployments.apps, ... (or TYPE/NAME)
+    pub kind: String,
+    pub names: Vec<String>,
+    /// List across all namespaces
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Label selector: app=web,tier!=db
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Field selector: status.phase=Running
+    #[arg(long)]
+    pub field_selector: Option<String>,
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// After listing, print every change as it happens
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Show the event type of each change in watch mode (on by default)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub output_watch_events: bool,
+    /// Add a LABELS column
+    #[arg(long)]
+    pub show_labels: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    pub kind: String,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// pods, deployments, ... (or TYPE/NAME)
+    pub kind: Option<String>,
+    pub names: Vec<String>,
+    /// Delete what these manifests name
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub filenames: Vec<String>,
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Delete every object of the kind in the namespace
+    #[arg(long)]
+    pub all: bool,
+    /// Delete the objects matching this label selector
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Seconds the objects get to terminate (-1: their own default)
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub grace_period: i64,
+    /// background, foreground or orphan (true = background, false = orphan)
+    #[arg(long, default_value = "background")]
+    pub cascade: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub filenames: Vec<String>,
+    #[command(subcommand)]
+    pub what: Option<CreateWhat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreateWhat {
+    /// Create a namespace
+    #[command(alias = "ns")]
+    Namespace { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Where the embedded store keeps its data (default ~/.capstan/data)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address the API server listens on
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub listen: SocketAddr,
+}

@@ -1,0 +1,202 @@
+//! The CLI's one error type, and how each failure reads: like kubectl's
+//! (`Error from server (NotFound): pods "x" not found`), so that what users
+//! know from Kubernetes carries over and scripts can match on it.
+
+use crate::names;
+use capstan_client::{ClientError, FieldCause};
+use capstan_proto::{DecodeError, KindInfo};
+use std::fmt;
+use std::path::Path;
+
+/// The object a failed call was about, for kubectl-style messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub info: &'static KindInfo,
+    pub name: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The server refused the call.
+    #[error("Error from server ({reason}): {message}")]
+    Server { reason: &'static str, message: String },
+    #[error("The connection to the server {server} was refused - did you specify the right host or port?")]
+    ConnectionRefused { server: String },
+    #[error("error: the server doesn't have a resource type \"{0}\"")]
+    UnknownKind(String),
+    #[error("error: {0}")]
+    Manifest(#[from] DecodeError),
+    #[error("error: {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("error: writing output: {0}")]
+    Output(#[from] std::io::Error),
+    /// Wrong arguments or input, found before calling the server.
+    #[error("error: {0}")]
+    Usage(String),
+    /// A client-side failure that is not the server's answer.
+    #[error("error: {0}")]
+    Client(ClientError),
+    #[error("error: starting the local cluster: {0}")]
+    Up(#[from] capstan_apiserver::ApiServerError),
+    /// Clap's own message (bad flags); it is already formatted.
+    #[error("{0}")]
+    Args(String),
+    /// Several objects failed; each is reported on its own line.
+    #[error("{}", Joined(.0))]
+    Several(Vec<CliError>),
+}
+
+struct Joined<'a>(&'a [CliError]);
+
+impl fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl CliError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        CliError::Io { path: path.display().to_string(), source }
+    }
+
+    /// One error for a batch: none, the only one, or all of them.
+    pub fn collect(mut errors: Vec<CliError>) -> Result<(), CliError> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(CliError::Several(errors)),
+        }
+    }
+
+    /// A client error as kubectl would word it. `subject` names the object
+    /// the call was about; `server` is the address, for connection errors.
+    pub fn from_client(error: ClientError, subject: Option<Subject<'_>>, server: &str) -> CliError {
+        let reason = error.reason();
+        let message = match (&error, subject) {
+            (ClientError::Unavailable { message }, _) if refused(message) => {
+                return CliError::ConnectionRefused { server: host_of(server) };
+            }
+            (ClientError::InvalidUrl { .. } | ClientError::UnexpectedResponse { .. }, _) => {
+                return CliError::Client(error);
+            }
+            (ClientError::NotFound { .. }, Some(s)) => {
+                format!("{} \"{}\" not found", names::resource_group(s.info), s.name)
+            }
+            (ClientError::AlreadyExists { .. }, Some(s)) => {
+                format!("{} \"{}\" already exists", names::resource_group(s.info), s.name)
+            }
+            (ClientError::Conflict { .. }, Some(s)) => format!(
+                "Operation cannot be fulfilled on {} \"{}\": the object has been modified; \
+                 please apply your changes to the latest version and try again",
+                names::resource_group(s.info),
+                s.name
+            ),
+            (ClientError::Invalid { causes, .. }, Some(s)) if !causes.is_empty() => {
+                format!("{} \"{}\" is invalid: {}", names::kind_group(s.info), s.name, causes_text(causes))
+            }
+            (ClientError::Invalid { message, causes }, None) if !causes.is_empty() => {
+                format!("{message}: {}", causes_text(causes))
+            }
+            _ => error.to_string(),
+        };
+        CliError::Server { reason, message }
+    }
+}
+
+/// `field: message` per cause; several in brackets, as Kubernetes joins them.
+fn causes_text(causes: &[FieldCause]) -> String {
+    let one = |c: &FieldCause| {
+        if c.field.is_empty() || c.message.starts_with(&c.field) {
+            c.message.clone()
+        } else {
+            format!("{}: {}", c.field, c.message)
+        }
+    };
+    match causes {
+        [only] => one(only),
+        many => format!("[{}]", many.iter().map(one).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+fn refused(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("refused") || m.contains("tcp connect error") || m.contains("dns error")
+}
+
+/// `127.0.0.1:6443` from `http://127.0.0.1:6443/`.
+fn host_of(server: &str) -> String {
+    let rest = server.split_once("://").map(|(_, r)| r).unwrap_or(server);
+    rest.trim_end_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capstan_proto::kinds::{DEPLOYMENT, POD};
+
+    const SERVER: &str = "http://127.0.0.1:6443";
+
+    fn text(error: ClientError, subject: Option<Subject<'_>>) -> String {
+        CliError::from_client(error, subject, SERVER).to_string()
+    }
+
+    #[test]
+    fn server_errors_read_like_kubectl() {
+        let pod = Some(Subject { info: &POD, name: "x" });
+        let web = Some(Subject { info: &DEPLOYMENT, name: "web" });
+        let msg = || "server text".to_string();
+        let cause = |field: &str, message: &str| FieldCause {
+            field: field.into(),
+            reason: String::new(),
+            message: message.into(),
+        };
+        let cases = [
+            (text(ClientError::NotFound { message: msg() }, pod), r#"Error from server (NotFound): pods "x" not found"#.to_string()),
+            (text(ClientError::AlreadyExists { message: msg() }, web), r#"Error from server (AlreadyExists): deployments.apps "web" already exists"#.into()),
+            (
+                text(ClientError::Conflict { message: msg() }, web),
+                r#"Error from server (Conflict): Operation cannot be fulfilled on deployments.apps "web": the object has been modified; please apply your changes to the latest version and try again"#.into(),
+            ),
+            (
+                text(ClientError::Invalid { message: msg(), causes: vec![cause("spec.selector", "Required value"), cause("metadata.name", "Invalid value: \"A\"")] }, web),
+                r#"Error from server (Invalid): Deployment.apps "web" is invalid: [spec.selector: Required value, metadata.name: Invalid value: "A"]"#.into(),
+            ),
+            (
+                text(ClientError::Invalid { message: msg(), causes: vec![cause("spec.selector", "spec.selector: Required value")] }, web),
+                r#"Error from server (Invalid): Deployment.apps "web" is invalid: spec.selector: Required value"#.into(),
+            ),
+            (text(ClientError::FailedPrecondition { message: msg() }, pod), "Error from server (Forbidden): server text".into()),
+            (text(ClientError::NotFound { message: msg() }, None), "Error from server (NotFound): server text".into()),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn refused_connections_name_the_server() {
+        let e = ClientError::Unavailable { message: "tcp connect error: Connection refused (os error 111)".into() };
+        assert_eq!(
+            text(e, None),
+            "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"
+        );
+        let e = ClientError::Unavailable { message: "shutting down".into() };
+        assert_eq!(text(e, None), "Error from server (ServiceUnavailable): shutting down");
+    }
+
+    #[test]
+    fn several_errors_print_one_per_line() {
+        let errors = vec![CliError::UnknownKind("widgets".into()), CliError::Usage("no name".into())];
+        assert_eq!(
+            CliError::collect(errors).expect_err("two").to_string(),
+            "error: the server doesn't have a resource type \"widgets\"\nerror: no name"
+        );
+        assert!(CliError::collect(Vec::new()).is_ok());
+    }
+}

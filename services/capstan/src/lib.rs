@@ -1,0 +1,115 @@
+//! `capstan`: the kubectl-style CLI and the all-in-one local cluster.
+//!
+//! Start at [`run`]: it parses the arguments and runs one command, writing
+//! to the given output, so tests drive the CLI in-process exactly as a user
+//! would. `main.rs` only sets up telemetry and calls it.
+//!
+//! # Layout
+//! - [`cli`]: the flags; [`config`]: which server and namespace to use.
+//! - One module per command: [`apply`], [`get`] (and [`watch`] for `-w`),
+//!   [`describe`], [`delete`], [`replace`], [`create`], [`api_resources`],
+//!   [`up`].
+//! - [`printers`]: the tables, one module per kind; [`output`]: JSON, YAML
+//!   and names; [`names`]: how kinds and objects are named.
+//! - [`manifest`]: reading `-f`; [`merge`]: how apply lays a manifest over
+//!   the live object; [`errors`]: [`CliError`] and how each
+//!   failure reads.
+//!
+//! # Invariants
+//! - Every server call goes through `capstan-client`, inside a root span
+//!   named after the command, so one command is one trace.
+//! - Commands never panic on input; every failure is a [`CliError`].
+
+pub mod api_resources;
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod create;
+pub mod delete;
+pub mod describe;
+pub mod errors;
+pub mod get;
+pub mod manifest;
+pub mod merge;
+pub mod names;
+pub mod output;
+pub mod printers;
+pub mod replace;
+pub mod up;
+pub mod watch;
+
+pub use cli::{Cli, Command};
+pub use errors::CliError;
+
+use capstan_client::{Client, ClientError};
+use clap::error::ErrorKind;
+use clap::Parser;
+use config::Settings;
+use errors::Subject;
+use std::ffi::OsString;
+use std::io::Write;
+use tracing::Instrument;
+
+/// What a command works with.
+pub struct Context<'a> {
+    pub client: Client,
+    pub settings: Settings,
+    pub out: &'a mut (dyn Write + Send + Sync),
+}
+
+impl Context<'_> {
+    /// A client error as the user should read it.
+    pub fn fail(&self, error: ClientError, subject: Option<Subject<'_>>) -> CliError {
+        CliError::from_client(error, subject, &self.settings.server)
+    }
+}
+
+/// Parses `args` (the program name first) and runs the command. Help and
+/// version go to `out`; bad arguments come back as [`CliError::Args`].
+pub async fn run<I, T>(args: I, out: &mut (dyn Write + Send + Sync)) -> Result<(), CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            write!(out, "{}", e.render())?;
+            return Ok(());
+        }
+        Err(e) => return Err(CliError::Args(e.render().to_string().trim_end().to_string())),
+    };
+    execute(cli, out).await
+}
+
+/// Runs a parsed command. `up` runs until Ctrl-C.
+pub async fn execute(cli: Cli, out: &mut (dyn Write + Send + Sync)) -> Result<(), CliError> {
+    if let Command::Up(args) = &cli.command {
+        let config = up::UpConfig::from_args(args)?;
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        return up::up(config, ctrl_c, out).await;
+    }
+    let settings = Settings::from_env(cli.server.as_deref(), cli.namespace.as_deref())?;
+    let client = Client::connect(&settings.server).map_err(|e| CliError::from_client(e, None, &settings.server))?;
+    let name = cli.command.name();
+    let span = tracing::info_span!("capstan", otel.name = %format!("capstan {name}"), command = name);
+    let mut ctx = Context { client, settings, out };
+    dispatch(&cli.command, &mut ctx).instrument(span).await
+}
+
+async fn dispatch(command: &Command, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    match command {
+        Command::Apply(args) => apply::run(ctx, args).await,
+        Command::Get(args) => get::run(ctx, args).await,
+        Command::Describe(args) => describe::run(ctx, args).await,
+        Command::Delete(args) => delete::run(ctx, args).await,
+        Command::Replace(args) => replace::run(ctx, args).await,
+        Command::Create(args) => create::run(ctx, args).await,
+        Command::ApiResources => api_resources::run(ctx).await,
+        Command::Up(_) => Err(CliError::Usage("up runs on its own".to_string())),
+    }
+}

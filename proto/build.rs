@@ -27,9 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut protos = Vec::new();
     collect_protos(&root.join("capstan"), &mut protos)?;
     protos.sort();
-    for p in &protos {
-        println!("cargo:rerun-if-changed={}", p.display());
-    }
+    // the directory, so that a new .proto file also triggers a rebuild
+    println!("cargo:rerun-if-changed={}", root.join("capstan").display());
 
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     let descriptor_path = out.join("capstan_descriptor.bin");

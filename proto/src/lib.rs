@@ -70,6 +70,13 @@ pub mod runtime {
     }
 }
 
+/// The kubelet's own service: logs, exec and usage for one node's pods.
+pub mod kubelet {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.kubelet.v1.rs"));
+    }
+}
+
 /// The generic resource service every component talks to.
 pub mod api {
     pub mod v1 {

@@ -54,13 +54,13 @@ impl FromStr for Backend {
 pub struct FreshStore {
     pub storage: StoreConfig,
     _dir: Option<tempfile::TempDir>,
-    _etcd: Option<DurableEtcd>,
+    etcd: Option<DurableEtcd>,
 }
 
 impl FreshStore {
     /// What to sample for this store's CPU use (the etcd process, if any).
     pub fn cpu_probe(&self) -> CpuProbe {
-        CpuProbe { etcd_pid: self._etcd.as_ref().map(DurableEtcd::pid) }
+        CpuProbe { etcd_pid: self.etcd.as_ref().map(DurableEtcd::pid) }
     }
 
     pub async fn start(backend: Backend) -> Result<FreshStore, BenchError> {
@@ -70,12 +70,11 @@ impl FreshStore {
                     .prefix("capstan-bench-embedded-")
                     .tempdir()
                     .map_err(|e| BenchError::io("create the embedded store's temp dir", e))?;
-                Ok(FreshStore { storage: StoreConfig::embedded(dir.path()), _dir: Some(dir), _etcd: None })
+                Ok(FreshStore { storage: StoreConfig::embedded(dir.path()), _dir: Some(dir), etcd: None })
             }
             Backend::Etcd => {
-                // (the previous phase's etcd, if any, was dropped: one runs at a time)
                 let etcd = DurableEtcd::start().await?;
-                Ok(FreshStore { storage: StoreConfig::etcd(etcd.endpoints()), _dir: None, _etcd: Some(etcd) })
+                Ok(FreshStore { storage: StoreConfig::etcd(etcd.endpoints()), _dir: None, etcd: Some(etcd) })
             }
         }
     }

@@ -4,7 +4,8 @@
 //! little without knowing who was burning them. The benchmark samples, at the start and
 //! end of each window, this process's CPU time split by thread name — the API server's
 //! runtime ([`SERVER_THREADS`]), the embedded store's writer thread, everything else (the
-//! load client) — and the etcd process's. `/proc` counts in clock ticks (USER_HZ, 100 per
+//! load client) — the etcd process's, and the whole machine's busy time, so CPU taken by
+//! anything else on a shared machine shows up as "other". `/proc` counts in clock ticks (USER_HZ, 100 per
 //! second on Linux), so a 3 s window resolves to about 0.3 % of a core. Where `/proc` is
 //! missing every figure is zero.
 
@@ -27,6 +28,9 @@ pub struct CpuUse {
     pub server: f64,
     /// The store: the embedded writer thread, or the etcd process.
     pub store: f64,
+    /// Everything else on the machine (other users of a shared machine, the kernel's
+    /// own threads): busy time from `/proc/stat` minus the three above.
+    pub other: f64,
 }
 
 /// What to sample: this process, and the etcd process if there is one.
@@ -43,6 +47,7 @@ pub struct CpuSample {
     server: u64,
     writer: u64,
     etcd: u64,
+    machine: u64,
 }
 
 impl CpuProbe {
@@ -54,6 +59,7 @@ impl CpuProbe {
             server,
             writer,
             etcd: self.etcd_pid.and_then(|pid| stat_ticks(&format!("/proc/{pid}/stat"))).unwrap_or(0),
+            machine: machine_busy_ticks().unwrap_or(0),
         }
     }
 }
@@ -70,12 +76,34 @@ impl CpuSample {
         let server = later.server.saturating_sub(self.server);
         let writer = later.writer.saturating_sub(self.writer);
         let etcd = later.etcd.saturating_sub(self.etcd);
+        let machine = later.machine.saturating_sub(self.machine);
         CpuUse {
             client: cores(process.saturating_sub(server + writer)),
             server: cores(server),
             store: cores(writer + etcd),
+            other: cores(machine.saturating_sub(process + etcd)),
         }
     }
+}
+
+/// Busy ticks of all CPUs together: the first line of `/proc/stat` less idle and iowait.
+fn machine_busy_ticks() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_machine_busy(text.lines().next()?)
+}
+
+/// `cpu  user nice system idle iowait irq softirq steal ...`: everything but idle and
+/// iowait (guest time is already inside user).
+fn parse_machine_busy(line: &str) -> Option<u64> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let ticks: Vec<u64> = fields.take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let [user, nice, system, _idle, _iowait, irq, softirq, steal] = ticks[..] else {
+        return None;
+    };
+    Some(user + nice + system + irq + softirq + steal)
 }
 
 /// utime + stime from a `/proc/.../stat` line.
@@ -125,6 +153,13 @@ mod tests {
         let line = "42 (tokio (x) 1) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 3 0";
         assert_eq!(parse_stat(line), Some(("tokio (x) 1", 280)));
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn machine_busy_time_leaves_out_idle_and_iowait() {
+        let line = "cpu  100 2 30 5000 40 5 6 7 0 0";
+        assert_eq!(parse_machine_busy(line), Some(150));
+        assert_eq!(parse_machine_busy("cpu0 1 2 3 4 5 6 7 8"), None);
     }
 
     #[test]

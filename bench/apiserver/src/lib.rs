@@ -6,6 +6,8 @@
 //! - pod creates/s and latency through the API server's gRPC API at the same
 //!   concurrencies, over fresh data of the same kind ([`creates`]),
 //! - how long one change takes to reach every one of many open watches ([`watch`]),
+//! - who used the CPU during each measured window ([`cpu`]): the load client, the API
+//!   server (in-process, on a runtime of its own: [`server`]) and the store,
 //!
 //! and prints every API figure next to its same-run baseline ([`report`]). Nothing here
 //! asserts a timing: the targets are printed beside the figures, never checked.

@@ -184,12 +184,13 @@ fn render_ratio_target(out: &mut String, backend: &BackendReport) {
 fn render_cpu(out: &mut String, backends: &[BackendReport]) {
     let _ = writeln!(
         out,
-        "CPU during each window, % of one core (client = load generator; store = etcd process or embedded writer thread):"
+        "CPU during each window, % of one core (client = load generator; store = etcd process or \
+         embedded writer thread; other = the rest of the machine):"
     );
     let _ = writeln!(
         out,
-        "{:<9} {:>5}  {:<5} {:>7} {:>10} {:>7} {:>7}",
-        "backend", "conc", "load", "client", "apiserver", "store", "total"
+        "{:<9} {:>5}  {:<5} {:>7} {:>10} {:>7} {:>7} {:>7}",
+        "backend", "conc", "load", "client", "apiserver", "store", "other", "total"
     );
     for backend in backends {
         for p in &backend.points {
@@ -197,14 +198,15 @@ fn render_cpu(out: &mut String, backends: &[BackendReport]) {
                 let c = stats.cpu;
                 let _ = writeln!(
                     out,
-                    "{:<9} {:>5}  {:<5} {:>7.0} {:>10.0} {:>7.0} {:>7.0}",
+                    "{:<9} {:>5}  {:<5} {:>7.0} {:>10.0} {:>7.0} {:>7.0} {:>7.0}",
                     backend.backend.name(),
                     p.concurrency,
                     load,
                     c.client * 100.0,
                     c.server * 100.0,
                     c.store * 100.0,
-                    (c.client + c.server + c.store) * 100.0,
+                    c.other * 100.0,
+                    (c.client + c.server + c.store + c.other) * 100.0,
                 );
             }
         }

@@ -32,8 +32,8 @@ pub enum MemoryError {
     #[error("{request}: {field} is required")]
     MissingField { request: &'static str, field: &'static str },
 
-    #[error("exec in container {id}: the first message must be `start`")]
-    ExecNotStarted { id: String },
+    #[error("exec: the first message of the stream must be `start`")]
+    ExecNotStarted,
 
     #[error("exec {cmd:?} in container {id} did not finish within {seconds}s")]
     ExecTimedOut { id: String, cmd: Vec<String>, seconds: i64 },
@@ -58,7 +58,7 @@ impl From<MemoryError> for Status {
             MemoryError::SandboxNotReady { .. } | MemoryError::NotCreated { .. } | MemoryError::NotRunning { .. } => {
                 Code::FailedPrecondition
             }
-            MemoryError::MissingField { .. } | MemoryError::ExecNotStarted { .. } | MemoryError::BadSubnet { .. } => {
+            MemoryError::MissingField { .. } | MemoryError::ExecNotStarted | MemoryError::BadSubnet { .. } => {
                 Code::InvalidArgument
             }
             MemoryError::ExecTimedOut { .. } => Code::DeadlineExceeded,

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::shell::{program, shell_script, statements};
+use crate::shell::{program, redirect, shell_script, statements, Target};
 
 /// What an exec can see of its container and pod.
 #[derive(Clone, Debug, Default)]
@@ -58,10 +58,20 @@ pub fn answer(argv: &[String], ctx: &ExecContext) -> Answer {
 }
 
 fn simple(argv: &[String], ctx: &ExecContext) -> Answer {
-    let args: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
+    let (args, target) = redirect(argv);
+    let mut answer = run(program(argv), &args, ctx);
+    match target {
+        Target::Stdout => {}
+        Target::Stderr => answer.stderr.append(&mut answer.stdout),
+        Target::File => answer.stdout.clear(),
+    }
+    answer
+}
+
+fn run(program: &str, args: &[&str], ctx: &ExecContext) -> Answer {
     let out = |text: String| Answer { stdout: text.into_bytes(), ..Answer::default() };
     let fail = |code: i32, text: String| Answer { stderr: text.into_bytes(), exit_code: code, ..Answer::default() };
-    match program(argv) {
+    match program {
         "echo" => match args.split_first() {
             Some((&"-n", rest)) => out(rest.join(" ")),
             _ => out(format!("{}\n", args.join(" "))),
@@ -81,8 +91,8 @@ fn simple(argv: &[String], ctx: &ExecContext) -> Answer {
             takes: Duration::from_secs_f64(args.first().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0).clamp(0.0, 1e9)),
             ..Answer::default()
         },
-        "cat" => cat(&args, ctx),
-        "wget" => wget(&args, ctx),
+        "cat" => cat(args, ctx),
+        "wget" => wget(args, ctx),
         "" => Answer::default(),
         name => fail(127, format!("sh: {name}: not found\n")),
     }
@@ -138,6 +148,8 @@ mod tests {
         assert_eq!(run(&["echo", "x"]).stdout, b"x\n");
         assert_eq!(run(&["cat", "/etc/hostname"]).stdout, b"web-0\n");
         assert_eq!(run(&["sh", "-c", "echo a; exit 4; echo b"]), Answer { stdout: b"a\n".to_vec(), exit_code: 4, ..Default::default() });
+        let both = run(&["sh", "-c", "echo out; echo err >&2; exit 7"]);
+        assert_eq!((both.stdout, both.stderr, both.exit_code), (b"out\n".to_vec(), b"err\n".to_vec(), 7));
         assert_eq!(run(&["sleep", "2"]).takes, Duration::from_secs(2));
         let missing = run(&["frobnicate"]);
         assert_eq!((missing.exit_code, missing.stderr), (127, b"sh: frobnicate: not found\n".to_vec()));

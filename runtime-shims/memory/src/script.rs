@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use crate::shell::{program, shell_script, statements};
+use crate::shell::{program, redirect, shell_script, statements, Target};
 
 /// Which stream a log line went to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,9 +72,14 @@ pub fn parse(argv: &[String]) -> Script {
                 return script;
             }
             "trap" => trap(&mut script, &args),
-            "echo" | "printf" if !args.iter().any(|a| a.starts_with('>')) => {
-                let line = args.iter().filter(|a| **a != "-n" && **a != "-e").copied().collect::<Vec<_>>().join(" ");
-                script.events.push((at, Event::Print(Stream::Stdout, format!("{line}\n"))));
+            "echo" | "printf" => {
+                let (words, target) = redirect(words);
+                let line = words.iter().filter(|a| **a != "-n" && **a != "-e").copied().collect::<Vec<_>>().join(" ");
+                match target {
+                    Target::Stdout => script.events.push((at, Event::Print(Stream::Stdout, format!("{line}\n")))),
+                    Target::Stderr => script.events.push((at, Event::Print(Stream::Stderr, format!("{line}\n")))),
+                    Target::File => {}
+                }
                 status = 0;
             }
             "sleep" if !statement.background => match args.first().and_then(|s| s.parse::<f64>().ok()) {
@@ -92,7 +97,7 @@ pub fn parse(argv: &[String]) -> Script {
                 }
             }
             "true" | ":" | "mkdir" | "cd" | "export" | "touch" | "rm" | "cp" | "ln" | "mv" | "chmod" | "set"
-            | "echo" | "printf" | "sleep" => status = 0,
+            | "sleep" => status = 0,
             "false" => status = 1,
             _ if statement.background => {}
             _ => return script, // loops, `wait`, servers, unknown programs: run forever
@@ -166,5 +171,7 @@ mod tests {
         assert_eq!(httpd.listens, [8080]);
         assert_eq!(exits(&httpd), None);
         assert!(httpd.events.is_empty(), "a redirected echo prints nothing: {httpd:?}");
+        let stderr = script(&["sh", "-c", "echo oops >&2"]);
+        assert_eq!(stderr.events[0], (Duration::ZERO, Event::Print(Stream::Stderr, "oops\n".into())));
     }
 }

@@ -42,6 +42,7 @@ pub fn statements(script: &str) -> Vec<Statement> {
             }
             '\\' => word.get_or_insert_with(String::new).extend(chars.next()),
             ';' | '\n' => end(&mut words, &mut word, false),
+            '&' if word.as_deref().is_some_and(|w| w.ends_with('>')) => word.get_or_insert_with(String::new).push('&'),
             '&' if chars.peek() == Some(&'&') => {
                 chars.next();
                 end(&mut words, &mut word, false);
@@ -62,6 +63,34 @@ pub fn statements(script: &str) -> Vec<Statement> {
 /// The program's name without its directory: `/bin/sleep` is `sleep`.
 pub fn program(words: &[String]) -> &str {
     words.first().map(|w| w.rsplit('/').next().unwrap_or(w)).unwrap_or_default()
+}
+
+/// Where a statement's standard output goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Stdout,
+    Stderr,
+    File,
+}
+
+/// The statement's arguments without output redirections, and where its output goes
+/// (`>&2` to stderr, `> file` to a file).
+pub fn redirect(words: &[String]) -> (Vec<&str>, Target) {
+    let mut target = Target::Stdout;
+    let mut args = Vec::new();
+    let mut iter = words.iter().skip(1).map(String::as_str);
+    while let Some(word) = iter.next() {
+        match word {
+            ">&2" | "1>&2" => target = Target::Stderr,
+            ">" | ">>" | "1>" => {
+                iter.next();
+                target = Target::File;
+            }
+            w if w.starts_with('>') || w.starts_with("1>") => target = Target::File,
+            w => args.push(w),
+        }
+    }
+    (args, target)
 }
 
 /// The script of `sh -c SCRIPT` (or `bash`/`ash`), if `argv` is one.
@@ -96,6 +125,14 @@ mod tests {
         let parsed = statements("trap '' TERM\nexit 3");
         assert_eq!(words(&parsed[0]), ["trap", "", "TERM"]);
         assert_eq!(words(&parsed[1]), ["exit", "3"]);
+    }
+
+    #[test]
+    fn reads_redirections() {
+        let words = |s: &str| statements(s).remove(0).words;
+        assert_eq!(redirect(&words("echo oops >&2")), (vec!["oops"], Target::Stderr));
+        assert_eq!(redirect(&words("echo hi > /www/index.html")), (vec!["hi"], Target::File));
+        assert_eq!(redirect(&words("echo a b")), (vec!["a", "b"], Target::Stdout));
     }
 
     #[test]

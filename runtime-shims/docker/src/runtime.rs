@@ -1,0 +1,122 @@
+//! The Docker shim's handle: a negotiated engine connection, the node it serves and
+//! the pod network it attaches sandboxes to.
+//!
+//! The shim keeps no state of its own — Docker is the state. Everything it created is
+//! found again by labels, so a restarted shim adopts what is running.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bollard::models::NetworkCreateRequest;
+use bollard::query_parameters::ListNetworksOptionsBuilder;
+use bollard::Docker;
+
+use crate::error::{Context, Op};
+use crate::ShimError;
+
+/// How a Docker shim is set up.
+#[derive(Clone, Debug)]
+pub struct DockerConfig {
+    /// The engine's endpoint, e.g. `unix:///var/run/docker.sock`.
+    pub docker_host: String,
+    /// The bridge network pod sandboxes join (created if missing).
+    pub network: String,
+    /// The node whose containers these are; the shim touches no other node's.
+    pub node_name: String,
+    /// The image of sandbox (pause) containers; built from `busybox` if missing.
+    pub pause_image: String,
+    /// A static busybox to build the pause image from.
+    pub busybox: PathBuf,
+}
+
+impl Default for DockerConfig {
+    fn default() -> Self {
+        DockerConfig {
+            docker_host: "unix:///var/run/docker.sock".to_string(),
+            network: "capstan".to_string(),
+            node_name: "docker-node".to_string(),
+            pause_image: "capstan/pause:1".to_string(),
+            busybox: PathBuf::from("/bin/busybox"),
+        }
+    }
+}
+
+/// A cheaply cloneable handle on the shim; serves both gRPC services.
+#[derive(Clone)]
+pub struct DockerRuntime {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub docker: Docker,
+    pub config: DockerConfig,
+    pub network_id: String,
+    pub engine_version: String,
+}
+
+impl DockerRuntime {
+    /// Connects to the engine (negotiating its API version), makes sure the pod
+    /// network and the pause image exist.
+    pub async fn connect(config: DockerConfig) -> Result<DockerRuntime, ShimError> {
+        let docker = Docker::connect_with_host(&config.docker_host).during(Op::Connect, &config.docker_host)?;
+        let docker = docker.negotiate_version().await.during(Op::Connect, &config.docker_host)?;
+        let version = docker.version().await.during(Op::Connect, &config.docker_host)?;
+        let network_id = ensure_network(&docker, &config.network).await?;
+        crate::pause::ensure_pause_image(&docker, &config.pause_image, &config.busybox).await?;
+        let engine_version = version.version.unwrap_or_default();
+        tracing::info!(engine = %engine_version, api = ?docker.client_version(), network = %config.network, node = %config.node_name, "connected to Docker");
+        Ok(DockerRuntime { inner: Arc::new(Inner { docker, config, network_id, engine_version }) })
+    }
+
+    /// The engine client (tests use it to prepare images).
+    pub fn docker(&self) -> &Docker {
+        &self.inner.docker
+    }
+
+    /// The node this shim serves.
+    pub fn node_name(&self) -> &str {
+        &self.inner.config.node_name
+    }
+
+    pub(crate) fn not_found_sandbox(&self, id: &str) -> ShimError {
+        ShimError::SandboxNotFound { id: id.to_string(), node: self.node_name().to_string() }
+    }
+
+    pub(crate) fn not_found_container(&self, id: &str) -> ShimError {
+        ShimError::ContainerNotFound { id: id.to_string(), node: self.node_name().to_string() }
+    }
+}
+
+/// The ID of the bridge network `name`, created if missing.
+///
+/// Docker 20.10 does not refuse a second network of the same name, so two shims
+/// starting at once could each create one. Every shim therefore picks the oldest of
+/// the same-named networks and removes the one it created if that was not it.
+async fn ensure_network(docker: &Docker, name: &str) -> Result<String, ShimError> {
+    let mut ours = None;
+    if named_networks(docker, name).await?.is_empty() {
+        let labels = HashMap::from([("io.capstan.managed".to_string(), "true".to_string())]);
+        let request = NetworkCreateRequest { name: name.to_string(), driver: Some("bridge".into()), labels: Some(labels), ..Default::default() };
+        ours = docker.create_network(request).await.during(Op::EnsureNetwork, name)?.id.into();
+    }
+    let mut networks = named_networks(docker, name).await?;
+    networks.sort();
+    let (_, chosen) = networks.first().cloned().ok_or_else(|| ShimError::NetworkVanished { name: name.to_string() })?;
+    if let Some(ours) = ours.filter(|ours| *ours != chosen) {
+        docker.remove_network(&ours).await.during(Op::EnsureNetwork, name)?;
+    }
+    Ok(chosen)
+}
+
+/// (created, id) of every network named exactly `name`.
+async fn named_networks(docker: &Docker, name: &str) -> Result<Vec<(i64, String)>, ShimError> {
+    let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
+    let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
+    let networks = docker.list_networks(Some(options)).await.during(Op::EnsureNetwork, name)?;
+    Ok(networks
+        .into_iter()
+        .filter(|n| n.name.as_deref() == Some(name))
+        .filter_map(|n| Some((crate::time::epoch_nanos(n.created.as_deref().unwrap_or_default()), n.id?)))
+        .collect())
+}

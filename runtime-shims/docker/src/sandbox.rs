@@ -1,0 +1,135 @@
+//! Pod sandboxes on Docker: a pause container on the shim's bridge network holding
+//! the pod's network and IPC namespaces; the pod IP is its address there.
+//!
+//! Stop kills the pod's app containers and stops the pause container; remove
+//! removes them all. Both are idempotent (a missing sandbox is already stopped and
+//! removed), as the kubelet retries them.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder};
+use capstan_proto::runtime::v1::{PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, PortMapping};
+use capstan_shim_common::labels;
+
+use crate::convert::{sandbox_item, sandbox_status};
+use crate::error::{Context, Op};
+use crate::names::{docker_labels, sandbox_name};
+use crate::{DockerRuntime, ShimError};
+
+/// Seconds the pause container gets to exit on SIGTERM (it exits at once).
+const PAUSE_STOP_SECONDS: i32 = 10;
+
+impl DockerRuntime {
+    pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, ShimError> {
+        let config = config.ok_or(ShimError::MissingField { request: "RunPodSandbox", field: "config" })?;
+        let meta = config.metadata.clone().ok_or(ShimError::MissingField { request: "RunPodSandbox", field: "config.metadata" })?;
+        let pod = format!("{}/{}", meta.namespace, meta.name);
+        let (exposed, bindings) = ports(&config.port_mappings);
+        let host_config = HostConfig {
+            network_mode: Some(if config.host_network { "host".to_string() } else { self.inner.network_id.clone() }),
+            ipc_mode: Some("shareable".to_string()),
+            port_bindings: Some(bindings),
+            restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::NO), maximum_retry_count: None }),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(self.inner.config.pause_image.clone()),
+            hostname: (!config.host_network && !config.hostname.is_empty()).then(|| config.hostname.clone()),
+            labels: Some(docker_labels(labels::sandbox_labels(self.node_name(), &config), &config.annotations)),
+            exposed_ports: Some(exposed),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let name = sandbox_name(self.node_name(), &meta);
+        let options = || CreateContainerOptionsBuilder::default().name(&name).build();
+        let docker = &self.inner.docker;
+        let created = match docker.create_container(Some(options()), body.clone()).await.during(Op::CreateSandbox, &pod) {
+            Err(error) if error.is_not_found() => {
+                // the pause image was removed since the shim started: build it again
+                let config = &self.inner.config;
+                crate::pause::ensure_pause_image(docker, &config.pause_image, &config.busybox).await?;
+                docker.create_container(Some(options()), body).await.during(Op::CreateSandbox, &pod)?
+            }
+            created => created?,
+        };
+        if let Err(error) = docker.start_container(&created.id, None).await.during(Op::Start, &created.id) {
+            let force = RemoveContainerOptionsBuilder::default().force(true).build();
+            let _ = docker.remove_container(&created.id, Some(force)).await;
+            return Err(error);
+        }
+        Ok(created.id)
+    }
+
+    pub(crate) async fn stop_sandbox(&self, id: &str) -> Result<(), ShimError> {
+        if self.inspect_owned(id, labels::KIND_SANDBOX).await?.is_none() {
+            return Ok(());
+        }
+        for container in self.containers_in(id).await? {
+            let Some(container_id) = container.id else { continue };
+            self.stop_container(&container_id, 0).await?;
+        }
+        let options = StopContainerOptionsBuilder::default().t(PAUSE_STOP_SECONDS).build();
+        match self.inner.docker.stop_container(id, Some(options)).await.during(Op::Stop, id) {
+            Err(error) if error.is_not_found() => Ok(()),
+            result => result,
+        }
+    }
+
+    pub(crate) async fn remove_sandbox(&self, id: &str) -> Result<(), ShimError> {
+        if self.inspect_owned(id, labels::KIND_SANDBOX).await?.is_none() {
+            return Ok(());
+        }
+        for container in self.containers_in(id).await? {
+            let Some(container_id) = container.id else { continue };
+            self.remove_container(&container_id).await?;
+        }
+        self.force_remove(id).await
+    }
+
+    pub(crate) async fn sandbox_status(&self, id: &str) -> Result<PodSandboxStatus, ShimError> {
+        Ok(sandbox_status(self.sandbox(id).await?, &self.inner.config.network))
+    }
+
+    pub(crate) async fn list_sandboxes(&self, filter: Option<PodSandboxFilter>) -> Result<Vec<PodSandbox>, ShimError> {
+        let filter = filter.unwrap_or_default();
+        let listed = self.list_owned(labels::KIND_SANDBOX, &filter.label_selector, &filter.id).await?;
+        Ok(listed.into_iter().map(sandbox_item).filter(|s| filter.state.is_none_or(|state| state == s.state)).collect())
+    }
+}
+
+/// Exposed ports and host bindings for the mappings that name a host port.
+fn ports(mappings: &[PortMapping]) -> (Vec<String>, HashMap<String, Option<Vec<PortBinding>>>) {
+    let mut exposed = Vec::new();
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for mapping in mappings.iter().filter(|m| m.host_port > 0 && m.container_port > 0) {
+        let protocol = if mapping.protocol.is_empty() { "tcp".to_string() } else { mapping.protocol.to_lowercase() };
+        let key = format!("{}/{protocol}", mapping.container_port);
+        exposed.push(key.clone());
+        let binding = PortBinding {
+            host_ip: (!mapping.host_ip.is_empty()).then(|| mapping.host_ip.clone()),
+            host_port: Some(mapping.host_port.to_string()),
+        };
+        bindings.entry(key).or_default().get_or_insert_with(Vec::new).push(binding);
+    }
+    (exposed, bindings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_mappings_with_a_host_port_are_published() {
+        let mappings = [
+            PortMapping { protocol: "TCP".into(), container_port: 80, host_port: 8080, host_ip: String::new() },
+            PortMapping { protocol: "UDP".into(), container_port: 53, host_port: 5353, host_ip: "127.0.0.1".into() },
+            PortMapping { protocol: "TCP".into(), container_port: 9000, host_port: 0, host_ip: String::new() },
+        ];
+        let (mut exposed, bindings) = ports(&mappings);
+        exposed.sort();
+        assert_eq!(exposed, ["53/udp", "80/tcp"]);
+        let udp = bindings["53/udp"].clone().unwrap_or_default();
+        assert_eq!((udp[0].host_ip.as_deref(), udp[0].host_port.as_deref()), (Some("127.0.0.1"), Some("5353")));
+    }
+}

@@ -1,0 +1,25 @@
+//! The runtime conformance suite against the in-memory runtime, served in-process and
+//! reached through the kubelet's gRPC clients.
+
+use std::future::Future;
+
+use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
+use capstan_runtime_conformance::{run_case, runtime_conformance_tests, Capabilities, Images, Runtime};
+
+const DISPOSABLE: &str = "capstan/disposable:1";
+
+async fn memory<F, Fut>(name: &'static str, case: F)
+where
+    F: FnOnce(Runtime) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let config = MemoryConfig { node_name: format!("memory-{}", name.replace('_', "-")), ..MemoryConfig::default() };
+    let runtime = MemoryRuntime::new(config).expect("an in-memory runtime");
+    runtime.preload_image(DISPOSABLE).await;
+    let clients = capstan_cri::connect_in_process(runtime.clone(), runtime).await.expect("connecting in-process");
+    let images = Images { pause: "capstan/pause:1".into(), test: "capstan/test:1".into(), disposable: DISPOSABLE.into() };
+    let caps = Capabilities { real_processes: false, pulls_any_image: true };
+    run_case(Runtime { clients, images, caps }, case).await;
+}
+
+runtime_conformance_tests!(memory);

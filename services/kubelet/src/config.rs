@@ -1,0 +1,76 @@
+//! What a kubelet is told at start: who it is, where the API server and its
+//! runtime are, and the timings tests shrink (back-off, heartbeats, resync).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use capstan_cri::RuntimeClients;
+
+/// How a kubelet is set up; [`Config::new`] fills Kubernetes' defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// the API server, `http://host:port`
+    pub server: String,
+    pub node_name: String,
+    /// `unix:///run/capstan/docker-shim.sock` or `memory://`
+    pub runtime_endpoint: String,
+    /// a runtime the caller already connected (tests sharing one in-memory runtime
+    /// across kubelet restarts); wins over `runtime_endpoint`
+    pub runtime: Option<RuntimeClients>,
+    /// where the kubelet's own gRPC service listens (port 0 picks a free one)
+    pub listen: SocketAddr,
+    /// the node's InternalIP; found from the route to the API server when unset
+    pub node_ip: Option<IpAddr>,
+    pub timings: Timings,
+}
+
+/// Every period and delay the kubelet uses.
+#[derive(Clone, Debug)]
+pub struct Timings {
+    /// first crash-loop delay; doubles per restart
+    pub backoff_base: Duration,
+    /// the longest crash-loop delay
+    pub backoff_max: Duration,
+    /// a container that ran this long restarts without delay
+    pub backoff_reset: Duration,
+    /// how often the node's lease is renewed
+    pub lease_renew: Duration,
+    pub lease_duration_seconds: i32,
+    /// how often the node's status (heartbeat) is written
+    pub node_status: Duration,
+    /// how often each pod is re-read from the runtime when nothing else happens
+    pub pod_resync: Duration,
+    /// how often orphaned sandboxes and containers are collected
+    pub gc: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            backoff_base: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(300),
+            backoff_reset: Duration::from_secs(600),
+            lease_renew: Duration::from_secs(10),
+            lease_duration_seconds: 40,
+            node_status: Duration::from_secs(10),
+            pod_resync: Duration::from_secs(1),
+            gc: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Config {
+    /// A kubelet for `node_name` against `server` and `runtime_endpoint`, serving on
+    /// 0.0.0.0:10250.
+    pub fn new(server: impl Into<String>, node_name: impl Into<String>, runtime_endpoint: impl Into<String>) -> Self {
+        Config {
+            server: server.into(),
+            node_name: node_name.into(),
+            runtime_endpoint: runtime_endpoint.into(),
+            runtime: None,
+            listen: SocketAddr::from(([0, 0, 0, 0], 10250)),
+            node_ip: None,
+            timings: Timings::default(),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The kubelet's one error type: each variant says what failed and on which
+//! object, so a log line or a failed `run` tells the operator what to fix.
+
+use capstan_client::ClientError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KubeletError {
+    #[error("connecting to the API server at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: ClientError,
+    },
+
+    #[error("connecting to the runtime at {endpoint}: {source}")]
+    Runtime {
+        endpoint: String,
+        #[source]
+        source: capstan_cri::CriError,
+    },
+
+    #[error("runtime call {call} for {object}: {status}")]
+    RuntimeCall { call: &'static str, object: String, status: tonic::Status },
+
+    #[error("API call {call} for {object}: {source}")]
+    Api {
+        call: &'static str,
+        object: String,
+        #[source]
+        source: ClientError,
+    },
+
+    #[error("image {image} is not present and imagePullPolicy is Never")]
+    ImageNeverPull { image: String },
+
+    #[error("pulling image {image}: {status}")]
+    ImagePull { image: String, status: tonic::Status },
+
+    #[error("listening for the kubelet service on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("serving the kubelet service: {0}")]
+    Serve(#[from] tonic::transport::Error),
+
+    #[error("pod {pod} has no container named {container}")]
+    NoSuchContainer { pod: String, container: String },
+
+    #[error("pod {pod} is not on this node")]
+    NoSuchPod { pod: String },
+}
+
+impl KubeletError {
+    /// A runtime error for `call` on `object`.
+    pub(crate) fn runtime(call: &'static str, object: impl Into<String>) -> impl FnOnce(tonic::Status) -> KubeletError {
+        let object = object.into();
+        move |status| KubeletError::RuntimeCall { call, object, status }
+    }
+
+    /// An API error for `call` on `object`.
+    pub(crate) fn api(call: &'static str, object: impl Into<String>) -> impl FnOnce(ClientError) -> KubeletError {
+        let object = object.into();
+        move |source| KubeletError::Api { call, object, source }
+    }
+}

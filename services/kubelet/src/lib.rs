@@ -1,0 +1,179 @@
+//! `capstan-kubelet`, the node agent: registers its Node (and keeps it alive with a
+//! lease and status heartbeats), watches the pods bound to it and runs each through
+//! the runtime interface, probing containers and reporting pod status, and finishes
+//! graceful deletions. `capstan up` and the tests start it in-process through
+//! [`Kubelet::start`] / [`run`]; `main.rs` only parses flags.
+//!
+//! Start reading at [`decide`]: the pure function that says, for one pod, what to
+//! start, kill or wait for. [`pod_worker`] is the loop around it.
+//!
+//! # Layout
+//! - [`config`], [`error`]: what the kubelet is told, and its one error type.
+//! - [`node`], [`lease`], [`machine`]: the Node object, its lease, the machine facts.
+//! - [`pods`] → [`pod_worker`] (one task per pod) → [`decide`] (pure) → [`sync`]
+//!   (carry out the plan, with [`images`] and [`podconfig`]) → [`status`] (pure).
+//! - [`backoff`]: crash-loop back-off; [`probes`]: liveness, readiness, startup.
+//! - [`terminate`]: graceful deletion; [`gc`]: removing orphans of deleted pods.
+//! - [`runtime`], [`model`]: the runtime calls and the plain records they yield.
+//! - [`server`]: logs, exec and usage behind a plain API, health on the port.
+//!
+//! # Invariants
+//! - One worker per pod uid; only that worker touches the pod's containers (the
+//!   garbage collector touches only pods that no longer exist).
+//! - Every runtime read is filtered by this node's label, so kubelets sharing an
+//!   engine never touch each other's containers.
+//! - Pod status is written only through the status subresource, and only when it
+//!   changed. Every task stops with the kubelet's cancellation token.
+
+pub mod backoff;
+pub mod config;
+pub mod decide;
+#[cfg(test)]
+mod decide_tests;
+pub mod error;
+pub mod gc;
+pub mod images;
+pub mod lease;
+pub mod machine;
+pub mod model;
+pub mod node;
+pub mod pod_worker;
+pub mod podconfig;
+pub mod pods;
+pub mod probes;
+pub mod runtime;
+pub mod server;
+pub mod status;
+#[cfg(test)]
+mod status_tests;
+pub mod sync;
+pub mod terminate;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use capstan_client::informer::{Informer, Store};
+use capstan_client::{Client, ListParams};
+use capstan_cri::MemoryConfig;
+use capstan_proto::core::v1::Pod;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, Timings};
+pub use error::KubeletError;
+
+use machine::Machine;
+use node::NodeFacts;
+use pod_worker::WorkerContext;
+use runtime::Runtime;
+use server::KubeletApi;
+
+/// A running kubelet.
+pub struct Kubelet {
+    addr: SocketAddr,
+    pods: Store<Pod>,
+    api: Arc<KubeletApi>,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Kubelet {
+    /// Connects to the API server and the runtime, registers the node and starts
+    /// every loop; returns once the node is registered and the port is bound.
+    pub async fn start(config: Config) -> Result<Kubelet, KubeletError> {
+        let node_name = config.node_name.clone();
+        let client = Client::connect(&config.server)
+            .map_err(|source| KubeletError::Connect { url: config.server.clone(), source })?;
+        let clients = match config.runtime.clone() {
+            Some(clients) => clients,
+            None => {
+                let memory = MemoryConfig { node_name: node_name.clone(), ..Default::default() };
+                capstan_cri::connect_with(&config.runtime_endpoint, memory)
+                    .await
+                    .map_err(|source| KubeletError::Runtime { endpoint: config.runtime_endpoint.clone(), source })?
+            }
+        };
+        let version = Runtime::version(&clients).await?;
+        let runtime = Runtime { clients, node: node_name.clone(), name: version.runtime_name.clone() };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| KubeletError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| KubeletError::Bind { addr: config.listen, source })?;
+        let ip = config.node_ip.unwrap_or_else(|| machine::address_towards(&config.server));
+        let facts = NodeFacts {
+            name: node_name.clone(),
+            machine: Machine::read(),
+            ip,
+            port: addr.port(),
+            runtime_name: version.runtime_name,
+            runtime_version: version.runtime_version,
+        };
+        node::register(&client, &facts).await?;
+
+        let params = ListParams::default().fields(&format!("spec.nodeName={node_name}"));
+        let informer = Informer::new(client.api::<Pod>(None), params);
+        let (pods, events) = (informer.store(), informer.subscribe());
+        let api = Arc::new(KubeletApi::new(runtime.clone(), pods.clone()));
+        let shutdown = CancellationToken::new();
+        let timings = config.timings.clone();
+        let ctx = Arc::new(WorkerContext {
+            runtime: runtime.clone(),
+            client: client.clone(),
+            host_ip: ip.to_string(),
+            timings: timings.clone(),
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(informer.run(shutdown.clone().cancelled_owned()));
+        tasks.spawn(pods::dispatch(ctx, events, shutdown.clone()));
+        tasks.spawn(lease::keep_alive(
+            client.clone(),
+            node_name.clone(),
+            timings.lease_renew,
+            timings.lease_duration_seconds,
+            shutdown.clone(),
+        ));
+        tasks.spawn(node::heartbeat(client, facts, timings.node_status, shutdown.clone()));
+        tasks.spawn(gc::run(runtime, pods.clone(), timings.gc, shutdown.clone()));
+        let (served, token) = (api.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            if let Err(error) = server::serve(listener, served, token).await {
+                tracing::error!(%error, "the kubelet service stopped");
+            }
+        });
+        tracing::info!(node = %node_name, %addr, "kubelet started");
+        Ok(Kubelet { addr, pods, api, shutdown, tasks })
+    }
+
+    /// Where the kubelet's service listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The kubelet's cache of the pods bound to its node.
+    pub fn pods(&self) -> &Store<Pod> {
+        &self.pods
+    }
+
+    /// The logs / exec / usage logic behind the service.
+    pub fn api(&self) -> Arc<KubeletApi> {
+        self.api.clone()
+    }
+
+    /// Stops every loop and waits for them; containers keep running (a restarted
+    /// kubelet adopts them).
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Runs a kubelet until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), KubeletError> {
+    let kubelet = Kubelet::start(config).await?;
+    shutdown.await;
+    tracing::info!("kubelet shutting down");
+    kubelet.stop().await;
+    Ok(())
+}

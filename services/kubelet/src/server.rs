@@ -1,0 +1,162 @@
+//! The kubelet's own service: logs, exec and pod usage for the CLI and the
+//! autoscaler. The logic lives behind [`KubeletApi`] on plain values and runtime
+//! messages, so the gRPC face (once `capstan.kubelet.v1` exists in `proto/`) is a
+//! thin adapter; today the port serves `grpc.health.v1`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use capstan_client::informer::Store;
+use capstan_cri::labels;
+use capstan_proto::core::v1::Pod;
+use capstan_proto::runtime::v1::{
+    exec_input, ContainerLogsRequest, ContainerStatsRequest, ExecInput, ExecOutput, LogChunk,
+};
+use futures::stream::{self, BoxStream, StreamExt};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::runtime::Runtime;
+use crate::KubeletError;
+
+/// Which container's logs, and how.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogsRequest {
+    pub namespace: String,
+    pub pod: String,
+    /// empty = the pod's only (first) container
+    pub container: String,
+    pub follow: bool,
+    /// only the last N lines
+    pub tail_lines: Option<i64>,
+    /// the previous attempt's logs
+    pub previous: bool,
+}
+
+/// A container's resource usage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerUsage {
+    pub name: String,
+    /// cumulative CPU time
+    pub cpu_usage_core_nanoseconds: u64,
+    pub memory_working_set_bytes: u64,
+    /// nanoseconds since the epoch
+    pub timestamp: i64,
+}
+
+/// What the kubelet service answers, independent of its wire form.
+pub struct KubeletApi {
+    runtime: Runtime,
+    pods: Store<Pod>,
+}
+
+impl KubeletApi {
+    pub fn new(runtime: Runtime, pods: Store<Pod>) -> Self {
+        KubeletApi { runtime, pods }
+    }
+
+    /// The runtime id of `container` in pod `namespace/pod` (the previous attempt's when asked).
+    pub async fn container_id(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> Result<String, KubeletError> {
+        let full = format!("{namespace}/{pod}");
+        let object = self.pods.get(namespace, pod).ok_or_else(|| KubeletError::NoSuchPod { pod: full.clone() })?;
+        let meta = object.metadata.clone().unwrap_or_default();
+        let name = match container {
+            "" => object.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default(),
+            name => name.to_string(),
+        };
+        let snapshot = self.runtime.snapshot(&meta.uid).await?;
+        let found = if previous { snapshot.previous(&name) } else { snapshot.latest(&name) };
+        found.map(|c| c.id.clone()).ok_or(KubeletError::NoSuchContainer { pod: full, container: name })
+    }
+
+    /// The container's log, streamed.
+    pub async fn logs(
+        &self,
+        request: &LogsRequest,
+    ) -> Result<BoxStream<'static, Result<LogChunk, tonic::Status>>, KubeletError> {
+        let id = self.container_id(&request.namespace, &request.pod, &request.container, request.previous).await?;
+        let call = ContainerLogsRequest {
+            container_id: id.clone(),
+            follow: request.follow,
+            tail_lines: request.tail_lines.unwrap_or(-1),
+            since_time: 0,
+            timestamps: false,
+        };
+        let reply = self.runtime.clients.runtime.clone().container_logs(call).await;
+        Ok(reply.map_err(KubeletError::runtime("ContainerLogs", id))?.into_inner().boxed())
+    }
+
+    /// Runs `cmd` in the container, feeding it `input` (stdin chunks, resizes, close).
+    pub async fn exec(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        start: exec_input::Start,
+        input: BoxStream<'static, ExecInput>,
+    ) -> Result<BoxStream<'static, Result<ExecOutput, tonic::Status>>, KubeletError> {
+        let id = self.container_id(namespace, pod, container, false).await?;
+        let first = ExecInput {
+            input: Some(exec_input::Input::Start(exec_input::Start { container_id: id.clone(), ..start })),
+        };
+        let outbound = stream::once(async move { first }).chain(input);
+        let reply = self.runtime.clients.runtime.clone().exec(outbound).await;
+        Ok(reply.map_err(KubeletError::runtime("Exec", id))?.into_inner().boxed())
+    }
+
+    /// CPU and memory of each running container of the pod.
+    pub async fn pod_usage(&self, namespace: &str, pod: &str) -> Result<Vec<ContainerUsage>, KubeletError> {
+        let object = self
+            .pods
+            .get(namespace, pod)
+            .ok_or_else(|| KubeletError::NoSuchPod { pod: format!("{namespace}/{pod}") })?;
+        let uid = object.metadata.as_ref().map(|m| m.uid.clone()).unwrap_or_default();
+        let mut usage: HashMap<String, ContainerUsage> = HashMap::new();
+        for container in self.runtime.containers(Some(&uid)).await? {
+            let name = container.labels.get(labels::CONTAINER_NAME).cloned().unwrap_or_default();
+            let reply = self
+                .runtime
+                .clients
+                .runtime
+                .clone()
+                .container_stats(ContainerStatsRequest { container_id: container.id.clone() })
+                .await;
+            let Ok(reply) = reply else { continue };
+            let stats = reply.into_inner().stats.unwrap_or_default();
+            let entry = ContainerUsage {
+                name: name.clone(),
+                cpu_usage_core_nanoseconds: stats.cpu_usage_core_nanoseconds,
+                memory_working_set_bytes: stats.memory_working_set_bytes,
+                timestamp: stats.timestamp,
+            };
+            if usage.get(&name).is_none_or(|u| u.timestamp <= entry.timestamp) {
+                usage.insert(name, entry);
+            }
+        }
+        let mut usage: Vec<ContainerUsage> = usage.into_values().collect();
+        usage.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(usage)
+    }
+}
+
+/// Serves the kubelet's port (health today; see [`KubeletApi`]) until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    _api: Arc<KubeletApi>,
+    shutdown: CancellationToken,
+) -> Result<(), KubeletError> {
+    let (_health, health_service) = tonic_health::server::health_reporter();
+    tonic::transport::Server::builder()
+        .layer(capstan_telemetry::TraceServerLayer)
+        .add_service(health_service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! The harness of the kubelet's integration tests: a real API server on an
+//! embedded store, the in-memory runtime in-process, pod builders, and a bounded
+//! wait that watches an object until a predicate holds.
+
+#![allow(dead_code)]
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use capstan_apiserver::{ApiServer, Config as ApiConfig};
+use capstan_client::{Client, ListParams, WatchEvent};
+use capstan_cri::RuntimeClients;
+use capstan_kubelet::{Config, Kubelet};
+use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
+use capstan_proto::core::v1::{Container, Pod, PodSpec};
+use capstan_proto::meta::v1::ObjectMeta;
+use capstan_proto::Resource;
+use capstan_store::StoreConfig;
+use futures::StreamExt;
+
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Cluster {
+    pub server: ApiServer,
+    pub client: Client,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn cluster() -> Cluster {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = ApiConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        storage: StoreConfig::embedded(dir.path().join("store")),
+        ..Default::default()
+    };
+    let server = ApiServer::start(config).await.expect("API server starts");
+    let client = Client::connect(&server.url()).expect("client");
+    Cluster { server, client, _dir: dir }
+}
+
+/// A fresh in-memory runtime for `node`, and clients to it.
+pub async fn memory_runtime(node: &str) -> (MemoryRuntime, RuntimeClients) {
+    let runtime = MemoryRuntime::new(MemoryConfig {
+        node_name: node.to_string(),
+        preloaded_images: vec!["capstan/pause:1".into(), "capstan/test:1".into()],
+        ..Default::default()
+    })
+    .expect("memory runtime");
+    let clients = capstan_cri::connect_in_process(runtime.clone(), runtime.clone()).await.expect("connect");
+    (runtime, clients)
+}
+
+/// A kubelet config with test timings: 200 ms back-off doubling to 2 s, fast resync.
+pub fn kubelet_config(cluster: &Cluster, node: &str, runtime: RuntimeClients) -> Config {
+    let mut config = Config::new(cluster.server.url(), node, "memory://");
+    config.runtime = Some(runtime);
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    config.timings.backoff_base = Duration::from_millis(200);
+    config.timings.backoff_max = Duration::from_secs(2);
+    config.timings.pod_resync = Duration::from_millis(100);
+    config.timings.gc = Duration::from_millis(500);
+    config
+}
+
+pub async fn start_kubelet(cluster: &Cluster, node: &str, runtime: RuntimeClients) -> Kubelet {
+    Kubelet::start(kubelet_config(cluster, node, runtime)).await.expect("kubelet starts")
+}
+
+pub fn container(name: &str, command: &[&str]) -> Container {
+    Container {
+        name: name.to_string(),
+        image: "capstan/test:1".to_string(),
+        command: command.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+pub fn pod(name: &str, policy: &str, containers: Vec<Container>) -> Pod {
+    Pod {
+        metadata: Some(ObjectMeta { name: name.to_string(), namespace: "default".to_string(), ..Default::default() }),
+        spec: Some(PodSpec { restart_policy: policy.to_string(), containers, ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// Creates the pod and binds it to `node`, as the scheduler would.
+pub async fn create_and_bind(client: &Client, pod: &Pod, node: &str) -> Pod {
+    let api = client.api::<Pod>(Some("default"));
+    let created = api.create(pod).await.expect("create pod");
+    api.bind(&created.meta().name, node).await.expect("bind pod");
+    created
+}
+
+/// Watches `K` named `name` until `done` holds for it (or, with `None`, until it is
+/// gone); panics with the last version seen after [`TIMEOUT`].
+pub async fn wait_for<K: Resource + std::fmt::Debug>(
+    client: &Client,
+    namespace: Option<&str>,
+    name: &str,
+    done: impl Fn(Option<&K>) -> bool,
+) -> Option<K> {
+    let api = client.api::<K>(namespace);
+    let params = ListParams::default().fields(&format!("metadata.name={name}"));
+    let mut last: Option<K> = None;
+    let result = tokio::time::timeout(TIMEOUT, async {
+        loop {
+            let current = match api.get(name).await {
+                Ok(object) => Some(object),
+                Err(error) if error.is_not_found() => None,
+                Err(error) => panic!("get {name}: {error}"),
+            };
+            let rv = current.as_ref().map(|o| o.meta().resource_version.clone()).unwrap_or_default();
+            if done(current.as_ref()) {
+                return current;
+            }
+            last = current;
+            let Ok(mut stream) = api.watch(&params, &rv).await else { continue };
+            while let Some(Ok(event)) = stream.next().await {
+                let object = match event {
+                    WatchEvent::Added(o) | WatchEvent::Modified(o) => Some(o),
+                    WatchEvent::Deleted(_) => None,
+                    WatchEvent::Bookmark { .. } => continue,
+                };
+                if done(object.as_ref()) {
+                    return object;
+                }
+                last = object;
+            }
+        }
+    })
+    .await;
+    match result {
+        Ok(object) => object,
+        Err(_) => panic!("timed out waiting for {name}; last seen: {last:#?}"),
+    }
+}
+
+/// Waits for the pod's status to satisfy `done`.
+pub async fn wait_pod(client: &Client, name: &str, done: impl Fn(&Pod) -> bool) -> Pod {
+    wait_for::<Pod>(client, Some("default"), name, |p| p.is_some_and(&done)).await.expect("pod exists")
+}
+
+pub fn phase(pod: &Pod) -> &str {
+    pod.status.as_ref().map_or("", |s| s.phase.as_str())
+}
+
+pub fn condition(pod: &Pod, kind: &str) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    status.conditions.iter().find(|c| c.r#type == kind).map(|c| c.status.clone())
+}
+
+pub fn container_status<'a>(pod: &'a Pod, name: &str) -> Option<&'a capstan_proto::core::v1::ContainerStatus> {
+    pod.status.as_ref()?.container_statuses.iter().find(|c| c.name == name)
+}

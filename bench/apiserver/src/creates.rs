@@ -18,36 +18,37 @@ use crate::report::LoadStats;
 use crate::server::BenchServer;
 use crate::{pod, BenchError, Options};
 
-/// Creates through the API server at each of `options.concurrencies`.
-pub async fn measure(backend: Backend, options: &Options, template: &Object) -> Result<Vec<LoadStats>, BenchError> {
-    let fresh = FreshStore::start(backend).await?;
-    let server = BenchServer::start(&fresh).await?;
-    let target = Target { url: server.url(), backend, cpu: fresh.cpu_probe() };
-    let measured = measure_on(&target, options, template).await;
-    server.stop().await?;
-    measured
-}
-
-/// The server under load.
-#[derive(Clone, Copy)]
-struct Target<'a> {
-    url: &'a str,
+/// An API server over a fresh store of one backend, to create pods through.
+pub struct ApiTarget {
     backend: Backend,
+    server: BenchServer,
+    template: Object,
     cpu: CpuProbe,
+    // last: the server stops before its store goes away
+    _fresh: FreshStore,
 }
 
-async fn measure_on(target: &Target<'_>, options: &Options, template: &Object) -> Result<Vec<LoadStats>, BenchError> {
-    let Target { url, backend, cpu } = *target;
-    let mut points = Vec::new();
-    for &concurrency in &options.concurrencies {
-        eprintln!("{backend}: API pod creates at concurrency {concurrency} ...");
-        let connections = concurrency.clamp(1, MAX_CREATE_CONNECTIONS);
-        let clients = client::connect(url, connections).await?;
-        let operation = create_operation(clients, template.clone(), concurrency);
-        let load = Load { concurrency, warmup: options.warmup, duration: options.duration, cpu };
-        points.push(closed_loop(load, operation).await?);
+impl ApiTarget {
+    pub async fn start(backend: Backend, template: &Object) -> Result<ApiTarget, BenchError> {
+        let fresh = FreshStore::start(backend).await?;
+        let server = BenchServer::start(&fresh).await?;
+        Ok(ApiTarget { backend, server, template: template.clone(), cpu: fresh.cpu_probe(), _fresh: fresh })
     }
-    Ok(points)
+
+    /// Pod creates at `concurrency`, over new connections.
+    pub async fn measure(&self, concurrency: usize, options: &Options) -> Result<LoadStats, BenchError> {
+        eprintln!("{}: API pod creates at concurrency {concurrency} ...", self.backend);
+        let connections = concurrency.clamp(1, MAX_CREATE_CONNECTIONS);
+        let clients = client::connect(self.server.url(), connections).await?;
+        let operation = create_operation(clients, self.template.clone(), concurrency);
+        let load = Load { concurrency, warmup: options.warmup, duration: options.duration, cpu: self.cpu };
+        closed_loop(load, operation).await
+    }
+
+    /// Stops the server, then removes its store.
+    pub async fn stop(self) -> Result<(), BenchError> {
+        self.server.stop().await
+    }
 }
 
 /// Creates pod `bench-c<concurrency>-<seq>`, round-robin over the connections.

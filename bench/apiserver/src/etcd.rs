@@ -57,8 +57,11 @@ impl DurableEtcd {
 
     async fn start_once(binary: &Path) -> Result<DurableEtcd, BenchError> {
         let ports = free_ports(2).map_err(|e| BenchError::Etcd(e.to_string()))?;
-        let client_url = format!("http://127.0.0.1:{}", ports[0]);
-        let peer_url = format!("http://127.0.0.1:{}", ports[1]);
+        let [client_port, peer_port] = ports[..] else {
+            return Err(BenchError::Etcd(format!("asked for 2 free ports, got {ports:?}")));
+        };
+        let client_url = format!("http://127.0.0.1:{client_port}");
+        let peer_url = format!("http://127.0.0.1:{peer_port}");
         let dir = tempfile::Builder::new()
             .prefix("capstan-bench-etcd-")
             .tempdir()

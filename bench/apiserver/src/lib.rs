@@ -4,7 +4,8 @@
 //! in one run and on one machine:
 //! - the raw store's puts/s and latency at several concurrencies ([`raw`]),
 //! - pod creates/s and latency through the API server's gRPC API at the same
-//!   concurrencies, over fresh data of the same kind ([`creates`]),
+//!   concurrencies, over another fresh store of the same kind, each right after its
+//!   baseline so both see the same machine load ([`creates`]),
 //! - how long one change takes to reach every one of many open watches ([`watch`]),
 //! - who used the CPU during each measured window ([`cpu`]): the load client, the API
 //!   server (in-process, on a runtime of its own: [`server`]) and the store,
@@ -32,6 +33,9 @@ pub use error::BenchError;
 pub use report::{BackendReport, FanoutReport, FanoutRound, LoadStats, Point, Report};
 
 use std::time::Duration;
+
+use creates::ApiTarget;
+use raw::RawTarget;
 
 /// What to measure and for how long.
 #[derive(Debug, Clone)]
@@ -87,16 +91,26 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     Ok(Report { backends })
 }
 
+/// One backend: raw and API at each concurrency back to back (so a baseline and its
+/// figure see the same machine load), then the fan-out on a fresh server.
 async fn run_backend(backend: Backend, options: &Options) -> Result<BackendReport, BenchError> {
     let template = pod::template()?;
-    let raw = raw::measure(backend, options, &template).await?;
-    let api = creates::measure(backend, options, &template).await?;
-    let points = options
-        .concurrencies
-        .iter()
-        .zip(raw.into_iter().zip(api))
-        .map(|(&concurrency, (raw, api))| Point { concurrency, raw, api })
-        .collect();
+    let raw = RawTarget::start(backend, &template).await?;
+    let api = ApiTarget::start(backend, &template).await?;
+    let points = measure_points(&raw, &api, options).await;
+    api.stop().await?;
+    drop(raw);
+    let points = points?;
     let fanout = if options.watchers > 0 { Some(watch::measure(backend, options, &template).await?) } else { None };
     Ok(BackendReport { backend, points, fanout })
+}
+
+async fn measure_points(raw: &RawTarget, api: &ApiTarget, options: &Options) -> Result<Vec<Point>, BenchError> {
+    let mut points = Vec::with_capacity(options.concurrencies.len());
+    for &concurrency in &options.concurrencies {
+        let raw = raw.measure(concurrency, options).await?;
+        let api = api.measure(concurrency, options).await?;
+        points.push(Point { concurrency, raw, api });
+    }
+    Ok(points)
 }

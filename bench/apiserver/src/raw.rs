@@ -15,24 +15,36 @@ use capstan_store::{EmbeddedStore, EtcdStore, Store, StoreConfig};
 use futures::FutureExt;
 
 use crate::backend::{Backend, FreshStore};
+use crate::cpu::CpuProbe;
 use crate::load::{closed_loop, Load, Operation};
 use crate::report::LoadStats;
 use crate::{pod, BenchError, Options};
 
-/// The backend's puts at each of `options.concurrencies`, on one fresh store.
-pub async fn measure(backend: Backend, options: &Options, template: &Object) -> Result<Vec<LoadStats>, BenchError> {
-    let fresh = FreshStore::start(backend).await?;
-    let store = Arc::new(RawStore::open(&fresh.storage).await?);
-    let value = pod::stored_body(template);
-    let cpu = fresh.cpu_probe();
-    let mut points = Vec::new();
-    for &concurrency in &options.concurrencies {
-        eprintln!("{backend}: raw puts at concurrency {concurrency} ...");
-        let operation = put_operation(store.clone(), value.clone(), concurrency);
-        let load = Load { concurrency, warmup: options.warmup, duration: options.duration, cpu };
-        points.push(closed_loop(load, operation).await?);
+/// A fresh store of one backend, opened for raw puts.
+pub struct RawTarget {
+    backend: Backend,
+    store: Arc<RawStore>,
+    value: Bytes,
+    cpu: CpuProbe,
+    // last: the store is closed before its directory or etcd goes away
+    _fresh: FreshStore,
+}
+
+impl RawTarget {
+    /// Starts a fresh store; puts will carry `template`'s stored body.
+    pub async fn start(backend: Backend, template: &Object) -> Result<RawTarget, BenchError> {
+        let fresh = FreshStore::start(backend).await?;
+        let store = Arc::new(RawStore::open(&fresh.storage).await?);
+        Ok(RawTarget { backend, store, value: pod::stored_body(template), cpu: fresh.cpu_probe(), _fresh: fresh })
     }
-    Ok(points)
+
+    /// Puts of new keys at `concurrency`.
+    pub async fn measure(&self, concurrency: usize, options: &Options) -> Result<LoadStats, BenchError> {
+        eprintln!("{}: raw puts at concurrency {concurrency} ...", self.backend);
+        let operation = put_operation(self.store.clone(), self.value.clone(), concurrency);
+        let load = Load { concurrency, warmup: options.warmup, duration: options.duration, cpu: self.cpu };
+        closed_loop(load, operation).await
+    }
 }
 
 /// A store opened for raw writes.

@@ -185,7 +185,7 @@ fn render_cpu(out: &mut String, backends: &[BackendReport]) {
     let _ = writeln!(
         out,
         "CPU during each window, % of one core (client = load generator; store = etcd process or \
-         embedded writer thread; other = the rest of the machine):"
+         embedded writer thread; other = the rest of the machine, e.g. other processes):"
     );
     let _ = writeln!(
         out,

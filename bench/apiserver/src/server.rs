@@ -6,6 +6,8 @@
 //! split lets [`crate::cpu`] tell the server's CPU time from the client's by thread name.
 //! The runtime has one worker per core, as `capstan-apiserver`'s `#[tokio::main]` would.
 
+use std::time::Duration;
+
 use capstan_apiserver::{ApiServer, Config};
 use tokio::runtime::Runtime;
 
@@ -14,6 +16,9 @@ use crate::BenchError;
 
 /// The name of every thread of the server's runtime (workers and blocking pool).
 pub const SERVER_THREADS: &str = "apiserver";
+
+/// How long the server's leftover tasks get to finish once it has stopped.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running API server and the runtime it runs on; see the module docs.
 pub struct BenchServer {
@@ -48,11 +53,18 @@ impl BenchServer {
     }
 
     /// Stops serving, waits for the server to finish, then shuts its runtime down.
+    /// Everything the server owned (its store client, watch caches) is gone when this
+    /// returns, so the store can be removed next.
     pub async fn stop(mut self) -> Result<(), BenchError> {
-        let (Some(server), Some(runtime)) = (self.server.take(), self.runtime.as_ref()) else {
+        let (Some(server), Some(runtime)) = (self.server.take(), self.runtime.take()) else {
             return Ok(());
         };
-        runtime.spawn(server.stop()).await.map_err(|e| BenchError::Task(format!("stopping the API server: {e}")))??;
+        let stopped = runtime.spawn(server.stop()).await;
+        // shutting a runtime down blocks until its tasks are dropped: not on our workers
+        tokio::task::spawn_blocking(move || runtime.shutdown_timeout(SHUTDOWN_TIMEOUT))
+            .await
+            .map_err(|e| BenchError::Task(format!("shutting the API server's runtime down: {e}")))?;
+        stopped.map_err(|e| BenchError::Task(format!("stopping the API server: {e}")))??;
         Ok(())
     }
 }

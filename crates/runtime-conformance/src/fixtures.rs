@@ -6,8 +6,8 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
+use capstan_cri::labels;
 use capstan_proto::runtime::v1::*;
-use capstan_shim_common::labels;
 use futures::StreamExt;
 
 use crate::Runtime;
@@ -29,7 +29,12 @@ pub struct Pod {
 /// A pod's config: labelled `app=<name>`, hostname `<name>`, one annotation.
 pub fn pod_config(name: &str) -> PodSandboxConfig {
     PodSandboxConfig {
-        metadata: Some(PodSandboxMetadata { name: name.into(), uid: format!("{name}-uid"), namespace: NAMESPACE.into(), attempt: 0 }),
+        metadata: Some(PodSandboxMetadata {
+            name: name.into(),
+            uid: format!("{name}-uid"),
+            namespace: NAMESPACE.into(),
+            attempt: 0,
+        }),
         hostname: name.into(),
         labels: [("app".to_string(), name.to_string())].into(),
         annotations: [("conformance/pod".to_string(), name.to_string())].into(),
@@ -56,19 +61,32 @@ impl Runtime {
     pub async fn run_pod(&self, name: &str) -> Pod {
         let config = pod_config(name);
         let request = RunPodSandboxRequest { config: Some(config.clone()) };
-        let id = self.clients.runtime.clone().run_pod_sandbox(request).await.expect("RunPodSandbox").into_inner().pod_sandbox_id;
+        let id = self
+            .clients
+            .runtime
+            .clone()
+            .run_pod_sandbox(request)
+            .await
+            .expect("RunPodSandbox")
+            .into_inner()
+            .pod_sandbox_id;
         Pod { id, config }
     }
 
     /// Pulls the test image (present locally on every runtime; IfNotPresent semantics).
     pub async fn pull_test_image(&self) {
-        let request = PullImageRequest { image: Some(ImageSpec { image: self.images.test.clone() }), ..Default::default() };
+        let request =
+            PullImageRequest { image: Some(ImageSpec { image: self.images.test.clone() }), ..Default::default() };
         self.clients.images.clone().pull_image(request).await.expect("pulling the test image");
     }
 
     /// Creates a container from `config` in `pod`.
     pub async fn create(&self, pod: &Pod, config: ContainerConfig) -> Result<String, tonic::Status> {
-        let request = CreateContainerRequest { pod_sandbox_id: pod.id.clone(), config: Some(config), sandbox_config: Some(pod.config.clone()) };
+        let request = CreateContainerRequest {
+            pod_sandbox_id: pod.id.clone(),
+            config: Some(config),
+            sandbox_config: Some(pod.config.clone()),
+        };
         Ok(self.clients.runtime.clone().create_container(request).await?.into_inner().container_id)
     }
 
@@ -112,14 +130,19 @@ impl Runtime {
     }
 
     pub async fn exec(&self, id: &str, argv: &[&str]) -> ExecSyncResponse {
-        let request = ExecSyncRequest { container_id: id.to_string(), cmd: argv.iter().map(|s| s.to_string()).collect(), timeout: 30 };
+        let request = ExecSyncRequest {
+            container_id: id.to_string(),
+            cmd: argv.iter().map(|s| s.to_string()).collect(),
+            timeout: 30,
+        };
         self.clients.runtime.clone().exec_sync(request).await.expect("ExecSync").into_inner()
     }
 
     /// The container's whole log so far (stdout and stderr interleaved), not following.
     pub async fn logs(&self, id: &str) -> String {
         let request = ContainerLogsRequest { container_id: id.to_string(), tail_lines: -1, ..Default::default() };
-        let mut stream = self.clients.runtime.clone().container_logs(request).await.expect("ContainerLogs").into_inner();
+        let mut stream =
+            self.clients.runtime.clone().container_logs(request).await.expect("ContainerLogs").into_inner();
         let mut text = Vec::new();
         while let Some(chunk) = stream.next().await {
             text.extend(chunk.expect("a log chunk").data);

@@ -7,7 +7,8 @@
 //! no processes, so network, exec and pull checks are phrased for it). A shim's
 //! `tests/conformance.rs` instantiates every case with [`runtime_conformance_tests!`],
 //! naming a harness that builds the runtime and runs the case through [`run_case`],
-//! which cleans up whatever the case created even when it fails.
+//! which cleans up whatever the case created even when it fails, then finishes the
+//! returned [`Outcome`].
 //!
 //! # Layout
 //! - [`fixtures`]: building configs, starting pods and containers, bounded waits.
@@ -19,7 +20,7 @@ pub mod fixtures;
 pub mod harness;
 
 pub use capstan_cri::RuntimeClients;
-pub use harness::{remove_everything, run_case};
+pub use harness::{remove_everything, run_case, Outcome};
 
 /// The images a runtime under test offers.
 #[derive(Clone, Debug)]

@@ -30,8 +30,10 @@ pub const KIND: &str = "io.capstan.kind";
 pub const SANDBOX_ID: &str = "io.capstan.sandbox.id";
 /// Where the kubelet asked for the container's log (on containers).
 pub const LOG_PATH: &str = "io.capstan.container.log-path";
-/// Runtimes without annotations (Docker) store each annotation as a label under this prefix.
+/// Engines with only labels (Docker) store each annotation as a label under this prefix.
 pub const ANNOTATION_PREFIX: &str = "io.capstan.annotation/";
+/// … and each of the kubelet's labels under this one.
+pub const LABEL_PREFIX: &str = "io.capstan.label/";
 
 /// The value of [`KIND`] on a pod sandbox.
 pub const KIND_SANDBOX: &str = "sandbox";
@@ -74,21 +76,63 @@ pub fn container_labels(node: &str, sandbox_id: &str, sandbox: &PodSandboxConfig
     labels
 }
 
-/// Annotations as labels under [`ANNOTATION_PREFIX`], for runtimes without annotations.
-pub fn annotations_as_labels(annotations: &Labels) -> impl Iterator<Item = (String, String)> + '_ {
-    annotations.iter().map(|(k, v)| (format!("{ANNOTATION_PREFIX}{k}"), v.clone()))
+/// The keys a shim sets itself (kept as they are when stored in an engine).
+pub const SHIM_KEYS: &[&str] = &[
+    POD_UID,
+    POD_NAME,
+    POD_NAMESPACE,
+    POD_ATTEMPT,
+    CONTAINER_NAME,
+    CONTAINER_ATTEMPT,
+    NODE_NAME,
+    KIND,
+    SANDBOX_ID,
+    LOG_PATH,
+];
+
+/// The key `key` is stored under in an engine that has only labels: the shim's own
+/// keys as they are, the kubelet's under [`LABEL_PREFIX`].
+pub fn stored_key(key: &str) -> String {
+    if SHIM_KEYS.contains(&key) {
+        key.to_string()
+    } else {
+        format!("{LABEL_PREFIX}{key}")
+    }
 }
 
-/// Splits labels stored by a runtime without annotations back into (labels, annotations).
-pub fn split_annotations(stored: impl IntoIterator<Item = (String, String)>) -> (Labels, Labels) {
+/// Labels and annotations as one label set, for engines with only labels (Docker),
+/// which also merge the image's labels into a container's: the prefixes keep the
+/// kubelet's labels and annotations apart from each other and from the image's.
+pub fn encode(labels: &Labels, annotations: &Labels) -> impl Iterator<Item = (String, String)> {
+    let labels = labels.iter().map(|(k, v)| (stored_key(k), v.clone()));
+    let annotations = annotations.iter().map(|(k, v)| (format!("{ANNOTATION_PREFIX}{k}"), v.clone()));
+    labels.chain(annotations).collect::<Vec<_>>().into_iter()
+}
+
+/// Reads [`encode`]d labels back into (labels, annotations); anything else stored
+/// on the object (an image's labels) is dropped.
+pub fn decode(stored: impl IntoIterator<Item = (String, String)>) -> (Labels, Labels) {
     let (mut labels, mut annotations) = (Labels::new(), Labels::new());
     for (key, value) in stored {
-        match key.strip_prefix(ANNOTATION_PREFIX) {
-            Some(annotation) => annotations.insert(annotation.to_string(), value),
-            None => labels.insert(key, value),
-        };
+        if let Some(annotation) = key.strip_prefix(ANNOTATION_PREFIX) {
+            annotations.insert(annotation.to_string(), value);
+        } else if let Some(label) = key.strip_prefix(LABEL_PREFIX) {
+            labels.insert(label.to_string(), value);
+        } else if SHIM_KEYS.contains(&key.as_str()) {
+            labels.insert(key, value);
+        }
     }
     (labels, annotations)
+}
+
+/// Where a container's log goes: the kubelet's `log_path`, relative to its sandbox's
+/// `log_directory` (empty when the kubelet gave no path).
+pub fn container_log_path(log_directory: &str, log_path: &str) -> String {
+    match (log_directory.is_empty(), log_path.is_empty()) {
+        (_, true) => String::new(),
+        (true, false) => log_path.to_string(),
+        (false, false) => format!("{}/{}", log_directory.trim_end_matches('/'), log_path),
+    }
 }
 
 /// Whether every pair of `selector` is in `labels` (an empty selector matches all).
@@ -159,12 +203,20 @@ mod tests {
     }
 
     #[test]
-    fn annotations_round_trip_through_labels() {
+    fn log_paths_join_the_pod_directory() {
+        assert_eq!(container_log_path("/var/log/pods/x/", "app/0.log"), "/var/log/pods/x/app/0.log");
+        assert_eq!(container_log_path("", "app/0.log"), "app/0.log");
+        assert_eq!(container_log_path("/var/log/pods/x", ""), "");
+    }
+
+    #[test]
+    fn labels_and_annotations_round_trip_through_an_engine_and_image_labels_are_dropped() {
+        let labels: Labels = [("app".to_string(), "web".to_string()), (NODE_NAME.to_string(), "n1".to_string())].into();
         let annotations: Labels = [("trace".to_string(), "00-abc".to_string())].into();
-        let mut stored: Labels = annotations_as_labels(&annotations).collect();
-        stored.insert("app".into(), "web".into());
-        let (labels, back) = split_annotations(stored);
-        assert_eq!(back, annotations);
-        assert_eq!(labels.len(), 1);
+        let mut stored: Labels = encode(&labels, &annotations).collect();
+        assert!(stored.contains_key("io.capstan.label/app") && stored.contains_key(NODE_NAME), "{stored:?}");
+        stored.insert("maintainer".into(), "from the image".into());
+        stored.insert("io.capstan.image".into(), "test".into());
+        assert_eq!(decode(stored), (labels, annotations));
     }
 }

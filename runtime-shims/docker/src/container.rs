@@ -7,8 +7,13 @@
 //! requires.
 
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, RestartPolicy, RestartPolicyNameEnum};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder};
-use capstan_proto::runtime::v1::{Container, ContainerConfig, ContainerFilter, ContainerState, ContainerStatus, CreateContainerRequest, LinuxResources, PodSandboxConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use capstan_proto::runtime::v1::{
+    Container, ContainerConfig, ContainerFilter, ContainerState, ContainerStatus, CreateContainerRequest,
+    LinuxResources, PodSandboxConfig,
+};
 use capstan_shim_common::labels;
 
 use crate::convert::{container_item, container_status, state_of};
@@ -31,12 +36,12 @@ impl DockerRuntime {
         }
         let sandbox_labels = sandbox.config.and_then(|c| c.labels).unwrap_or_default();
         let sandbox_config = request.sandbox_config.unwrap_or_else(|| PodSandboxConfig {
-            metadata: Some(labels::sandbox_metadata(&sandbox_labels.into_iter().collect())),
+            metadata: Some(labels::sandbox_metadata(&labels::decode(sandbox_labels).0)),
             ..Default::default()
         });
         let pod = sandbox_config.metadata.clone().unwrap_or_default();
         let mut container_labels = labels::container_labels(self.node_name(), &sandbox_id, &sandbox_config, &config);
-        let log_path = join_log_path(&sandbox_config.log_directory, &config.log_path);
+        let log_path = labels::container_log_path(&sandbox_config.log_directory, &config.log_path);
         if !log_path.is_empty() {
             container_labels.insert(labels::LOG_PATH.to_string(), log_path);
         }
@@ -49,14 +54,15 @@ impl DockerRuntime {
             tty: Some(config.tty),
             open_stdin: Some(config.stdin),
             stdin_once: Some(config.stdin_once),
-            labels: Some(docker_labels(container_labels, &config.annotations)),
+            labels: Some(docker_labels(&container_labels, &config.annotations)),
             host_config: Some(host_config(&sandbox_id, &config)),
             ..Default::default()
         };
         let name = container_name(self.node_name(), &pod, &meta);
         let target = format!("{} in pod sandbox {sandbox_id}", meta.name);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
-        let created = self.inner.docker.create_container(Some(options), body).await.during(Op::CreateContainer, target)?;
+        let created =
+            self.inner.docker.create_container(Some(options), body).await.during(Op::CreateContainer, target)?;
         Ok(created.id)
     }
 
@@ -113,12 +119,16 @@ impl DockerRuntime {
             selector.insert(labels::SANDBOX_ID.to_string(), filter.pod_sandbox_id.clone());
         }
         let listed = self.list_owned(labels::KIND_CONTAINER, &selector, &filter.id).await?;
-        Ok(listed.into_iter().map(container_item).filter(|c| filter.state.is_none_or(|state| state == c.state)).collect())
+        Ok(listed
+            .into_iter()
+            .map(container_item)
+            .filter(|c| filter.state.is_none_or(|state| state == c.state))
+            .collect())
     }
 }
 
 fn host_config(sandbox_id: &str, config: &ContainerConfig) -> HostConfig {
-    let resources = config.resources.clone().unwrap_or_default();
+    let resources = config.resources.unwrap_or_default();
     let LinuxResources { cpu_millis, cpu_request_millis, memory_limit_bytes } = resources;
     let mounts = config.mounts.iter().map(|m| Mount {
         target: Some(m.container_path.clone()),
@@ -140,14 +150,6 @@ fn host_config(sandbox_id: &str, config: &ContainerConfig) -> HostConfig {
     }
 }
 
-fn join_log_path(directory: &str, path: &str) -> String {
-    match (directory.is_empty(), path.is_empty()) {
-        (_, true) => String::new(),
-        (true, false) => path.to_string(),
-        (false, false) => format!("{}/{}", directory.trim_end_matches('/'), path),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,12 +165,5 @@ mod tests {
         assert_eq!(host.network_mode.as_deref(), Some("container:sb"));
         let none = host_config("sb", &ContainerConfig::default());
         assert_eq!((none.nano_cpus, none.cpu_shares, none.memory), (None, None, None));
-    }
-
-    #[test]
-    fn log_paths_join_the_pod_directory() {
-        assert_eq!(join_log_path("/var/log/pods/x/", "app/0.log"), "/var/log/pods/x/app/0.log");
-        assert_eq!(join_log_path("", "app/0.log"), "app/0.log");
-        assert_eq!(join_log_path("/var/log/pods/x", ""), "");
     }
 }

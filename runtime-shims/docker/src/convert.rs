@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary, ContainerSummaryStateEnum};
+use bollard::models::{
+    ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary, ContainerSummaryStateEnum,
+};
 use capstan_proto::runtime::v1::*;
 use capstan_shim_common::labels;
 
@@ -16,16 +18,16 @@ use crate::time::epoch_nanos;
 type Labels = std::collections::BTreeMap<String, String>;
 
 fn split(docker_labels: Option<HashMap<String, String>>) -> (Labels, Labels) {
-    labels::split_annotations(docker_labels.unwrap_or_default())
+    labels::decode(docker_labels.unwrap_or_default())
 }
 
 /// The interface's state for Docker's container status.
 pub fn state_of(status: Option<ContainerStateStatusEnum>) -> ContainerState {
     match status {
         Some(ContainerStateStatusEnum::CREATED) => ContainerState::ContainerCreated,
-        Some(ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::PAUSED | ContainerStateStatusEnum::RESTARTING) => {
-            ContainerState::ContainerRunning
-        }
+        Some(
+            ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::PAUSED | ContainerStateStatusEnum::RESTARTING,
+        ) => ContainerState::ContainerRunning,
         Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD) => ContainerState::ContainerExited,
         _ => ContainerState::ContainerUnknown,
     }
@@ -34,9 +36,11 @@ pub fn state_of(status: Option<ContainerStateStatusEnum>) -> ContainerState {
 fn summary_state(state: Option<ContainerSummaryStateEnum>) -> ContainerState {
     match state {
         Some(ContainerSummaryStateEnum::CREATED) => ContainerState::ContainerCreated,
-        Some(ContainerSummaryStateEnum::RUNNING | ContainerSummaryStateEnum::PAUSED | ContainerSummaryStateEnum::RESTARTING) => {
-            ContainerState::ContainerRunning
-        }
+        Some(
+            ContainerSummaryStateEnum::RUNNING
+            | ContainerSummaryStateEnum::PAUSED
+            | ContainerSummaryStateEnum::RESTARTING,
+        ) => ContainerState::ContainerRunning,
         Some(ContainerSummaryStateEnum::EXITED | ContainerSummaryStateEnum::DEAD) => ContainerState::ContainerExited,
         _ => ContainerState::ContainerUnknown,
     }
@@ -55,6 +59,7 @@ pub fn container_status(inspect: ContainerInspectResponse) -> ContainerStatus {
         ContainerState::ContainerExited => "Error",
         _ => "",
     };
+    let started_at = epoch_nanos(docker_state.started_at.as_deref().unwrap_or_default());
     let mounts = inspect.mounts.unwrap_or_default().into_iter().map(|m| Mount {
         container_path: m.destination.unwrap_or_default(),
         host_path: m.source.unwrap_or_default(),
@@ -65,8 +70,12 @@ pub fn container_status(inspect: ContainerInspectResponse) -> ContainerStatus {
         metadata: Some(labels::container_metadata(&labels)),
         state: state as i32,
         created_at: epoch_nanos(inspect.created.as_deref().unwrap_or_default()),
-        started_at: epoch_nanos(docker_state.started_at.as_deref().unwrap_or_default()),
-        finished_at: epoch_nanos(docker_state.finished_at.as_deref().unwrap_or_default()),
+        started_at,
+        // Docker records a fast process's exit before its start; never report that
+        finished_at: match epoch_nanos(docker_state.finished_at.as_deref().unwrap_or_default()) {
+            0 => 0,
+            finished => finished.max(started_at),
+        },
         exit_code,
         image: Some(ImageSpec { image: config.image.unwrap_or_default() }),
         image_ref: inspect.image.unwrap_or_default(),
@@ -157,8 +166,10 @@ mod tests {
         let labels = HashMap::from([
             (labels::CONTAINER_NAME.to_string(), "app".to_string()),
             (format!("{}note", labels::ANNOTATION_PREFIX), "kept".to_string()),
+            ("from-the-image".to_string(), "dropped".to_string()),
         ]);
-        let config = ContainerConfig { labels: Some(labels), image: Some("capstan/test:1".into()), ..Default::default() };
+        let config =
+            ContainerConfig { labels: Some(labels), image: Some("capstan/test:1".into()), ..Default::default() };
         ContainerInspectResponse { state: Some(state), config: Some(config), ..Default::default() }
     }
 
@@ -177,6 +188,7 @@ mod tests {
         assert_eq!(status.metadata.map(|m| m.name), Some("app".to_string()));
         assert_eq!(status.annotations.get("note").map(String::as_str), Some("kept"));
         assert!(!status.labels.keys().any(|k| k.starts_with(labels::ANNOTATION_PREFIX)));
+        assert!(!status.labels.contains_key("from-the-image"), "image labels are not the kubelet's");
     }
 
     #[test]

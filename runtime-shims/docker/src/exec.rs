@@ -29,7 +29,13 @@ type EngineOutput = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors:
 
 impl DockerRuntime {
     /// Starts `cmd` attached; returns the exec ID, its output and its stdin.
-    async fn start_exec(&self, id: &str, cmd: Vec<String>, stdin: bool, tty: bool) -> Result<(String, EngineOutput, Pin<Box<dyn AsyncWrite + Send>>), ShimError> {
+    async fn start_exec(
+        &self,
+        id: &str,
+        cmd: Vec<String>,
+        stdin: bool,
+        tty: bool,
+    ) -> Result<(String, EngineOutput, Pin<Box<dyn AsyncWrite + Send>>), ShimError> {
         let inspect = self.container(id).await?;
         let state = inspect.state.unwrap_or_default();
         if state.running != Some(true) {
@@ -65,7 +71,9 @@ impl DockerRuntime {
             while let Some(frame) = output.next().await {
                 match frame.during(Op::Exec, &container_id)? {
                     LogOutput::StdErr { message } => response.stderr.extend_from_slice(&message),
-                    LogOutput::StdOut { message } | LogOutput::Console { message } => response.stdout.extend_from_slice(&message),
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                        response.stdout.extend_from_slice(&message)
+                    }
                     LogOutput::StdIn { .. } => {}
                 }
             }
@@ -105,8 +113,13 @@ struct Pump {
 }
 
 impl Pump {
-    async fn run<S>(self, mut input: S, mut output: EngineOutput, mut writer: Pin<Box<dyn AsyncWrite + Send>>, mut stdin_open: bool)
-    where
+    async fn run<S>(
+        self,
+        mut input: S,
+        mut output: EngineOutput,
+        mut writer: Pin<Box<dyn AsyncWrite + Send>>,
+        mut stdin_open: bool,
+    ) where
         S: Stream<Item = Result<ExecInput, Status>> + Send + Unpin,
     {
         let id = self.container_id.clone();

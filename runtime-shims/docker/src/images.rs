@@ -77,15 +77,20 @@ impl ImageService for DockerRuntime {
             // an exact reference or ID, as ImageStatus reads it
             Some(name) => self.image(&name).await?.into_iter().collect(),
             None => {
-                let options = ListImagesOptionsBuilder::default().filters(&HashMap::<String, Vec<String>>::new()).build();
-                let listed = self.inner.docker.list_images(Some(options)).await.during(Op::ListImages, "on the node")?;
+                let options =
+                    ListImagesOptionsBuilder::default().filters(&HashMap::<String, Vec<String>>::new()).build();
+                let listed =
+                    self.inner.docker.list_images(Some(options)).await.during(Op::ListImages, "on the node")?;
                 listed.into_iter().map(from_summary).collect()
             }
         };
         Ok(Response::new(ListImagesResponse { images }))
     }
 
-    async fn image_status(&self, request: Request<ImageStatusRequest>) -> Result<Response<ImageStatusResponse>, Status> {
+    async fn image_status(
+        &self,
+        request: Request<ImageStatusRequest>,
+    ) -> Result<Response<ImageStatusResponse>, Status> {
         let name = image_name(request.into_inner().image, "ImageStatus")?;
         Ok(Response::new(ImageStatusResponse { image: self.image(&name).await? }))
     }
@@ -95,7 +100,10 @@ impl ImageService for DockerRuntime {
         Ok(Response::new(PullImageResponse { image_ref: self.pull(&name).await? }))
     }
 
-    async fn remove_image(&self, request: Request<RemoveImageRequest>) -> Result<Response<RemoveImageResponse>, Status> {
+    async fn remove_image(
+        &self,
+        request: Request<RemoveImageRequest>,
+    ) -> Result<Response<RemoveImageResponse>, Status> {
         let name = image_name(request.into_inner().image, "RemoveImage")?;
         let options = RemoveImageOptionsBuilder::default().build();
         match self.inner.docker.remove_image(&name, Some(options), None).await.during(Op::RemoveImage, &name) {

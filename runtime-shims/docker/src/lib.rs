@@ -38,7 +38,11 @@ pub use runtime::{DockerConfig, DockerRuntime};
 
 /// Connects to the engine and serves the shim on the unix socket at `path` until
 /// `shutdown`.
-pub async fn run(config: DockerConfig, path: &Path, shutdown: impl Future<Output = ()> + Send) -> Result<(), ShimError> {
+pub async fn run(
+    config: DockerConfig,
+    path: &Path,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ShimError> {
     let runtime = DockerRuntime::connect(config).await?;
     capstan_shim_common::serve_unix(path, runtime.clone(), runtime, shutdown).await?;
     Ok(())

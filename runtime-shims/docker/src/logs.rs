@@ -65,7 +65,10 @@ mod tests {
     fn frames_become_stamped_chunks() {
         let out = LogOutput::StdErr { message: "1970-01-01T00:00:03.000000001Z oops\n".into() };
         let chunk = chunk(out).expect("a chunk");
-        assert_eq!((chunk.stream.as_str(), chunk.data.as_slice(), chunk.timestamp), ("stderr", &b"oops\n"[..], 3_000_000_001));
+        assert_eq!(
+            (chunk.stream.as_str(), chunk.data.as_slice(), chunk.timestamp),
+            ("stderr", &b"oops\n"[..], 3_000_000_001)
+        );
         assert!(super::chunk(LogOutput::StdIn { message: "x".into() }).is_none());
     }
 }

@@ -16,13 +16,20 @@ use crate::{DockerRuntime, ShimError};
 
 impl DockerRuntime {
     /// The container `id` if it exists and is this node's object of `kind`.
-    pub(crate) async fn inspect_owned(&self, id: &str, kind: &str) -> Result<Option<ContainerInspectResponse>, ShimError> {
+    pub(crate) async fn inspect_owned(
+        &self,
+        id: &str,
+        kind: &str,
+    ) -> Result<Option<ContainerInspectResponse>, ShimError> {
         if id.is_empty() {
             return Ok(None);
         }
-        let inspected = self.inner.docker.inspect_container(id, None::<InspectContainerOptions>).await.during(Op::Inspect, id);
+        let inspected =
+            self.inner.docker.inspect_container(id, None::<InspectContainerOptions>).await.during(Op::Inspect, id);
         match inspected {
-            Ok(inspect) if owned(inspect.config.as_ref().and_then(|c| c.labels.as_ref()), self.node_name(), kind) => Ok(Some(inspect)),
+            Ok(inspect) if owned(inspect.config.as_ref().and_then(|c| c.labels.as_ref()), self.node_name(), kind) => {
+                Ok(Some(inspect))
+            }
             Ok(_) => Ok(None),
             Err(error) if error.is_not_found() => Ok(None),
             Err(error) => Err(error),
@@ -41,7 +48,12 @@ impl DockerRuntime {
 
     /// This node's objects of `kind` (in any state) carrying every pair of `selector`,
     /// optionally only those whose ID starts with `id_prefix`.
-    pub(crate) async fn list_owned(&self, kind: &str, selector: &BTreeMap<String, String>, id_prefix: &str) -> Result<Vec<ContainerSummary>, ShimError> {
+    pub(crate) async fn list_owned(
+        &self,
+        kind: &str,
+        selector: &BTreeMap<String, String>,
+        id_prefix: &str,
+    ) -> Result<Vec<ContainerSummary>, ShimError> {
         let mut filters = label_filters(self.node_name(), kind, selector);
         if !id_prefix.is_empty() {
             filters.insert("id".to_string(), vec![id_prefix.to_string()]);

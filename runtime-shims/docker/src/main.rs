@@ -39,7 +39,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let node_name = match flags.node_name {
         Some(name) => name,
-        None => std::fs::read_to_string("/etc/hostname").context("--node-name not given and /etc/hostname unreadable")?.trim().to_string(),
+        None => std::fs::read_to_string("/etc/hostname")
+            .context("--node-name not given and /etc/hostname unreadable")?
+            .trim()
+            .to_string(),
     };
     let config = DockerConfig {
         docker_host: flags.docker_host,
@@ -51,6 +54,8 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    capstan_docker_shim::run(config, &path, shutdown).await.with_context(|| format!("serving on {}", path.display()))?;
+    capstan_docker_shim::run(config, &path, shutdown)
+        .await
+        .with_context(|| format!("serving on {}", path.display()))?;
     Ok(())
 }

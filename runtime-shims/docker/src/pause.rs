@@ -40,9 +40,16 @@ pub async fn build_pause_image(docker: &Docker, image: &str, busybox: &Path) -> 
     let binary = tokio::fs::read(busybox)
         .await
         .map_err(|source| ShimError::Busybox { path: busybox.display().to_string(), source })?;
-    let context = build_context(&binary).map_err(|e| ShimError::Build { image: image.into(), message: e.to_string() })?;
+    let context =
+        build_context(&binary).map_err(|e| ShimError::Build { image: image.into(), message: e.to_string() })?;
     let labels = HashMap::from([("io.capstan.image".to_string(), "pause".to_string())]);
-    let options = BuildImageOptionsBuilder::default().dockerfile("Dockerfile").t(image).rm(true).forcerm(true).labels(&labels).build();
+    let options = BuildImageOptionsBuilder::default()
+        .dockerfile("Dockerfile")
+        .t(image)
+        .rm(true)
+        .forcerm(true)
+        .labels(&labels)
+        .build();
     let mut progress = docker.build_image(options, None, Some(bollard::body_full(context.into())));
     while let Some(step) = progress.next().await {
         step.during(Op::BuildPauseImage, image)?;

@@ -97,7 +97,12 @@ async fn ensure_network(docker: &Docker, name: &str) -> Result<String, ShimError
     let mut ours = None;
     if named_networks(docker, name).await?.is_empty() {
         let labels = HashMap::from([("io.capstan.managed".to_string(), "true".to_string())]);
-        let request = NetworkCreateRequest { name: name.to_string(), driver: Some("bridge".into()), labels: Some(labels), ..Default::default() };
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
         ours = docker.create_network(request).await.during(Op::EnsureNetwork, name)?.id.into();
     }
     let mut networks = named_networks(docker, name).await?;

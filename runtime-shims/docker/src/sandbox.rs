@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
 use capstan_proto::runtime::v1::{PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, PortMapping};
 use capstan_shim_common::labels;
 
@@ -23,7 +25,10 @@ const PAUSE_STOP_SECONDS: i32 = 10;
 impl DockerRuntime {
     pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, ShimError> {
         let config = config.ok_or(ShimError::MissingField { request: "RunPodSandbox", field: "config" })?;
-        let meta = config.metadata.clone().ok_or(ShimError::MissingField { request: "RunPodSandbox", field: "config.metadata" })?;
+        let meta = config
+            .metadata
+            .clone()
+            .ok_or(ShimError::MissingField { request: "RunPodSandbox", field: "config.metadata" })?;
         let pod = format!("{}/{}", meta.namespace, meta.name);
         let (exposed, bindings) = ports(&config.port_mappings);
         let host_config = HostConfig {
@@ -36,7 +41,7 @@ impl DockerRuntime {
         let body = ContainerCreateBody {
             image: Some(self.inner.config.pause_image.clone()),
             hostname: (!config.host_network && !config.hostname.is_empty()).then(|| config.hostname.clone()),
-            labels: Some(docker_labels(labels::sandbox_labels(self.node_name(), &config), &config.annotations)),
+            labels: Some(docker_labels(&labels::sandbox_labels(self.node_name(), &config), &config.annotations)),
             exposed_ports: Some(exposed),
             host_config: Some(host_config),
             ..Default::default()
@@ -44,7 +49,8 @@ impl DockerRuntime {
         let name = sandbox_name(self.node_name(), &meta);
         let options = || CreateContainerOptionsBuilder::default().name(&name).build();
         let docker = &self.inner.docker;
-        let created = match docker.create_container(Some(options()), body.clone()).await.during(Op::CreateSandbox, &pod) {
+        let created = match docker.create_container(Some(options()), body.clone()).await.during(Op::CreateSandbox, &pod)
+        {
             Err(error) if error.is_not_found() => {
                 // the pause image was removed since the shim started: build it again
                 let config = &self.inner.config;

@@ -6,8 +6,8 @@ use capstan_proto::runtime::v1::runtime_service_server::RuntimeService;
 use capstan_proto::runtime::v1::*;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::logs::LogStream;
 use crate::exec::ExecStream;
+use crate::logs::LogStream;
 use crate::DockerRuntime;
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -99,7 +99,10 @@ impl RuntimeService for DockerRuntime {
         Ok(Response::new(ContainerStatsResponse { stats: Some(stats) }))
     }
 
-    async fn list_container_stats(&self, request: Request<ListContainerStatsRequest>) -> Reply<ListContainerStatsResponse> {
+    async fn list_container_stats(
+        &self,
+        request: Request<ListContainerStatsRequest>,
+    ) -> Reply<ListContainerStatsResponse> {
         let stats = self.list_stats(request.into_inner().filter).await?;
         Ok(Response::new(ListContainerStatsResponse { stats }))
     }

@@ -25,7 +25,11 @@ impl DockerRuntime {
 
     /// Stats of the running containers `filter` selects.
     pub(crate) async fn list_stats(&self, filter: Option<ContainerFilter>) -> Result<Vec<ContainerStats>, ShimError> {
-        let running = self.list_containers(filter).await?.into_iter().filter(|c| c.state == ContainerState::ContainerRunning as i32);
+        let running = self
+            .list_containers(filter)
+            .await?
+            .into_iter()
+            .filter(|c| c.state == ContainerState::ContainerRunning as i32);
         let mut stats = Vec::new();
         for container in running {
             match self.stats(&container.id).await {
@@ -42,11 +46,16 @@ fn convert(id: &str, sample: ContainerStatsResponse) -> ContainerStats {
     let memory = sample.memory_stats.unwrap_or_default();
     let usage = memory.usage.unwrap_or_default();
     let counters = memory.stats.unwrap_or_default();
-    let inactive = counters.get("total_inactive_file").or_else(|| counters.get("inactive_file")).copied().unwrap_or_default();
+    let inactive =
+        counters.get("total_inactive_file").or_else(|| counters.get("inactive_file")).copied().unwrap_or_default();
     ContainerStats {
         container_id: id.to_string(),
         timestamp: epoch_nanos(sample.read.as_deref().unwrap_or_default()),
-        cpu_usage_core_nanoseconds: sample.cpu_stats.and_then(|c| c.cpu_usage).and_then(|u| u.total_usage).unwrap_or_default(),
+        cpu_usage_core_nanoseconds: sample
+            .cpu_stats
+            .and_then(|c| c.cpu_usage)
+            .and_then(|u| u.total_usage)
+            .unwrap_or_default(),
         memory_working_set_bytes: usage.saturating_sub(inactive),
         memory_usage_bytes: usage,
     }
@@ -73,7 +82,10 @@ mod tests {
             ..Default::default()
         };
         let stats = convert("c1", sample);
-        assert_eq!((stats.cpu_usage_core_nanoseconds, stats.memory_usage_bytes, stats.memory_working_set_bytes), (42, 1000, 700));
+        assert_eq!(
+            (stats.cpu_usage_core_nanoseconds, stats.memory_usage_bytes, stats.memory_working_set_bytes),
+            (42, 1000, 700)
+        );
         assert_eq!(stats.timestamp, 1_000_000_000);
     }
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use bollard::query_parameters::{RemoveImageOptions, TagImageOptionsBuilder};
 use capstan_runtime_conformance::{run_case, runtime_conformance_tests, Capabilities, Images, Runtime};
-use support::{ensure_images, node_name, require_docker, Shim, PAUSE_IMAGE, TEST_IMAGE};
+use support::{ensure_images, node_name, require_docker, Shim, Sweeper, PAUSE_IMAGE, TEST_IMAGE};
 
 async fn docker<F, Fut>(name: &'static str, case: F)
 where
@@ -16,6 +16,7 @@ where
     let Some(()) = require_docker() else { return };
     ensure_images().await;
     let node = node_name(name);
+    let _sweeper = Sweeper::new(&node);
     let shim = Shim::start(&node).await;
     // a tag of the test image only this test uses, for the image-removal case
     let disposable = format!("capstan/disposable:{node}");
@@ -25,10 +26,11 @@ where
 
     let images = Images { pause: PAUSE_IMAGE.into(), test: TEST_IMAGE.into(), disposable: disposable.clone() };
     let caps = Capabilities { real_processes: true, pulls_any_image: false };
-    run_case(Runtime { clients: shim.clients().await, images, caps }, case).await;
+    let outcome = run_case(Runtime { clients: shim.clients().await, images, caps }, case).await;
 
     let _ = shim.runtime.docker().remove_image(&disposable, None::<RemoveImageOptions>, None).await;
     shim.stop().await;
+    outcome.finish();
 }
 
 runtime_conformance_tests!(docker);

@@ -8,12 +8,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::{InspectContainerOptions, RemoveContainerOptionsBuilder, RemoveImageOptions, StopContainerOptionsBuilder};
+use bollard::query_parameters::{
+    InspectContainerOptions, RemoveContainerOptionsBuilder, RemoveImageOptions, StopContainerOptionsBuilder, TopOptions,
+};
 use capstan_docker_shim::pause::build_pause_image;
 use capstan_proto::runtime::v1::*;
-use capstan_runtime_conformance::fixtures::{container_config, Pod};
+use capstan_runtime_conformance::fixtures::{container_config, eventually, Pod};
 use capstan_runtime_conformance::{remove_everything, Capabilities, Images, Runtime};
-use support::{ensure_images, node_name, require_docker, Shim, PAUSE_IMAGE, TEST_IMAGE};
+use support::{ensure_images, node_name, require_docker, Shim, Sweeper, PAUSE_IMAGE, TEST_IMAGE};
 use tonic::Code;
 
 fn runtime(clients: capstan_cri::RuntimeClients) -> Runtime {
@@ -32,14 +34,20 @@ async fn running_pod(rt: &Runtime, name: &str) -> (Pod, String) {
 async fn shims_sharing_an_engine_touch_only_their_own_node() {
     let Some(()) = require_docker() else { return };
     ensure_images().await;
-    let (a, b) = (Shim::start(&node_name("isolation-a")).await, Shim::start(&node_name("isolation-b")).await);
+    let (node_a, node_b) = (node_name("isolation-a"), node_name("isolation-b"));
+    let _sweepers = (Sweeper::new(&node_a), Sweeper::new(&node_b));
+    let (a, b) = (Shim::start(&node_a).await, Shim::start(&node_b).await);
     let (rt_a, rt_b) = (runtime(a.clients().await), runtime(b.clients().await));
     let (pod, container) = running_pod(&rt_a, "mine").await;
 
     let mut other = rt_b.clients.runtime.clone();
     let sandboxes = other.list_pod_sandbox(ListPodSandboxRequest::default()).await.expect("list").into_inner().items;
-    let containers = other.list_containers(ListContainersRequest::default()).await.expect("list").into_inner().containers;
-    assert!(sandboxes.is_empty() && containers.is_empty(), "node b sees node a's objects: {sandboxes:?} {containers:?}");
+    let containers =
+        other.list_containers(ListContainersRequest::default()).await.expect("list").into_inner().containers;
+    assert!(
+        sandboxes.is_empty() && containers.is_empty(),
+        "node b sees node a's objects: {sandboxes:?} {containers:?}"
+    );
     let stop = other.stop_container(StopContainerRequest { container_id: container.clone(), timeout: 0 }).await;
     assert_eq!(stop.map(|_| ()).map_err(|s| s.code()), Err(Code::NotFound), "node b cannot stop node a's container");
     other.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod.id.clone() }).await.expect("a no-op for b");
@@ -56,6 +64,7 @@ async fn a_restarted_shim_adopts_what_is_running() {
     let Some(()) = require_docker() else { return };
     ensure_images().await;
     let node = node_name("adoption");
+    let _sweeper = Sweeper::new(&node);
     let first = Shim::start(&node).await;
     let rt = runtime(first.clients().await);
     let (pod, container) = running_pod(&rt, "adopted").await;
@@ -65,7 +74,7 @@ async fn a_restarted_shim_adopts_what_is_running() {
     let second = Shim::start(&node).await;
     let rt = runtime(second.clients().await);
     let sandboxes = rt.clients.runtime.clone().list_pod_sandbox(ListPodSandboxRequest::default()).await.expect("list");
-    assert_eq!(sandboxes.into_inner().items.into_iter().map(|s| s.id).collect::<Vec<_>>(), [pod.id.clone()]);
+    assert_eq!(sandboxes.into_inner().items.into_iter().map(|s| s.id).collect::<Vec<_>>(), vec![pod.id.clone()]);
     let status = rt.status(&container).await;
     assert_eq!(status.state, ContainerState::ContainerRunning as i32);
     assert_eq!(status.metadata.map(|m| m.name).as_deref(), Some("sleeper"), "metadata comes back from the labels");
@@ -80,14 +89,17 @@ async fn a_restarted_shim_adopts_what_is_running() {
 async fn resources_and_mounts_reach_the_engine() {
     let Some(()) = require_docker() else { return };
     ensure_images().await;
-    let shim = Shim::start(&node_name("resources")).await;
+    let node = node_name("resources");
+    let _sweeper = Sweeper::new(&node);
+    let shim = Shim::start(&node).await;
     let rt = runtime(shim.clients().await);
     let pod = rt.run_pod("limited").await;
     let dir = tempfile::tempdir().expect("a host directory");
     std::fs::write(dir.path().join("greeting"), "hello from the host\n").expect("writing the host file");
     let mut config = container_config("limited", TEST_IMAGE, &["sleep", "3600"]);
     config.resources = Some(LinuxResources { cpu_millis: 500, cpu_request_millis: 100, memory_limit_bytes: 64 << 20 });
-    config.mounts = vec![Mount { container_path: "/data".into(), host_path: dir.path().display().to_string(), readonly: true }];
+    config.mounts =
+        vec![Mount { container_path: "/data".into(), host_path: dir.path().display().to_string(), readonly: true }];
     let id = rt.start_config(&pod, config).await;
     rt.wait_for_state(&id, ContainerState::ContainerRunning).await;
 
@@ -109,14 +121,28 @@ async fn resources_and_mounts_reach_the_engine() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pause_image_builds_from_the_hosts_busybox() {
     let Some(()) = require_docker() else { return };
-    let shim = Shim::start(&node_name("pause-build")).await;
+    let node = node_name("pause-build");
+    let _sweeper = Sweeper::new(&node);
+    let shim = Shim::start(&node).await;
     let docker = shim.runtime.docker();
     let image = format!("capstan/pause-selftest:{}", std::process::id());
     build_pause_image(docker, &image, Path::new("/bin/busybox")).await.expect("building the pause image");
 
-    let body = ContainerCreateBody { image: Some(image.clone()), labels: Some(HashMap::new()), ..Default::default() };
+    let labels = HashMap::from([(capstan_cri::labels::NODE_NAME.to_string(), node.clone())]);
+    let body = ContainerCreateBody { image: Some(image.clone()), labels: Some(labels), ..Default::default() };
     let created = docker.create_container(None, body).await.expect("creating a pause container");
     docker.start_container(&created.id, None).await.expect("starting it");
+    // its shell has set the TERM trap once it has started its first sleep
+    eventually("the pause container to start its sleep", || async {
+        let top = docker.top_processes(&created.id, None::<TopOptions>).await.expect("docker top");
+        let processes = top.processes.unwrap_or_default();
+        if processes.len() >= 2 {
+            Ok(())
+        } else {
+            Err(processes)
+        }
+    })
+    .await;
     let stop = StopContainerOptionsBuilder::default().t(30).build();
     docker.stop_container(&created.id, Some(stop)).await.expect("stopping it");
     let inspect = docker.inspect_container(&created.id, None::<InspectContainerOptions>).await.expect("inspect");

@@ -24,20 +24,27 @@ impl MemoryRuntime {
         let image = config.image.clone().map(|i| i.image).filter(|i| !i.is_empty()).ok_or(missing("config.image"))?;
         let sandbox_id = request.pod_sandbox_id;
         let mut state = self.lock().await;
-        let sandbox = state.sandboxes.get(&sandbox_id).ok_or_else(|| MemoryError::SandboxNotFound { id: sandbox_id.clone() })?;
+        let sandbox =
+            state.sandboxes.get(&sandbox_id).ok_or_else(|| MemoryError::SandboxNotFound { id: sandbox_id.clone() })?;
         if !sandbox.ready {
             return Err(MemoryError::SandboxNotReady { id: sandbox_id });
         }
         let image_ref = state.images.get(&image).map(|i| i.id.clone());
-        let image_ref = image_ref.ok_or_else(|| MemoryError::ImageNotPresent { image, node: self.inner.node.clone() })?;
+        let image_ref =
+            image_ref.ok_or_else(|| MemoryError::ImageNotPresent { image, node: self.inner.node.clone() })?;
         let sandbox_config = request.sandbox_config.unwrap_or_else(|| sandbox.config.clone());
-        let log_path = join_log_path(&sandbox.config.log_directory, &config.log_path);
+        let log_path = labels::container_log_path(&sandbox.config.log_directory, &config.log_path);
         let taken = state.containers.values().find(|c| {
             let theirs = labels::container_metadata(&c.labels);
             c.sandbox_id == sandbox_id && theirs.name == meta.name && theirs.attempt == meta.attempt
         });
         if let Some(taken) = taken {
-            return Err(MemoryError::ContainerExists { name: meta.name, attempt: meta.attempt, sandbox: sandbox_id, id: taken.id.clone() });
+            return Err(MemoryError::ContainerExists {
+                name: meta.name,
+                attempt: meta.attempt,
+                sandbox: sandbox_id,
+                id: taken.id.clone(),
+            });
         }
         let id = new_id();
         let argv: Vec<String> = config.command.iter().chain(&config.args).cloned().collect();
@@ -142,7 +149,10 @@ impl MemoryRuntime {
 }
 
 /// The containers `filter` selects.
-pub(crate) fn matching<'a>(state: &'a State, filter: &'a ContainerFilter) -> impl Iterator<Item = &'a state::Container> {
+pub(crate) fn matching<'a>(
+    state: &'a State,
+    filter: &'a ContainerFilter,
+) -> impl Iterator<Item = &'a state::Container> {
     state
         .containers
         .values()
@@ -150,12 +160,4 @@ pub(crate) fn matching<'a>(state: &'a State, filter: &'a ContainerFilter) -> imp
         .filter(|c| filter.pod_sandbox_id.is_empty() || c.sandbox_id == filter.pod_sandbox_id)
         .filter(|c| filter.state.is_none_or(|wanted| wanted == c.state() as i32))
         .filter(|c| labels::matches_selector(&c.labels, &filter.label_selector))
-}
-
-fn join_log_path(directory: &str, path: &str) -> String {
-    match (directory.is_empty(), path.is_empty()) {
-        (_, true) => String::new(),
-        (true, false) => path.to_string(),
-        (false, false) => format!("{}/{}", directory.trim_end_matches('/'), path),
-    }
 }

@@ -88,7 +88,9 @@ fn run(program: &str, args: &[&str], ctx: &ExecContext) -> Answer {
         },
         "ls" => out("bin\ndev\netc\nproc\nsys\ntmp\n".to_string()),
         "sleep" => Answer {
-            takes: Duration::from_secs_f64(args.first().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0).clamp(0.0, 1e9)),
+            takes: Duration::from_secs_f64(
+                args.first().and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0).clamp(0.0, 1e9),
+            ),
             ..Answer::default()
         },
         "cat" => cat(args, ctx),
@@ -139,7 +141,12 @@ mod tests {
     use super::*;
 
     fn run(argv: &[&str]) -> Answer {
-        let ctx = ExecContext { hostname: "web-0".into(), ip: "10.88.0.2".into(), listening: vec![8080], ..Default::default() };
+        let ctx = ExecContext {
+            hostname: "web-0".into(),
+            ip: "10.88.0.2".into(),
+            listening: vec![8080],
+            ..Default::default()
+        };
         answer(&argv.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &ctx)
     }
 
@@ -147,7 +154,10 @@ mod tests {
     fn plausible_answers() {
         assert_eq!(run(&["echo", "x"]).stdout, b"x\n");
         assert_eq!(run(&["cat", "/etc/hostname"]).stdout, b"web-0\n");
-        assert_eq!(run(&["sh", "-c", "echo a; exit 4; echo b"]), Answer { stdout: b"a\n".to_vec(), exit_code: 4, ..Default::default() });
+        assert_eq!(
+            run(&["sh", "-c", "echo a; exit 4; echo b"]),
+            Answer { stdout: b"a\n".to_vec(), exit_code: 4, ..Default::default() }
+        );
         let both = run(&["sh", "-c", "echo out; echo err >&2; exit 7"]);
         assert_eq!((both.stdout, both.stderr, both.exit_code), (b"out\n".to_vec(), b"err\n".to_vec(), 7));
         assert_eq!(run(&["sleep", "2"]).takes, Duration::from_secs(2));

@@ -33,7 +33,12 @@ impl ImageStore {
     /// Makes `name` present (idempotent) and returns it.
     pub fn add(&mut self, name: &str) -> Image {
         let reference = normalize(name);
-        let image = Image { id: image_id(&reference), repo_tags: vec![reference.clone()], repo_digests: vec![], size: IMAGE_SIZE };
+        let image = Image {
+            id: image_id(&reference),
+            repo_tags: vec![reference.clone()],
+            repo_digests: vec![],
+            size: IMAGE_SIZE,
+        };
         self.images.entry(reference).or_insert(image).clone()
     }
 
@@ -73,7 +78,10 @@ fn image_id(reference: &str) -> String {
     id
 }
 
-fn image_name(spec: Option<capstan_proto::runtime::v1::ImageSpec>, request: &'static str) -> Result<String, MemoryError> {
+fn image_name(
+    spec: Option<capstan_proto::runtime::v1::ImageSpec>,
+    request: &'static str,
+) -> Result<String, MemoryError> {
     spec.map(|s| s.image).filter(|i| !i.is_empty()).ok_or(MemoryError::MissingField { request, field: "image.image" })
 }
 
@@ -85,7 +93,10 @@ impl ImageService for MemoryRuntime {
         Ok(Response::new(ListImagesResponse { images }))
     }
 
-    async fn image_status(&self, request: Request<ImageStatusRequest>) -> Result<Response<ImageStatusResponse>, Status> {
+    async fn image_status(
+        &self,
+        request: Request<ImageStatusRequest>,
+    ) -> Result<Response<ImageStatusResponse>, Status> {
         let name = image_name(request.into_inner().image, "ImageStatus")?;
         let image = self.lock().await.images.get(&name).cloned();
         Ok(Response::new(ImageStatusResponse { image }))
@@ -97,7 +108,10 @@ impl ImageService for MemoryRuntime {
         Ok(Response::new(PullImageResponse { image_ref: image.id }))
     }
 
-    async fn remove_image(&self, request: Request<RemoveImageRequest>) -> Result<Response<RemoveImageResponse>, Status> {
+    async fn remove_image(
+        &self,
+        request: Request<RemoveImageRequest>,
+    ) -> Result<Response<RemoveImageResponse>, Status> {
         let name = image_name(request.into_inner().image, "RemoveImage")?;
         self.lock().await.images.remove(&name);
         Ok(Response::new(RemoveImageResponse {}))

@@ -39,7 +39,11 @@ pub use error::MemoryError;
 pub use runtime::{MemoryConfig, MemoryRuntime};
 
 /// Serves a new in-memory runtime on the unix socket at `path` until `shutdown`.
-pub async fn run(config: MemoryConfig, path: &Path, shutdown: impl Future<Output = ()> + Send) -> Result<(), MemoryError> {
+pub async fn run(
+    config: MemoryConfig,
+    path: &Path,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), MemoryError> {
     let runtime = MemoryRuntime::new(config)?;
     capstan_shim_common::serve_unix(path, runtime.clone(), runtime, shutdown).await?;
     Ok(())

@@ -24,7 +24,8 @@ impl MemoryRuntime {
     pub(crate) async fn logs(&self, request: ContainerLogsRequest) -> Result<LogStream, MemoryError> {
         let (backlog, cursor, changed) = {
             let state = self.lock().await;
-            let container = state.containers.get(&request.container_id).ok_or_else(|| not_found(&request.container_id))?;
+            let container =
+                state.containers.get(&request.container_id).ok_or_else(|| not_found(&request.container_id))?;
             let lines: Vec<&LogLine> = container.logs.iter().filter(|l| l.at >= request.since_time).collect();
             let skip = usize::try_from(request.tail_lines).map_or(0, |tail| lines.len().saturating_sub(tail));
             let backlog: Vec<_> = lines[skip..].iter().map(|l| Ok(chunk(l))).collect();
@@ -35,7 +36,8 @@ impl MemoryRuntime {
             return Ok(Box::pin(backlog));
         }
         let follow = Follow { runtime: self.clone(), id: request.container_id, cursor, changed };
-        let new_lines = stream::unfold(follow, |mut f| async move { f.next_batch().await.map(|batch| (stream::iter(batch), f)) });
+        let new_lines =
+            stream::unfold(follow, |mut f| async move { f.next_batch().await.map(|batch| (stream::iter(batch), f)) });
         Ok(Box::pin(backlog.chain(new_lines.flatten())))
     }
 }

@@ -30,6 +30,8 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    capstan_memory_shim::run(config, &path, shutdown).await.with_context(|| format!("serving on {}", path.display()))?;
+    capstan_memory_shim::run(config, &path, shutdown)
+        .await
+        .with_context(|| format!("serving on {}", path.display()))?;
     Ok(())
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use capstan_proto::runtime::v1::exec_input::Input;
 use capstan_proto::runtime::v1::exec_output::Output;
-use capstan_proto::runtime::v1::{ContainerFilter, ContainerStats, ExecInput, ExecOutput, ExecSyncRequest, ExecSyncResponse};
+use capstan_proto::runtime::v1::{
+    ContainerFilter, ContainerStats, ExecInput, ExecOutput, ExecSyncRequest, ExecSyncResponse,
+};
 use futures::{stream, Stream, StreamExt};
 use tonic::Status;
 
@@ -57,7 +59,11 @@ impl MemoryRuntime {
         let answer = answer(&request.cmd, &context);
         if request.timeout > 0 && answer.takes > Duration::from_secs(request.timeout.unsigned_abs()) {
             tokio::time::sleep(Duration::from_secs(request.timeout.unsigned_abs())).await;
-            return Err(MemoryError::ExecTimedOut { id: request.container_id, cmd: request.cmd, seconds: request.timeout });
+            return Err(MemoryError::ExecTimedOut {
+                id: request.container_id,
+                cmd: request.cmd,
+                seconds: request.timeout,
+            });
         }
         tokio::time::sleep(answer.takes).await;
         Ok(ExecSyncResponse { stdout: answer.stdout, stderr: answer.stderr, exit_code: answer.exit_code })
@@ -76,7 +82,10 @@ impl MemoryRuntime {
             return Ok(Box::pin(echo_stdin(input)));
         }
         let answer = answer(&start.cmd, &context);
-        let output = [(!answer.stdout.is_empty()).then(|| Output::Stdout(answer.stdout)), (!answer.stderr.is_empty()).then(|| Output::Stderr(answer.stderr))];
+        let output = [
+            (!answer.stdout.is_empty()).then_some(Output::Stdout(answer.stdout)),
+            (!answer.stderr.is_empty()).then_some(Output::Stderr(answer.stderr)),
+        ];
         let (takes, exit_code) = (answer.takes, answer.exit_code);
         let exit = stream::once(async move {
             tokio::time::sleep(takes).await;

@@ -53,7 +53,12 @@ impl MemoryRuntime {
         for image in &config.preloaded_images {
             images.add(image);
         }
-        let state = State { sandboxes: BTreeMap::new(), containers: BTreeMap::new(), images, ipam: Ipam::new(&config.pod_subnet)? };
+        let state = State {
+            sandboxes: BTreeMap::new(),
+            containers: BTreeMap::new(),
+            images,
+            ipam: Ipam::new(&config.pod_subnet)?,
+        };
         let inner = Inner { node: config.node_name, clock: Clock::new(), state: Mutex::new(state) };
         Ok(MemoryRuntime { inner: Arc::new(inner) })
     }
@@ -97,7 +102,12 @@ impl MemoryRuntime {
         self.lock().await.images.add(image);
     }
 
-    async fn finish(&self, container_id: &str, exit_code: i32, reason: Option<&'static str>) -> Result<(), MemoryError> {
+    async fn finish(
+        &self,
+        container_id: &str,
+        exit_code: i32,
+        reason: Option<&'static str>,
+    ) -> Result<(), MemoryError> {
         let now = self.inner.clock.now_ns();
         let mut state = self.lock().await;
         let container = state.containers.get_mut(container_id).ok_or_else(|| not_found(container_id))?;

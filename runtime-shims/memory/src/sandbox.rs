@@ -4,7 +4,9 @@
 //! the pool; removing it removes its containers too. Stop and remove are idempotent,
 //! as the kubelet retries them.
 
-use capstan_proto::runtime::v1::{PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxNetworkStatus, PodSandboxState, PodSandboxStatus};
+use capstan_proto::runtime::v1::{
+    PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxNetworkStatus, PodSandboxState, PodSandboxStatus,
+};
 use capstan_shim_common::labels;
 
 use crate::state::Sandbox;
@@ -13,11 +15,17 @@ use crate::{MemoryError, MemoryRuntime};
 impl MemoryRuntime {
     pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, MemoryError> {
         let config = config.ok_or(MemoryError::MissingField { request: "RunPodSandbox", field: "config" })?;
-        let meta = config.metadata.clone().ok_or(MemoryError::MissingField { request: "RunPodSandbox", field: "config.metadata" })?;
+        let meta = config
+            .metadata
+            .clone()
+            .ok_or(MemoryError::MissingField { request: "RunPodSandbox", field: "config.metadata" })?;
         let mut state = self.lock().await;
         let same_pod = |s: &&Sandbox| {
             let theirs = labels::sandbox_metadata(&s.labels);
-            theirs.uid == meta.uid && theirs.name == meta.name && theirs.namespace == meta.namespace && theirs.attempt == meta.attempt
+            theirs.uid == meta.uid
+                && theirs.name == meta.name
+                && theirs.namespace == meta.namespace
+                && theirs.attempt == meta.attempt
         };
         if let Some(existing) = state.sandboxes.values().find(same_pod) {
             let pod = format!("{}/{}", meta.namespace, meta.name);

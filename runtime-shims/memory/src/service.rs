@@ -99,7 +99,10 @@ impl RuntimeService for MemoryRuntime {
         Ok(Response::new(ContainerStatsResponse { stats: Some(stats) }))
     }
 
-    async fn list_container_stats(&self, request: Request<ListContainerStatsRequest>) -> Reply<ListContainerStatsResponse> {
+    async fn list_container_stats(
+        &self,
+        request: Request<ListContainerStatsRequest>,
+    ) -> Reply<ListContainerStatsResponse> {
         let stats = self.list_stats(request.into_inner().filter).await;
         Ok(Response::new(ListContainerStatsResponse { stats }))
     }

@@ -17,9 +17,10 @@ where
     let runtime = MemoryRuntime::new(config).expect("an in-memory runtime");
     runtime.preload_image(DISPOSABLE).await;
     let clients = capstan_cri::connect_in_process(runtime.clone(), runtime).await.expect("connecting in-process");
-    let images = Images { pause: "capstan/pause:1".into(), test: "capstan/test:1".into(), disposable: DISPOSABLE.into() };
+    let images =
+        Images { pause: "capstan/pause:1".into(), test: "capstan/test:1".into(), disposable: DISPOSABLE.into() };
     let caps = Capabilities { real_processes: false, pulls_any_image: true };
-    run_case(Runtime { clients, images, caps }, case).await;
+    run_case(Runtime { clients, images, caps }, case).await.finish();
 }
 
 runtime_conformance_tests!(memory);

@@ -47,7 +47,10 @@ async fn sleep_exits_when_tokio_time_passes() {
     assert_eq!(status(&runtime, &id).await.state, ContainerState::ContainerRunning as i32);
     tokio::time::advance(Duration::from_secs(1)).await;
     let done = status(&runtime, &id).await;
-    assert_eq!((done.state, done.exit_code, done.reason.as_str()), (ContainerState::ContainerExited as i32, 0, "Completed"));
+    assert_eq!(
+        (done.state, done.exit_code, done.reason.as_str()),
+        (ContainerState::ContainerExited as i32, 0, "Completed")
+    );
     assert_eq!(done.finished_at - done.started_at, 30_000_000_000, "times follow tokio's clock");
 }
 

@@ -6,6 +6,11 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// glibc's allocator spends a large share of the API server's CPU under load
+/// trimming and re-faulting pages (seen with perf in bench/apiserver).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(name = "capstan-apiserver", about = "Capstan's API server", version)]
 struct Flags {

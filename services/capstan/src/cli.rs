@@ -36,6 +36,10 @@ pub enum Command {
     Create(CreateArgs),
     /// List the resource types the server serves
     ApiResources,
+    /// Print the logs of a container in a pod
+    Logs(LogsArgs),
+    /// Run a command in a container of a pod
+    Exec(ExecArgs),
     /// Run a local cluster in this process until Ctrl-C
     Up(UpArgs),
 }
@@ -51,6 +55,8 @@ impl Command {
             Command::Replace(_) => "replace",
             Command::Create(_) => "create",
             Command::ApiResources => "api-resources",
+            Command::Logs(_) => "logs",
+            Command::Exec(_) => "exec",
             Command::Up(_) => "up",
         }
     }
@@ -156,6 +162,54 @@ pub enum CreateWhat {
 }
 
 #[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The pod
+    pub pod: String,
+    /// The container (default: the pod's only one)
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Keep streaming new lines
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only the last N lines (-1: all)
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub tail: i64,
+    /// The previous (terminated) instance of the container
+    #[arg(short = 'p', long)]
+    pub previous: bool,
+    /// Prefix each line with its time
+    #[arg(long)]
+    pub timestamps: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The pod
+    pub pod: String,
+    /// The container (default: the pod's only one)
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Pass this process's stdin to the command
+    #[arg(short = 'i', long)]
+    pub stdin: bool,
+    /// Allocate a terminal for the command
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// The command and its arguments, after --
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Which container runtime `capstan up` runs pods with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UpRuntime {
+    /// The local Docker Engine, through the Docker shim
+    Docker,
+    /// The in-memory runtime (no processes; for trying things out)
+    Memory,
+}
+
+#[derive(Debug, Args)]
 pub struct UpArgs {
     /// Where the embedded store keeps its data (default ~/.capstan/data)
     #[arg(long, value_name = "DIR")]
@@ -163,4 +217,14 @@ pub struct UpArgs {
     /// Address the API server listens on
     #[arg(long, default_value = "127.0.0.1:6443")]
     pub listen: SocketAddr,
+    /// The node's container runtime: the local Docker Engine, or the
+    /// in-memory runtime (no real processes)
+    #[arg(long, value_enum, default_value = "docker")]
+    pub runtime: UpRuntime,
+    /// The node's name (default: the hostname)
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
+    /// Port of the kubelet's service
+    #[arg(long, default_value_t = 10250)]
+    pub kubelet_port: u16,
 }

@@ -38,9 +38,26 @@ pub enum CliError {
     Client(ClientError),
     #[error("error: starting the local cluster: {0}")]
     Up(#[from] capstan_apiserver::ApiServerError),
+    #[error("error: starting the kubelet: {0}")]
+    Kubelet(#[from] capstan_kubelet::KubeletError),
+    #[error(
+        "error: Docker is not reachable at {host}: {source}\n\
+         Start Docker (and check you may use its socket), or run `capstan up --runtime memory` \
+         for a node whose pods run no real processes."
+    )]
+    DockerUnreachable {
+        host: String,
+        #[source]
+        source: capstan_docker_shim::ShimError,
+    },
+    #[error("error: serving the Docker shim on {path}: {message}")]
+    Shim { path: String, message: String },
     /// Clap's own message (bad flags); it is already formatted.
     #[error("{0}")]
     Args(String),
+    /// `exec`'s command exited non-zero; the process exits with the same code.
+    #[error("command terminated with exit code {code}")]
+    CommandTerminated { code: i32 },
     /// Several objects failed; each is reported on its own line.
     #[error("{}", Joined(.0))]
     Several(Vec<CliError>),
@@ -61,6 +78,15 @@ impl fmt::Display for Joined<'_> {
 }
 
 impl CliError {
+    /// The process's exit status for this error: the remote command's code for
+    /// [`CliError::CommandTerminated`] (when it fits), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::CommandTerminated { code } => u8::try_from(*code).ok().filter(|c| *c != 0).unwrap_or(1),
+            _ => 1,
+        }
+    }
+
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         CliError::Io { path: path.display().to_string(), source }
     }

@@ -8,7 +8,7 @@
 //! - [`cli`]: the flags; [`config`]: which server and namespace to use.
 //! - One module per command: [`apply`], [`get`] (and [`watch`] for `-w`),
 //!   [`describe`], [`delete`], [`replace`], [`create`], [`api_resources`],
-//!   [`up`].
+//!   [`logs`] and [`exec`] (through the pod's [`kubelet`]), [`up`].
 //! - [`printers`]: the tables, one module per kind; [`output`]: JSON, YAML
 //!   and names; [`names`]: how kinds and objects are named.
 //! - [`manifest`]: reading `-f`; [`merge`]: how apply lays a manifest over
@@ -28,7 +28,10 @@ pub mod create;
 pub mod delete;
 pub mod describe;
 pub mod errors;
+pub mod exec;
 pub mod get;
+pub mod kubelet;
+pub mod logs;
 pub mod manifest;
 pub mod merge;
 pub mod names;
@@ -110,6 +113,8 @@ async fn dispatch(command: &Command, ctx: &mut Context<'_>) -> Result<(), CliErr
         Command::Replace(args) => replace::run(ctx, args).await,
         Command::Create(args) => create::run(ctx, args).await,
         Command::ApiResources => api_resources::run(ctx).await,
+        Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Exec(args) => exec::run(ctx, args).await,
         Command::Up(_) => Err(CliError::Usage("up runs on its own".to_string())),
     }
 }

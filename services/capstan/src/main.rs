@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("{e}");
-                ExitCode::FAILURE
+                ExitCode::from(e.exit_code())
             }
         }
     })

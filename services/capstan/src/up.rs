@@ -1,15 +1,20 @@
 //! `capstan up`: a whole local cluster in this one process. It starts every
-//! component that exists (today the API server with its embedded store),
-//! points the CLI's config file at it, and runs until Ctrl-C, then stops the
-//! components in reverse order.
+//! component that exists — the API server with its embedded store, then one
+//! node: the Docker shim (or the in-memory runtime) and a kubelet, see
+//! [`node`] — points the CLI's config file at it, and runs until Ctrl-C, then
+//! stops the components in reverse order.
 //!
 //! [`Components`] is the list later issues extend: each new component (the
-//! scheduler, the controller-manager, the kubelet, the proxy) gets a config
-//! field there and a start/stop step in [`Running`].
+//! scheduler, the controller-manager, the proxy) gets a config field there and
+//! a start/stop step in [`Running`].
 
+pub mod node;
+
+use crate::cli::UpRuntime;
 use crate::config;
 use crate::errors::CliError;
 use capstan_apiserver::{ApiServer, StoreConfig};
+use node::{Node, NodeConfig};
 use std::future::Future;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -22,6 +27,9 @@ pub struct UpConfig {
     pub listen: SocketAddr,
     /// the CLI config file to point at the cluster (none: leave it alone)
     pub config_path: Option<PathBuf>,
+    pub runtime: UpRuntime,
+    pub node_name: String,
+    pub kubelet_port: u16,
 }
 
 impl UpConfig {
@@ -33,7 +41,21 @@ impl UpConfig {
                 .map(|home| PathBuf::from(home).join(".capstan").join("data"))
                 .ok_or_else(|| CliError::Usage("HOME is not set: pass --data-dir".to_string()))?,
         };
-        Ok(UpConfig { data_dir, listen: args.listen, config_path: config::default_config_path() })
+        let node_name = match &args.node_name {
+            Some(name) => name.clone(),
+            None => capstan_kubelet::machine::Machine::read().hostname,
+        };
+        if node_name.is_empty() {
+            return Err(CliError::Usage("cannot read the hostname: pass --node-name".to_string()));
+        }
+        Ok(UpConfig {
+            data_dir,
+            listen: args.listen,
+            config_path: config::default_config_path(),
+            runtime: args.runtime,
+            node_name,
+            kubelet_port: args.kubelet_port,
+        })
     }
 }
 
@@ -41,6 +63,7 @@ impl UpConfig {
 #[derive(Debug, Clone)]
 pub struct Components {
     pub apiserver: capstan_apiserver::Config,
+    pub node: NodeConfig,
 }
 
 impl Components {
@@ -50,22 +73,43 @@ impl Components {
             storage: StoreConfig::embedded(config.data_dir.join("apiserver")),
             ..Default::default()
         };
-        Components { apiserver }
+        let node = NodeConfig {
+            name: config.node_name.clone(),
+            runtime: config.runtime,
+            shim_socket: node::shim_socket(&config.data_dir),
+            docker_host: std::env::var("DOCKER_HOST")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string()),
+            busybox: std::env::var_os("CAPSTAN_BUSYBOX").map(PathBuf::from).unwrap_or_else(|| "/bin/busybox".into()),
+            // the kubelet listens where the API server does, on its own port
+            kubelet_listen: SocketAddr::new(config.listen.ip(), config.kubelet_port),
+        };
+        Components { apiserver, node }
     }
 }
 
 /// The started components; stopped in reverse start order.
 struct Running {
     apiserver: ApiServer,
+    node: Node,
 }
 
 impl Running {
     async fn start(components: Components) -> Result<Running, CliError> {
         let apiserver = ApiServer::start(components.apiserver).await?;
-        Ok(Running { apiserver })
+        let node = match Node::start(&components.node, &client_url(apiserver.addr())).await {
+            Ok(node) => node,
+            Err(error) => {
+                let _ = apiserver.stop().await;
+                return Err(error);
+            }
+        };
+        Ok(Running { apiserver, node })
     }
 
     async fn stop(self) -> Result<(), CliError> {
+        self.node.stop().await;
         self.apiserver.stop().await?;
         Ok(())
     }
@@ -81,6 +125,9 @@ pub async fn up(
     let running = Running::start(Components::local(&config)).await?;
     let url = client_url(running.apiserver.addr());
     writeln!(out, "API server listening on {url} (data in {})", config.data_dir.display())?;
+    for note in &running.node.notes {
+        writeln!(out, "{note}")?;
+    }
     if let Some(path) = &config.config_path {
         let mut file = config::load(path)?.unwrap_or_default();
         file.server = Some(url.clone());
@@ -117,10 +164,18 @@ mod tests {
 
     #[test]
     fn components_keep_data_under_the_data_dir() {
-        let config =
-            UpConfig { data_dir: "/tmp/c".into(), listen: "127.0.0.1:0".parse().expect("addr"), config_path: None };
+        let config = UpConfig {
+            data_dir: "/tmp/c".into(),
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            config_path: None,
+            runtime: UpRuntime::Docker,
+            node_name: "n1".into(),
+            kubelet_port: 10250,
+        };
         let c = Components::local(&config);
         assert_eq!(c.apiserver.listen, config.listen);
+        assert_eq!(c.node.shim_socket, PathBuf::from("/tmp/c/docker-shim.sock"));
+        assert_eq!(c.node.kubelet_listen, "127.0.0.1:10250".parse().expect("addr"));
         assert!(
             matches!(c.apiserver.storage, StoreConfig::Embedded { ref data_dir, .. } if data_dir == &PathBuf::from("/tmp/c/apiserver"))
         );

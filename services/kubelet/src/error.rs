@@ -51,6 +51,12 @@ pub enum KubeletError {
 
     #[error("pod {pod} is not on this node")]
     NoSuchPod { pod: String },
+
+    #[error("a container name must be specified for pod {pod}, choose one of: [{}]", choices.join(" "))]
+    AmbiguousContainer { pod: String, choices: Vec<String> },
+
+    #[error("the first message of an exec stream must name its target")]
+    ExecWithoutTarget,
 }
 
 impl KubeletError {

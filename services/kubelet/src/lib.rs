@@ -15,7 +15,8 @@
 //! - [`backoff`]: crash-loop back-off; [`probes`]: liveness, readiness, startup.
 //! - [`terminate`]: graceful deletion; [`gc`]: removing orphans of deleted pods.
 //! - [`runtime`], [`model`]: the runtime calls and the plain records they yield.
-//! - [`server`]: logs, exec and usage behind a plain API, health on the port.
+//! - [`server`]: logs, exec and usage behind a plain API; [`grpc`]: its gRPC face,
+//!   served on the port with health.
 //!
 //! # Invariants
 //! - One worker per pod uid; only that worker touches the pod's containers (the
@@ -32,6 +33,7 @@ pub mod decide;
 mod decide_tests;
 pub mod error;
 pub mod gc;
+pub mod grpc;
 pub mod images;
 pub mod lease;
 pub mod machine;

@@ -1,7 +1,7 @@
 //! The kubelet's own service: logs, exec and pod usage for the CLI and the
 //! autoscaler. The logic lives behind [`KubeletApi`] on plain values and runtime
-//! messages, so the gRPC face (once `capstan.kubelet.v1` exists in `proto/`) is a
-//! thin adapter; today the port serves `grpc.health.v1`.
+//! messages; [`crate::grpc`] is the thin `capstan.kubelet.v1` adapter over it, served
+//! on the kubelet's port next to `grpc.health.v1` by [`serve`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,9 +12,9 @@ use capstan_proto::core::v1::Pod;
 use capstan_proto::runtime::v1::{
     exec_input, ContainerLogsRequest, ContainerStatsRequest, ExecInput, ExecOutput, LogChunk,
 };
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{BoxStream, StreamExt};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::runtime::Runtime;
@@ -32,6 +32,17 @@ pub struct LogsRequest {
     pub tail_lines: Option<i64>,
     /// the previous attempt's logs
     pub previous: bool,
+    /// prefix each line with its RFC 3339 time
+    pub timestamps: bool,
+}
+
+/// Which container an exec runs in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecTarget {
+    pub namespace: String,
+    pub pod: String,
+    /// empty = the pod's only container
+    pub container: String,
 }
 
 /// A container's resource usage.
@@ -66,12 +77,9 @@ impl KubeletApi {
     ) -> Result<String, KubeletError> {
         let full = format!("{namespace}/{pod}");
         let object = self.pods.get(namespace, pod).ok_or_else(|| KubeletError::NoSuchPod { pod: full.clone() })?;
-        let meta = object.metadata.clone().unwrap_or_default();
-        let name = match container {
-            "" => object.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default(),
-            name => name.to_string(),
-        };
-        let snapshot = self.runtime.snapshot(&meta.uid).await?;
+        let name = container_name(&object, pod, container)?;
+        let uid = object.metadata.as_ref().map(|m| m.uid.clone()).unwrap_or_default();
+        let snapshot = self.runtime.snapshot(&uid).await?;
         let found = if previous { snapshot.previous(&name) } else { snapshot.latest(&name) };
         found.map(|c| c.id.clone()).ok_or(KubeletError::NoSuchContainer { pod: full, container: name })
     }
@@ -87,26 +95,30 @@ impl KubeletApi {
             follow: request.follow,
             tail_lines: request.tail_lines.unwrap_or(-1),
             since_time: 0,
-            timestamps: false,
+            timestamps: request.timestamps,
         };
         let reply = self.runtime.clients.runtime.clone().container_logs(call).await;
         Ok(reply.map_err(KubeletError::runtime("ContainerLogs", id))?.into_inner().boxed())
     }
 
-    /// Runs `cmd` in the container, feeding it `input` (stdin chunks, resizes, close).
+    /// Runs `start.cmd` in `target`'s container, feeding it `input` (stdin chunks,
+    /// resizes, close).
     pub async fn exec(
         &self,
-        namespace: &str,
-        pod: &str,
-        container: &str,
+        target: ExecTarget,
         start: exec_input::Start,
         input: BoxStream<'static, ExecInput>,
     ) -> Result<BoxStream<'static, Result<ExecOutput, tonic::Status>>, KubeletError> {
-        let id = self.container_id(namespace, pod, container, false).await?;
+        let id = self.container_id(&target.namespace, &target.pod, &target.container, false).await?;
         let first = ExecInput {
             input: Some(exec_input::Input::Start(exec_input::Start { container_id: id.clone(), ..start })),
         };
-        let outbound = stream::once(async move { first }).chain(input);
+        // A channel, not the stream itself: tonic's client needs a concrete,
+        // provably `Send` body stream, and a task forwarding the input gives one.
+        let (sender, receiver) = tokio::sync::mpsc::channel(16);
+        let _ = sender.send(first).await;
+        tokio::spawn(forward(input, sender));
+        let outbound = ReceiverStream::new(receiver);
         let reply = self.runtime.clients.runtime.clone().exec(outbound).await;
         Ok(reply.map_err(KubeletError::runtime("Exec", id))?.into_inner().boxed())
     }
@@ -146,16 +158,41 @@ impl KubeletApi {
     }
 }
 
-/// Serves the kubelet's port (health today; see [`KubeletApi`]) until `shutdown`.
+/// Feeds `input` to an exec until it ends or the exec stops reading.
+async fn forward(mut input: BoxStream<'static, ExecInput>, sender: tokio::sync::mpsc::Sender<ExecInput>) {
+    while let Some(part) = input.next().await {
+        if sender.send(part).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Which container of `object` a request means: the named one (which must be in the
+/// spec), or the only one when none is named.
+fn container_name(object: &Pod, pod: &str, container: &str) -> Result<String, KubeletError> {
+    let spec = object.spec.clone().unwrap_or_default();
+    let names: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
+    let init: Vec<String> = spec.init_containers.iter().map(|c| c.name.clone()).collect();
+    match (container, names.as_slice()) {
+        ("", [only]) => Ok(only.clone()),
+        ("", _) => Err(KubeletError::AmbiguousContainer { pod: pod.to_string(), choices: names }),
+        (name, _) if names.iter().chain(&init).any(|n| n == name) => Ok(name.to_string()),
+        (name, _) => Err(KubeletError::NoSuchContainer { pod: pod.to_string(), container: name.to_string() }),
+    }
+}
+
+/// Serves the kubelet's port — [`crate::grpc`]'s `KubeletService` and
+/// `grpc.health.v1` — until `shutdown`.
 pub async fn serve(
     listener: TcpListener,
-    _api: Arc<KubeletApi>,
+    api: Arc<KubeletApi>,
     shutdown: CancellationToken,
 ) -> Result<(), KubeletError> {
     let (_health, health_service) = tonic_health::server::health_reporter();
     tonic::transport::Server::builder()
         .layer(capstan_telemetry::TraceServerLayer)
         .add_service(health_service)
+        .add_service(crate::grpc::service(api))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await?;
     Ok(())

@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
+use capstan_cri::labels;
 use capstan_proto::runtime::v1::*;
-use capstan_shim_common::labels;
 
 use crate::fixtures::{container_config, eventually, expected_container_labels, has_label};
 use crate::Runtime;
@@ -48,7 +48,8 @@ pub async fn container_runs_with_labels(rt: Runtime) {
     assert_eq!((status.finished_at, status.exit_code), (0, 0), "{status:?}");
     assert_eq!(status.log_path, format!("{}/sleeper/0.log", pod.config.log_directory));
     let filter = ContainerFilter { pod_sandbox_id: pod.id.clone(), ..Default::default() };
-    let listed = rt.clients.runtime.clone().list_containers(ListContainersRequest { filter: Some(filter) }).await.expect("list");
+    let listed =
+        rt.clients.runtime.clone().list_containers(ListContainersRequest { filter: Some(filter) }).await.expect("list");
     let listed = listed.into_inner().containers;
     assert_eq!(listed.iter().map(|c| (&c.id, &c.pod_sandbox_id)).collect::<Vec<_>>(), [(&id, &pod.id)]);
     assert_eq!(listed[0].state, ContainerState::ContainerRunning as i32);

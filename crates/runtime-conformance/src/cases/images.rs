@@ -45,7 +45,8 @@ pub async fn missing_images_are_reported(rt: Runtime) {
     assert_eq!(error.code(), Code::NotFound, "{error:?}");
     assert!(error.message().contains(missing), "the error names the image: {error:?}");
 
-    let pulled = rt.clients.images.clone().pull_image(PullImageRequest { image: spec(missing), ..Default::default() }).await;
+    let pulled =
+        rt.clients.images.clone().pull_image(PullImageRequest { image: spec(missing), ..Default::default() }).await;
     if rt.caps.pulls_any_image {
         let image_ref = pulled.expect("this runtime pulls any image").into_inner().image_ref;
         assert_eq!(status(&rt, missing).await.map(|i| i.id), Some(image_ref));

@@ -22,7 +22,8 @@ pub async fn exit_codes_and_reasons(rt: Runtime) {
     assert!(failed.started_at > 0 && failed.finished_at >= failed.started_at, "{failed:?}");
     let succeeded = rt.wait_for_state(&succeeding, ContainerState::ContainerExited).await;
     assert_eq!((succeeded.exit_code, succeeded.reason.as_str()), (0, "Completed"), "{succeeded:?}");
-    let again = rt.clients.runtime.clone().start_container(StartContainerRequest { container_id: failing.clone() }).await;
+    let again =
+        rt.clients.runtime.clone().start_container(StartContainerRequest { container_id: failing.clone() }).await;
     assert!(again.is_err(), "an exited container cannot be started again (the kubelet creates a new attempt)");
 }
 
@@ -49,7 +50,11 @@ pub async fn stop_lets_a_process_exit_on_sigterm(rt: Runtime) {
     let id = rt.start(&pod, "graceful", &["sh", "-c", script]).await;
     eventually("the container to trap TERM", || async {
         let logs = rt.logs(&id).await;
-        if logs.contains("ready") { Ok(()) } else { Err(logs) }
+        if logs.contains("ready") {
+            Ok(())
+        } else {
+            Err(logs)
+        }
     })
     .await;
     let request = StopContainerRequest { container_id: id.clone(), timeout: 30 };
@@ -96,6 +101,7 @@ pub async fn remove_container_and_sandbox(rt: Runtime) {
     assert_eq!(gone.map(|_| ()).map_err(|s| s.code()), Err(Code::NotFound));
     let sandboxes = runtime.list_pod_sandbox(ListPodSandboxRequest::default()).await.expect("list").into_inner().items;
     assert!(sandboxes.is_empty(), "{sandboxes:?}");
-    let containers = runtime.list_containers(ListContainersRequest::default()).await.expect("list").into_inner().containers;
+    let containers =
+        runtime.list_containers(ListContainersRequest::default()).await.expect("list").into_inner().containers;
     assert!(containers.is_empty(), "the sandbox's containers went with it: {containers:?}");
 }

@@ -14,7 +14,8 @@ async fn sandbox_ids(rt: &Runtime, filter: PodSandboxFilter) -> Vec<String> {
 
 async fn container_ids(rt: &Runtime, filter: ContainerFilter) -> Vec<String> {
     let list = rt.clients.runtime.clone().list_containers(ListContainersRequest { filter: Some(filter) }).await;
-    let mut ids: Vec<String> = list.expect("ListContainers").into_inner().containers.into_iter().map(|c| c.id).collect();
+    let mut ids: Vec<String> =
+        list.expect("ListContainers").into_inner().containers.into_iter().map(|c| c.id).collect();
     ids.sort();
     ids
 }
@@ -37,24 +38,31 @@ pub async fn list_filters_by_label_and_state(rt: Runtime) {
     rt.wait_for_state(&job, ContainerState::ContainerExited).await;
     rt.wait_for_state(&other, ContainerState::ContainerRunning).await;
 
-    let by_app = PodSandboxFilter { label_selector: [("app".to_string(), "list-a".to_string())].into(), ..Default::default() };
-    assert_eq!(sandbox_ids(&rt, by_app).await, [a.id.clone()]);
-    assert_eq!(sandbox_ids(&rt, PodSandboxFilter { id: b.id.clone(), ..Default::default() }).await, [b.id.clone()]);
+    let by_app =
+        PodSandboxFilter { label_selector: [("app".to_string(), "list-a".to_string())].into(), ..Default::default() };
+    assert_eq!(sandbox_ids(&rt, by_app).await, vec![a.id.clone()]);
+    assert_eq!(sandbox_ids(&rt, PodSandboxFilter { id: b.id.clone(), ..Default::default() }).await, vec![b.id.clone()]);
     let ready = PodSandboxFilter { state: Some(PodSandboxState::SandboxReady as i32), ..Default::default() };
     assert_eq!(sandbox_ids(&rt, ready.clone()).await, sorted(vec![a.id.clone(), b.id.clone()]));
-    rt.clients.runtime.clone().stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: b.id.clone() }).await.expect("stop");
-    assert_eq!(sandbox_ids(&rt, ready).await, [a.id.clone()]);
+    rt.clients
+        .runtime
+        .clone()
+        .stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: b.id.clone() })
+        .await
+        .expect("stop");
+    assert_eq!(sandbox_ids(&rt, ready).await, vec![a.id.clone()]);
     let not_ready = PodSandboxFilter { state: Some(PodSandboxState::SandboxNotready as i32), ..Default::default() };
-    assert_eq!(sandbox_ids(&rt, not_ready).await, [b.id.clone()]);
+    assert_eq!(sandbox_ids(&rt, not_ready).await, vec![b.id.clone()]);
 
-    let tier_web = ContainerFilter { label_selector: [("tier".to_string(), "web".to_string())].into(), ..Default::default() };
-    assert_eq!(container_ids(&rt, tier_web).await, [web.clone()]);
+    let tier_web =
+        ContainerFilter { label_selector: [("tier".to_string(), "web".to_string())].into(), ..Default::default() };
+    assert_eq!(container_ids(&rt, tier_web).await, vec![web.clone()]);
     let in_a = ContainerFilter { pod_sandbox_id: a.id.clone(), ..Default::default() };
     assert_eq!(container_ids(&rt, in_a).await, sorted(vec![web.clone(), job.clone()]));
     let running = ContainerFilter { state: Some(ContainerState::ContainerRunning as i32), ..Default::default() };
-    assert_eq!(container_ids(&rt, running).await, [web.clone()], "the other pod's container was stopped with it");
+    assert_eq!(container_ids(&rt, running).await, vec![web.clone()], "the other pod's container was stopped with it");
     let exited = ContainerFilter { state: Some(ContainerState::ContainerExited as i32), ..Default::default() };
     assert_eq!(container_ids(&rt, exited).await, sorted(vec![job.clone(), other.clone()]));
     let by_id = ContainerFilter { id: job.clone(), ..Default::default() };
-    assert_eq!(container_ids(&rt, by_id).await, [job]);
+    assert_eq!(container_ids(&rt, by_id).await, vec![job]);
 }

@@ -26,9 +26,12 @@ pub const TEST_IMAGE: &str = "capstan/test:1";
 /// there is no socket (a skip outside CI), `NotReady` when it does not answer.
 /// (To move into capstan-test-support as `DockerEngine::require()`.)
 fn ping_docker() -> Result<(), HarnessError> {
-    let not_ready = |detail: String| HarnessError::NotReady { daemon: "docker", waited: Duration::from_secs(5), detail };
+    let not_ready =
+        |detail: String| HarnessError::NotReady { daemon: "docker", waited: Duration::from_secs(5), detail };
     let mut socket = UnixStream::connect(DOCKER_SOCKET).map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => HarnessError::NotInstalled { daemon: "docker", hint: "install Debian's docker.io and start dockerd" },
+        std::io::ErrorKind::NotFound => {
+            HarnessError::NotInstalled { daemon: "docker", hint: "install Debian's docker.io and start dockerd" }
+        }
         _ => not_ready(format!("connecting to {DOCKER_SOCKET}: {error}")),
     })?;
     let io = |e: std::io::Error| not_ready(format!("pinging {DOCKER_SOCKET}: {e}"));
@@ -57,7 +60,8 @@ pub async fn ensure_images() {
     IMAGES
         .get_or_init(|| async {
             let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/images.sh");
-            let output = tokio::process::Command::new("bash").arg(&script).output().await.expect("running scripts/images.sh");
+            let output =
+                tokio::process::Command::new("bash").arg(&script).output().await.expect("running scripts/images.sh");
             assert!(output.status.success(), "scripts/images.sh failed: {}", String::from_utf8_lossy(&output.stderr));
         })
         .await;
@@ -66,6 +70,30 @@ pub async fn ensure_images() {
 /// A unique node name for one test.
 pub fn node_name(test: &str) -> String {
     format!("t-{}-{}", test.replace('_', "-"), std::process::id())
+}
+
+/// Removes every container of a node when dropped — also when a test panics halfway —
+/// with the Docker CLI (blocking, as drop must be).
+pub struct Sweeper(String);
+
+impl Sweeper {
+    pub fn new(node: &str) -> Sweeper {
+        Sweeper(node.to_string())
+    }
+}
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        let filter = format!("label={}={}", capstan_cri::labels::NODE_NAME, self.0);
+        let Ok(listed) = std::process::Command::new("docker").args(["ps", "-aq", "--filter", &filter]).output() else {
+            return;
+        };
+        let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout).split_whitespace().map(String::from).collect();
+        if !ids.is_empty() {
+            eprintln!("sweeping {} leftover container(s) of node {}", ids.len(), self.0);
+            let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
+        }
+    }
 }
 
 /// A shim serving one node on a temporary socket.

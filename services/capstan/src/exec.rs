@@ -1,0 +1,80 @@
+//! `capstan exec POD [-c C] [-i] [-t] -- CMD…`: runs a command in a pod's
+//! container through its kubelet. The request stream names the target first,
+//! then (with `-i`) carries the process's stdin and its close; the output streams
+//! back — stdout to the command's output, stderr to the process's stderr — and a
+//! non-zero exit code becomes [`CliError::CommandTerminated`].
+
+use crate::cli::ExecArgs;
+use crate::errors::CliError;
+use crate::{kubelet, Context};
+use capstan_proto::kubelet::v1::exec_request::{Request as Part, Target};
+use capstan_proto::kubelet::v1::ExecRequest;
+use capstan_proto::runtime::v1::exec_input::Input;
+use capstan_proto::runtime::v1::exec_output::Output;
+use capstan_proto::runtime::v1::ExecInput;
+use std::io::{Read, Write};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+pub async fn run(ctx: &mut Context<'_>, args: &ExecArgs) -> Result<(), CliError> {
+    if args.command.is_empty() {
+        return Err(CliError::Usage("you must specify at least one command for the container".to_string()));
+    }
+    let mut target = kubelet::connect(ctx, &args.pod).await?;
+    let (requests, outbound) = mpsc::channel(16);
+    let first = Target {
+        namespace: target.namespace.clone(),
+        pod: target.pod.clone(),
+        container: args.container.clone().unwrap_or_default(),
+        cmd: args.command.clone(),
+        stdin: args.stdin,
+        tty: args.tty,
+    };
+    // the channel is empty and open: this send cannot wait or fail
+    let _ = requests.send(ExecRequest { request: Some(Part::Target(first)) }).await;
+    if args.stdin {
+        forward_stdin(requests);
+    } else {
+        drop(requests); // no input: the request side closes after the target
+    }
+    let reply = target.client.exec(ReceiverStream::new(outbound)).await;
+    let mut output = reply.map_err(|status| target.fail(status))?.into_inner();
+    while let Some(message) = output.message().await.map_err(|status| target.fail(status))? {
+        match message.output {
+            Some(Output::Stdout(data)) => {
+                ctx.out.write_all(&data)?;
+                ctx.out.flush()?;
+            }
+            Some(Output::Stderr(data)) => {
+                let mut stderr = std::io::stderr().lock();
+                stderr.write_all(&data)?;
+                stderr.flush()?;
+            }
+            Some(Output::ExitCode(0)) => return Ok(()),
+            Some(Output::ExitCode(code)) => return Err(CliError::CommandTerminated { code }),
+            None => {}
+        }
+    }
+    Err(CliError::Usage(format!("the exec in pod {} ended without an exit code", target.pod)))
+}
+
+/// Copies the process's stdin into the exec from a plain thread (a blocking read
+/// must not hold up the async runtime, nor its shutdown), then closes it.
+fn forward_stdin(requests: mpsc::Sender<ExecRequest>) {
+    let input = |input| ExecRequest { request: Some(Part::Input(ExecInput { input: Some(input) })) };
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            let read = match stdin.read(&mut buffer) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if requests.blocking_send(input(Input::Stdin(buffer[..read].to_vec()))).is_err() {
+                return; // the exec is over
+            }
+        }
+        let _ = requests.blocking_send(input(Input::CloseStdin(true)));
+    });
+}

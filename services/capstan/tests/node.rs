@@ -1,0 +1,329 @@
+//! `capstan logs` and `capstan exec` end to end: an API server (embedded store in
+//! a temporary directory) and a kubelet started in-process, pods bound to the
+//! kubelet's node by `spec.nodeName` in their manifest, and the CLI entry point
+//! reading logs and running commands through the kubelet's gRPC service.
+//!
+//! First against the in-memory runtime, then against the local Docker Engine
+//! through the Docker shim served on a temporary unix socket (skipped with a
+//! notice when there is no Docker, a failure with `CI=true`).
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use capstan::CliError;
+use capstan_apiserver::{ApiServer, Config as ApiConfig, StoreConfig};
+use capstan_client::{Client, ListParams, WatchEvent};
+use capstan_docker_shim::{DockerConfig, DockerRuntime};
+use capstan_kubelet::Kubelet;
+use capstan_proto::core::v1::{Container, HttpGetAction, Pod, PodSpec, Probe};
+use capstan_proto::meta::v1::{IntOrString, ObjectMeta};
+use capstan_shim_common::UnixServer;
+use capstan_test_support::{require_daemon, HarnessError};
+use futures::StreamExt;
+use tempfile::TempDir;
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+/// The bound on every wait; generous, since a 2-core machine may be busy.
+const WAIT: Duration = Duration::from_secs(90);
+
+/// An API server and one kubelet, both in this process.
+struct Cluster {
+    server: ApiServer,
+    client: Client,
+    kubelet: Kubelet,
+    node: String,
+    _dir: TempDir,
+}
+
+impl Cluster {
+    async fn start(node: &str, runtime_endpoint: &str) -> Cluster {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = ApiConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            storage: StoreConfig::embedded(dir.path().join("store")),
+            ..Default::default()
+        };
+        let server = ApiServer::start(config).await.expect("the API server starts");
+        let client = Client::connect(&server.url()).expect("a client");
+        let mut kubelet = capstan_kubelet::Config::new(server.url(), node, runtime_endpoint);
+        kubelet.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        kubelet.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        kubelet.timings.pod_resync = Duration::from_millis(200);
+        kubelet.timings.gc = Duration::from_secs(1);
+        let kubelet = Kubelet::start(kubelet).await.expect("the kubelet starts");
+        Cluster { server, client, kubelet, node: node.to_string(), _dir: dir }
+    }
+
+    /// Runs `capstan --server URL ARGS...`: its output and its result.
+    async fn capstan(&self, args: &[&str]) -> (String, Result<(), CliError>) {
+        let url = self.server.url();
+        let mut full = vec!["capstan", "--server", url.as_str()];
+        full.extend_from_slice(args);
+        let mut out = Vec::new();
+        let result = capstan::run(full, &mut out).await;
+        (String::from_utf8_lossy(&out).into_owned(), result)
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        match self.capstan(args).await {
+            (out, Ok(())) => out,
+            (out, Err(e)) => panic!("capstan {args:?} failed: {e}\noutput: {out}"),
+        }
+    }
+
+    async fn err(&self, args: &[&str]) -> CliError {
+        self.capstan(args).await.1.expect_err("the command fails")
+    }
+
+    async fn create(&self, pod: &Pod) {
+        self.client.api::<Pod>(Some("default")).create(pod).await.expect("create the pod");
+    }
+
+    async fn stop(self) {
+        self.kubelet.stop().await;
+        self.server.stop().await.expect("the API server stops");
+    }
+}
+
+fn container(name: &str, command: &[&str]) -> Container {
+    Container {
+        name: name.to_string(),
+        image: "capstan/test:1".to_string(),
+        command: command.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+/// A pod in `default`, bound to `node` by its manifest (`None`: unscheduled).
+fn pod(name: &str, node: Option<&str>, containers: Vec<Container>) -> Pod {
+    Pod {
+        metadata: Some(ObjectMeta { name: name.to_string(), namespace: "default".to_string(), ..Default::default() }),
+        spec: Some(PodSpec {
+            node_name: node.unwrap_or_default().to_string(),
+            containers,
+            termination_grace_period_seconds: Some(1),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn phase(pod: &Pod) -> &str {
+    pod.status.as_ref().map(|s| s.phase.as_str()).unwrap_or_default()
+}
+
+fn ready(pod: &Pod) -> bool {
+    let conditions = pod.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    conditions.iter().any(|c| c.r#type == "Ready" && c.status == "True")
+}
+
+/// Reads pod `name`, then watches it, until `done` holds; panics with the last
+/// version seen after [`WAIT`].
+async fn wait_pod(client: &Client, name: &str, done: impl Fn(&Pod) -> bool) -> Pod {
+    let api = client.api::<Pod>(Some("default"));
+    let params = ListParams::default().fields(&format!("metadata.name={name}"));
+    let mut last = None;
+    let waited = tokio::time::timeout(WAIT, async {
+        loop {
+            let current = api.get(name).await.expect("get the pod");
+            if done(&current) {
+                return current;
+            }
+            let version = current.metadata.as_ref().map(|m| m.resource_version.clone()).unwrap_or_default();
+            last = Some(current);
+            let Ok(mut changes) = api.watch(&params, &version).await else { continue };
+            while let Some(Ok(event)) = changes.next().await {
+                if let WatchEvent::Added(pod) | WatchEvent::Modified(pod) = event {
+                    if done(&pod) {
+                        return pod;
+                    }
+                    last = Some(pod);
+                }
+            }
+        }
+    })
+    .await;
+    waited.unwrap_or_else(|_| panic!("pod {name} did not get there within {WAIT:?}; last seen: {last:#?}"))
+}
+
+/// Reads `capstan logs` until its output holds `want` (a container's first lines
+/// may still be on their way when it is Running).
+async fn logs_until(cluster: &Cluster, args: &[&str], want: &str) -> String {
+    let waited = tokio::time::timeout(WAIT, async {
+        loop {
+            let out = cluster.ok(args).await;
+            if out.contains(want) {
+                return out;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    waited.unwrap_or_else(|_| panic!("capstan {args:?} never printed {want:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_and_exec_reach_a_pod_through_its_kubelet() {
+    let cluster = Cluster::start("memory-node", "memory://").await;
+    let node = cluster.node.clone();
+    cluster.create(&pod("web", Some(&node), vec![container("web", &["sh", "-c", "echo started; sleep 3600"])])).await;
+    wait_pod(&cluster.client, "web", |p| phase(p) == "Running").await;
+
+    let out = logs_until(&cluster, &["logs", "web"], "started").await;
+    assert_eq!(out, "started\n");
+    assert_eq!(cluster.ok(&["logs", "web", "-c", "web", "--tail", "1"]).await, "started\n");
+
+    assert_eq!(cluster.ok(&["exec", "web", "--", "echo", "hello"]).await, "hello\n");
+    let failed = cluster.err(&["exec", "web", "--", "sh", "-c", "echo partial; exit 3"]).await;
+    assert!(matches!(failed, CliError::CommandTerminated { code: 3 }), "{failed:?}");
+    assert_eq!(failed.to_string(), "command terminated with exit code 3");
+    assert_eq!(failed.exit_code(), 3);
+
+    let missing = cluster.err(&["exec", "web", "-c", "nope", "--", "true"]).await.to_string();
+    assert!(missing.contains("nope"), "{missing}");
+    let absent = cluster.err(&["logs", "absent"]).await.to_string();
+    assert_eq!(absent, r#"Error from server (NotFound): pods "absent" not found"#);
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unscheduled_and_ambiguous_pods_get_clear_errors() {
+    let cluster = Cluster::start("memory-node-2", "memory://").await;
+    cluster.create(&pod("pending", None, vec![container("app", &["sleep", "3600"])])).await;
+    let pending = cluster.err(&["logs", "pending"]).await.to_string();
+    assert!(pending.contains("pod pending") && pending.contains("not scheduled"), "{pending}");
+
+    let node = cluster.node.clone();
+    let two = vec![container("a", &["sleep", "3600"]), container("b", &["sleep", "3600"])];
+    cluster.create(&pod("two", Some(&node), two)).await;
+    wait_pod(&cluster.client, "two", |p| phase(p) == "Running").await;
+    let ambiguous = cluster.err(&["logs", "two"]).await.to_string();
+    assert_eq!(ambiguous, "error: a container name must be specified for pod two, choose one of: [a b]");
+    assert_eq!(cluster.ok(&["exec", "two", "-c", "b", "--", "echo", "b"]).await, "b\n");
+    cluster.stop().await;
+}
+
+// ---- against the local Docker Engine ----
+
+const DOCKER_HOST: &str = "unix:///var/run/docker.sock";
+
+/// The Docker shim for `node`, served on a unix socket in `dir`.
+struct DockerShim {
+    socket: PathBuf,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Connects to the engine: `NotInstalled` (a skip outside CI) when there is no
+/// engine socket, any other failure as a failure.
+async fn docker_shim(node: &str, dir: &TempDir) -> Result<DockerShim, HarnessError> {
+    if !std::path::Path::new("/var/run/docker.sock").exists() {
+        return Err(HarnessError::NotInstalled { daemon: "docker", hint: "install docker.io and start dockerd" });
+    }
+    let config = DockerConfig { docker_host: DOCKER_HOST.to_string(), node_name: node.to_string(), ..Default::default() };
+    let engine = DockerRuntime::connect(config)
+        .await
+        .map_err(|e| HarnessError::StartFailed { daemon: "docker", detail: e.to_string() })?;
+    let socket = dir.path().join("docker-shim.sock");
+    let server = UnixServer::bind(&socket)
+        .await
+        .map_err(|e| HarnessError::StartFailed { daemon: "docker shim", detail: e.to_string() })?;
+    let stop = CancellationToken::new();
+    let token = stop.clone();
+    let task = tokio::spawn(async move {
+        if let Err(error) = server.serve(engine.clone(), engine, token.cancelled_owned()).await {
+            eprintln!("the Docker shim stopped: {error}");
+        }
+    });
+    Ok(DockerShim { socket, stop, task })
+}
+
+static IMAGES: OnceCell<()> = OnceCell::const_new();
+
+/// `scripts/images.sh`, once per test process (it is idempotent and locks).
+async fn build_images() {
+    IMAGES
+        .get_or_init(|| async {
+            let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/images.sh");
+            let run = tokio::process::Command::new("bash").arg(&script).output().await.expect("run scripts/images.sh");
+            assert!(run.status.success(), "scripts/images.sh failed: {}", String::from_utf8_lossy(&run.stderr));
+        })
+        .await;
+}
+
+/// Removes the node's containers when dropped, also after a failed assertion.
+struct Sweep(String);
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        let filter = format!("label=io.capstan.node.name={}", self.0);
+        let listed = std::process::Command::new("docker").args(["ps", "-aq", "--filter", &filter]).output();
+        let ids: Vec<String> = listed
+            .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
+        }
+    }
+}
+
+/// One HTTP GET over plain TCP (no client library needed for one request).
+fn http_get(ip: &str, port: u16) -> std::io::Result<String> {
+    let addr: SocketAddr = format!("{ip}:{port}").parse().map_err(std::io::Error::other)?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(format!("GET / HTTP/1.0\r\nHost: {ip}\r\n\r\n").as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_pod_becomes_ready_and_answers_on_its_ip() {
+    let node = format!("capstan-cli-node-{}", std::process::id());
+    let dir = tempfile::tempdir().expect("tempdir");
+    build_images_if_docker().await;
+    let Some(shim) = require_daemon(docker_shim(&node, &dir).await) else { return };
+    let _sweep = Sweep(node.clone());
+    let cluster = Cluster::start(&node, &format!("unix://{}", shim.socket.display())).await;
+
+    let script = "mkdir -p /www && echo hello-from-pod > /www/index.html && echo serving && exec httpd -f -p 8080 -h /www";
+    let mut web = container("web", &["sh", "-c", script]);
+    web.readiness_probe = Some(Probe {
+        http_get: Some(HttpGetAction {
+            path: "/".to_string(),
+            port: Some(IntOrString::from_int(8080)),
+            ..Default::default()
+        }),
+        period_seconds: 1,
+        ..Default::default()
+    });
+    cluster.create(&pod("web", Some(&node), vec![web])).await;
+    let running = wait_pod(&cluster.client, "web", ready).await;
+    let ip = running.status.as_ref().map(|s| s.pod_ip.clone()).unwrap_or_default();
+    assert!(!ip.is_empty(), "a ready pod has an IP: {running:#?}");
+
+    let answer = tokio::task::spawn_blocking(move || http_get(&ip, 8080)).await.expect("join");
+    let answer = answer.expect("the pod answers HTTP on its IP from the host");
+    assert!(answer.starts_with("HTTP/1.") && answer.contains("hello-from-pod"), "{answer}");
+
+    let out = logs_until(&cluster, &["logs", "web"], "serving").await;
+    assert_eq!(out, "serving\n");
+    assert_eq!(cluster.ok(&["exec", "web", "--", "cat", "/www/index.html"]).await, "hello-from-pod\n");
+    let failed = cluster.err(&["exec", "web", "--", "sh", "-c", "exit 5"]).await;
+    assert!(matches!(failed, CliError::CommandTerminated { code: 5 }), "{failed:?}");
+
+    cluster.stop().await;
+    shim.stop.cancel();
+    let _ = shim.task.await;
+}
+
+/// Builds the images when an engine is there to build them into.
+async fn build_images_if_docker() {
+    if std::path::Path::new("/var/run/docker.sock").exists() {
+        build_images().await;
+    }
+}

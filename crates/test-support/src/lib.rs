@@ -6,9 +6,11 @@
 //! readiness waits, cleanup on drop, and the missing-daemon policy of [`require_daemon`].
 
 mod daemon;
+mod docker;
 mod etcd;
 mod ports;
 
 pub use daemon::{find_binary, require_daemon, HarnessError};
+pub use docker::{ensure_images, ping_docker, require_docker, DOCKER_SOCKET, PAUSE_IMAGE, TEST_IMAGE};
 pub use etcd::EtcdServer;
 pub use ports::free_ports;

@@ -44,10 +44,16 @@ pub async fn connect(ctx: &Context<'_>, pod: &str) -> Result<PodKubelet, CliErro
              (a pod runs once spec.nodeName is set)"
         )));
     }
-    let node_object =
-        ctx.client.api::<Node>(None).get(&node).await.map_err(|e| ctx.fail(e, Some(Subject { info: &NODE, name: &node })))?;
+    let node_object = ctx
+        .client
+        .api::<Node>(None)
+        .get(&node)
+        .await
+        .map_err(|e| ctx.fail(e, Some(Subject { info: &NODE, name: &node })))?;
     let address = kubelet_address(node_object.status.as_ref()).ok_or_else(|| {
-        CliError::Usage(format!("node {node} does not report its kubelet's address and port (has its kubelet registered?)"))
+        CliError::Usage(format!(
+            "node {node} does not report its kubelet's address and port (has its kubelet registered?)"
+        ))
     })?;
     let url = format!("http://{address}");
     let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
@@ -125,7 +131,8 @@ mod tests {
 
     #[test]
     fn kubelet_refusals_read_like_kubectl() {
-        let ambiguous = tonic::Status::invalid_argument("a container name must be specified for pod web, choose one of: [a b]");
+        let ambiguous =
+            tonic::Status::invalid_argument("a container name must be specified for pod web, choose one of: [a b]");
         assert_eq!(
             kubelet_error("n1", "10.0.0.5:10250", ambiguous).to_string(),
             "error: a container name must be specified for pod web, choose one of: [a b]"

@@ -23,7 +23,6 @@ use capstan_shim_common::UnixServer;
 use capstan_test_support::{require_daemon, HarnessError};
 use futures::StreamExt;
 use tempfile::TempDir;
-use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 /// The bound on every wait; generous, since a 2-core machine may be busy.
@@ -220,10 +219,9 @@ struct DockerShim {
 /// Connects to the engine: `NotInstalled` (a skip outside CI) when there is no
 /// engine socket, any other failure as a failure.
 async fn docker_shim(node: &str, dir: &TempDir) -> Result<DockerShim, HarnessError> {
-    if !std::path::Path::new("/var/run/docker.sock").exists() {
-        return Err(HarnessError::NotInstalled { daemon: "docker", hint: "install docker.io and start dockerd" });
-    }
-    let config = DockerConfig { docker_host: DOCKER_HOST.to_string(), node_name: node.to_string(), ..Default::default() };
+    capstan_test_support::ping_docker()?;
+    let config =
+        DockerConfig { docker_host: DOCKER_HOST.to_string(), node_name: node.to_string(), ..Default::default() };
     let engine = DockerRuntime::connect(config)
         .await
         .map_err(|e| HarnessError::StartFailed { daemon: "docker", detail: e.to_string() })?;
@@ -239,19 +237,6 @@ async fn docker_shim(node: &str, dir: &TempDir) -> Result<DockerShim, HarnessErr
         }
     });
     Ok(DockerShim { socket, stop, task })
-}
-
-static IMAGES: OnceCell<()> = OnceCell::const_new();
-
-/// `scripts/images.sh`, once per test process (it is idempotent and locks).
-async fn build_images() {
-    IMAGES
-        .get_or_init(|| async {
-            let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/images.sh");
-            let run = tokio::process::Command::new("bash").arg(&script).output().await.expect("run scripts/images.sh");
-            assert!(run.status.success(), "scripts/images.sh failed: {}", String::from_utf8_lossy(&run.stderr));
-        })
-        .await;
 }
 
 /// Removes the node's containers when dropped, also after a failed assertion.
@@ -290,7 +275,8 @@ async fn a_docker_pod_becomes_ready_and_answers_on_its_ip() {
     let _sweep = Sweep(node.clone());
     let cluster = Cluster::start(&node, &format!("unix://{}", shim.socket.display())).await;
 
-    let script = "mkdir -p /www && echo hello-from-pod > /www/index.html && echo serving && exec httpd -f -p 8080 -h /www";
+    let script =
+        "mkdir -p /www && echo hello-from-pod > /www/index.html && echo serving && exec httpd -f -p 8080 -h /www";
     let mut web = container("web", &["sh", "-c", script]);
     web.readiness_probe = Some(Probe {
         http_get: Some(HttpGetAction {
@@ -323,7 +309,119 @@ async fn a_docker_pod_becomes_ready_and_answers_on_its_ip() {
 
 /// Builds the images when an engine is there to build them into.
 async fn build_images_if_docker() {
-    if std::path::Path::new("/var/run/docker.sock").exists() {
-        build_images().await;
+    if capstan_test_support::ping_docker().is_ok() {
+        capstan_test_support::ensure_images().await;
     }
+}
+
+// ---- `capstan up` ----
+
+/// A writer that hands `up`'s output over line by line.
+struct Lines(tokio::sync::mpsc::UnboundedSender<String>, Vec<u8>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.extend_from_slice(buf);
+        while let Some(end) = self.1.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.1.drain(..=end).collect();
+            let _ = self.0.send(String::from_utf8_lossy(&line).trim_end().to_string());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `capstan up` with `runtime` until its startup message ends; then a pod
+/// bound by its manifest runs, answers exec, and Ctrl-C (here: a signal) stops all.
+async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = capstan::up::UpConfig {
+        data_dir: dir.path().join("data"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        config_path: None,
+        runtime,
+        node_name: node.to_string(),
+        kubelet_port: 0,
+    };
+    let (lines, mut output) = tokio::sync::mpsc::unbounded_channel();
+    let stop = CancellationToken::new();
+    let shutdown = stop.clone().cancelled_owned();
+    let up = tokio::spawn(async move { capstan::up::up(config, shutdown, &mut Lines(lines, Vec::new())).await });
+    let mut said = Vec::new();
+    let started = tokio::time::timeout(WAIT, async {
+        while let Some(line) = output.recv().await {
+            let done = line.starts_with("Press Ctrl-C");
+            said.push(line);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(started, Ok(true), "up did not start: {said:#?}");
+    let text = said.join("\n");
+    assert!(text.contains(&format!("spec.nodeName: {node}")), "{text}");
+    let url = said
+        .iter()
+        .find_map(|l| l.strip_prefix("API server listening on "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the API server's URL")
+        .to_string();
+
+    let client = Client::connect(&url).expect("client");
+    client
+        .api::<Pod>(Some("default"))
+        .create(&pod("hello", Some(node), vec![container("app", &["sleep", "3600"])]))
+        .await
+        .expect("create");
+    wait_pod(&client, "hello", |p| phase(p) == "Running").await;
+    let mut out = Vec::new();
+    capstan::run(["capstan", "--server", url.as_str(), "exec", "hello", "--", "echo", "hi"], &mut out)
+        .await
+        .expect("exec");
+    assert_eq!(String::from_utf8_lossy(&out), "hi\n");
+
+    stop.cancel();
+    up.await.expect("join").expect("up stops cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_the_memory_runtime() {
+    up_runs_a_one_node_cluster(capstan::cli::UpRuntime::Memory, "up-memory-node").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_docker() {
+    build_images_if_docker().await;
+    let probe = tempfile::tempdir().expect("tempdir");
+    let node = format!("capstan-up-node-{}", std::process::id());
+    // the same policy as the shim test: no engine is a skip, outside CI
+    let Some(shim) = require_daemon(docker_shim(&node, &probe).await) else { return };
+    shim.stop.cancel();
+    let _ = shim.task.await;
+    let _sweep = Sweep(node.clone());
+    up_runs_a_one_node_cluster(capstan::cli::UpRuntime::Docker, &node).await;
+}
+
+#[tokio::test]
+async fn up_says_so_when_docker_is_unreachable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = capstan::up::node::NodeConfig {
+        name: "n1".to_string(),
+        runtime: capstan::cli::UpRuntime::Docker,
+        shim_socket: dir.path().join("docker-shim.sock"),
+        docker_host: format!("unix://{}", dir.path().join("no-docker.sock").display()),
+        busybox: "/bin/busybox".into(),
+        kubelet_listen: "127.0.0.1:0".parse().expect("addr"),
+    };
+    let Err(error) = capstan::up::node::Node::start(&config, "http://127.0.0.1:1").await else {
+        panic!("a node without Docker must not start");
+    };
+    let text = error.to_string();
+    assert!(text.starts_with("error: Docker is not reachable at unix://"), "{text}");
+    assert!(text.contains("capstan up --runtime memory"), "{text}");
 }

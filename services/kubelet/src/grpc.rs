@@ -60,7 +60,8 @@ impl KubeletService for KubeletGrpc {
             _ => return Err(status_of(KubeletError::ExecWithoutTarget)),
         };
         let input = forwarded_input(inbound);
-        let start = exec_input::Start { container_id: String::new(), cmd: target.cmd, stdin: target.stdin, tty: target.tty };
+        let start =
+            exec_input::Start { container_id: String::new(), cmd: target.cmd, stdin: target.stdin, tty: target.tty };
         let at = ExecTarget { namespace: target.namespace, pod: target.pod, container: target.container };
         let output = self.api.exec(at, start, input).await.map_err(status_of)?;
         Ok(Response::new(output))

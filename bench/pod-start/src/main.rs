@@ -1,0 +1,44 @@
+//! `capstan-bench-pod-start`: parses flags, runs the benchmark, prints the table.
+//! Set `RUST_LOG` (e.g. `capstan_kubelet=debug`) to see the components' logs.
+
+use anyhow::Context;
+use capstan_bench_pod_start::{run, Options, Workload};
+use clap::Parser;
+
+/// Time from creating a pod bound to a Docker-backed node until it is Running,
+/// beside raw `docker create` + `docker start` of the same image in the same run.
+#[derive(Debug, Parser)]
+struct Flags {
+    /// measured pods (and raw pairs of each kind)
+    #[arg(long, default_value_t = 30)]
+    pods: usize,
+    /// pods (and raw pairs) started at once
+    #[arg(long, default_value_t = 1)]
+    parallel: usize,
+    /// what the containers run
+    #[arg(long, value_enum, default_value_t = Workload::Sleep)]
+    workload: Workload,
+    /// smoke run: 3 pods, one at a time
+    #[arg(long)]
+    quick: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let flags = Flags::parse();
+    let options = if flags.quick {
+        Options { workload: flags.workload, ..Options::quick() }
+    } else {
+        Options { pods: flags.pods, parallel: flags.parallel, workload: flags.workload }
+    };
+    let report = tokio::select! {
+        report = run(&options) => report.context("the pod-start benchmark failed")?,
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted (leftover containers were removed)"),
+    };
+    print!("{}", report.render());
+    Ok(())
+}

@@ -6,6 +6,11 @@ use anyhow::Context as _;
 use capstan_bench_apiserver::{run, Backend, Options};
 use clap::{Parser, ValueEnum};
 
+/// The API server runs in this process, so it gets this binary's allocator: the same one
+/// `capstan-apiserver` ships with, or the bench would measure a different server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Pod creates/s and latency through the API server beside the raw store's puts/s, at
 /// several concurrencies, and the time to fan one change out to many open watches.
 #[derive(Debug, Parser)]

@@ -28,6 +28,9 @@ pub struct MethodRow {
     pub median_per_pod: Duration,
 }
 
+/// When, for one pod and the calls in its window, a milestone happened.
+type PointFn = dyn Fn(&PodSample, &[Call]) -> Option<Instant>;
+
 /// The analysis of one sequential run.
 #[derive(Clone, Debug)]
 pub struct Breakdown {
@@ -37,17 +40,22 @@ pub struct Breakdown {
     pub in_runtime: Duration,
     /// median per pod of the rest: kubelet, API server, watch
     pub outside_runtime: Duration,
+    /// runtime calls per second over the whole measured phase (every pod's,
+    /// including the periodic resyncs of the pods already running)
+    pub calls_per_second: f64,
 }
 
 /// Analyses `samples` (taken one at a time) against the shim's call log.
 pub fn analyse(samples: &[PodSample], log: &CallLog) -> Breakdown {
     let windows: Vec<(&PodSample, Vec<Call>)> = samples.iter().map(|s| (s, log.between(s.start, s.running))).collect();
     let first = |calls: &[Call], method: &str| calls.iter().find(|c| c.method == method).cloned();
-    let points: [(&'static str, Box<dyn Fn(&PodSample, &[Call]) -> Option<Instant>>); 10] = [
+    let points: [(&'static str, Box<PointFn>); 9] = [
         ("create call returned", Box::new(|s, _| Some(s.created))),
         ("ADDED seen by the bench's watch", Box::new(|s, _| s.added)),
-        ("first runtime call (kubelet syncs the pod)", Box::new(|_, c| c.first().map(|c| c.start))),
-        ("RunPodSandbox begins", Box::new(move |_, c| first(c, "RunPodSandbox").map(|c| c.start))),
+        (
+            "RunPodSandbox begins (the kubelet has decided)",
+            Box::new(move |_, c| first(c, "RunPodSandbox").map(|c| c.start)),
+        ),
         ("RunPodSandbox ends (pause container up)", Box::new(move |_, c| first(c, "RunPodSandbox").map(|c| c.end))),
         ("CreateContainer begins", Box::new(move |_, c| first(c, "CreateContainer").map(|c| c.start))),
         ("CreateContainer ends", Box::new(move |_, c| first(c, "CreateContainer").map(|c| c.end))),
@@ -67,7 +75,17 @@ pub fn analyse(samples: &[PodSample], log: &CallLog) -> Breakdown {
         .collect();
     let busy: Vec<Duration> = windows.iter().map(|(s, calls)| union(calls, s.running)).collect();
     let rest: Vec<Duration> = windows.iter().zip(&busy).map(|((s, _), b)| s.latency().saturating_sub(*b)).collect();
-    Breakdown { milestones, methods: methods(&windows), in_runtime: median(&busy), outside_runtime: median(&rest) }
+    let calls_per_second = match (samples.iter().map(|s| s.start).min(), samples.iter().map(|s| s.running).max()) {
+        (Some(from), Some(to)) if to > from => log.between(from, to).len() as f64 / (to - from).as_secs_f64(),
+        _ => 0.0,
+    };
+    Breakdown {
+        milestones,
+        methods: methods(&windows),
+        in_runtime: median(&busy),
+        outside_runtime: median(&rest),
+        calls_per_second,
+    }
 }
 
 fn methods(windows: &[(&PodSample, Vec<Call>)]) -> Vec<MethodRow> {
@@ -89,7 +107,7 @@ fn methods(windows: &[(&PodSample, Vec<Call>)]) -> Vec<MethodRow> {
             median_per_pod: median(&totals),
         })
         .collect();
-    rows.sort_by(|a, b| b.median_per_pod.cmp(&a.median_per_pod));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.median_per_pod));
     rows
 }
 

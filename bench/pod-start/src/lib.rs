@@ -135,17 +135,20 @@ async fn measure(cluster: &Cluster, options: &Options, run_id: &str) -> Result<R
     let latencies: Vec<Duration> = samples.iter().map(|s| s.latency()).collect();
     let breakdown = (k == 1).then(|| breakdown::analyse(&samples, &cluster.calls));
 
-    let summary = |samples: &[Duration]| {
-        Summary::of(samples).unwrap_or(Summary { n: 0, p50: Duration::ZERO, p99: Duration::ZERO, max: Duration::ZERO })
-    };
     Ok(Report {
         options: options.clone(),
         node: cluster.node.clone(),
         engine_version,
         cli: summary(&cli),
         bollard: summary(&bollard),
-        pod_like: summary(&pod_like),
+        pod_like: summary(&pod_like.iter().map(|(pair, _)| *pair).collect::<Vec<Duration>>()),
+        pause: summary(&pod_like.iter().map(|(_, pause)| *pause).collect::<Vec<Duration>>()),
         pods: summary(&latencies),
         breakdown,
     })
+}
+
+/// The summary of `samples` (all zero when there are none).
+fn summary(samples: &[Duration]) -> Summary {
+    Summary::of(samples).unwrap_or(Summary { n: 0, p50: Duration::ZERO, p99: Duration::ZERO, max: Duration::ZERO })
 }

@@ -2,7 +2,7 @@
 //! the first event showing each one Running, and the cleanup that deletes them
 //! through the API and waits until the kubelet has removed them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -116,7 +116,7 @@ impl PodRunner {
 
     /// The benchmark pod `name`: bound to the node, one container.
     fn pod(&self, name: &str) -> Pod {
-        let labels = HashMap::from([(RUN_LABEL.to_string(), self.run_id.clone())]);
+        let labels = BTreeMap::from([(RUN_LABEL.to_string(), self.run_id.clone())]);
         let container = Container {
             name: "app".into(),
             image: TEST_IMAGE.into(),

@@ -52,22 +52,24 @@ pub async fn bollard_single(
 
 /// Runs `n` pause + app pairs through bollard: create+start the pause container
 /// on the pod network, then create+start the app in its network namespace.
+/// Returns (whole pair, pause half) per pair.
 pub async fn bollard_pod_like(
     docker: &Docker,
     spec: &RawSpec,
     n: usize,
     parallel: usize,
-) -> Result<Vec<Duration>, BenchError> {
-    repeat(n, parallel, || async {
+) -> Result<Vec<(Duration, Duration)>, BenchError> {
+    let pairs = futures::stream::iter(0..n).map(|_| async {
         let start = Instant::now();
         let pause = create(docker, body(spec, PAUSE_IMAGE, Vec::new(), Some(spec.network.clone()))).await?;
         docker.start_container(&pause, None).await.map_err(|source| BenchError::Engine { call: "start", source })?;
+        let paused = start.elapsed();
         let app =
             create(docker, body(spec, TEST_IMAGE, spec.command.clone(), Some(format!("container:{pause}")))).await?;
         docker.start_container(&app, None).await.map_err(|source| BenchError::Engine { call: "start", source })?;
-        Ok(start.elapsed())
-    })
-    .await
+        Ok::<_, BenchError>((start.elapsed(), paused))
+    });
+    pairs.buffer_unordered(parallel.max(1)).try_collect().await
 }
 
 /// Force-removes every container of the run (`docker rm -f`).

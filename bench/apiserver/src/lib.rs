@@ -108,9 +108,10 @@ async fn run_backend(backend: Backend, options: &Options) -> Result<BackendRepor
 async fn measure_points(raw: &RawTarget, api: &ApiTarget, options: &Options) -> Result<Vec<Point>, BenchError> {
     let mut points = Vec::with_capacity(options.concurrencies.len());
     for &concurrency in &options.concurrencies {
-        let raw = raw.measure(concurrency, options).await?;
+        let raw_put = raw.measure(concurrency, options).await?;
+        let create_txn = raw.measure_create_txn(concurrency, options).await?;
         let api = api.measure(concurrency, options).await?;
-        points.push(Point { concurrency, raw, api });
+        points.push(Point { concurrency, raw: raw_put, create_txn, api });
     }
     Ok(points)
 }

@@ -6,6 +6,10 @@
 //!   which is the embedded backend's only write path (group commit, one fsync per batch).
 //!
 //! The value is the template pod's protobuf body, the same size the API server stores.
+//!
+//! etcd has a second baseline: `Store::create`, the compare-then-put transaction every
+//! correct create needs (`create_revision == 0`), so the report can tell what etcd's own
+//! transaction costs from what the API server adds on top of it.
 
 use std::sync::Arc;
 
@@ -41,9 +45,25 @@ impl RawTarget {
     /// Puts of new keys at `concurrency`.
     pub async fn measure(&self, concurrency: usize, options: &Options) -> Result<LoadStats, BenchError> {
         eprintln!("{}: raw puts at concurrency {concurrency} ...", self.backend);
-        let operation = put_operation(self.store.clone(), self.value.clone(), concurrency);
+        let operation = put_operation(self.store.clone(), self.value.clone(), concurrency, Write::Put);
         let load = Load { concurrency, warmup: options.warmup, duration: options.duration, cpu: self.cpu };
         closed_loop(load, operation).await
+    }
+
+    /// etcd only: the store's create transaction at `concurrency` (on the embedded
+    /// backend a raw put already is `Store::create`).
+    pub async fn measure_create_txn(
+        &self,
+        concurrency: usize,
+        options: &Options,
+    ) -> Result<Option<LoadStats>, BenchError> {
+        if !matches!(*self.store, RawStore::Etcd(_)) {
+            return Ok(None);
+        }
+        eprintln!("{}: store create transactions at concurrency {concurrency} ...", self.backend);
+        let operation = put_operation(self.store.clone(), self.value.clone(), concurrency, Write::CreateTxn);
+        let load = Load { concurrency, warmup: options.warmup, duration: options.duration, cpu: self.cpu };
+        closed_loop(load, operation).await.map(Some)
     }
 }
 
@@ -70,23 +90,31 @@ impl RawStore {
         }
     }
 
-    async fn put(&self, key: &str, value: Bytes) -> Result<(), BenchError> {
-        match self {
-            RawStore::Embedded(store) => store.create(key, value).await?,
-            RawStore::Etcd(store) => store.raw_put(key, value).await?,
+    async fn put(&self, key: &str, value: Bytes, write: Write) -> Result<(), BenchError> {
+        match (self, write) {
+            (RawStore::Embedded(store), _) => store.create(key, value).await?,
+            (RawStore::Etcd(store), Write::Put) => store.raw_put(key, value).await?,
+            (RawStore::Etcd(store), Write::CreateTxn) => store.create(key, value).await?,
         };
         Ok(())
     }
 }
 
+/// Which write a baseline measures.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    Put,
+    CreateTxn,
+}
+
 /// Puts of distinct keys under the pods prefix; the concurrency is in the key so that
 /// every point writes new keys.
-fn put_operation(store: Arc<RawStore>, value: Bytes, concurrency: usize) -> Operation {
+fn put_operation(store: Arc<RawStore>, value: Bytes, concurrency: usize, write: Write) -> Operation {
     Arc::new(move |seq| {
         let (store, value) = (store.clone(), value.clone());
         async move {
-            let key = format!("/registry/pods/{}/raw-c{concurrency}-{seq}", pod::NAMESPACE);
-            store.put(&key, value).await
+            let key = format!("/registry/pods/{}/raw-{write:?}-c{concurrency}-{seq}", pod::NAMESPACE);
+            store.put(&key, value, write).await
         }
         .boxed()
     })

@@ -35,6 +35,8 @@ pub struct BackendReport {
 pub struct Point {
     pub concurrency: usize,
     pub raw: LoadStats,
+    /// etcd only: the store's own create transaction (compare, then put)
+    pub create_txn: Option<LoadStats>,
     pub api: LoadStats,
 }
 
@@ -178,6 +180,18 @@ fn render_ratio_target(out: &mut String, backend: &BackendReport) {
         backend.backend.name(),
         top.concurrency,
     );
+    if let Some(txn) = top.create_txn.filter(|t| t.per_sec() > 0.0) {
+        let _ = writeln!(
+            out,
+            "{} at concurrency {}: the store's own create transaction {:.0}/s = {:.2} x raw puts; \
+             API creates/s / store creates/s = {:.2}",
+            backend.backend.name(),
+            top.concurrency,
+            txn.per_sec(),
+            if raw > 0.0 { txn.per_sec() / raw } else { 0.0 },
+            top.api.per_sec() / txn.per_sec(),
+        );
+    }
 }
 
 /// CPU per component during each window, in % of one core.

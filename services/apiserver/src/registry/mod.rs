@@ -155,6 +155,10 @@ pub(crate) fn set_revision(object: &mut Object, revision: Revision) {
 /// The body the store keeps: the object without its resourceVersion, which
 /// the store's revision supplies on every read.
 pub(crate) fn store_body(object: &Object) -> bytes::Bytes {
+    // creates arrive with no resourceVersion: encode them without a copy
+    if object.meta().resource_version.is_empty() {
+        return object.encode_body().into();
+    }
     let mut copy = object.clone();
     if let Some(meta) = copy.meta_mut() {
         meta.resource_version.clear();

@@ -54,7 +54,17 @@ impl Drop for TelemetryGuard {
 /// Errors with [`TelemetryError::AlreadyInitialized`] if any global subscriber is
 /// already set; see [`init_or_reuse`] for processes hosting several components.
 pub fn init(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
-    install(service_name, Options { export: true, strict_filter: true }, false)
+    install(service_name, Options { export: true, strict_filter: true, default_filter: "info" }, false)
+}
+
+/// Like [`init`], with `default_filter` instead of `info` when `RUST_LOG` is not
+/// set — for a command-line tool whose output is its result, not its logs
+/// (`"warn,capstan=info"`).
+pub fn init_with_default_filter(
+    service_name: &str,
+    default_filter: &'static str,
+) -> Result<TelemetryGuard, TelemetryError> {
+    install(service_name, Options { export: true, strict_filter: true, default_filter }, false)
 }
 
 /// Like [`init`], but when a subscriber is already installed it returns a guard for
@@ -63,7 +73,7 @@ pub fn init(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
 /// If the existing subscriber is not this crate's, spans still carry whatever
 /// context it provides, and the guard does nothing.
 pub fn init_or_reuse(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
-    install(service_name, Options { export: true, strict_filter: true }, true)
+    install(service_name, Options { export: true, strict_filter: true, default_filter: "info" }, true)
 }
 
 pub(crate) fn install(service_name: &str, options: Options, reuse: bool) -> Result<TelemetryGuard, TelemetryError> {
@@ -84,7 +94,7 @@ pub(crate) fn install(service_name: &str, options: Options, reuse: bool) -> Resu
         return already(None);
     }
 
-    let filter = subscriber::env_filter(options.strict_filter)?;
+    let filter = subscriber::env_filter(options.strict_filter, options.default_filter)?;
     let provider = subscriber::tracer_provider(service_name, options)?;
     if tracing::subscriber::set_global_default(subscriber::build(filter, &provider)).is_err() {
         // Someone outside this crate installed a subscriber in the meantime.

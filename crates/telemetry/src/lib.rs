@@ -42,7 +42,7 @@ pub use body::TracedBody;
 pub use client::{traced_channel, TraceClient, TraceClientLayer, TracedChannel};
 pub use error::TelemetryError;
 pub use future::TracedFuture;
-pub use init::{init, init_or_reuse, TelemetryGuard};
+pub use init::{init, init_or_reuse, init_with_default_filter, TelemetryGuard};
 pub use propagation::{
     extract_from_map, inject_context_into_map, inject_into_map, TRACE_CONTEXT_ANNOTATION, TRACE_STATE_ANNOTATION,
 };

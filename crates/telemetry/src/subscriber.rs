@@ -21,15 +21,21 @@ pub(crate) struct Options {
     pub export: bool,
     /// Reject an invalid `RUST_LOG` instead of falling back to `info`.
     pub strict_filter: bool,
+    /// The filter when `RUST_LOG` is not set.
+    pub default_filter: &'static str,
 }
 
-/// `RUST_LOG` (default `info`), with this crate's call spans always enabled: without
+/// `RUST_LOG` (else `default`), with this crate's call spans always enabled: without
 /// them there is no trace context to hand from client to server.
-pub(crate) fn env_filter(strict: bool) -> Result<EnvFilter, TelemetryError> {
-    let filter = match EnvFilter::builder().with_default_directive(LevelFilter::INFO.into()).from_env() {
-        Ok(filter) => filter,
-        Err(error) if strict => return Err(error.into()),
-        Err(_) => EnvFilter::new("info"),
+pub(crate) fn env_filter(strict: bool, default: &str) -> Result<EnvFilter, TelemetryError> {
+    let filter = if std::env::var_os(EnvFilter::DEFAULT_ENV).is_none() {
+        EnvFilter::new(default)
+    } else {
+        match EnvFilter::builder().with_default_directive(LevelFilter::INFO.into()).from_env() {
+            Ok(filter) => filter,
+            Err(error) if strict => return Err(error.into()),
+            Err(_) => EnvFilter::new(default),
+        }
     };
     Ok(match "capstan_telemetry=info".parse() {
         Ok(directive) => filter.add_directive(directive),

@@ -64,7 +64,7 @@ pub fn init_for_test() -> InMemorySpans {
         let exporter = InMemorySpanExporter::default();
         Sink { processor: SimpleSpanProcessor::new(exporter.clone()), exporter, recorded: watch::Sender::new(0) }
     });
-    let options = Options { export: false, strict_filter: false };
+    let options = Options { export: false, strict_filter: false, default_filter: "info" };
     match crate::init::install("capstan-test", options, true) {
         Ok(guard) if guard.is_ours() => InMemorySpans { sink },
         Ok(_) => panic!(

@@ -8,11 +8,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = capstan::Cli::parse();
     // A CLI command should print its result, not the telemetry's start-up
-    // logs; `up` runs servers and logs like one. This runs before any other
-    // thread exists, so changing the environment is sound here.
-    if std::env::var_os("RUST_LOG").is_none() && !matches!(cli.command, capstan::Command::Up(_)) {
-        std::env::set_var("RUST_LOG", "warn,capstan=info");
-    }
+    // logs; `up` runs servers and logs like one.
+    let default_filter = if matches!(cli.command, capstan::Command::Up(_)) { "info" } else { "warn,capstan=info" };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -21,7 +18,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let _telemetry = match capstan_telemetry::init("capstan") {
+        let _telemetry = match capstan_telemetry::init_with_default_filter("capstan", default_filter) {
             Ok(guard) => Some(guard),
             Err(e) => {
                 eprintln!("warning: tracing is off: {e}");

@@ -77,6 +77,13 @@ pub mod kubelet {
     }
 }
 
+/// The service proxy's admin service.
+pub mod proxy {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.proxy.v1.rs"));
+    }
+}
+
 /// The generic resource service every component talks to.
 pub mod api {
     pub mod v1 {

@@ -40,6 +40,8 @@ pub enum CliError {
     Up(#[from] capstan_apiserver::ApiServerError),
     #[error("error: starting the kubelet: {0}")]
     Kubelet(#[from] capstan_kubelet::KubeletError),
+    #[error("error: the service proxy could not start: {0}")]
+    Proxy(#[from] capstan_kube_proxy::ProxyError),
     #[error(
         "error: Docker is not reachable at {host}: {source}\n\
          Start Docker (and check you may use its socket), or run `capstan up --runtime memory` \

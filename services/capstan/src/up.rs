@@ -1,7 +1,8 @@
 //! `capstan up`: a whole local cluster in this one process. It starts every
 //! component that exists — the API server with its embedded store, then one
 //! node: the Docker shim (or the in-memory runtime) and a kubelet, see
-//! [`node`] — points the CLI's config file at it, and runs until Ctrl-C, then
+//! [`node`], and the service proxy — points the CLI's config file at it, and
+//! runs until Ctrl-C, then
 //! stops the components in reverse order.
 //!
 //! [`Components`] is the list later issues extend: each new component (the
@@ -64,6 +65,9 @@ impl UpConfig {
 pub struct Components {
     pub apiserver: capstan_apiserver::Config,
     pub node: NodeConfig,
+    /// the service proxy's admin (health) address; node ports open on every local address
+    pub proxy_healthz: SocketAddr,
+    pub proxy_metrics: SocketAddr,
 }
 
 impl Components {
@@ -85,7 +89,11 @@ impl Components {
             // the kubelet listens where the API server does, on its own port
             kubelet_listen: SocketAddr::new(config.listen.ip(), config.kubelet_port),
         };
-        Components { apiserver, node }
+        // an API server on an ephemeral port (tests) gets ephemeral proxy ports too
+        let fixed = |port: u16| if config.listen.port() == 0 { 0 } else { port };
+        let proxy_healthz = SocketAddr::new(config.listen.ip(), fixed(10256));
+        let proxy_metrics = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), fixed(10249));
+        Components { apiserver, node, proxy_healthz, proxy_metrics }
     }
 }
 
@@ -93,22 +101,36 @@ impl Components {
 struct Running {
     apiserver: ApiServer,
     node: Node,
+    proxy: capstan_kube_proxy::Proxy,
 }
 
 impl Running {
     async fn start(components: Components) -> Result<Running, CliError> {
         let apiserver = ApiServer::start(components.apiserver).await?;
-        let node = match Node::start(&components.node, &client_url(apiserver.addr())).await {
+        let url = client_url(apiserver.addr());
+        let node = match Node::start(&components.node, &url).await {
             Ok(node) => node,
             Err(error) => {
                 let _ = apiserver.stop().await;
                 return Err(error);
             }
         };
-        Ok(Running { apiserver, node })
+        let mut proxy_config = capstan_kube_proxy::Config::new(url, components.node.name.clone());
+        proxy_config.healthz_bind_address = Some(components.proxy_healthz);
+        proxy_config.metrics_bind_address = Some(components.proxy_metrics);
+        let proxy = match capstan_kube_proxy::Proxy::start(proxy_config).await {
+            Ok(proxy) => proxy,
+            Err(error) => {
+                node.stop().await;
+                let _ = apiserver.stop().await;
+                return Err(error.into());
+            }
+        };
+        Ok(Running { apiserver, node, proxy })
     }
 
     async fn stop(self) -> Result<(), CliError> {
+        let _ = self.proxy.shutdown().await;
         self.node.stop().await;
         self.apiserver.stop().await?;
         Ok(())
@@ -125,6 +147,9 @@ pub async fn up(
     let running = Running::start(Components::local(&config)).await?;
     let url = client_url(running.apiserver.addr());
     writeln!(out, "API server listening on {url} (data in {})", config.data_dir.display())?;
+    if let Some(admin) = running.proxy.healthz_address {
+        writeln!(out, "Service proxy: node ports on every local address, admin on {admin}")?;
+    }
     for note in &running.node.notes {
         writeln!(out, "{note}")?;
     }

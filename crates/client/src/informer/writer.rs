@@ -49,11 +49,11 @@ impl<K: Resource> Shared<K> {
         let first = *self.sync.borrow() == SyncState::Pending;
         if first {
             events.push(InformerEvent::Synced);
-        }
-        broadcast(&mut subscribers, events);
-        if first {
+            // before the events go out: a subscriber that reacts to `Synced` by
+            // reading `is_synced()` must see true
             self.sync.send_replace(SyncState::Synced);
         }
+        broadcast(&mut subscribers, events);
     }
 
     /// Applies one watch event and queues what it changed.

@@ -1,0 +1,20 @@
+//! The proxy's one error type.
+
+use std::net::SocketAddr;
+
+/// What went wrong in the proxy, naming the address or input involved.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("unknown load-balancing algorithm {0:?}: use round-robin or random")]
+    UnknownAlgorithm(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot reach the API server at {url}: {source}")]
+    Client { url: String, source: capstan_client::ClientError },
+    #[error("admin gRPC server on {addr} failed: {source}")]
+    Admin { addr: SocketAddr, source: tonic::transport::Error },
+    #[error("no ready backend for {service}")]
+    NoBackend { service: String },
+    #[error("every backend of {service} refused or failed: {source}")]
+    AllBackendsFailed { service: String, source: std::io::Error },
+}

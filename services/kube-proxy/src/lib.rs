@@ -1,0 +1,206 @@
+//! `capstan-proxy`: the node proxy. It watches Services and Endpoints and,
+//! for each service port, listens on the node and forwards every TCP
+//! connection or UDP flow to a ready backend.
+//!
+//! # Layout
+//!
+//! Start at [`run`]. The pure parts come first: [`balance`] chooses a backend
+//! (round-robin, random, `ClientIP` affinity) and [`model`] turns Services and
+//! Endpoints into a table of [`model::PortSpec`]s. The running parts:
+//! `proxier` opens and closes listeners to match the table, `tcp` and `udp`
+//! forward, `port` is one service port's shared state, [`metrics`] counts and
+//! `admin` serves health and metrics.
+//!
+//! # How traffic reaches the proxy
+//!
+//! A NodePort or LoadBalancer Service is served on `nodePort` at every
+//! `--nodeport-addresses` address (default: the unspecified address, i.e.
+//! every local address). A Service's `clusterIP:port` is served only when
+//! the cluster IP is an address of this node — bind it on a local dummy
+//! interface (`ip addr add 10.96.0.10/32 dev capstan0`) — otherwise the
+//! address is skipped. The proxy never programs iptables; on a node where
+//! cluster IPs are not local, a DNAT rule from `clusterIP:port` to the node
+//! port is how a ClusterIP reaches it.
+
+pub mod balance;
+pub mod metrics;
+pub mod model;
+
+mod admin;
+mod admin_rpc;
+mod error;
+mod port;
+mod proxier;
+mod tcp;
+mod udp;
+
+pub use balance::Algorithm;
+pub use error::ProxyError;
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use capstan_client::informer::{Informer, InformerEvent, Store};
+use capstan_client::{Client, ListParams};
+use capstan_proto::core::v1::{Endpoints, Service};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::model::TableConfig;
+use crate::proxier::Proxier;
+
+/// Everything the proxy needs; [`Config::new`] gives the defaults.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: String,
+    pub node_name: String,
+    pub mode: Algorithm,
+    pub nodeport_addresses: Vec<IpAddr>,
+    /// `grpc.health.v1` (and later the admin RPC); `None` serves none.
+    pub healthz_bind_address: Option<SocketAddr>,
+    /// Prometheus text metrics; `None` serves none.
+    pub metrics_bind_address: Option<SocketAddr>,
+    pub udp_idle_timeout: Duration,
+}
+
+impl Config {
+    pub fn new(server: impl Into<String>, node_name: impl Into<String>) -> Self {
+        Config {
+            server: server.into(),
+            node_name: node_name.into(),
+            mode: Algorithm::RoundRobin,
+            nodeport_addresses: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
+            healthz_bind_address: Some(SocketAddr::from(([0, 0, 0, 0], 10256))),
+            metrics_bind_address: Some(SocketAddr::from(([127, 0, 0, 1], 10249))),
+            udp_idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running proxy; [`Proxy::shutdown`] stops it, dropping it stops it too.
+#[derive(Debug)]
+pub struct Proxy {
+    token: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), ProxyError>>,
+    pub healthz_address: Option<SocketAddr>,
+    pub metrics_address: Option<SocketAddr>,
+}
+
+impl Proxy {
+    /// Binds the admin ports (so their errors surface here), then runs.
+    pub async fn start(config: Config) -> Result<Proxy, ProxyError> {
+        let healthz = bind(config.healthz_bind_address).await?;
+        let metrics = bind(config.metrics_bind_address).await?;
+        let healthz_address = healthz.as_ref().and_then(|l| l.local_addr().ok());
+        let metrics_address = metrics.as_ref().and_then(|l| l.local_addr().ok());
+        let token = CancellationToken::new();
+        let task = tokio::spawn(run_with(config, healthz, metrics, token.clone().cancelled_owned()));
+        Ok(Proxy { token, task, healthz_address, metrics_address })
+    }
+
+    /// Stops the proxy and waits for every listener and connection to end.
+    pub async fn shutdown(mut self) -> Result<(), ProxyError> {
+        self.token.cancel();
+        let task = &mut self.task;
+        match task.await {
+            Ok(result) => result,
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
+}
+
+async fn bind(address: Option<SocketAddr>) -> Result<Option<TcpListener>, ProxyError> {
+    match address {
+        Some(addr) => TcpListener::bind(addr).await.map(Some).map_err(|source| ProxyError::Bind { addr, source }),
+        None => Ok(None),
+    }
+}
+
+/// Runs the proxy until `shutdown`.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ProxyError> {
+    let healthz = bind(config.healthz_bind_address).await?;
+    let metrics = bind(config.metrics_bind_address).await?;
+    run_with(config, healthz, metrics, shutdown).await
+}
+
+async fn run_with(
+    config: Config,
+    healthz: Option<TcpListener>,
+    metrics_listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ProxyError> {
+    let client =
+        Client::connect(&config.server).map_err(|source| ProxyError::Client { url: config.server.clone(), source })?;
+    let services = Informer::new(client.api::<Service>(None), ListParams::default());
+    let endpoints = Informer::new(client.api::<Endpoints>(None), ListParams::default());
+    let (service_store, endpoint_store) = (services.store(), endpoints.store());
+    let (mut service_events, mut endpoint_events) = (services.subscribe(), endpoints.subscribe());
+    let root = CancellationToken::new();
+    let metrics = Arc::new(Metrics::default());
+    let mut tasks = JoinSet::new();
+    tasks.spawn(services.run(root.clone().cancelled_owned()));
+    tasks.spawn(endpoints.run(root.clone().cancelled_owned()));
+    if let Some(listener) = metrics_listener {
+        tasks.spawn(admin::serve_metrics(listener, metrics.clone(), root.clone()));
+    }
+    tracing::info!(node = %config.node_name, mode = ?config.mode, "proxy started");
+    let table_config = TableConfig { mode: config.mode, nodeport_addresses: config.nodeport_addresses.clone() };
+    let mut proxier = Proxier::new(root.clone(), metrics.clone(), config.udp_idle_timeout);
+    if let Some(listener) = healthz {
+        let (token, admin) = (root.clone(), admin_rpc::AdminService::new(proxier.view(), metrics));
+        tasks.spawn(async move {
+            if let Err(error) = admin::serve_admin(listener, admin, token).await {
+                tracing::error!(%error, "admin server stopped");
+            }
+        });
+    }
+    let mut shutdown = std::pin::pin!(shutdown);
+    // Synced is tracked from the events themselves: the store's own flag may
+    // turn true only after the Synced event has been delivered.
+    let (mut services_synced, mut endpoints_synced) = (false, false);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            event = service_events.recv() => match event {
+                Some(event) => services_synced |= matches!(event, InformerEvent::Synced),
+                None => break,
+            },
+            event = endpoint_events.recv() => match event {
+                Some(event) => endpoints_synced |= matches!(event, InformerEvent::Synced),
+                None => break,
+            },
+        }
+        // coalesce a burst of events into one reconciliation
+        while let Some(event) = service_events.try_recv() {
+            services_synced |= matches!(event, InformerEvent::Synced);
+        }
+        while let Some(event) = endpoint_events.try_recv() {
+            endpoints_synced |= matches!(event, InformerEvent::Synced);
+        }
+        if services_synced && endpoints_synced {
+            proxier.apply(&table(&service_store, &endpoint_store, &table_config));
+        }
+    }
+    root.cancel();
+    proxier.shutdown().await;
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+fn table(
+    services: &Store<Service>,
+    endpoints: &Store<Endpoints>,
+    config: &TableConfig,
+) -> std::collections::BTreeMap<model::PortKey, model::PortSpec> {
+    model::table(&services.list(), &|namespace, name| endpoints.get(namespace, name), config)
+}

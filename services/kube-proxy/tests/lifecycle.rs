@@ -1,0 +1,123 @@
+//! Endpoint changes, refused backends, UDP and Service deletion, through a
+//! real API server and the proxy's node port.
+
+mod common;
+
+use std::time::Duration;
+
+use capstan_client::DeleteParams;
+use capstan_kube_proxy::Algorithm;
+use capstan_proto::core::v1::Service;
+use common::backends::{ask, read_name, refusing, Backends};
+use common::{cluster, eventually, Deadline, ServiceOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_backend_gets_no_new_connection_but_finishes_its_transfer() {
+    let cluster = cluster(Algorithm::RoundRobin).await;
+    let mut backends = Backends::default();
+    let (a, b) = (backends.tcp("a").await, backends.tcp("b").await);
+    let node_port = cluster.service("web", ServiceOptions::default()).await;
+    cluster.endpoints("web", "TCP", &[a, b], &[]).await;
+    eventually("the node port answers", || async move { ask(node_port).await.is_ok() }).await;
+
+    // hold a connection open to b
+    let mut in_flight = loop {
+        let mut stream = TcpStream::connect(node_port).await.expect("connect");
+        if read_name(&mut stream).await.expect("greeting") == "b" {
+            break stream;
+        }
+    };
+    // b goes to notReadyAddresses: new connections only reach a
+    cluster.endpoints("web", "TCP", &[a], &[b]).await;
+    let (deadline, mut only_a) = (Deadline::new("b leaves the rotation"), 0);
+    while only_a < 4 {
+        let name = ask(node_port).await.unwrap_or_default();
+        only_a = if name == "a" { only_a + 1 } else { 0 };
+        deadline.tick().await;
+    }
+    for _ in 0..10 {
+        assert_eq!(ask(node_port).await.expect("answer"), "a");
+    }
+    // the established connection to b still carries data both ways
+    in_flight.write_all(b"still here").await.expect("write");
+    in_flight.shutdown().await.expect("half-close");
+    let mut echoed = Vec::new();
+    in_flight.read_to_end(&mut echoed).await.expect("read until the backend closes");
+    assert_eq!(echoed, b"still here");
+
+    // removed entirely: same for new connections
+    cluster.endpoints("web", "TCP", &[b], &[]).await;
+    eventually("only b answers", || async move { ask(node_port).await.ok().as_deref() == Some("b") }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_backend_is_skipped() {
+    let cluster = cluster(Algorithm::RoundRobin).await;
+    let mut backends = Backends::default();
+    let (dead, a) = (refusing().await, backends.tcp("a").await);
+    let node_port = cluster.service("web", ServiceOptions::default()).await;
+    cluster.endpoints("web", "TCP", &[dead, a], &[]).await;
+    eventually("the node port answers", || async move { ask(node_port).await.is_ok() }).await;
+    for _ in 0..10 {
+        assert_eq!(ask(node_port).await.expect("every connection reaches a"), "a");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_echo_through_the_proxy() {
+    let cluster = cluster(Algorithm::RoundRobin).await;
+    let mut backends = Backends::default();
+    let echo = backends.udp("u").await;
+    let options = ServiceOptions { protocol: "UDP", ..Default::default() };
+    let node_port = cluster.service("dns", options).await;
+    cluster.endpoints("dns", "UDP", &[echo], &[]).await;
+    let client = UdpSocket::bind("127.0.0.1:0").await.expect("client socket");
+    let mut buf = [0u8; 2048];
+    let deadline = Deadline::new("a reply through the proxy");
+    loop {
+        client.send_to(b"ping", node_port).await.expect("send");
+        if let Ok(Ok((n, from))) = tokio::time::timeout(Duration::from_millis(200), client.recv_from(&mut buf)).await {
+            assert_eq!(from, node_port, "the reply comes from the service's address");
+            assert_eq!(&buf[..n], b"u:ping");
+            break;
+        }
+        deadline.tick().await;
+    }
+    // the same flow carries the next datagram
+    client.send_to(b"again", node_port).await.expect("send");
+    let (n, _) = client.recv_from(&mut buf).await.expect("reply");
+    assert_eq!(&buf[..n], b"u:again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_service_closes_its_listener() {
+    let cluster = cluster(Algorithm::RoundRobin).await;
+    let mut backends = Backends::default();
+    let a = backends.tcp("a").await;
+    let node_port = cluster.service("web", ServiceOptions::default()).await;
+    cluster.endpoints("web", "TCP", &[a], &[]).await;
+    eventually("the node port answers", || async move { ask(node_port).await.is_ok() }).await;
+    let metrics = cluster.proxy.as_ref().and_then(|p| p.metrics_address).expect("metrics address");
+    let text = scrape(metrics).await;
+    assert!(
+        text.contains(&format!("capstan_proxy_connections_total{{service=\"default/web:p/tcp\",backend=\"{a}\"}}")),
+        "{text}"
+    );
+
+    let api = cluster.client.api::<Service>(Some("default"));
+    api.delete("web", &DeleteParams::default()).await.expect("service deleted");
+    eventually("the node port refuses", || async move {
+        matches!(TcpStream::connect(node_port).await, Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
+    })
+    .await;
+}
+
+async fn scrape(address: std::net::SocketAddr) -> String {
+    let mut stream = TcpStream::connect(address).await.expect("metrics connect");
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.expect("response");
+    text
+}

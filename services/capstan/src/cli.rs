@@ -40,6 +40,10 @@ pub enum Command {
     Logs(LogsArgs),
     /// Run a command in a container of a pod
     Exec(ExecArgs),
+    /// Mark nodes unschedulable
+    Cordon { nodes: Vec<String> },
+    /// Mark nodes schedulable again
+    Uncordon { nodes: Vec<String> },
     /// Run a local cluster in this process until Ctrl-C
     Up(UpArgs),
 }
@@ -49,6 +53,8 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::Apply(_) => "apply",
+            Command::Cordon { .. } => "cordon",
+            Command::Uncordon { .. } => "uncordon",
             Command::Get(_) => "get",
             Command::Describe(_) => "describe",
             Command::Delete(_) => "delete",

@@ -40,6 +40,8 @@ pub enum CliError {
     Up(#[from] capstan_apiserver::ApiServerError),
     #[error("error: starting the kubelet: {0}")]
     Kubelet(#[from] capstan_kubelet::KubeletError),
+    #[error("error: the scheduler could not start: {0}")]
+    Scheduler(#[from] capstan_scheduler::SchedulerError),
     #[error("error: the service proxy could not start: {0}")]
     Proxy(#[from] capstan_kube_proxy::ProxyError),
     #[error(

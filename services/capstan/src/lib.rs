@@ -24,6 +24,7 @@ pub mod api_resources;
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod cordon;
 pub mod create;
 pub mod delete;
 pub mod describe;
@@ -115,6 +116,8 @@ async fn dispatch(command: &Command, ctx: &mut Context<'_>) -> Result<(), CliErr
         Command::ApiResources => api_resources::run(ctx).await,
         Command::Logs(args) => logs::run(ctx, args).await,
         Command::Exec(args) => exec::run(ctx, args).await,
+        Command::Cordon { nodes } => cordon::run(ctx, nodes, true).await,
+        Command::Uncordon { nodes } => cordon::run(ctx, nodes, false).await,
         Command::Up(_) => Err(CliError::Usage("up runs on its own".to_string())),
     }
 }

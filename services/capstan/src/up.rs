@@ -1,7 +1,7 @@
 //! `capstan up`: a whole local cluster in this one process. It starts every
 //! component that exists — the API server with its embedded store, then one
-//! node: the Docker shim (or the in-memory runtime) and a kubelet, see
-//! [`node`], and the service proxy — points the CLI's config file at it, and
+//! the scheduler, one node: the Docker shim (or the in-memory runtime) and a
+//! kubelet, see [`node`], and the service proxy — points the CLI's config file at it, and
 //! runs until Ctrl-C, then
 //! stops the components in reverse order.
 //!
@@ -68,6 +68,8 @@ pub struct Components {
     /// the service proxy's admin (health) address; node ports open on every local address
     pub proxy_healthz: SocketAddr,
     pub proxy_metrics: SocketAddr,
+    /// the scheduler's own (health) service
+    pub scheduler_listen: SocketAddr,
 }
 
 impl Components {
@@ -93,13 +95,15 @@ impl Components {
         let fixed = |port: u16| if config.listen.port() == 0 { 0 } else { port };
         let proxy_healthz = SocketAddr::new(config.listen.ip(), fixed(10256));
         let proxy_metrics = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), fixed(10249));
-        Components { apiserver, node, proxy_healthz, proxy_metrics }
+        let scheduler_listen = SocketAddr::new(config.listen.ip(), fixed(10259));
+        Components { apiserver, node, proxy_healthz, proxy_metrics, scheduler_listen }
     }
 }
 
 /// The started components; stopped in reverse start order.
 struct Running {
     apiserver: ApiServer,
+    scheduler: capstan_scheduler::Scheduler,
     node: Node,
     proxy: capstan_kube_proxy::Proxy,
 }
@@ -108,9 +112,22 @@ impl Running {
     async fn start(components: Components) -> Result<Running, CliError> {
         let apiserver = ApiServer::start(components.apiserver).await?;
         let url = client_url(apiserver.addr());
+        let scheduler_config = capstan_scheduler::Config {
+            server: url.clone(),
+            listen: Some(components.scheduler_listen),
+            ..Default::default()
+        };
+        let scheduler = match capstan_scheduler::Scheduler::start(scheduler_config).await {
+            Ok(scheduler) => scheduler,
+            Err(error) => {
+                let _ = apiserver.stop().await;
+                return Err(error.into());
+            }
+        };
         let node = match Node::start(&components.node, &url).await {
             Ok(node) => node,
             Err(error) => {
+                let _ = scheduler.stop().await;
                 let _ = apiserver.stop().await;
                 return Err(error);
             }
@@ -122,16 +139,18 @@ impl Running {
             Ok(proxy) => proxy,
             Err(error) => {
                 node.stop().await;
+                let _ = scheduler.stop().await;
                 let _ = apiserver.stop().await;
                 return Err(error.into());
             }
         };
-        Ok(Running { apiserver, node, proxy })
+        Ok(Running { apiserver, scheduler, node, proxy })
     }
 
     async fn stop(self) -> Result<(), CliError> {
         let _ = self.proxy.shutdown().await;
         self.node.stop().await;
+        let _ = self.scheduler.stop().await;
         self.apiserver.stop().await?;
         Ok(())
     }

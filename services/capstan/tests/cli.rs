@@ -141,3 +141,21 @@ async fn help_goes_to_the_output_and_bad_flags_are_errors() {
     let err = capstan::run(["capstan", "get", "pods", "-o", "table"], &mut out).await.expect_err("bad output format");
     assert!(matches!(err, CliError::Args(_)), "{err}");
 }
+
+#[tokio::test]
+async fn cordon_and_uncordon_flip_schedulability() {
+    let c = cluster().await;
+    let node = c.manifest("node.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n");
+    c.ok(&["apply", "-f", &node]).await;
+    assert_eq!(c.ok(&["cordon", "n1"]).await, "node/n1 cordoned\n");
+    assert_eq!(c.ok(&["cordon", "n1"]).await, "node/n1 already cordoned\n");
+    let json: serde_json::Value =
+        serde_json::from_str(&c.ok(&["get", "node", "n1", "-o", "json"]).await).expect("json");
+    assert_eq!(json["spec"]["unschedulable"], true);
+    assert_eq!(c.ok(&["uncordon", "n1"]).await, "node/n1 uncordoned\n");
+    let json: serde_json::Value =
+        serde_json::from_str(&c.ok(&["get", "node", "n1", "-o", "json"]).await).expect("json");
+    assert!(json["spec"].get("unschedulable").is_none(), "{json}");
+    assert_eq!(c.err(&["cordon", "nope"]).await, r#"Error from server (NotFound): nodes "nope" not found"#);
+    c.server.stop().await.expect("stop");
+}

@@ -1,0 +1,126 @@
+//! The harness of the scheduler's integration tests: a real API server on
+//! an embedded store, Node objects without kubelets, pod builders, and a
+//! bounded wait.
+
+#![allow(dead_code)]
+
+use capstan_apiserver::{ApiServer, Config as ApiConfig};
+use capstan_client::{Client, ListParams};
+use capstan_proto::core::v1::{
+    Container, Node, NodeCondition, NodeSpec, NodeStatus, Pod, PodSpec, ResourceRequirements, Taint,
+};
+use capstan_proto::meta::v1::{ObjectMeta, OwnerReference, Quantity};
+use capstan_scheduler::{Config, Scheduler};
+use capstan_store::StoreConfig;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Cluster {
+    pub server: ApiServer,
+    pub client: Client,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn cluster() -> Cluster {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = ApiConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        storage: StoreConfig::embedded(dir.path().join("store")),
+        ..Default::default()
+    };
+    let server = ApiServer::start(config).await.expect("API server starts");
+    let client = Client::connect(&server.url()).expect("client");
+    Cluster { server, client, _dir: dir }
+}
+
+pub fn scheduler_config(cluster: &Cluster) -> Config {
+    Config { server: cluster.server.url(), listen: Some("127.0.0.1:0".parse().expect("addr")), ..Config::default() }
+}
+
+pub async fn start_scheduler(cluster: &Cluster) -> Scheduler {
+    Scheduler::start(scheduler_config(cluster)).await.expect("scheduler starts")
+}
+
+/// Create a Ready node with `cpu` and `memory` allocatable.
+pub async fn add_node(cluster: &Cluster, name: &str, cpu: &str, taints: Vec<Taint>, unschedulable: bool) {
+    let allocatable: BTreeMap<String, Quantity> = [("cpu", cpu), ("memory", "64Gi"), ("pods", "110")]
+        .into_iter()
+        .map(|(k, v)| (k.into(), Quantity::new(v)))
+        .collect();
+    let node = Node {
+        metadata: Some(ObjectMeta { name: name.into(), ..Default::default() }),
+        spec: Some(NodeSpec { taints, unschedulable, ..Default::default() }),
+        ..Default::default()
+    };
+    let api = cluster.client.api::<Node>(None);
+    let mut created = api.create(&node).await.expect("create node");
+    created.status = Some(NodeStatus {
+        capacity: allocatable.clone(),
+        allocatable,
+        conditions: vec![NodeCondition { r#type: "Ready".into(), status: "True".into(), ..Default::default() }],
+        ..Default::default()
+    });
+    api.update_status(&created).await.expect("node status");
+}
+
+/// A pod requesting `cpu`, optionally controlled by the owner `owner_uid`.
+pub fn pod(name: &str, cpu: &str, owner_uid: Option<&str>) -> Pod {
+    let requests = [("cpu".to_string(), Quantity::new(cpu))].into();
+    let owner_references = owner_uid
+        .map(|uid| {
+            vec![OwnerReference {
+                api_version: "apps/v1".into(),
+                kind: "ReplicaSet".into(),
+                name: "web".into(),
+                uid: uid.into(),
+                controller: Some(true),
+                ..Default::default()
+            }]
+        })
+        .unwrap_or_default();
+    Pod {
+        metadata: Some(ObjectMeta {
+            name: name.into(),
+            namespace: "default".into(),
+            owner_references,
+            ..Default::default()
+        }),
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: "app".into(),
+                image: "capstan/test:1".into(),
+                resources: Some(ResourceRequirements { requests, ..Default::default() }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub async fn pods(cluster: &Cluster) -> Vec<Pod> {
+    cluster.client.api::<Pod>(Some("default")).list(&ListParams::default()).await.expect("list pods").0
+}
+
+pub fn node_of(pod: &Pod) -> &str {
+    pod.spec.as_ref().map_or("", |s| s.node_name.as_str())
+}
+
+/// Poll `check` every 50 ms until it yields a value, or panic after [`TIMEOUT`].
+pub async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -5,20 +5,11 @@
 //! Without Docker it is skipped outside CI and fails under `CI=true`.
 
 use capstan_bench_pod_start::{run, Options};
-use capstan_test_support::{find_binary, require_daemon, HarnessError};
-
-fn docker() -> Result<(), HarnessError> {
-    let hint = "install Debian's docker.io and start dockerd";
-    let socket = std::path::Path::new("/var/run/docker.sock").exists();
-    match find_binary("docker", "CAPSTAN_DOCKER_BIN", &["/usr/bin"]) {
-        Some(_) if socket => Ok(()),
-        _ => Err(HarnessError::NotInstalled { daemon: "docker", hint }),
-    }
-}
+use capstan_test_support::{ping_docker, require_daemon};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_run_produces_figures() {
-    let Some(()) = require_daemon(docker()) else { return };
+    let Some(()) = require_daemon(ping_docker()) else { return };
     let options = Options::quick();
     let report = run(&options).await.expect("the quick benchmark runs");
 

@@ -9,8 +9,10 @@ mod daemon;
 mod docker;
 mod etcd;
 mod ports;
+mod sweeper;
 
 pub use daemon::{find_binary, require_daemon, HarnessError};
 pub use docker::{ensure_images, ping_docker, require_docker, DOCKER_SOCKET, PAUSE_IMAGE, TEST_IMAGE};
 pub use etcd::EtcdServer;
 pub use ports::free_ports;
+pub use sweeper::DockerSweeper;

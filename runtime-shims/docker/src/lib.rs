@@ -26,6 +26,7 @@ mod names;
 pub mod pause;
 pub mod runtime;
 mod sandbox;
+mod served;
 mod service;
 mod stats;
 mod time;
@@ -35,6 +36,7 @@ use std::path::Path;
 
 pub use error::{Op, ShimError};
 pub use runtime::{DockerConfig, DockerRuntime};
+pub use served::ServedShim;
 
 /// Connects to the engine and serves the shim on the unix socket at `path` until
 /// `shutdown`.

@@ -9,18 +9,16 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use capstan::CliError;
 use capstan_apiserver::{ApiServer, Config as ApiConfig, StoreConfig};
 use capstan_client::{Client, ListParams, WatchEvent};
-use capstan_docker_shim::{DockerConfig, DockerRuntime};
+use capstan_docker_shim::{DockerConfig, ServedShim};
 use capstan_kubelet::Kubelet;
 use capstan_proto::core::v1::{Container, HttpGetAction, Pod, PodSpec, Probe};
 use capstan_proto::meta::v1::{IntOrString, ObjectMeta};
-use capstan_shim_common::UnixServer;
-use capstan_test_support::{require_daemon, HarnessError};
+use capstan_test_support::{require_daemon, DockerSweeper, HarnessError};
 use futures::StreamExt;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
@@ -209,50 +207,20 @@ async fn unscheduled_and_ambiguous_pods_get_clear_errors() {
 
 const DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
-/// The Docker shim for `node`, served on a unix socket in `dir`.
-struct DockerShim {
-    socket: PathBuf,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-}
-
-/// Connects to the engine: `NotInstalled` (a skip outside CI) when there is no
-/// engine socket, any other failure as a failure.
-async fn docker_shim(node: &str, dir: &TempDir) -> Result<DockerShim, HarnessError> {
+/// The Docker shim for `node`, served on a unix socket in `dir`: `NotInstalled`
+/// (a skip outside CI) when there is no engine, any other failure as a failure.
+async fn docker_shim(node: &str, dir: &TempDir) -> Result<ServedShim, HarnessError> {
     capstan_test_support::ping_docker()?;
     let config =
         DockerConfig { docker_host: DOCKER_HOST.to_string(), node_name: node.to_string(), ..Default::default() };
-    let engine = DockerRuntime::connect(config)
+    ServedShim::start(config, &dir.path().join("docker-shim.sock"))
         .await
-        .map_err(|e| HarnessError::StartFailed { daemon: "docker", detail: e.to_string() })?;
-    let socket = dir.path().join("docker-shim.sock");
-    let server = UnixServer::bind(&socket)
-        .await
-        .map_err(|e| HarnessError::StartFailed { daemon: "docker shim", detail: e.to_string() })?;
-    let stop = CancellationToken::new();
-    let token = stop.clone();
-    let task = tokio::spawn(async move {
-        if let Err(error) = server.serve(engine.clone(), engine, token.cancelled_owned()).await {
-            eprintln!("the Docker shim stopped: {error}");
-        }
-    });
-    Ok(DockerShim { socket, stop, task })
+        .map_err(|e| HarnessError::StartFailed { daemon: "docker shim", detail: e.to_string() })
 }
 
 /// Removes the node's containers when dropped, also after a failed assertion.
-struct Sweep(String);
-
-impl Drop for Sweep {
-    fn drop(&mut self) {
-        let filter = format!("label=io.capstan.node.name={}", self.0);
-        let listed = std::process::Command::new("docker").args(["ps", "-aq", "--filter", &filter]).output();
-        let ids: Vec<String> = listed
-            .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default();
-        if !ids.is_empty() {
-            let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
-        }
-    }
+fn sweep(node: &str) -> DockerSweeper {
+    DockerSweeper::new(capstan_shim_common::labels::NODE_NAME, node)
 }
 
 /// One HTTP GET over plain TCP (no client library needed for one request).
@@ -272,8 +240,8 @@ async fn a_docker_pod_becomes_ready_and_answers_on_its_ip() {
     let dir = tempfile::tempdir().expect("tempdir");
     build_images_if_docker().await;
     let Some(shim) = require_daemon(docker_shim(&node, &dir).await) else { return };
-    let _sweep = Sweep(node.clone());
-    let cluster = Cluster::start(&node, &format!("unix://{}", shim.socket.display())).await;
+    let _sweep = sweep(&node);
+    let cluster = Cluster::start(&node, &shim.endpoint()).await;
 
     let script =
         "mkdir -p /www && echo hello-from-pod > /www/index.html && echo serving && exec httpd -f -p 8080 -h /www";
@@ -303,8 +271,7 @@ async fn a_docker_pod_becomes_ready_and_answers_on_its_ip() {
     assert!(matches!(failed, CliError::CommandTerminated { code: 5 }), "{failed:?}");
 
     cluster.stop().await;
-    shim.stop.cancel();
-    let _ = shim.task.await;
+    shim.stop().await;
 }
 
 /// Builds the images when an engine is there to build them into.
@@ -401,9 +368,8 @@ async fn up_with_docker() {
     let node = format!("capstan-up-node-{}", std::process::id());
     // the same policy as the shim test: no engine is a skip, outside CI
     let Some(shim) = require_daemon(docker_shim(&node, &probe).await) else { return };
-    shim.stop.cancel();
-    let _ = shim.task.await;
-    let _sweep = Sweep(node.clone());
+    shim.stop().await;
+    let _sweep = sweep(&node);
     up_runs_a_one_node_cluster(capstan::cli::UpRuntime::Docker, &node).await;
 }
 

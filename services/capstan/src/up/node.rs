@@ -7,15 +7,12 @@
 
 use crate::cli::UpRuntime;
 use crate::errors::CliError;
-use capstan_docker_shim::{DockerConfig, DockerRuntime};
+use capstan_docker_shim::{DockerConfig, ServedShim, ShimError};
 use capstan_kubelet::Kubelet;
 use capstan_proto::runtime::v1::image_service_server::ImageService;
 use capstan_proto::runtime::v1::{ImageSpec, ImageStatusRequest};
-use capstan_shim_common::UnixServer;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// The image the examples and tests run; `scripts/images.sh` builds it.
 pub const TEST_IMAGE: &str = "capstan/test:1";
@@ -37,10 +34,7 @@ pub struct NodeConfig {
 
 /// A served Docker shim.
 struct Shim {
-    socket: PathBuf,
-    engine: DockerRuntime,
-    stop: CancellationToken,
-    task: JoinHandle<()>,
+    served: ServedShim,
 }
 
 /// The running node.
@@ -57,7 +51,7 @@ impl Node {
         let (shim, endpoint) = match config.runtime {
             UpRuntime::Docker => {
                 let shim = Shim::start(config).await?;
-                let endpoint = format!("unix://{}", shim.socket.display());
+                let endpoint = shim.served.endpoint();
                 (Some(shim), endpoint)
             }
             UpRuntime::Memory => (None, "memory://".to_string()),
@@ -109,32 +103,24 @@ impl Shim {
             busybox: config.busybox.clone(),
             ..DockerConfig::default()
         };
-        let engine = DockerRuntime::connect(docker)
-            .await
-            .map_err(|source| CliError::DockerUnreachable { host: config.docker_host.clone(), source })?;
-        let server = UnixServer::bind(&config.shim_socket)
-            .await
-            .map_err(|e| CliError::Shim { path: config.shim_socket.display().to_string(), message: e.to_string() })?;
-        let stop = CancellationToken::new();
-        let (served, token, path) = (engine.clone(), stop.clone(), config.shim_socket.clone());
-        let task = tokio::spawn(async move {
-            if let Err(error) = server.serve(served.clone(), served, token.cancelled_owned()).await {
-                tracing::error!(%error, path = %path.display(), "the Docker shim stopped");
+        match ServedShim::start(docker, &config.shim_socket).await {
+            Ok(served) => Ok(Shim { served }),
+            Err(ShimError::Serve(e)) => {
+                Err(CliError::Shim { path: config.shim_socket.display().to_string(), message: e.to_string() })
             }
-        });
-        Ok(Shim { socket: config.shim_socket.clone(), engine, stop, task })
+            Err(source) => Err(CliError::DockerUnreachable { host: config.docker_host.clone(), source }),
+        }
     }
 
     /// Whether the engine has `image`.
     async fn has_image(&self, image: &str) -> bool {
         let request = ImageStatusRequest { image: Some(ImageSpec { image: image.to_string() }) };
-        let reply = ImageService::image_status(&self.engine, tonic::Request::new(request)).await;
+        let reply = ImageService::image_status(self.served.runtime(), tonic::Request::new(request)).await;
         reply.is_ok_and(|r| r.into_inner().image.is_some())
     }
 
     async fn stop(self) {
-        self.stop.cancel();
-        let _ = self.task.await;
+        self.served.stop().await;
     }
 }
 

@@ -11,8 +11,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use capstan_client::{Client, ListParams, WatchEvent};
-use capstan_cri::{labels, RuntimeClients, UnixServer};
-use capstan_docker_shim::{DockerConfig, DockerRuntime};
+use capstan_cri::{labels, RuntimeClients};
+use capstan_docker_shim::{DockerConfig, ServedShim};
 use capstan_kubelet::{Config, Kubelet, Timings};
 use capstan_proto::core::v1::{Container, ExecAction, Pod, PodSpec, Probe};
 use capstan_proto::meta::v1::ObjectMeta;
@@ -20,7 +20,6 @@ use capstan_proto::runtime::v1::{ExecSyncRequest, ExecSyncResponse};
 use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
-use tokio_util::sync::CancellationToken;
 
 use crate::common::Cluster;
 
@@ -35,57 +34,34 @@ pub fn node_name(test: &str) -> String {
 }
 
 /// Removes every container (sandboxes included) of a node when dropped, also
-/// after a failed assertion, with the Docker CLI (blocking, as drop must be).
-pub struct Sweeper(String);
+/// after a failed assertion.
+pub struct Sweeper(capstan_test_support::DockerSweeper);
 
 impl Sweeper {
     pub fn new(node: &str) -> Sweeper {
-        Sweeper(node.to_string())
-    }
-}
-
-impl Drop for Sweeper {
-    fn drop(&mut self) {
-        let filter = format!("label={}={}", labels::NODE_NAME, self.0);
-        let Ok(listed) = std::process::Command::new("docker").args(["ps", "-aq", "--filter", &filter]).output() else {
-            return;
-        };
-        let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout).split_whitespace().map(String::from).collect();
-        if !ids.is_empty() {
-            let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
-        }
+        Sweeper(capstan_test_support::DockerSweeper::new(labels::NODE_NAME, node))
     }
 }
 
 /// A Docker shim serving one node on a temporary unix socket.
 pub struct Shim {
     pub endpoint: String,
-    stop: CancellationToken,
-    server: tokio::task::JoinHandle<()>,
+    served: ServedShim,
     _dir: tempfile::TempDir,
 }
 
 impl Shim {
     pub async fn start(node: &str) -> Shim {
         let config = DockerConfig { node_name: node.to_string(), ..DockerConfig::default() };
-        let runtime = DockerRuntime::connect(config).await.expect("connecting the shim to Docker");
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let server = UnixServer::bind(dir.path().join("docker-shim.sock")).await.expect("binding the shim's socket");
-        let endpoint = format!("unix://{}", server.path().display());
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        let server = tokio::spawn(async move {
-            if let Err(error) = server.serve(runtime.clone(), runtime, token.cancelled_owned()).await {
-                eprintln!("the shim stopped: {error}");
-            }
-        });
-        Shim { endpoint, stop, server, _dir: dir }
+        let served =
+            ServedShim::start(config, &dir.path().join("docker-shim.sock")).await.expect("serving the shim on Docker");
+        Shim { endpoint: served.endpoint(), served, _dir: dir }
     }
 
     /// Stops serving; every client must be dropped first (the server drains).
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        let drained = tokio::time::timeout(Duration::from_secs(30), &mut self.server).await;
+    pub async fn stop(self) {
+        let drained = tokio::time::timeout(Duration::from_secs(30), self.served.stop()).await;
         assert!(drained.is_ok(), "the shim's server did not drain within 30s");
     }
 }

@@ -1,0 +1,28 @@
+//! Removes a test's Docker containers when dropped — also when an assertion
+//! fails halfway — so tests sharing one engine never leave containers behind.
+
+/// Removes every container carrying `label=value` on drop, with the Docker
+/// CLI (blocking, as drop must be).
+pub struct DockerSweeper {
+    filter: String,
+}
+
+impl DockerSweeper {
+    /// E.g. `DockerSweeper::new("io.capstan.node.name", "t-my-test-123")`.
+    pub fn new(label: &str, value: &str) -> DockerSweeper {
+        DockerSweeper { filter: format!("label={label}={value}") }
+    }
+}
+
+impl Drop for DockerSweeper {
+    fn drop(&mut self) {
+        let Ok(listed) = std::process::Command::new("docker").args(["ps", "-aq", "--filter", &self.filter]).output()
+        else {
+            return;
+        };
+        let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout).split_whitespace().map(String::from).collect();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
+        }
+    }
+}

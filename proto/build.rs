@@ -10,8 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Packages whose messages are API objects with a JSON/YAML form.
-const JSON_PACKAGES: &[&str] =
-    &["capstan.meta.v1", "capstan.core.v1", "capstan.apps.v1", "capstan.coordination.v1", "capstan.autoscaling.v1"];
+const JSON_PACKAGES: &[&str] = &[
+    "capstan.meta.v1",
+    "capstan.core.v1",
+    "capstan.apps.v1",
+    "capstan.coordination.v1",
+    "capstan.autoscaling.v1",
+    "capstan.autoscaling.v2",
+];
 
 /// Messages whose JSON form is not an object; their serde impls are written by
 /// hand in `src/json.rs`.

@@ -38,9 +38,43 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "setup: Docker did not start (see /var/log/capstan-dockerd.log)" >&2; exit 1; }
 fi
 
+# The containerd shim drives a standalone containerd on the default socket, with
+# Capstan's own config (root and state as a stock containerd's; the CRI plugin off:
+# Capstan brings its own CNI set-up). Docker's embedded containerd is left alone.
+# Debian installs the CNI plugins (bridge, host-local, loopback) in /usr/lib/cni.
+containerd_socket=/run/containerd/containerd.sock
+containerd_config=/etc/capstan/containerd.toml
+if ! command -v containerd >/dev/null 2>&1; then
+  echo "setup: installing containerd"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq containerd >/dev/null
+fi
+for plugin in bridge host-local loopback; do
+  [ -x "/usr/lib/cni/$plugin" ] || { echo "setup: /usr/lib/cni/$plugin missing (containernetworking-plugins)" >&2; exit 1; }
+done
+if ! ctr --address "$containerd_socket" version >/dev/null 2>&1; then
+  if [ ! -f "$containerd_config" ]; then
+    "${sudo_cmd[@]}" mkdir -p "$(dirname "$containerd_config")"
+    "${sudo_cmd[@]}" tee "$containerd_config" >/dev/null <<TOML
+version = 2
+root = "/var/lib/containerd"
+state = "/run/containerd"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "$containerd_socket"
+TOML
+  fi
+  echo "setup: starting containerd ($containerd_config)"
+  "${sudo_cmd[@]}" setsid nohup containerd --config "$containerd_config" >/var/log/capstan-containerd.log 2>&1 </dev/null &
+  for _ in $(seq 1 60); do ctr --address "$containerd_socket" version >/dev/null 2>&1 && break; sleep 0.5; done
+  ctr --address "$containerd_socket" version >/dev/null 2>&1 \
+    || { echo "setup: containerd did not start (see /var/log/capstan-containerd.log)" >&2; exit 1; }
+fi
+
 if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest"
   cargo install cargo-nextest --locked
 fi
 
-echo "setup: ready (protoc $(protoc --version | cut -d' ' -f2), etcd $(etcd --version | head -1 | cut -d' ' -f3), docker $(docker version --format '{{.Server.Version}}'))"
+echo "setup: ready (protoc $(protoc --version | cut -d' ' -f2), etcd $(etcd --version | head -1 | cut -d' ' -f3), docker $(docker version --format '{{.Server.Version}}'), containerd $(ctr --address "$containerd_socket" version | sed -n 's/^ *Version: *//p' | tail -1))"

@@ -130,6 +130,15 @@ pub const LEASE: KindInfo = KindInfo {
     namespaced: true,
     subresources: &[],
 };
+pub const HORIZONTAL_POD_AUTOSCALER: KindInfo = KindInfo {
+    kind: "HorizontalPodAutoscaler",
+    resource: "horizontalpodautoscalers",
+    singular: "horizontalpodautoscaler",
+    short_names: &["hpa"],
+    api_version: "autoscaling/v2",
+    namespaced: true,
+    subresources: &["status"],
+};
 /// Subresource bodies: they travel in `Object` but are not stored.
 pub const SCALE: KindInfo = KindInfo {
     kind: "Scale",
@@ -152,7 +161,7 @@ pub const BINDING: KindInfo = KindInfo {
 
 /// Every stored kind, in the order `api-resources` lists them.
 pub const STORED_KINDS: &[KindInfo] =
-    &[POD, NAMESPACE, NODE, SERVICE, ENDPOINTS, EVENT, REPLICA_SET, DEPLOYMENT, LEASE];
+    &[POD, NAMESPACE, NODE, SERVICE, ENDPOINTS, EVENT, REPLICA_SET, DEPLOYMENT, LEASE, HORIZONTAL_POD_AUTOSCALER];
 
 /// The stored kind that `name` names (plural, singular, short name or kind).
 pub fn lookup(name: &str) -> Option<&'static KindInfo> {
@@ -203,6 +212,7 @@ macro_rules! with_kind {
             Some(__K::ReplicaSet($v)) => $body,
             Some(__K::Deployment($v)) => $body,
             Some(__K::Lease($v)) => $body,
+            Some(__K::HorizontalPodAutoscaler($v)) => $body,
             Some(__K::Scale($v)) => $body,
             Some(__K::Binding($v)) => $body,
             None => $none,
@@ -256,6 +266,7 @@ resources! {
     crate::apps::v1::ReplicaSet => ReplicaSet, REPLICA_SET;
     crate::apps::v1::Deployment => Deployment, DEPLOYMENT;
     crate::coordination::v1::Lease => Lease, LEASE;
+    crate::autoscaling::v2::HorizontalPodAutoscaler => HorizontalPodAutoscaler, HORIZONTAL_POD_AUTOSCALER;
     crate::autoscaling::v1::Scale => Scale, SCALE;
     crate::core::v1::Binding => Binding, BINDING;
 }
@@ -279,6 +290,8 @@ mod tests {
             ("no", "Node"),
             ("ev", "Event"),
             ("lease", "Lease"),
+            ("hpa", "HorizontalPodAutoscaler"),
+            ("horizontalpodautoscalers.autoscaling", "HorizontalPodAutoscaler"),
         ] {
             assert_eq!(lookup(name).map(|k| k.kind), Some(kind), "{name}");
         }

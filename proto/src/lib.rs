@@ -23,6 +23,7 @@ pub mod json;
 pub mod kinds;
 pub mod object;
 pub mod quantity;
+pub mod taints;
 pub mod time;
 
 pub use kinds::{KindInfo, Resource};
@@ -56,10 +57,14 @@ pub mod coordination {
     }
 }
 
-/// The autoscaling group: the scale subresource.
+/// The autoscaling group: the scale subresource (v1) and the
+/// HorizontalPodAutoscaler (v2).
 pub mod autoscaling {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/capstan.autoscaling.v1.rs"));
+    }
+    pub mod v2 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.autoscaling.v2.rs"));
     }
 }
 
@@ -81,6 +86,13 @@ pub mod kubelet {
 pub mod proxy {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/capstan.proxy.v1.rs"));
+    }
+}
+
+/// The scheduler's own service: why a pod is or is not schedulable.
+pub mod scheduler {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.scheduler.v1.rs"));
     }
 }
 

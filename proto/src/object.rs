@@ -89,7 +89,7 @@ pub fn decode_body(info: &KindInfo, bytes: &[u8]) -> Result<Object, DecodeError>
         value.set_type_meta();
         Ok(value.into_object())
     }
-    use crate::{apps::v1 as apps, coordination::v1 as coord, core::v1 as core};
+    use crate::{apps::v1 as apps, autoscaling::v2 as autoscaling, coordination::v1 as coord, core::v1 as core};
     match info.kind {
         "Pod" => body::<core::Pod>(bytes),
         "Namespace" => body::<core::Namespace>(bytes),
@@ -100,6 +100,7 @@ pub fn decode_body(info: &KindInfo, bytes: &[u8]) -> Result<Object, DecodeError>
         "ReplicaSet" => body::<apps::ReplicaSet>(bytes),
         "Deployment" => body::<apps::Deployment>(bytes),
         "Lease" => body::<coord::Lease>(bytes),
+        "HorizontalPodAutoscaler" => body::<autoscaling::HorizontalPodAutoscaler>(bytes),
         other => Err(DecodeError::Body { kind: info.kind, message: format!("{other} is not a stored kind") }),
     }
 }
@@ -132,7 +133,8 @@ pub fn from_json(doc: &str, value: serde_json::Value) -> Result<Object, DecodeEr
     let Some(info) = kinds::by_api_version_kind(&api_version, &kind) else {
         return Err(DecodeError::UnknownKind { doc: doc.to_string(), api_version, kind });
     };
-    use crate::{apps::v1 as apps, autoscaling::v1 as autoscaling, coordination::v1 as coord, core::v1 as core};
+    use crate::autoscaling::{v1 as autoscaling, v2 as autoscaling_v2};
+    use crate::{apps::v1 as apps, coordination::v1 as coord, core::v1 as core};
     match info.kind {
         "Pod" => typed::<core::Pod>(doc, value),
         "Namespace" => typed::<core::Namespace>(doc, value),
@@ -143,6 +145,7 @@ pub fn from_json(doc: &str, value: serde_json::Value) -> Result<Object, DecodeEr
         "ReplicaSet" => typed::<apps::ReplicaSet>(doc, value),
         "Deployment" => typed::<apps::Deployment>(doc, value),
         "Lease" => typed::<coord::Lease>(doc, value),
+        "HorizontalPodAutoscaler" => typed::<autoscaling_v2::HorizontalPodAutoscaler>(doc, value),
         "Scale" => typed::<autoscaling::Scale>(doc, value),
         _ => typed::<core::Binding>(doc, value),
     }

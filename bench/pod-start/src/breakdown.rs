@@ -48,7 +48,8 @@ pub struct Breakdown {
 /// Analyses `samples` (taken one at a time) against the shim's call log.
 pub fn analyse(samples: &[PodSample], log: &CallLog) -> Breakdown {
     let windows: Vec<(&PodSample, Vec<Call>)> = samples.iter().map(|s| (s, log.between(s.start, s.running))).collect();
-    let first = |calls: &[Call], method: &str| calls.iter().find(|c| c.method == method).cloned();
+    // the first call of `method` that succeeded (failed attempts are retried)
+    let first = |calls: &[Call], method: &str| calls.iter().find(|c| c.method == method && c.ok).cloned();
     let points: [(&'static str, Box<PointFn>); 9] = [
         ("create call returned", Box::new(|s, _| Some(s.created))),
         ("ADDED seen by the bench's watch", Box::new(|s, _| s.added)),

@@ -3,7 +3,8 @@
 //! the report can say where a pod's start went without touching the kubelet.
 //!
 //! A unary call ends when its response is ready, which for the runtime interface
-//! is when the shim has finished the engine calls behind it.
+//! is when the shim has finished the engine calls behind it; a call that failed
+//! is marked so (the kubelet retries some, e.g. an early CreateContainer).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +19,8 @@ pub struct Call {
     pub method: String,
     pub start: Instant,
     pub end: Instant,
+    /// it answered without a gRPC error
+    pub ok: bool,
 }
 
 /// Every call recorded so far; cheap to clone.
@@ -59,9 +62,9 @@ pub struct Timed<S> {
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
-impl<S, B> tower::Service<http::Request<B>> for Timed<S>
+impl<S, B, R> tower::Service<http::Request<B>> for Timed<S>
 where
-    S: tower::Service<http::Request<B>>,
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
@@ -78,7 +81,9 @@ where
         let answer = self.inner.call(request);
         Box::pin(async move {
             let result = answer.await;
-            log.record(Call { method, start, end: Instant::now() });
+            // a failed unary call answers "trailers-only": its grpc-status is a header
+            let ok = result.as_ref().is_ok_and(|r| r.headers().get("grpc-status").is_none_or(|s| s == "0"));
+            log.record(Call { method, start, end: Instant::now(), ok });
             result
         })
     }

@@ -8,10 +8,9 @@ use std::path::PathBuf;
 
 use capstan_apiserver::{ApiServer, Config as ApiConfig, StoreConfig};
 use capstan_client::Client;
+use capstan_cri::RuntimeServer;
 use capstan_docker_shim::{DockerConfig, DockerRuntime};
 use capstan_kubelet::Kubelet;
-use capstan_proto::runtime::v1::image_service_server::ImageServiceServer;
-use capstan_proto::runtime::v1::runtime_service_server::RuntimeServiceServer;
 use tokio::net::UnixListener;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::UnixListenerStream;
@@ -35,8 +34,9 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts the API server, the shim and the kubelet for `node`.
-    pub async fn start(node: &str) -> Result<Cluster, BenchError> {
+    /// Starts the API server, the shim (sandboxes on `network`) and the kubelet
+    /// for `node`.
+    pub async fn start(node: &str, network: &str) -> Result<Cluster, BenchError> {
         let dir =
             tempfile::tempdir().map_err(|source| BenchError::Io { what: "creating a temp dir".into(), source })?;
         let config = ApiConfig {
@@ -47,7 +47,8 @@ impl Cluster {
         let server = ApiServer::start(config).await.map_err(|e| BenchError::ApiServer(e.to_string()))?;
         let client = Client::connect(&server.url()).map_err(BenchError::api("connect"))?;
 
-        let docker = DockerConfig { node_name: node.to_string(), ..DockerConfig::default() };
+        let docker =
+            DockerConfig { node_name: node.to_string(), network: network.to_string(), ..DockerConfig::default() };
         let engine = DockerRuntime::connect(docker).await.map_err(|e| BenchError::Shim(e.to_string()))?;
         let socket = dir.path().join("docker-shim.sock");
         let calls = CallLog::default();
@@ -89,10 +90,11 @@ fn serve_shim(
 ) -> Result<JoinHandle<()>, BenchError> {
     let listener = UnixListener::bind(socket)
         .map_err(|source| BenchError::Io { what: format!("binding {}", socket.display()), source })?;
+    let (runtime_service, image_service) = RuntimeServer::new(engine).services();
     let router = tonic::transport::Server::builder()
         .layer(TimingLayer(calls))
-        .add_service(RuntimeServiceServer::new(engine.clone()))
-        .add_service(ImageServiceServer::new(engine));
+        .add_service(runtime_service)
+        .add_service(image_service);
     let path: PathBuf = socket.to_path_buf();
     Ok(tokio::spawn(async move {
         let incoming = UnixListenerStream::new(listener);

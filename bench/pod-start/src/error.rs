@@ -24,6 +24,9 @@ pub enum BenchError {
     #[error("starting the kubelet: {0}")]
     Kubelet(String),
 
+    #[error("containerd (is it running on /run/containerd/containerd.sock? scripts/setup.sh starts it): {0}")]
+    Containerd(String),
+
     #[error("API call {call}: {source}")]
     Api {
         call: String,

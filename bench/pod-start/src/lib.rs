@@ -13,12 +13,14 @@
 //!   baselines; [`images`]: `scripts/images.sh`.
 //! - [`stats`], [`breakdown`], [`report`]: the numbers and the printed table.
 //! - [`sweep`]: removing leftovers however the run ends.
+//! - [`containerd`]: the same measurement on a containerd-backed node, beside `ctr run`.
 //!
 //! Nothing here asserts a timing: targets are printed with met / not met.
 
 pub mod breakdown;
 pub mod calls;
 pub mod cluster;
+pub mod containerd;
 mod error;
 pub mod images;
 pub mod pods;
@@ -68,15 +70,23 @@ pub struct Options {
     /// pods (and raw pairs) started at once
     pub parallel: usize,
     pub workload: Workload,
+    /// the Docker network the shim puts pod sandboxes on (and the raw pause
+    /// containers join); the shim's default when `None`
+    pub network: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { pods: 30, parallel: 1, workload: Workload::Sleep }
+        Options { pods: 30, parallel: 1, workload: Workload::Sleep, network: None }
     }
 }
 
 impl Options {
+    /// The pod network this run uses.
+    pub fn network(&self) -> String {
+        self.network.clone().unwrap_or_else(|| capstan_docker_shim::DockerConfig::default().network)
+    }
+
     /// The smoke settings: 3 pods, one at a time.
     pub fn quick() -> Self {
         Options { pods: 3, ..Options::default() }
@@ -89,7 +99,7 @@ pub async fn run(options: &Options) -> Result<Report, BenchError> {
     let pid = std::process::id();
     let (node, run_id) = (format!("bench-{pid}"), pid.to_string());
     let _sweep = Sweep::new(&node, &run_id);
-    let cluster = Cluster::start(&node).await?;
+    let cluster = Cluster::start(&node, &options.network()).await?;
     let measured = measure(&cluster, options, &run_id).await;
     let deleted = pods::delete_all(&cluster.client, &run_id, CLEANUP_WAIT).await;
     let removed = raw::remove_all(&run_id).await;
@@ -117,21 +127,28 @@ async fn measure(cluster: &Cluster, options: &Options, run_id: &str) -> Result<R
     let spec = RawSpec {
         run_id: run_id.to_string(),
         command: command.iter().map(|s| s.to_string()).collect(),
-        network: capstan_docker_shim::DockerConfig::default().network,
+        network: options.network(),
     };
-    raw::docker_cli(&spec, 1, 1).await?;
-    let cli = raw::docker_cli(&spec, n, k).await?;
-    raw::bollard_single(docker, &spec, 1, 1).await?;
-    let bollard = raw::bollard_single(docker, &spec, n, k).await?;
-    raw::bollard_pod_like(docker, &spec, 1, 1).await?;
-    let pod_like = raw::bollard_pod_like(docker, &spec, n, k).await?;
-    raw::remove_all(run_id).await?;
-
     let runner = Arc::new(PodRunner::start(&cluster.client, &cluster.node, run_id, command).await?);
-    // the warm-up pod also proves the watch is live before anything is timed
+    // one unmeasured warm-up of each kind; the warm-up pod also proves the watch
+    // is live before anything is timed
+    raw::docker_cli(&spec, 1, 1).await?;
+    raw::bollard_single(docker, &spec, 1, 1).await?;
+    raw::bollard_pod_like(docker, &spec, 1, 1).await?;
     runner.measure("bench-warmup").await?;
-    let names = (0..n).map(|i| format!("bench-{i}")).collect();
-    let samples = runner.measure_all(names, k).await?;
+    // rounds of `k` of each kind back to back, so a change in the machine's load
+    // (it is shared) hits the baselines and the pods alike
+    let (mut cli, mut bollard, mut pod_like, mut samples) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut next = 0;
+    while next < n {
+        let m = k.min(n - next);
+        cli.extend(raw::docker_cli(&spec, m, k).await?);
+        bollard.extend(raw::bollard_single(docker, &spec, m, k).await?);
+        pod_like.extend(raw::bollard_pod_like(docker, &spec, m, k).await?);
+        let names = (next..next + m).map(|i| format!("bench-{i}")).collect();
+        samples.extend(runner.measure_all(names, k).await?);
+        next += m;
+    }
     let latencies: Vec<Duration> = samples.iter().map(|s| s.latency()).collect();
     let breakdown = (k == 1).then(|| breakdown::analyse(&samples, &cluster.calls));
 

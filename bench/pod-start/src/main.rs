@@ -18,9 +18,16 @@ struct Flags {
     /// what the containers run
     #[arg(long, value_enum, default_value_t = Workload::Sleep)]
     workload: Workload,
+    /// the Docker network pod sandboxes go on (default: the shim's default)
+    #[arg(long)]
+    network: Option<String>,
     /// smoke run: 3 pods, one at a time
     #[arg(long)]
     quick: bool,
+    /// the node's runtime: docker (beside raw docker create+start) or containerd
+    /// (beside raw `ctr run`)
+    #[arg(long, default_value = "docker")]
+    runtime: String,
 }
 
 #[tokio::main]
@@ -31,10 +38,19 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let flags = Flags::parse();
     let options = if flags.quick {
-        Options { workload: flags.workload, ..Options::quick() }
+        Options { workload: flags.workload, network: flags.network, ..Options::quick() }
     } else {
-        Options { pods: flags.pods, parallel: flags.parallel, workload: flags.workload }
+        Options { pods: flags.pods, parallel: flags.parallel, workload: flags.workload, network: flags.network }
     };
+    if flags.runtime == "containerd" {
+        let report = tokio::select! {
+            report = capstan_bench_pod_start::containerd::run(&options) => report.context("the containerd pod-start benchmark failed")?,
+            _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
+        };
+        print!("{}", report.render());
+        return Ok(());
+    }
+    anyhow::ensure!(flags.runtime == "docker", "--runtime must be docker or containerd, not {}", flags.runtime);
     let report = tokio::select! {
         report = run(&options) => report.context("the pod-start benchmark failed")?,
         _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted (leftover containers were removed)"),

@@ -44,16 +44,18 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "pod-start: {} pods of capstan/test:1 `{}`, {} at a time; node {} on Docker {}",
+            "pod-start: {} pods of capstan/test:1 `{}`, {} at a time; node {} on Docker {}, pod network `{}`",
             o.pods,
             o.workload.command().join(" "),
             o.parallel,
             self.node,
-            self.engine_version
+            self.engine_version,
+            o.network()
         );
         let _ = writeln!(
             out,
-            "each line after one unmeasured warm-up; raw lines ran first, their containers removed before the pods\n"
+            "each line after one unmeasured warm-up; measured in rounds of {} of each kind, back to back\n",
+            o.parallel.max(1)
         );
         let _ = writeln!(out, "{:<58} {:>4} {:>9} {:>9} {:>9}", "what", "n", "p50 ms", "p99 ms", "max ms");
         let rows = [
@@ -107,11 +109,11 @@ fn render_breakdown(out: &mut String, b: &Breakdown) {
     }
     let _ = writeln!(
         out,
-        "\nruntime calls the shim served in each pod's window (create -> Running); the list and status calls"
+        "\nruntime calls the shim served in each pod's window (create -> Running), failed ones included; the"
     );
     let _ = writeln!(
         out,
-        "include the 1 s resyncs of the pods already running ({:.0} calls/s over the measured phase):",
+        "list calls include the node-wide 1 s relist ({:.0} calls/s over the measured phase):",
         b.calls_per_second
     );
     let _ = writeln!(out, "  {:<28} {:>10} {:>16}", "method", "calls/pod", "median ms/pod");

@@ -6,6 +6,6 @@ use std::time::Duration;
 async fn small_point_binds_every_pod() {
     let point = capstan_bench_scheduler::run_point(5, 100, Duration::from_secs(60)).await.expect("bench point runs");
     assert_eq!((point.nodes, point.pods), (5, 100));
-    assert!(point.bind_rate > 0.0 && point.update_rate > 0.0, "{point:?}");
+    assert!(point.bind_rate > 0.0 && point.update_before > 0.0 && point.update_after > 0.0, "{point:?}");
     capstan_bench_scheduler::print_table(&[point]);
 }

@@ -12,6 +12,10 @@
 //! - [`params`], [`watch`]: call options and watch events.
 //! - [`error`]: [`ClientError`], built from a gRPC status in one place.
 //! - [`backoff`]: the project's one retry delay.
+//! - [`leader`]: leader election through a Lease.
+//! - [`events`]: the Event recorder every component writes through.
+//! - [`wait`]: watch one object until a predicate holds.
+//! - [`nodes`]: where a node's kubelet answers.
 //! - [`informer`]: the list+watch cache with its store and subscriptions.
 //!
 //! # Invariants
@@ -24,13 +28,20 @@ pub mod api;
 pub mod backoff;
 pub mod client;
 pub mod error;
+pub mod events;
 pub mod informer;
+pub mod leader;
+pub mod nodes;
 pub mod params;
+pub mod wait;
 pub mod watch;
 
 pub use api::{Api, Deletion};
 pub use backoff::Backoff;
 pub use client::{resource_ref, Client, MERGE_PATCH};
 pub use error::{ClientError, FieldCause};
+pub use events::EventRecorder;
+pub use leader::{LeaderElector, LeaseConfig};
 pub use params::{DeleteParams, ListParams, PropagationPolicy};
+pub use wait::{wait_for, WaitError};
 pub use watch::{WatchEvent, WatchStream};

@@ -2,7 +2,7 @@
 //!
 //! Unix endpoints use tonic over a `UnixStream` connector; the channel reconnects
 //! through the same connector, so a restarted shim is picked up on the next call.
-//! In-process runtimes (`memory://`, or any service pair a test builds) are served by
+//! In-process runtimes (`memory://`, or any runtime a test builds) are served by
 //! a tonic server whose connections are `tokio::io::duplex` pipes handed over a
 //! channel: each connection attempt makes a new pipe. That server task ends when the
 //! last client clone is dropped (the connector, and with it the pipe sender, goes
@@ -12,10 +12,8 @@ use std::path::{Path, PathBuf};
 
 use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
 use capstan_proto::runtime::v1::image_service_client::ImageServiceClient;
-use capstan_proto::runtime::v1::image_service_server::{ImageService, ImageServiceServer};
 use capstan_proto::runtime::v1::runtime_service_client::RuntimeServiceClient;
-use capstan_proto::runtime::v1::runtime_service_server::{RuntimeService, RuntimeServiceServer};
-use capstan_shim_common::{parse_endpoint, RuntimeEndpoint};
+use capstan_shim_common::{parse_endpoint, ContainerRuntime, RuntimeEndpoint, RuntimeServer};
 use futures::StreamExt;
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
@@ -55,7 +53,7 @@ pub async fn connect_with(endpoint: &str, memory: MemoryConfig) -> Result<Runtim
         RuntimeEndpoint::Unix(path) => connect_unix(&path).await,
         RuntimeEndpoint::Memory => {
             let runtime = MemoryRuntime::new(memory)?;
-            connect_in_process(runtime.clone(), runtime).await
+            connect_in_process(runtime).await
         }
     }
 }
@@ -76,17 +74,14 @@ pub async fn connect_unix(path: &Path) -> Result<RuntimeClients, CriError> {
     Ok(RuntimeClients::over(channel))
 }
 
-/// Serves `runtime` and `images` in this process and connects clients to them.
-pub async fn connect_in_process<R, I>(runtime: R, images: I) -> Result<RuntimeClients, CriError>
-where
-    R: RuntimeService,
-    I: ImageService,
-{
+/// Serves `runtime` in this process and connects clients to it.
+pub async fn connect_in_process<R: ContainerRuntime>(runtime: R) -> Result<RuntimeClients, CriError> {
     let (pipes, incoming) = mpsc::channel::<tokio::io::DuplexStream>(4);
+    let (runtime_service, image_service) = RuntimeServer::new(runtime).services();
     let server = tonic::transport::Server::builder()
         .layer(capstan_telemetry::TraceServerLayer)
-        .add_service(RuntimeServiceServer::new(runtime))
-        .add_service(ImageServiceServer::new(images));
+        .add_service(runtime_service)
+        .add_service(image_service);
     let incoming = ReceiverStream::new(incoming).map(Ok::<_, std::io::Error>);
     tokio::spawn(async move {
         if let Err(error) = server.serve_with_incoming(incoming).await {

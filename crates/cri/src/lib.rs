@@ -11,12 +11,15 @@
 //! - [`connect`](mod@connect): endpoints to [`RuntimeClients`], including in-process servers.
 //! - [`CriError`]: why connecting failed.
 //! - re-exported from `capstan-shim-common` (which sits below both the kubelet and
-//!   the shims): [`labels`], [`serve_unix`], [`UnixServer`], [`parse_endpoint`].
+//!   the shims): [`labels`], [`serve_unix`], [`UnixServer`], [`parse_endpoint`],
+//!   [`ContainerRuntime`] and its gRPC face [`RuntimeServer`].
 
 pub mod connect;
 mod error;
 
 pub use capstan_memory_shim::MemoryConfig;
-pub use capstan_shim_common::{labels, parse_endpoint, serve_unix, RuntimeEndpoint, UnixServer};
+pub use capstan_shim_common::{
+    labels, parse_endpoint, serve_unix, ContainerRuntime, RuntimeEndpoint, RuntimeServer, UnixServer,
+};
 pub use connect::{connect, connect_in_process, connect_unix, connect_with, RuntimeChannel, RuntimeClients};
 pub use error::CriError;

@@ -45,7 +45,7 @@ async fn serve(path: &std::path::Path) -> (oneshot::Sender<()>, tokio::task::Joi
         let shutdown = async {
             let _ = stopped.await;
         };
-        server.serve(runtime.clone(), runtime, shutdown).await.expect("serve");
+        server.serve(runtime, shutdown).await.expect("serve");
     });
     (stop, task)
 }

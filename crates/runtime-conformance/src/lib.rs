@@ -1,6 +1,6 @@
-//! One conformance suite for every Capstan runtime: the Docker shim, the in-memory
-//! runtime (and the containerd shim to come) must all behave the same through the
-//! kubelet's gRPC clients.
+//! One conformance suite for every Capstan runtime: the Docker shim, the containerd
+//! shim and the in-memory runtime must all behave the same through the kubelet's
+//! gRPC clients.
 //!
 //! Each case in [`cases`] is an async function taking a [`Runtime`]: the clients, the
 //! [`Images`] it may use and the runtime's [`Capabilities`] (the in-memory runtime runs

@@ -21,6 +21,10 @@ pub enum HarnessError {
     #[error("{daemon} did not become ready within {waited:?}: {detail}")]
     NotReady { daemon: &'static str, waited: Duration, detail: String },
 
+    /// A test's HTTP request failed (see [`crate::http_get`]).
+    #[error("{0}")]
+    Http(String),
+
     #[error("{what}: {source}")]
     Io {
         what: String,

@@ -1,18 +1,26 @@
 //! The one shared harness that starts real daemons for Capstan's integration tests.
 //!
-//! Integration tests run against the real thing (etcd today; the API server, Docker and
-//! containerd later), never a stand-in, so every crate gets its daemons from here and
+//! Integration tests run against the real thing (etcd, Docker, containerd), never a stand-in, so every crate gets its daemons from here and
 //! inherits one behaviour: free loopback ports, throwaway state in a temp dir, bounded
 //! readiness waits, cleanup on drop, and the missing-daemon policy of [`require_daemon`].
 
+mod binaries;
+mod containerd;
 mod daemon;
 mod docker;
 mod etcd;
+mod http;
 mod ports;
 mod sweeper;
 
+pub use binaries::workspace_binary;
+pub use containerd::{
+    containerd_inventory, ping_containerd, require_containerd, test_image_archive, ContainerdInventory,
+    ContainerdSweeper, CONTAINERD_NAMESPACE, CONTAINERD_SOCKET,
+};
 pub use daemon::{find_binary, require_daemon, HarnessError};
 pub use docker::{ensure_images, ping_docker, require_docker, DOCKER_SOCKET, PAUSE_IMAGE, TEST_IMAGE};
 pub use etcd::EtcdServer;
+pub use http::{http_get, metric_sample, HttpResponse};
 pub use ports::free_ports;
 pub use sweeper::DockerSweeper;

@@ -1,5 +1,6 @@
-//! Serving a runtime on a unix socket: how every shim (and a test starting one
-//! in-process) exposes its two gRPC services to the kubelet.
+//! Serving a runtime on a unix socket: how every shim (and a test or `capstan up`
+//! starting one in-process, [`ServedRuntime`]) exposes its two gRPC services to the
+//! kubelet.
 //!
 //! Binding is separate from serving so that a caller can bind, learn about a failure
 //! (the directory cannot be created, another shim is live on the socket) before it
@@ -8,12 +9,10 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use capstan_proto::runtime::v1::image_service_server::{ImageService, ImageServiceServer};
-use capstan_proto::runtime::v1::runtime_service_server::{RuntimeService, RuntimeServiceServer};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::wrappers::UnixListenerStream;
 
-use crate::ShimCommonError;
+use crate::{ContainerRuntime, RuntimeServer, ShimCommonError};
 
 /// A bound, not yet serving, unix socket.
 #[derive(Debug)]
@@ -47,20 +46,20 @@ impl UnixServer {
         &self.path
     }
 
-    /// Serves both services until `shutdown` completes, then drains in-flight calls
-    /// and removes the socket file.
-    pub async fn serve<R, I, F>(self, runtime: R, images: I, shutdown: F) -> Result<(), ShimCommonError>
+    /// Serves both services of `runtime` until `shutdown` completes, then drains
+    /// in-flight calls and removes the socket file.
+    pub async fn serve<R, F>(self, runtime: R, shutdown: F) -> Result<(), ShimCommonError>
     where
-        R: RuntimeService,
-        I: ImageService,
+        R: ContainerRuntime,
         F: Future<Output = ()> + Send,
     {
         let UnixServer { path, listener } = self;
         tracing::info!(path = %path.display(), "serving the runtime");
+        let (runtime_service, image_service) = RuntimeServer::new(runtime).services();
         let result = tonic::transport::Server::builder()
             .layer(capstan_telemetry::TraceServerLayer)
-            .add_service(RuntimeServiceServer::new(runtime))
-            .add_service(ImageServiceServer::new(images))
+            .add_service(runtime_service)
+            .add_service(image_service)
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
             .await;
         if let Err(error) = std::fs::remove_file(&path) {
@@ -71,18 +70,63 @@ impl UnixServer {
 }
 
 /// Binds `path` (see [`UnixServer::bind`]) and serves the runtime until `shutdown`.
-pub async fn serve_unix<R, I, F>(
-    path: impl AsRef<Path>,
-    runtime: R,
-    images: I,
-    shutdown: F,
-) -> Result<(), ShimCommonError>
+pub async fn serve_unix<R, F>(path: impl AsRef<Path>, runtime: R, shutdown: F) -> Result<(), ShimCommonError>
 where
-    R: RuntimeService,
-    I: ImageService,
+    R: ContainerRuntime,
     F: Future<Output = ()> + Send,
 {
-    UnixServer::bind(path).await?.serve(runtime, images, shutdown).await
+    UnixServer::bind(path).await?.serve(runtime, shutdown).await
+}
+
+/// A runtime served in-process on a unix socket until [`stop`](ServedRuntime::stop):
+/// what `capstan up`, the benchmarks and the shims' tests start, so none of them
+/// wires the socket and the server task by hand.
+pub struct ServedRuntime<R> {
+    runtime: R,
+    socket: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl<R: ContainerRuntime + Clone> ServedRuntime<R> {
+    /// Binds `socket` (replacing a stale one) and serves `runtime` on it.
+    pub async fn start(runtime: R, socket: &Path) -> Result<ServedRuntime<R>, ShimCommonError> {
+        let server = UnixServer::bind(socket).await?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (served, path) = (runtime.clone(), socket.to_path_buf());
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) = server.serve(served, shutdown).await {
+                tracing::error!(%error, path = %path.display(), "the runtime server stopped");
+            }
+        });
+        Ok(ServedRuntime { runtime, socket: socket.to_path_buf(), stop: Some(stop), task })
+    }
+
+    /// `unix:///…`, for `capstan_cri::connect` and the kubelet's `--runtime-endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// The runtime, for callers that ask it directly.
+    pub fn runtime(&self) -> &R {
+        &self.runtime
+    }
+
+    /// Stops serving and waits for open connections to drain (drop every client
+    /// first).
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
 }
 
 #[cfg(test)]

@@ -2,11 +2,17 @@
 //! (`container:<sandbox id>`), never restart on their own (the kubelet decides), and
 //! carry the pod's labels.
 //!
+//! A container may be created in a sandbox that is still starting (see
+//! `accepts_containers`); it starts only once the sandbox runs.
+//!
 //! The command replaces the image's entrypoint and the args its cmd, as in Kubernetes;
 //! Docker then ignores the image's cmd when the entrypoint is replaced, as Kubernetes
 //! requires.
 
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, RestartPolicy, RestartPolicyNameEnum};
+use bollard::models::{
+    ContainerCreateBody, ContainerState as DockerState, ContainerStateStatusEnum, HostConfig, Mount, MountType,
+    RestartPolicy, RestartPolicyNameEnum,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
@@ -31,7 +37,7 @@ impl DockerRuntime {
         let meta = config.metadata.clone().ok_or(missing("config.metadata"))?;
         let sandbox_id = request.pod_sandbox_id;
         let sandbox = self.sandbox(&sandbox_id).await?;
-        if sandbox.state.as_ref().and_then(|s| s.running) != Some(true) {
+        if !accepts_containers(sandbox.state.as_ref()) {
             return Err(ShimError::SandboxNotReady { id: sandbox_id });
         }
         let sandbox_labels = sandbox.config.and_then(|c| c.labels).unwrap_or_default();
@@ -127,6 +133,16 @@ impl DockerRuntime {
     }
 }
 
+/// Whether a sandbox in this state takes new containers: a running one, and one
+/// still starting (its pause container created, RunPodSandbox not yet returned),
+/// so the kubelet can create a pod's containers while the pause container
+/// starts. Docker itself refuses to *start* a container joining a namespace
+/// whose holder does not run, so nothing starts early.
+fn accepts_containers(state: Option<&DockerState>) -> bool {
+    let running = state.and_then(|s| s.running) == Some(true);
+    running || state.and_then(|s| s.status) == Some(ContainerStateStatusEnum::CREATED)
+}
+
 fn host_config(sandbox_id: &str, config: &ContainerConfig) -> HostConfig {
     let resources = config.resources.unwrap_or_default();
     let LinuxResources { cpu_millis, cpu_request_millis, memory_limit_bytes } = resources;
@@ -153,6 +169,16 @@ fn host_config(sandbox_id: &str, config: &ContainerConfig) -> HostConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_and_starting_sandboxes_take_containers() {
+        let state =
+            |status, running| DockerState { status: Some(status), running: Some(running), ..Default::default() };
+        assert!(accepts_containers(Some(&state(ContainerStateStatusEnum::RUNNING, true))));
+        assert!(accepts_containers(Some(&state(ContainerStateStatusEnum::CREATED, false))));
+        assert!(!accepts_containers(Some(&state(ContainerStateStatusEnum::EXITED, false))));
+        assert!(!accepts_containers(None));
+    }
 
     #[test]
     fn resources_become_cgroup_limits() {

@@ -180,3 +180,9 @@ impl From<ShimError> for Status {
         Status::new(code, error.to_string())
     }
 }
+
+impl capstan_shim_common::RuntimeError for ShimError {
+    fn is_not_found(&self) -> bool {
+        ShimError::is_not_found(self)
+    }
+}

@@ -14,6 +14,7 @@ use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, Star
 use capstan_proto::runtime::v1::exec_input::{Input, Start};
 use capstan_proto::runtime::v1::exec_output::Output;
 use capstan_proto::runtime::v1::{ExecInput, ExecOutput, ExecSyncRequest, ExecSyncResponse};
+use capstan_shim_common::ExecOutputStream as ExecStream;
 use futures::{Stream, StreamExt};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -23,8 +24,6 @@ use tonic::Status;
 use crate::error::{Context, Op};
 use crate::{DockerRuntime, ShimError};
 
-/// The response stream of Exec.
-pub type ExecStream = Pin<Box<dyn Stream<Item = Result<ExecOutput, Status>> + Send>>;
 type EngineOutput = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 
 impl DockerRuntime {

@@ -1,4 +1,4 @@
-//! The image service on Docker: status, list and remove through the engine; pull
+//! Images on Docker: status, list and remove through the engine; pull
 //! returns a present image at once and otherwise asks the engine to pull it, which
 //! on these machines fails — no registry is reachable — with an error that names the
 //! image and says how to provide it.
@@ -7,17 +7,11 @@ use std::collections::HashMap;
 
 use bollard::models::{ImageInspect, ImageSummary};
 use bollard::query_parameters::{CreateImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
-use capstan_proto::runtime::v1::image_service_server::ImageService;
-use capstan_proto::runtime::v1::*;
+use capstan_proto::runtime::v1::Image;
 use futures::StreamExt;
-use tonic::{Request, Response, Status};
 
 use crate::error::{Context, Op};
 use crate::{DockerRuntime, ShimError};
-
-fn image_name(spec: Option<ImageSpec>, request: &'static str) -> Result<String, ShimError> {
-    spec.map(|s| s.image).filter(|i| !i.is_empty()).ok_or(ShimError::MissingField { request, field: "image.image" })
-}
 
 fn from_inspect(image: ImageInspect) -> Image {
     Image {
@@ -46,7 +40,7 @@ fn pull_reference(name: &str) -> (String, String) {
 }
 
 impl DockerRuntime {
-    async fn image(&self, name: &str) -> Result<Option<Image>, ShimError> {
+    pub(crate) async fn image(&self, name: &str) -> Result<Option<Image>, ShimError> {
         match self.inner.docker.inspect_image(name).await.during(Op::InspectImage, name) {
             Ok(image) => Ok(Some(from_inspect(image))),
             Err(error) if error.is_not_found() => Ok(None),
@@ -54,7 +48,7 @@ impl DockerRuntime {
         }
     }
 
-    async fn pull(&self, name: &str) -> Result<String, ShimError> {
+    pub(crate) async fn pull(&self, name: &str) -> Result<String, ShimError> {
         if let Some(image) = self.image(name).await? {
             return Ok(image.id);
         }
@@ -67,49 +61,25 @@ impl DockerRuntime {
         let pulled = self.image(name).await?;
         Ok(pulled.map(|i| i.id).unwrap_or_default())
     }
-}
 
-#[tonic::async_trait]
-impl ImageService for DockerRuntime {
-    async fn list_images(&self, request: Request<ListImagesRequest>) -> Result<Response<ListImagesResponse>, Status> {
-        let filter = request.into_inner().filter.map(|f| f.image).filter(|f| !f.is_empty());
-        let images = match filter {
-            // an exact reference or ID, as ImageStatus reads it
-            Some(name) => self.image(&name).await?.into_iter().collect(),
-            None => {
-                let options =
-                    ListImagesOptionsBuilder::default().filters(&HashMap::<String, Vec<String>>::new()).build();
-                let listed =
-                    self.inner.docker.list_images(Some(options)).await.during(Op::ListImages, "on the node")?;
-                listed.into_iter().map(from_summary).collect()
-            }
-        };
-        Ok(Response::new(ListImagesResponse { images }))
+    /// Every image on the engine, or just the one `filter` names (a reference or ID,
+    /// as ImageStatus reads it).
+    pub(crate) async fn list_images(&self, filter: Option<&str>) -> Result<Vec<Image>, ShimError> {
+        if let Some(name) = filter {
+            return Ok(self.image(name).await?.into_iter().collect());
+        }
+        let options = ListImagesOptionsBuilder::default().filters(&HashMap::<String, Vec<String>>::new()).build();
+        let listed = self.inner.docker.list_images(Some(options)).await.during(Op::ListImages, "on the node")?;
+        Ok(listed.into_iter().map(from_summary).collect())
     }
 
-    async fn image_status(
-        &self,
-        request: Request<ImageStatusRequest>,
-    ) -> Result<Response<ImageStatusResponse>, Status> {
-        let name = image_name(request.into_inner().image, "ImageStatus")?;
-        Ok(Response::new(ImageStatusResponse { image: self.image(&name).await? }))
-    }
-
-    async fn pull_image(&self, request: Request<PullImageRequest>) -> Result<Response<PullImageResponse>, Status> {
-        let name = image_name(request.into_inner().image, "PullImage")?;
-        Ok(Response::new(PullImageResponse { image_ref: self.pull(&name).await? }))
-    }
-
-    async fn remove_image(
-        &self,
-        request: Request<RemoveImageRequest>,
-    ) -> Result<Response<RemoveImageResponse>, Status> {
-        let name = image_name(request.into_inner().image, "RemoveImage")?;
+    /// Removes `name`; an image the engine lacks is already removed.
+    pub(crate) async fn remove_image(&self, name: &str) -> Result<(), ShimError> {
         let options = RemoveImageOptionsBuilder::default().build();
-        match self.inner.docker.remove_image(&name, Some(options), None).await.during(Op::RemoveImage, &name) {
-            Ok(_) => Ok(Response::new(RemoveImageResponse {})),
-            Err(error) if error.is_not_found() => Ok(Response::new(RemoveImageResponse {})),
-            Err(error) => Err(error.into()),
+        match self.inner.docker.remove_image(name, Some(options), None).await.during(Op::RemoveImage, name) {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error),
         }
     }
 }

@@ -10,8 +10,9 @@
 //! # Layout
 //! - [`runtime`]: the handle, config, engine connection and pod network; `pause`: the
 //!   pause image; `lookup`: finding this node's objects.
-//! - `sandbox`, `container`, `logs`, `exec`, `stats`: the operations, as plain
-//!   methods; `service` and `images`: the gRPC faces.
+//! - `sandbox`, `container`, `logs`, `exec`, `stats`, `images`: the operations, as
+//!   plain methods; `service`: the [`ContainerRuntime`](capstan_shim_common::ContainerRuntime)
+//!   impl that `capstan_shim_common::RuntimeServer` serves.
 //! - `convert`, `names`, `time`: engine answers to interface messages, naming and
 //!   labelling, timestamps. [`ShimError`]: the one error, mapped onto gRPC once.
 
@@ -46,6 +47,6 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ShimError> {
     let runtime = DockerRuntime::connect(config).await?;
-    capstan_shim_common::serve_unix(path, runtime.clone(), runtime, shutdown).await?;
+    capstan_shim_common::serve_unix(path, runtime, shutdown).await?;
     Ok(())
 }

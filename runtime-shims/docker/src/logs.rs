@@ -5,20 +5,16 @@
 //! nanosecond although the engine's `since` takes whole seconds. A followed stream
 //! ends when the container exits or the client goes away.
 
-use std::pin::Pin;
-
 use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptionsBuilder;
 use capstan_proto::runtime::v1::{ContainerLogsRequest, LogChunk};
-use futures::{Stream, StreamExt};
+use capstan_shim_common::LogStream;
+use futures::StreamExt;
 use tonic::Status;
 
 use crate::error::{Context, Op};
 use crate::time::split_timestamp;
 use crate::{DockerRuntime, ShimError};
-
-/// The response stream of ContainerLogs.
-pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
 
 impl DockerRuntime {
     pub(crate) async fn logs(&self, request: ContainerLogsRequest) -> Result<LogStream, ShimError> {

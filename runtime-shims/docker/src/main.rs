@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use capstan_docker_shim::DockerConfig;
-use capstan_shim_common::{parse_endpoint, RuntimeEndpoint};
+use capstan_shim_common::{node_name_or_hostname, parse_endpoint, RuntimeEndpoint};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
@@ -16,7 +16,8 @@ struct Flags {
     /// The Docker Engine endpoint.
     #[arg(long, env = "DOCKER_HOST", default_value = "unix:///var/run/docker.sock")]
     docker_host: String,
-    /// The bridge network pod sandboxes join (created if missing).
+    /// The bridge network pod sandboxes join (created if missing); `bridge`,
+    /// Docker's default network, starts pods faster (no embedded DNS).
     #[arg(long, env = "CAPSTAN_NETWORK", default_value = "capstan")]
     network: String,
     /// The node this shim serves; it touches only containers labelled with it.
@@ -37,13 +38,7 @@ async fn main() -> anyhow::Result<()> {
     let RuntimeEndpoint::Unix(path) = parse_endpoint(&flags.listen)? else {
         anyhow::bail!("--listen must be a unix:// endpoint, not {}", flags.listen);
     };
-    let node_name = match flags.node_name {
-        Some(name) => name,
-        None => std::fs::read_to_string("/etc/hostname")
-            .context("--node-name not given and /etc/hostname unreadable")?
-            .trim()
-            .to_string(),
-    };
+    let node_name = node_name_or_hostname(flags.node_name)?;
     let config = DockerConfig {
         docker_host: flags.docker_host,
         network: flags.network,

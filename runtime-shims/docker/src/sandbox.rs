@@ -1,5 +1,9 @@
-//! Pod sandboxes on Docker: a pause container on the shim's bridge network holding
-//! the pod's network and IPC namespaces; the pod IP is its address there.
+//! Pod sandboxes on Docker: a pause container on the shim's pod network (Docker's
+//! default `bridge` unless configured) holding the pod's network and IPC
+//! namespaces; the pod IP is its address there.
+//!
+//! The pause container is listed (not ready) from its creation on, which lets the
+//! kubelet create the pod's containers in it while it starts.
 //!
 //! Stop kills the pod's app containers and stops the pause container; remove
 //! removes them all. Both are idempotent (a missing sandbox is already stopped and

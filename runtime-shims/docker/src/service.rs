@@ -1,109 +1,96 @@
-//! The Docker shim's gRPC face: each RuntimeService call unpacks its request,
-//! calls the plain method that does the work, and converts errors through the one
-//! `From<ShimError> for Status`.
+//! The Docker shim as a [`ContainerRuntime`]: each call forwards to the plain method
+//! that does the work; `capstan_shim_common::RuntimeServer` is its gRPC face.
 
-use capstan_proto::runtime::v1::runtime_service_server::RuntimeService;
 use capstan_proto::runtime::v1::*;
-use tonic::{Request, Response, Status, Streaming};
+use capstan_shim_common::{ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream};
 
-use crate::exec::ExecStream;
-use crate::logs::LogStream;
-use crate::DockerRuntime;
-
-type Reply<T> = Result<Response<T>, Status>;
+use crate::{DockerRuntime, ShimError};
 
 #[tonic::async_trait]
-impl RuntimeService for DockerRuntime {
-    async fn version(&self, _: Request<VersionRequest>) -> Reply<VersionResponse> {
-        Ok(Response::new(VersionResponse {
+impl ContainerRuntime for DockerRuntime {
+    type Error = ShimError;
+
+    async fn version(&self) -> Result<VersionResponse, ShimError> {
+        Ok(VersionResponse {
             runtime_name: "docker".to_string(),
             runtime_version: self.inner.engine_version.clone(),
             runtime_api_version: "v1".to_string(),
-        }))
+        })
     }
 
-    async fn run_pod_sandbox(&self, request: Request<RunPodSandboxRequest>) -> Reply<RunPodSandboxResponse> {
-        let pod_sandbox_id = self.run_sandbox(request.into_inner().config).await?;
-        Ok(Response::new(RunPodSandboxResponse { pod_sandbox_id }))
+    async fn run_pod_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, ShimError> {
+        self.run_sandbox(config).await
     }
 
-    async fn stop_pod_sandbox(&self, request: Request<StopPodSandboxRequest>) -> Reply<StopPodSandboxResponse> {
-        self.stop_sandbox(&request.into_inner().pod_sandbox_id).await?;
-        Ok(Response::new(StopPodSandboxResponse {}))
+    async fn stop_pod_sandbox(&self, id: &str) -> Result<(), ShimError> {
+        self.stop_sandbox(id).await
     }
 
-    async fn remove_pod_sandbox(&self, request: Request<RemovePodSandboxRequest>) -> Reply<RemovePodSandboxResponse> {
-        self.remove_sandbox(&request.into_inner().pod_sandbox_id).await?;
-        Ok(Response::new(RemovePodSandboxResponse {}))
+    async fn remove_pod_sandbox(&self, id: &str) -> Result<(), ShimError> {
+        self.remove_sandbox(id).await
     }
 
-    async fn pod_sandbox_status(&self, request: Request<PodSandboxStatusRequest>) -> Reply<PodSandboxStatusResponse> {
-        let status = self.sandbox_status(&request.into_inner().pod_sandbox_id).await?;
-        Ok(Response::new(PodSandboxStatusResponse { status: Some(status) }))
+    async fn pod_sandbox_status(&self, id: &str) -> Result<PodSandboxStatus, ShimError> {
+        self.sandbox_status(id).await
     }
 
-    async fn list_pod_sandbox(&self, request: Request<ListPodSandboxRequest>) -> Reply<ListPodSandboxResponse> {
-        let items = self.list_sandboxes(request.into_inner().filter).await?;
-        Ok(Response::new(ListPodSandboxResponse { items }))
+    async fn list_pod_sandboxes(&self, filter: Option<PodSandboxFilter>) -> Result<Vec<PodSandbox>, ShimError> {
+        self.list_sandboxes(filter).await
     }
 
-    async fn create_container(&self, request: Request<CreateContainerRequest>) -> Reply<CreateContainerResponse> {
-        let container_id = DockerRuntime::create_container(self, request.into_inner()).await?;
-        Ok(Response::new(CreateContainerResponse { container_id }))
+    async fn create_container(&self, request: CreateContainerRequest) -> Result<String, ShimError> {
+        DockerRuntime::create_container(self, request).await
     }
 
-    async fn start_container(&self, request: Request<StartContainerRequest>) -> Reply<StartContainerResponse> {
-        DockerRuntime::start_container(self, &request.into_inner().container_id).await?;
-        Ok(Response::new(StartContainerResponse {}))
+    async fn start_container(&self, id: &str) -> Result<(), ShimError> {
+        DockerRuntime::start_container(self, id).await
     }
 
-    async fn stop_container(&self, request: Request<StopContainerRequest>) -> Reply<StopContainerResponse> {
-        let request = request.into_inner();
-        DockerRuntime::stop_container(self, &request.container_id, request.timeout).await?;
-        Ok(Response::new(StopContainerResponse {}))
+    async fn stop_container(&self, id: &str, timeout_seconds: i64) -> Result<(), ShimError> {
+        DockerRuntime::stop_container(self, id, timeout_seconds).await
     }
 
-    async fn remove_container(&self, request: Request<RemoveContainerRequest>) -> Reply<RemoveContainerResponse> {
-        DockerRuntime::remove_container(self, &request.into_inner().container_id).await?;
-        Ok(Response::new(RemoveContainerResponse {}))
+    async fn remove_container(&self, id: &str) -> Result<(), ShimError> {
+        DockerRuntime::remove_container(self, id).await
     }
 
-    async fn container_status(&self, request: Request<ContainerStatusRequest>) -> Reply<ContainerStatusResponse> {
-        let status = DockerRuntime::container_status(self, &request.into_inner().container_id).await?;
-        Ok(Response::new(ContainerStatusResponse { status: Some(status) }))
+    async fn container_status(&self, id: &str) -> Result<ContainerStatus, ShimError> {
+        DockerRuntime::container_status(self, id).await
     }
 
-    async fn list_containers(&self, request: Request<ListContainersRequest>) -> Reply<ListContainersResponse> {
-        let containers = DockerRuntime::list_containers(self, request.into_inner().filter).await?;
-        Ok(Response::new(ListContainersResponse { containers }))
+    async fn list_containers(&self, filter: Option<ContainerFilter>) -> Result<Vec<Container>, ShimError> {
+        DockerRuntime::list_containers(self, filter).await
     }
 
-    type ContainerLogsStream = LogStream;
-
-    async fn container_logs(&self, request: Request<ContainerLogsRequest>) -> Reply<LogStream> {
-        Ok(Response::new(self.logs(request.into_inner()).await?))
+    async fn container_logs(&self, request: ContainerLogsRequest) -> Result<LogStream, ShimError> {
+        self.logs(request).await
     }
 
-    async fn exec_sync(&self, request: Request<ExecSyncRequest>) -> Reply<ExecSyncResponse> {
-        Ok(Response::new(DockerRuntime::exec_sync(self, request.into_inner()).await?))
+    async fn exec_sync(&self, request: ExecSyncRequest) -> Result<ExecSyncResponse, ShimError> {
+        DockerRuntime::exec_sync(self, request).await
     }
 
-    type ExecStream = ExecStream;
-
-    async fn exec(&self, request: Request<Streaming<ExecInput>>) -> Reply<ExecStream> {
-        Ok(Response::new(self.exec_stream(request.into_inner()).await?))
+    async fn exec(&self, input: ExecInputStream) -> Result<ExecOutputStream, ShimError> {
+        self.exec_stream(input).await
     }
 
-    async fn container_stats(&self, request: Request<ContainerStatsRequest>) -> Reply<ContainerStatsResponse> {
-        let stats = self.stats(&request.into_inner().container_id).await?;
-        Ok(Response::new(ContainerStatsResponse { stats: Some(stats) }))
+    async fn container_stats(&self, id: &str) -> Result<ContainerStats, ShimError> {
+        self.stats(id).await
     }
 
-    async fn list_container_stats(
-        &self,
-        request: Request<ListContainerStatsRequest>,
-    ) -> Reply<ListContainerStatsResponse> {
-        let stats = self.list_stats(request.into_inner().filter).await?;
-        Ok(Response::new(ListContainerStatsResponse { stats }))
+    async fn list_images(&self, filter: Option<&str>) -> Result<Vec<Image>, ShimError> {
+        DockerRuntime::list_images(self, filter).await
+    }
+
+    async fn image_status(&self, image: &str) -> Result<Option<Image>, ShimError> {
+        self.image(image).await
+    }
+
+    async fn pull_image(&self, image: &str, _auth: Option<AuthConfig>) -> Result<String, ShimError> {
+        self.pull(image).await
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<(), ShimError> {
+        DockerRuntime::remove_image(self, image).await
     }
 }

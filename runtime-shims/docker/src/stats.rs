@@ -4,7 +4,7 @@
 
 use bollard::models::ContainerStatsResponse;
 use bollard::query_parameters::StatsOptionsBuilder;
-use capstan_proto::runtime::v1::{ContainerFilter, ContainerState, ContainerStats};
+use capstan_proto::runtime::v1::ContainerStats;
 use futures::StreamExt;
 
 use crate::error::{Context, Op};
@@ -21,24 +21,6 @@ impl DockerRuntime {
             None => ContainerStatsResponse::default(),
         };
         Ok(convert(id, sample))
-    }
-
-    /// Stats of the running containers `filter` selects.
-    pub(crate) async fn list_stats(&self, filter: Option<ContainerFilter>) -> Result<Vec<ContainerStats>, ShimError> {
-        let running = self
-            .list_containers(filter)
-            .await?
-            .into_iter()
-            .filter(|c| c.state == ContainerState::ContainerRunning as i32);
-        let mut stats = Vec::new();
-        for container in running {
-            match self.stats(&container.id).await {
-                Ok(sample) => stats.push(sample),
-                Err(error) if error.is_not_found() => {} // removed meanwhile
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(stats)
     }
 }
 

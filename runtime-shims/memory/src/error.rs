@@ -68,3 +68,9 @@ impl From<MemoryError> for Status {
         Status::new(code, error.to_string())
     }
 }
+
+impl capstan_shim_common::RuntimeError for MemoryError {
+    fn is_not_found(&self) -> bool {
+        matches!(self, MemoryError::SandboxNotFound { .. } | MemoryError::ContainerNotFound { .. })
+    }
+}

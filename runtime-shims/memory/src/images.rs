@@ -6,14 +6,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
-use capstan_proto::runtime::v1::image_service_server::ImageService;
-use capstan_proto::runtime::v1::{
-    Image, ImageStatusRequest, ImageStatusResponse, ListImagesRequest, ListImagesResponse, PullImageRequest,
-    PullImageResponse, RemoveImageRequest, RemoveImageResponse,
-};
-use tonic::{Request, Response, Status};
-
-use crate::{MemoryError, MemoryRuntime};
+use capstan_proto::runtime::v1::Image;
 
 /// The size every in-memory image reports.
 const IMAGE_SIZE: u64 = 1_200_000;
@@ -76,46 +69,6 @@ fn image_id(reference: &str) -> String {
         id.push_str(&format!("{:016x}", hasher.finish()));
     }
     id
-}
-
-fn image_name(
-    spec: Option<capstan_proto::runtime::v1::ImageSpec>,
-    request: &'static str,
-) -> Result<String, MemoryError> {
-    spec.map(|s| s.image).filter(|i| !i.is_empty()).ok_or(MemoryError::MissingField { request, field: "image.image" })
-}
-
-#[tonic::async_trait]
-impl ImageService for MemoryRuntime {
-    async fn list_images(&self, request: Request<ListImagesRequest>) -> Result<Response<ListImagesResponse>, Status> {
-        let filter = request.into_inner().filter.map(|f| f.image);
-        let images = self.lock().await.images.list(filter.as_deref());
-        Ok(Response::new(ListImagesResponse { images }))
-    }
-
-    async fn image_status(
-        &self,
-        request: Request<ImageStatusRequest>,
-    ) -> Result<Response<ImageStatusResponse>, Status> {
-        let name = image_name(request.into_inner().image, "ImageStatus")?;
-        let image = self.lock().await.images.get(&name).cloned();
-        Ok(Response::new(ImageStatusResponse { image }))
-    }
-
-    async fn pull_image(&self, request: Request<PullImageRequest>) -> Result<Response<PullImageResponse>, Status> {
-        let name = image_name(request.into_inner().image, "PullImage")?;
-        let image = self.lock().await.images.add(&name);
-        Ok(Response::new(PullImageResponse { image_ref: image.id }))
-    }
-
-    async fn remove_image(
-        &self,
-        request: Request<RemoveImageRequest>,
-    ) -> Result<Response<RemoveImageResponse>, Status> {
-        let name = image_name(request.into_inner().image, "RemoveImage")?;
-        self.lock().await.images.remove(&name);
-        Ok(Response::new(RemoveImageResponse {}))
-    }
 }
 
 #[cfg(test)]

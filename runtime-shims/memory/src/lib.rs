@@ -12,8 +12,10 @@
 //!
 //! # Layout
 //! - [`runtime`]: the handle, its config and the test hooks; [`state`]: the records.
-//! - `sandbox`, `container`, `logs`, `process` (exec, stats): the operations, as plain
-//!   methods; `service` and [`images`]: the gRPC faces.
+//! - `sandbox`, `container`, `logs`, `process` (exec, stats), [`images`]: the
+//!   operations, as plain methods; `service`: the
+//!   [`ContainerRuntime`](capstan_shim_common::ContainerRuntime) impl that
+//!   `capstan_shim_common::RuntimeServer` serves.
 //! - [`script`], [`shell`], [`exec`]: reading command lines, answering exec.
 //! - [`ipam`]: pod IPs; [`clock`]: wall-clock times on tokio's clock.
 
@@ -45,6 +47,6 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), MemoryError> {
     let runtime = MemoryRuntime::new(config)?;
-    capstan_shim_common::serve_unix(path, runtime.clone(), runtime, shutdown).await?;
+    capstan_shim_common::serve_unix(path, runtime, shutdown).await?;
     Ok(())
 }

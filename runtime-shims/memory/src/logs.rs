@@ -5,10 +5,9 @@
 //! Following needs no task: the stream itself waits on the container's change signal
 //! or on its next scripted event (tokio time), and ends when the client drops it.
 
-use std::pin::Pin;
-
 use capstan_proto::runtime::v1::{ContainerLogsRequest, LogChunk};
-use futures::{stream, Stream, StreamExt};
+use capstan_shim_common::LogStream;
+use futures::{stream, StreamExt};
 use tokio::sync::watch;
 use tonic::Status;
 
@@ -16,9 +15,6 @@ use crate::runtime::not_found;
 use crate::script::Stream as Output;
 use crate::state::LogLine;
 use crate::{MemoryError, MemoryRuntime};
-
-/// The response stream of ContainerLogs.
-pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
 
 impl MemoryRuntime {
     pub(crate) async fn logs(&self, request: ContainerLogsRequest) -> Result<LogStream, MemoryError> {

@@ -6,7 +6,6 @@
 //! echoes each chunk back. Stats grow CPU by a tenth of a core while running and
 //! report a fixed memory footprint.
 
-use std::pin::Pin;
 use std::time::Duration;
 
 use capstan_proto::runtime::v1::exec_input::Input;
@@ -14,6 +13,7 @@ use capstan_proto::runtime::v1::exec_output::Output;
 use capstan_proto::runtime::v1::{
     ContainerFilter, ContainerStats, ExecInput, ExecOutput, ExecSyncRequest, ExecSyncResponse,
 };
+use capstan_shim_common::ExecOutputStream as ExecStream;
 use futures::{stream, Stream, StreamExt};
 use tonic::Status;
 
@@ -22,9 +22,6 @@ use crate::exec::{answer, copies_stdin, ExecContext};
 use crate::runtime::not_found;
 use crate::state::Container;
 use crate::{MemoryError, MemoryRuntime};
-
-/// The response stream of Exec.
-pub type ExecStream = Pin<Box<dyn Stream<Item = Result<ExecOutput, Status>> + Send>>;
 
 const WORKING_SET_BYTES: u64 = 4 << 20;
 const USAGE_BYTES: u64 = 6 << 20;

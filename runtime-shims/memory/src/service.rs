@@ -1,109 +1,103 @@
-//! The in-memory runtime's gRPC face: each RuntimeService call unpacks its request,
-//! calls the plain method that does the work, and converts errors through the one
-//! `From<MemoryError> for Status`.
+//! The in-memory runtime as a [`ContainerRuntime`]: each call forwards to the plain
+//! method that does the work; `capstan_shim_common::RuntimeServer` is its gRPC face.
 
-use capstan_proto::runtime::v1::runtime_service_server::RuntimeService;
 use capstan_proto::runtime::v1::*;
-use tonic::{Request, Response, Status, Streaming};
+use capstan_shim_common::{ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream};
 
-use crate::logs::LogStream;
-use crate::process::ExecStream;
-use crate::MemoryRuntime;
-
-type Reply<T> = Result<Response<T>, Status>;
+use crate::{MemoryError, MemoryRuntime};
 
 #[tonic::async_trait]
-impl RuntimeService for MemoryRuntime {
-    async fn version(&self, _: Request<VersionRequest>) -> Reply<VersionResponse> {
-        Ok(Response::new(VersionResponse {
+impl ContainerRuntime for MemoryRuntime {
+    type Error = MemoryError;
+
+    async fn version(&self) -> Result<VersionResponse, MemoryError> {
+        Ok(VersionResponse {
             runtime_name: "memory".to_string(),
             runtime_version: env!("CARGO_PKG_VERSION").to_string(),
             runtime_api_version: "v1".to_string(),
-        }))
+        })
     }
 
-    async fn run_pod_sandbox(&self, request: Request<RunPodSandboxRequest>) -> Reply<RunPodSandboxResponse> {
-        let pod_sandbox_id = self.run_sandbox(request.into_inner().config).await?;
-        Ok(Response::new(RunPodSandboxResponse { pod_sandbox_id }))
+    async fn run_pod_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, MemoryError> {
+        self.run_sandbox(config).await
     }
 
-    async fn stop_pod_sandbox(&self, request: Request<StopPodSandboxRequest>) -> Reply<StopPodSandboxResponse> {
-        self.stop_sandbox(&request.into_inner().pod_sandbox_id).await?;
-        Ok(Response::new(StopPodSandboxResponse {}))
+    async fn stop_pod_sandbox(&self, id: &str) -> Result<(), MemoryError> {
+        self.stop_sandbox(id).await
     }
 
-    async fn remove_pod_sandbox(&self, request: Request<RemovePodSandboxRequest>) -> Reply<RemovePodSandboxResponse> {
-        self.remove_sandbox(&request.into_inner().pod_sandbox_id).await?;
-        Ok(Response::new(RemovePodSandboxResponse {}))
+    async fn remove_pod_sandbox(&self, id: &str) -> Result<(), MemoryError> {
+        self.remove_sandbox(id).await
     }
 
-    async fn pod_sandbox_status(&self, request: Request<PodSandboxStatusRequest>) -> Reply<PodSandboxStatusResponse> {
-        let status = self.sandbox_status(&request.into_inner().pod_sandbox_id).await?;
-        Ok(Response::new(PodSandboxStatusResponse { status: Some(status) }))
+    async fn pod_sandbox_status(&self, id: &str) -> Result<PodSandboxStatus, MemoryError> {
+        self.sandbox_status(id).await
     }
 
-    async fn list_pod_sandbox(&self, request: Request<ListPodSandboxRequest>) -> Reply<ListPodSandboxResponse> {
-        let items = self.list_sandboxes(request.into_inner().filter).await;
-        Ok(Response::new(ListPodSandboxResponse { items }))
+    async fn list_pod_sandboxes(&self, filter: Option<PodSandboxFilter>) -> Result<Vec<PodSandbox>, MemoryError> {
+        Ok(self.list_sandboxes(filter).await)
     }
 
-    async fn create_container(&self, request: Request<CreateContainerRequest>) -> Reply<CreateContainerResponse> {
-        let container_id = MemoryRuntime::create_container(self, request.into_inner()).await?;
-        Ok(Response::new(CreateContainerResponse { container_id }))
+    async fn create_container(&self, request: CreateContainerRequest) -> Result<String, MemoryError> {
+        MemoryRuntime::create_container(self, request).await
     }
 
-    async fn start_container(&self, request: Request<StartContainerRequest>) -> Reply<StartContainerResponse> {
-        MemoryRuntime::start_container(self, &request.into_inner().container_id).await?;
-        Ok(Response::new(StartContainerResponse {}))
+    async fn start_container(&self, id: &str) -> Result<(), MemoryError> {
+        MemoryRuntime::start_container(self, id).await
     }
 
-    async fn stop_container(&self, request: Request<StopContainerRequest>) -> Reply<StopContainerResponse> {
-        let request = request.into_inner();
-        MemoryRuntime::stop_container(self, &request.container_id, request.timeout).await?;
-        Ok(Response::new(StopContainerResponse {}))
+    async fn stop_container(&self, id: &str, timeout_seconds: i64) -> Result<(), MemoryError> {
+        MemoryRuntime::stop_container(self, id, timeout_seconds).await
     }
 
-    async fn remove_container(&self, request: Request<RemoveContainerRequest>) -> Reply<RemoveContainerResponse> {
-        MemoryRuntime::remove_container(self, &request.into_inner().container_id).await;
-        Ok(Response::new(RemoveContainerResponse {}))
+    async fn remove_container(&self, id: &str) -> Result<(), MemoryError> {
+        MemoryRuntime::remove_container(self, id).await;
+        Ok(())
     }
 
-    async fn container_status(&self, request: Request<ContainerStatusRequest>) -> Reply<ContainerStatusResponse> {
-        let status = MemoryRuntime::container_status(self, &request.into_inner().container_id).await?;
-        Ok(Response::new(ContainerStatusResponse { status: Some(status) }))
+    async fn container_status(&self, id: &str) -> Result<ContainerStatus, MemoryError> {
+        MemoryRuntime::container_status(self, id).await
     }
 
-    async fn list_containers(&self, request: Request<ListContainersRequest>) -> Reply<ListContainersResponse> {
-        let containers = MemoryRuntime::list_containers(self, request.into_inner().filter).await;
-        Ok(Response::new(ListContainersResponse { containers }))
+    async fn list_containers(&self, filter: Option<ContainerFilter>) -> Result<Vec<Container>, MemoryError> {
+        Ok(MemoryRuntime::list_containers(self, filter).await)
     }
 
-    type ContainerLogsStream = LogStream;
-
-    async fn container_logs(&self, request: Request<ContainerLogsRequest>) -> Reply<LogStream> {
-        Ok(Response::new(self.logs(request.into_inner()).await?))
+    async fn container_logs(&self, request: ContainerLogsRequest) -> Result<LogStream, MemoryError> {
+        self.logs(request).await
     }
 
-    async fn exec_sync(&self, request: Request<ExecSyncRequest>) -> Reply<ExecSyncResponse> {
-        Ok(Response::new(MemoryRuntime::exec_sync(self, request.into_inner()).await?))
+    async fn exec_sync(&self, request: ExecSyncRequest) -> Result<ExecSyncResponse, MemoryError> {
+        MemoryRuntime::exec_sync(self, request).await
     }
 
-    type ExecStream = ExecStream;
-
-    async fn exec(&self, request: Request<Streaming<ExecInput>>) -> Reply<ExecStream> {
-        Ok(Response::new(self.exec_stream(request.into_inner()).await?))
+    async fn exec(&self, input: ExecInputStream) -> Result<ExecOutputStream, MemoryError> {
+        self.exec_stream(input).await
     }
 
-    async fn container_stats(&self, request: Request<ContainerStatsRequest>) -> Reply<ContainerStatsResponse> {
-        let stats = self.stats(&request.into_inner().container_id).await?;
-        Ok(Response::new(ContainerStatsResponse { stats: Some(stats) }))
+    async fn container_stats(&self, id: &str) -> Result<ContainerStats, MemoryError> {
+        self.stats(id).await
     }
 
-    async fn list_container_stats(
-        &self,
-        request: Request<ListContainerStatsRequest>,
-    ) -> Reply<ListContainerStatsResponse> {
-        let stats = self.list_stats(request.into_inner().filter).await;
-        Ok(Response::new(ListContainerStatsResponse { stats }))
+    async fn list_container_stats(&self, filter: Option<ContainerFilter>) -> Result<Vec<ContainerStats>, MemoryError> {
+        Ok(self.list_stats(filter).await)
+    }
+
+    async fn list_images(&self, filter: Option<&str>) -> Result<Vec<Image>, MemoryError> {
+        Ok(self.lock().await.images.list(filter))
+    }
+
+    async fn image_status(&self, image: &str) -> Result<Option<Image>, MemoryError> {
+        Ok(self.lock().await.images.get(image).cloned())
+    }
+
+    /// Any name "pulls" at once.
+    async fn pull_image(&self, image: &str, _auth: Option<AuthConfig>) -> Result<String, MemoryError> {
+        Ok(self.lock().await.images.add(image).id)
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<(), MemoryError> {
+        self.lock().await.images.remove(image);
+        Ok(())
     }
 }

@@ -150,10 +150,11 @@ impl Container {
         self.changed.send_replace(());
     }
 
-    /// Cumulative CPU: a tenth of a core while running.
+    /// Cumulative CPU while running: a tenth of a core, or what the script burns.
     pub fn cpu_nanos(&self, clock: &Clock) -> u64 {
         let Some((_, started)) = self.started else { return 0 };
         let end = self.finished.map(|f| f.at).unwrap_or_else(|| clock.now_ns());
-        u64::try_from(end.saturating_sub(started) / 10).unwrap_or_default()
+        let running = u64::try_from(end.saturating_sub(started)).unwrap_or_default();
+        self.script.cpu_nanos(std::time::Duration::from_nanos(running))
     }
 }

@@ -1,24 +1,21 @@
 //! The in-memory runtime's own promises, beyond the conformance suite: scripted
 //! behaviour on tokio's (paused) clock and the test hooks the kubelet's tests use.
-//! These call the service directly, without gRPC, so time can be paused.
+//! These call the runtime directly, without gRPC, so time can be paused.
 
 use std::time::Duration;
 
 use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
-use capstan_proto::runtime::v1::image_service_server::ImageService;
-use capstan_proto::runtime::v1::runtime_service_server::RuntimeService;
 use capstan_proto::runtime::v1::*;
+use capstan_shim_common::ContainerRuntime;
 use futures::StreamExt;
-use tonic::Request;
 
 async fn runtime_with_pod() -> (MemoryRuntime, String) {
     let runtime = MemoryRuntime::new(MemoryConfig::default()).expect("runtime");
     let metadata = PodSandboxMetadata { name: "p".into(), uid: "u".into(), namespace: "n".into(), attempt: 0 };
     let config = PodSandboxConfig { metadata: Some(metadata), ..Default::default() };
-    let sandbox = runtime.run_pod_sandbox(Request::new(RunPodSandboxRequest { config: Some(config) })).await;
-    let image = PullImageRequest { image: Some(ImageSpec { image: "capstan/test:1".into() }), ..Default::default() };
-    runtime.pull_image(Request::new(image)).await.expect("pull");
-    (runtime, sandbox.expect("sandbox").into_inner().pod_sandbox_id)
+    let sandbox = runtime.run_pod_sandbox(Some(config)).await.expect("sandbox");
+    ContainerRuntime::pull_image(&runtime, "capstan/test:1", None).await.expect("pull");
+    (runtime, sandbox)
 }
 
 async fn start(runtime: &MemoryRuntime, sandbox: &str, argv: &[&str]) -> String {
@@ -29,14 +26,13 @@ async fn start(runtime: &MemoryRuntime, sandbox: &str, argv: &[&str]) -> String 
         ..Default::default()
     };
     let request = CreateContainerRequest { pod_sandbox_id: sandbox.into(), config: Some(config), sandbox_config: None };
-    let id = runtime.create_container(Request::new(request)).await.expect("create").into_inner().container_id;
-    runtime.start_container(Request::new(StartContainerRequest { container_id: id.clone() })).await.expect("start");
+    let id = ContainerRuntime::create_container(runtime, request).await.expect("create");
+    ContainerRuntime::start_container(runtime, &id).await.expect("start");
     id
 }
 
 async fn status(runtime: &MemoryRuntime, id: &str) -> ContainerStatus {
-    let request = Request::new(ContainerStatusRequest { container_id: id.into() });
-    runtime.container_status(request).await.expect("status").into_inner().status.expect("a status")
+    ContainerRuntime::container_status(runtime, id).await.expect("status")
 }
 
 #[tokio::test(start_paused = true)]
@@ -59,8 +55,7 @@ async fn stop_of_a_term_ignoring_container_waits_out_the_timeout_on_tokio_time()
     let (runtime, sandbox) = runtime_with_pod().await;
     let id = start(&runtime, &sandbox, &["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]).await;
     let before = tokio::time::Instant::now();
-    let stop = StopContainerRequest { container_id: id.clone(), timeout: 30 };
-    runtime.stop_container(Request::new(stop)).await.expect("stop");
+    ContainerRuntime::stop_container(&runtime, &id, 30).await.expect("stop");
     assert_eq!(before.elapsed(), Duration::from_secs(30));
     assert_eq!(status(&runtime, &id).await.exit_code, 137);
 }
@@ -83,7 +78,7 @@ async fn followers_see_hook_lines_and_the_end() {
     let (runtime, sandbox) = runtime_with_pod().await;
     let id = start(&runtime, &sandbox, &["sh", "-c", "echo first; sleep 10"]).await;
     let request = ContainerLogsRequest { container_id: id.clone(), follow: true, tail_lines: -1, ..Default::default() };
-    let mut logs = runtime.container_logs(Request::new(request)).await.expect("logs").into_inner();
+    let mut logs = runtime.container_logs(request).await.expect("logs");
     let first = logs.next().await.and_then(Result::ok).map(|c| c.data);
     assert_eq!(first.as_deref(), Some(&b"first\n"[..]));
     runtime.write_log(&id, "from a hook", true).await.expect("write_log");
@@ -96,9 +91,8 @@ async fn followers_see_hook_lines_and_the_end() {
 #[tokio::test]
 async fn image_status_reports_only_pulled_or_preloaded_images() {
     let runtime = MemoryRuntime::new(MemoryConfig::default()).expect("runtime");
-    let ask = |image: &str| Request::new(ImageStatusRequest { image: Some(ImageSpec { image: image.into() }) });
-    assert!(runtime.image_status(ask("capstan/pause:1")).await.expect("status").into_inner().image.is_some());
-    assert!(runtime.image_status(ask("nginx:1")).await.expect("status").into_inner().image.is_none());
+    assert!(runtime.image_status("capstan/pause:1").await.expect("status").is_some());
+    assert!(runtime.image_status("nginx:1").await.expect("status").is_none());
     runtime.preload_image("nginx:1").await;
-    assert!(runtime.image_status(ask("nginx:1")).await.expect("status").into_inner().image.is_some());
+    assert!(runtime.image_status("nginx:1").await.expect("status").is_some());
 }

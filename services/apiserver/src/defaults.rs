@@ -15,6 +15,9 @@ use capstan_proto::core::v1::{
 use capstan_proto::meta::v1::IntOrString;
 use std::collections::BTreeMap;
 
+mod hpa;
+pub use hpa::DEFAULT_CPU_UTILIZATION;
+
 /// Seconds a pod stays bound to a not-ready or unreachable node.
 pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
 pub const NOT_READY_TAINT: &str = "node.kubernetes.io/not-ready";
@@ -29,6 +32,7 @@ pub fn apply_defaults(obj: &mut Object) {
         Some(Kind::Deployment(d)) => deployment(d),
         Some(Kind::ReplicaSet(rs)) => replica_set(rs),
         Some(Kind::Service(svc)) => service(svc),
+        Some(Kind::HorizontalPodAutoscaler(h)) => hpa::hpa(h),
         Some(Kind::Namespace(ns)) => namespace(ns),
         Some(Kind::Endpoints(ep)) => {
             for port in ep.subsets.iter_mut().flat_map(|s| s.ports.iter_mut()) {
@@ -56,7 +60,6 @@ fn pod_defaults(pod: &mut Pod) {
     for c in spec.init_containers.iter_mut().chain(spec.containers.iter_mut()) {
         requests_from_limits(c);
     }
-    default_tolerations(&mut spec.tolerations);
     let qos = qos_class(spec);
     let status = pod.status.get_or_insert_with(PodStatus::default);
     set_if_empty(&mut status.phase, "Pending");
@@ -165,10 +168,28 @@ fn requests_from_limits(c: &mut Container) {
     }
 }
 
-/// The DefaultTolerationSeconds admission: tolerate a not-ready or
-/// unreachable node for five minutes unless the pod already says otherwise.
-fn default_tolerations(tolerations: &mut Vec<Toleration>) {
-    for key in [NOT_READY_TAINT, UNREACHABLE_TAINT] {
+/// The `tolerationSeconds` Kubernetes' DefaultTolerationSeconds admission
+/// gives new pods for the not-ready and unreachable `NoExecute` taints
+/// (`--default-not-ready-toleration-seconds`,
+/// `--default-unreachable-toleration-seconds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TolerationSeconds {
+    pub not_ready: i64,
+    pub unreachable: i64,
+}
+
+impl Default for TolerationSeconds {
+    fn default() -> Self {
+        TolerationSeconds { not_ready: DEFAULT_TOLERATION_SECONDS, unreachable: DEFAULT_TOLERATION_SECONDS }
+    }
+}
+
+/// The DefaultTolerationSeconds admission: a new pod tolerates a not-ready
+/// or unreachable node for `seconds` unless it already says otherwise. Like
+/// admission it runs on create only, so it is not part of [`apply_defaults`].
+pub fn default_tolerations(pod: &mut Pod, seconds: TolerationSeconds) {
+    let tolerations = &mut pod.spec.get_or_insert_with(Default::default).tolerations;
+    for (key, seconds) in [(NOT_READY_TAINT, seconds.not_ready), (UNREACHABLE_TAINT, seconds.unreachable)] {
         let tolerated = tolerations
             .iter()
             .any(|t| (t.key == key || t.key.is_empty()) && (t.effect == "NoExecute" || t.effect.is_empty()));
@@ -178,7 +199,7 @@ fn default_tolerations(tolerations: &mut Vec<Toleration>) {
                 operator: "Exists".to_string(),
                 value: String::new(),
                 effect: "NoExecute".to_string(),
-                toleration_seconds: Some(DEFAULT_TOLERATION_SECONDS),
+                toleration_seconds: Some(seconds),
             });
         }
     }
@@ -337,15 +358,54 @@ spec:
 ";
 
     #[test]
+    fn default_tolerations_unless_the_pod_has_its_own() {
+        let tolerations = |yaml: &str, seconds: TolerationSeconds| {
+            let mut objects = parse_manifests("pod.yaml", yaml).expect("test manifest decodes");
+            let Some(Kind::Pod(pod)) = &mut objects[0].kind else { panic!("a pod") };
+            default_tolerations(pod, seconds);
+            objects[0].to_json().pointer("/spec/tolerations").cloned().unwrap_or(Value::Null)
+        };
+        let pod = |tolerations: &str| {
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec: {{containers: [{{name: c}}], tolerations: {tolerations}}}")
+        };
+        let own_unreachable =
+            "[{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}]";
+        let cases = [
+            (
+                "both added with their own seconds",
+                pod("[]"),
+                TolerationSeconds { not_ready: 300, unreachable: 60 },
+                json!([
+                    {"key": NOT_READY_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+                    {"key": UNREACHABLE_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 60},
+                ]),
+            ),
+            (
+                "the pod's own unreachable toleration is kept",
+                pod(own_unreachable),
+                TolerationSeconds::default(),
+                json!([
+                    {"key": UNREACHABLE_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 2},
+                    {"key": NOT_READY_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+                ]),
+            ),
+            (
+                "tolerate-all keeps tolerations",
+                pod("[{operator: Exists}]"),
+                TolerationSeconds::default(),
+                json!([{"operator": "Exists"}]),
+            ),
+        ];
+        for (name, yaml, seconds, want) in cases {
+            assert_eq!(tolerations(&yaml, seconds), want, "{name}");
+        }
+        let defaulted_only = defaulted(POD);
+        let added = defaulted_only.pointer("/spec/tolerations").and_then(Value::as_array).map_or(0, Vec::len);
+        assert_eq!(added, 0, "defaulting (which updates run too) adds no tolerations");
+    }
+
+    #[test]
     fn defaults_by_kind() {
-        let pod_no_tolerations = "
-apiVersion: v1
-kind: Pod
-metadata: {name: p, namespace: default}
-spec:
-  tolerations: [{operator: Exists}]
-  containers: [{name: c, image: busybox:1}]
-";
         let cases: Vec<Case> = vec![
             (
                 "pod spec",
@@ -389,22 +449,6 @@ spec:
                     ),
                     ("/spec/containers/0/readinessProbe/periodSeconds", json!(5)),
                 ],
-            ),
-            (
-                "default tolerations",
-                POD,
-                vec![(
-                    "/spec/tolerations",
-                    json!([
-                        {"key": NOT_READY_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-                        {"key": UNREACHABLE_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-                    ]),
-                )],
-            ),
-            (
-                "tolerate-all keeps tolerations",
-                pod_no_tolerations,
-                vec![("/spec/tolerations", json!([{"operator": "Exists"}]))],
             ),
             (
                 "deployment",

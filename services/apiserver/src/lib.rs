@@ -50,6 +50,12 @@ pub struct Config {
     /// the range node ports come from, inclusive
     pub service_node_port_range: (u16, u16),
     pub cache: CacheOptions,
+    /// `tolerationSeconds` new pods get for `node.kubernetes.io/not-ready:NoExecute`
+    /// unless they tolerate it themselves.
+    pub default_not_ready_toleration_seconds: i64,
+    /// `tolerationSeconds` new pods get for `node.kubernetes.io/unreachable:NoExecute`
+    /// unless they tolerate it themselves.
+    pub default_unreachable_toleration_seconds: i64,
 }
 
 impl Default for Config {
@@ -60,6 +66,8 @@ impl Default for Config {
             service_cluster_ip_range: "10.96.0.0/12".into(),
             service_node_port_range: (30000, 32767),
             cache: CacheOptions::default(),
+            default_not_ready_toleration_seconds: defaults::DEFAULT_TOLERATION_SECONDS,
+            default_unreachable_toleration_seconds: defaults::DEFAULT_TOLERATION_SECONDS,
         }
     }
 }
@@ -101,8 +109,15 @@ impl ApiServer {
         let shutdown = CancellationToken::new();
         let allocator =
             Allocator::new(store.clone(), &config.service_cluster_ip_range, config.service_node_port_range)?;
-        let registry =
-            Arc::new(Registry::start(store.clone(), allocator, config.cache.clone(), shutdown.clone()).await?);
+        let toleration_seconds = defaults::TolerationSeconds {
+            not_ready: config.default_not_ready_toleration_seconds,
+            unreachable: config.default_unreachable_toleration_seconds,
+        };
+        let registry = Arc::new(
+            Registry::start(store.clone(), allocator, config.cache.clone(), shutdown.clone())
+                .await?
+                .with_toleration_seconds(toleration_seconds),
+        );
         registry.bootstrap().await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -29,6 +29,12 @@ struct Flags {
     /// Inclusive range node ports are allocated from, e.g. 30000-32767.
     #[arg(long, env = "CAPSTAN_SERVICE_NODE_PORT_RANGE", default_value = "30000-32767")]
     service_node_port_range: String,
+    /// tolerationSeconds new pods get for the node.kubernetes.io/not-ready:NoExecute taint.
+    #[arg(long, env = "CAPSTAN_DEFAULT_NOT_READY_TOLERATION_SECONDS", default_value_t = 300)]
+    default_not_ready_toleration_seconds: i64,
+    /// tolerationSeconds new pods get for the node.kubernetes.io/unreachable:NoExecute taint.
+    #[arg(long, env = "CAPSTAN_DEFAULT_UNREACHABLE_TOLERATION_SECONDS", default_value_t = 300)]
+    default_unreachable_toleration_seconds: i64,
 }
 
 fn port_range(text: &str) -> anyhow::Result<(u16, u16)> {
@@ -52,6 +58,8 @@ async fn main() -> anyhow::Result<()> {
         storage,
         service_cluster_ip_range: flags.service_cluster_ip_range,
         service_node_port_range: port_range(&flags.service_node_port_range).context("--service-node-port-range")?,
+        default_not_ready_toleration_seconds: flags.default_not_ready_toleration_seconds,
+        default_unreachable_toleration_seconds: flags.default_unreachable_toleration_seconds,
         ..Config::default()
     };
     let shutdown = async {

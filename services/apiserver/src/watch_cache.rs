@@ -252,6 +252,24 @@ impl WatchCache {
         self.read_state().revision
     }
 
+    /// Waits until the cache has seen `revision` (true), or `timeout` passed
+    /// or the cache stopped (false). Writers call it where a client's next
+    /// request must see their write through the cache.
+    pub async fn wait_for_revision(&self, revision: Revision, timeout: Duration) -> bool {
+        // subscribe before looking, so a change between the two is not missed
+        let mut changes = self.tx.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.revision() >= revision {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, changes.recv()).await {
+                Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => return false,
+                Ok(_) => {}
+            }
+        }
+    }
+
     /// Every cached object, for a watch that starts from "now".
     pub fn snapshot(&self) -> (Vec<Arc<Object>>, Revision) {
         let state = self.read_state();

@@ -44,8 +44,20 @@ pub enum Command {
     Cordon { nodes: Vec<String> },
     /// Mark nodes schedulable again
     Uncordon { nodes: Vec<String> },
+    /// Cordon a node and delete its pods, waiting until they are gone
+    Drain(crate::drain::DrainArgs),
+    /// Set the replicas of a deployment or replica set
+    Scale(crate::scale::ScaleArgs),
+    /// Follow, list, undo, restart, pause or resume a deployment's rollout
+    Rollout(crate::rollout::RolloutArgs),
+    /// Create a HorizontalPodAutoscaler for a deployment or replica set
+    Autoscale(crate::autoscale::AutoscaleArgs),
+    /// Explain why the scheduler can or cannot place a pod, node by node
+    Explain(crate::explain::ExplainArgs),
     /// Run a local cluster in this process until Ctrl-C
     Up(UpArgs),
+    /// Load image archives into a node's runtime
+    Image(crate::image::ImageArgs),
 }
 
 impl Command {
@@ -55,6 +67,10 @@ impl Command {
             Command::Apply(_) => "apply",
             Command::Cordon { .. } => "cordon",
             Command::Uncordon { .. } => "uncordon",
+            Command::Drain(_) => "drain",
+            Command::Scale(_) => "scale",
+            Command::Rollout(_) => "rollout",
+            Command::Autoscale(_) => "autoscale",
             Command::Get(_) => "get",
             Command::Describe(_) => "describe",
             Command::Delete(_) => "delete",
@@ -63,7 +79,9 @@ impl Command {
             Command::ApiResources => "api-resources",
             Command::Logs(_) => "logs",
             Command::Exec(_) => "exec",
+            Command::Explain(_) => "explain",
             Command::Up(_) => "up",
+            Command::Image(_) => "image",
         }
     }
 }
@@ -186,6 +204,9 @@ pub struct LogsArgs {
     /// Prefix each line with its time
     #[arg(long)]
     pub timestamps: bool,
+    /// Only lines newer than this, e.g. 30s, 5m, 1h30m
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub since: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +232,8 @@ pub struct ExecArgs {
 pub enum UpRuntime {
     /// The local Docker Engine, through the Docker shim
     Docker,
+    /// The local containerd (/run/containerd/containerd.sock), through the containerd shim
+    Containerd,
     /// The in-memory runtime (no processes; for trying things out)
     Memory,
 }
@@ -223,14 +246,28 @@ pub struct UpArgs {
     /// Address the API server listens on
     #[arg(long, default_value = "127.0.0.1:6443")]
     pub listen: SocketAddr,
-    /// The node's container runtime: the local Docker Engine, or the
-    /// in-memory runtime (no real processes)
+    /// The node's container runtime: the local Docker Engine, the local
+    /// containerd, or the in-memory runtime (no real processes)
     #[arg(long, value_enum, default_value = "docker")]
     pub runtime: UpRuntime,
+    /// Run another node in this cluster, NAME on RUNTIME (docker, containerd or
+    /// memory), e.g. `--add-node n2=containerd`; repeatable
+    #[arg(long = "add-node", value_name = "NAME=RUNTIME", value_parser = parse_extra_node)]
+    pub add_nodes: Vec<(String, UpRuntime)>,
     /// The node's name (default: the hostname)
     #[arg(long, value_name = "NAME")]
     pub node_name: Option<String>,
     /// Port of the kubelet's service
     #[arg(long, default_value_t = 10250)]
     pub kubelet_port: u16,
+}
+
+/// `NAME=RUNTIME` of `--add-node`.
+fn parse_extra_node(text: &str) -> Result<(String, UpRuntime), String> {
+    let (name, runtime) = text.split_once('=').ok_or_else(|| format!("expected NAME=RUNTIME, got {text:?}"))?;
+    if name.is_empty() {
+        return Err(format!("the node name in {text:?} is empty"));
+    }
+    let runtime = UpRuntime::from_str(runtime, true).map_err(|_| format!("unknown runtime {runtime:?} in {text:?}"))?;
+    Ok((name.to_string(), runtime))
 }

@@ -42,6 +42,8 @@ pub enum CliError {
     Kubelet(#[from] capstan_kubelet::KubeletError),
     #[error("error: the scheduler could not start: {0}")]
     Scheduler(#[from] capstan_scheduler::SchedulerError),
+    #[error("error: the controller-manager could not start: {0}")]
+    ControllerManager(#[from] capstan_controller_manager::ControllerError),
     #[error("error: the service proxy could not start: {0}")]
     Proxy(#[from] capstan_kube_proxy::ProxyError),
     #[error(
@@ -54,8 +56,19 @@ pub enum CliError {
         #[source]
         source: capstan_docker_shim::ShimError,
     },
-    #[error("error: serving the Docker shim on {path}: {message}")]
+    #[error(
+        "error: containerd is not reachable at {address}: {source}\n\
+         Start containerd (scripts/setup.sh does), or run `capstan up --runtime docker` or `--runtime memory`."
+    )]
+    ContainerdUnreachable {
+        address: String,
+        #[source]
+        source: capstan_containerd_shim::ContainerdError,
+    },
+    #[error("error: serving the runtime shim on {path}: {message}")]
     Shim { path: String, message: String },
+    #[error("error: loading images: {0}")]
+    ImageLoad(String),
     /// Clap's own message (bad flags); it is already formatted.
     #[error("{0}")]
     Args(String),

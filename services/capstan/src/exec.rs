@@ -3,6 +3,10 @@
 //! then (with `-i`) carries the process's stdin and its close; the output streams
 //! back — stdout to the command's output, stderr to the process's stderr — and a
 //! non-zero exit code becomes [`CliError::CommandTerminated`].
+//!
+//! With `-it` on a terminal, the local terminal is put into raw mode while
+//! attached (keys reach the remote command as typed: no local echo, line editing
+//! or signals — the remote terminal does those) and restored on every way out.
 
 use crate::cli::ExecArgs;
 use crate::errors::CliError;
@@ -12,7 +16,9 @@ use capstan_proto::kubelet::v1::ExecRequest;
 use capstan_proto::runtime::v1::exec_input::Input;
 use capstan_proto::runtime::v1::exec_output::Output;
 use capstan_proto::runtime::v1::ExecInput;
-use std::io::{Read, Write};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::termios::{tcgetattr, tcsetattr, OptionalActions, Termios};
+use std::io::{IsTerminal, Read, Write};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -37,6 +43,8 @@ pub async fn run(ctx: &mut Context<'_>, args: &ExecArgs) -> Result<(), CliError>
     } else {
         drop(requests); // no input: the request side closes after the target
     }
+    // after the connection, so connection errors still print on a normal terminal
+    let _raw = if args.stdin && args.tty { RawTerminal::enable(std::io::stdin())? } else { None };
     let reply = target.client.exec(ReceiverStream::new(outbound)).await;
     let mut output = reply.map_err(|status| target.fail(status))?.into_inner();
     while let Some(message) = output.message().await.map_err(|status| target.fail(status))? {
@@ -77,4 +85,61 @@ fn forward_stdin(requests: mpsc::Sender<ExecRequest>) {
         }
         let _ = requests.blocking_send(input(Input::CloseStdin(true)));
     });
+}
+
+/// A terminal in raw mode; its saved settings come back when this is dropped
+/// (on exit, error or panic alike).
+struct RawTerminal {
+    fd: OwnedFd,
+    saved: Termios,
+}
+
+impl RawTerminal {
+    /// Raw mode on `terminal` if it is one; `None` (nothing changed) otherwise.
+    fn enable(terminal: impl AsFd) -> std::io::Result<Option<RawTerminal>> {
+        let fd = terminal.as_fd().try_clone_to_owned()?;
+        if !fd.is_terminal() {
+            return Ok(None);
+        }
+        let saved = tcgetattr(&fd)?;
+        let mut raw = saved.clone();
+        raw.make_raw();
+        tcsetattr(&fd, OptionalActions::Now, &raw)?;
+        Ok(Some(RawTerminal { fd, saved }))
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        // nothing more can be done for a terminal that refuses its own settings
+        let _ = tcsetattr(&self.fd, OptionalActions::Now, &self.saved);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    use rustix::termios::LocalModes;
+
+    #[test]
+    fn raw_mode_lasts_while_attached_and_is_undone_after() {
+        let controller = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+        grantpt(&controller).expect("grantpt");
+        unlockpt(&controller).expect("unlockpt");
+        let name = ptsname(&controller, Vec::new()).expect("ptsname");
+        let path = std::path::PathBuf::from(name.to_str().expect("utf-8 name"));
+        let terminal = std::fs::OpenOptions::new().read(true).write(true).open(&path).expect("open the terminal");
+        let cooked = |t: &std::fs::File| {
+            tcgetattr(t).expect("tcgetattr").local_modes.contains(LocalModes::ICANON | LocalModes::ECHO)
+        };
+        assert!(cooked(&terminal), "a new terminal starts cooked");
+        let raw = RawTerminal::enable(&terminal).expect("enable").expect("it is a terminal");
+        assert!(!cooked(&terminal), "raw while attached");
+        drop(raw);
+        assert!(cooked(&terminal), "restored after");
+
+        let file = tempfile::tempfile().expect("a file");
+        assert!(RawTerminal::enable(&file).expect("not a terminal is no error").is_none());
+    }
 }

@@ -5,8 +5,9 @@
 
 use crate::errors::{CliError, Subject};
 use crate::Context;
+use capstan_client::nodes::kubelet_address;
 use capstan_client::ClientError;
-use capstan_proto::core::v1::{Node, NodeStatus, Pod};
+use capstan_proto::core::v1::{Node, Pod};
 use capstan_proto::kinds::{NODE, POD};
 use capstan_proto::kubelet::v1::kubelet_service_client::KubeletServiceClient;
 use capstan_telemetry::TracedChannel;
@@ -50,7 +51,7 @@ pub async fn connect(ctx: &Context<'_>, pod: &str) -> Result<PodKubelet, CliErro
         .get(&node)
         .await
         .map_err(|e| ctx.fail(e, Some(Subject { info: &NODE, name: &node })))?;
-    let address = kubelet_address(node_object.status.as_ref()).ok_or_else(|| {
+    let address = kubelet_address(node_object.status.as_ref(), None).ok_or_else(|| {
         CliError::Usage(format!(
             "node {node} does not report its kubelet's address and port (has its kubelet registered?)"
         ))
@@ -63,19 +64,6 @@ pub async fn connect(ctx: &Context<'_>, pod: &str) -> Result<PodKubelet, CliErro
     })?;
     let client = KubeletServiceClient::new(capstan_telemetry::traced_channel(channel));
     Ok(PodKubelet { client, namespace, pod: pod.to_string(), node, address })
-}
-
-/// `host:port` of a node's kubelet: InternalIP, else Hostname; the endpoint's port.
-pub fn kubelet_address(status: Option<&NodeStatus>) -> Option<String> {
-    let status = status?;
-    let port = status.daemon_endpoints.as_ref()?.kubelet_endpoint.as_ref()?.port;
-    let port = u16::try_from(port).ok().filter(|p| *p != 0)?;
-    let pick = |kind: &str| status.addresses.iter().find(|a| a.r#type == kind && !a.address.is_empty());
-    let host = pick("InternalIP").or_else(|| pick("Hostname"))?.address.clone();
-    Some(match host.parse::<std::net::Ipv6Addr>() {
-        Ok(_) => format!("[{host}]:{port}"),
-        Err(_) => format!("{host}:{port}"),
-    })
 }
 
 /// A kubelet's gRPC refusal, worded like kubectl's.
@@ -103,31 +91,6 @@ fn source_text(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use capstan_proto::core::v1::{DaemonEndpoint, NodeAddress, NodeDaemonEndpoints};
-
-    fn status(addresses: &[(&str, &str)], port: i32) -> NodeStatus {
-        NodeStatus {
-            addresses: addresses
-                .iter()
-                .map(|(t, a)| NodeAddress { r#type: t.to_string(), address: a.to_string() })
-                .collect(),
-            daemon_endpoints: Some(NodeDaemonEndpoints { kubelet_endpoint: Some(DaemonEndpoint { port }) }),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn the_kubelet_is_found_at_internal_ip_else_hostname() {
-        let both = status(&[("Hostname", "n1"), ("InternalIP", "10.0.0.5")], 10250);
-        assert_eq!(kubelet_address(Some(&both)).as_deref(), Some("10.0.0.5:10250"));
-        let named = status(&[("Hostname", "n1")], 10250);
-        assert_eq!(kubelet_address(Some(&named)).as_deref(), Some("n1:10250"));
-        let v6 = status(&[("InternalIP", "fd00::1")], 7);
-        assert_eq!(kubelet_address(Some(&v6)).as_deref(), Some("[fd00::1]:7"));
-        assert_eq!(kubelet_address(Some(&status(&[("InternalIP", "10.0.0.5")], 0))), None);
-        assert_eq!(kubelet_address(Some(&status(&[], 10250))), None);
-        assert_eq!(kubelet_address(None), None);
-    }
 
     #[test]
     fn kubelet_refusals_read_like_kubectl() {

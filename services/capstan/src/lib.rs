@@ -8,7 +8,9 @@
 //! - [`cli`]: the flags; [`config`]: which server and namespace to use.
 //! - One module per command: [`apply`], [`get`] (and [`watch`] for `-w`),
 //!   [`describe`], [`delete`], [`replace`], [`create`], [`api_resources`],
-//!   [`logs`] and [`exec`] (through the pod's [`kubelet`]), [`up`].
+//!   [`logs`] and [`exec`] (through the pod's [`kubelet`]), [`up`];
+//!   the workload commands [`scale`], [`rollout`], [`autoscale`], and
+//!   [`cordon`] and [`drain`] for nodes.
 //! - [`printers`]: the tables, one module per kind; [`output`]: JSON, YAML
 //!   and names; [`names`]: how kinds and objects are named.
 //! - [`manifest`]: reading `-f`; [`merge`]: how apply lays a manifest over
@@ -22,15 +24,19 @@
 
 pub mod api_resources;
 pub mod apply;
+pub mod autoscale;
 pub mod cli;
 pub mod config;
 pub mod cordon;
 pub mod create;
 pub mod delete;
 pub mod describe;
+pub mod drain;
 pub mod errors;
 pub mod exec;
+pub mod explain;
 pub mod get;
+pub mod image;
 pub mod kubelet;
 pub mod logs;
 pub mod manifest;
@@ -39,6 +45,8 @@ pub mod names;
 pub mod output;
 pub mod printers;
 pub mod replace;
+pub mod rollout;
+pub mod scale;
 pub mod up;
 pub mod watch;
 
@@ -118,6 +126,12 @@ async fn dispatch(command: &Command, ctx: &mut Context<'_>) -> Result<(), CliErr
         Command::Exec(args) => exec::run(ctx, args).await,
         Command::Cordon { nodes } => cordon::run(ctx, nodes, true).await,
         Command::Uncordon { nodes } => cordon::run(ctx, nodes, false).await,
+        Command::Drain(args) => drain::run(ctx, args).await,
+        Command::Scale(args) => scale::run(ctx, args).await,
+        Command::Rollout(args) => rollout::run(ctx, args).await,
+        Command::Autoscale(args) => autoscale::run(ctx, args).await,
+        Command::Explain(args) => explain::run(ctx, args).await,
+        Command::Image(args) => image::run(ctx, args).await,
         Command::Up(_) => Err(CliError::Usage("up runs on its own".to_string())),
     }
 }

@@ -1,5 +1,5 @@
-//! `capstan logs POD [-c C] [-f] [--tail N] [--previous]`: a container's log,
-//! streamed from the pod's kubelet. Stdout lines go to the command's output,
+//! `capstan logs POD [-c C] [-f] [--tail N] [--previous] [--since DURATION]`: a
+//! container's log, streamed from the pod's kubelet. Stdout lines go to the command's output,
 //! stderr lines to the process's stderr, as they arrive.
 
 use crate::cli::LogsArgs;
@@ -18,6 +18,7 @@ pub async fn run(ctx: &mut Context<'_>, args: &LogsArgs) -> Result<(), CliError>
         tail_lines: (args.tail >= 0).then_some(args.tail),
         previous: args.previous,
         timestamps: args.timestamps,
+        since_seconds: args.since.map(since_seconds),
     };
     let reply = target.client.logs(request).await;
     let mut stream = reply.map_err(|status| target.fail(status))?.into_inner();
@@ -32,4 +33,23 @@ pub async fn run(ctx: &mut Context<'_>, args: &LogsArgs) -> Result<(), CliError>
         }
     }
     Ok(())
+}
+
+/// Whole seconds for `--since`, rounded up as kubectl does (`500ms` is 1 s).
+fn since_seconds(since: std::time::Duration) -> i64 {
+    let seconds = since.as_secs() + u64::from(since.subsec_nanos() > 0);
+    i64::try_from(seconds.max(1)).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_rounds_up_to_whole_seconds() {
+        for (text, want) in [("500ms", 1), ("30s", 30), ("5m", 300), ("1h30m", 5400), ("1h 30m 1ms", 5401)] {
+            let parsed = humantime::parse_duration(text).expect(text);
+            assert_eq!(since_seconds(parsed), want, "{text}");
+        }
+    }
 }

@@ -1,13 +1,13 @@
 //! `capstan up`: a whole local cluster in this one process. It starts every
-//! component that exists — the API server with its embedded store, then one
-//! the scheduler, one node: the Docker shim (or the in-memory runtime) and a
-//! kubelet, see [`node`], and the service proxy — points the CLI's config file at it, and
-//! runs until Ctrl-C, then
-//! stops the components in reverse order.
+//! component that exists — the API server with its embedded store, then
+//! the scheduler and the controller-manager, one node (the Docker or
+//! containerd shim, or the in-memory runtime, and a kubelet, see [`node`])
+//! plus any `--add-node NAME=RUNTIME` nodes, and the service proxy — points
+//! the CLI's config file at it, and runs until Ctrl-C, then stops the
+//! components in reverse order.
 //!
-//! [`Components`] is the list later issues extend: each new component (the
-//! scheduler, the controller-manager, the proxy) gets a config field there and
-//! a start/stop step in [`Running`].
+//! [`Components`] is the list later issues extend: each new component gets a
+//! config field there and a start/stop step in [`Running`].
 
 pub mod node;
 
@@ -31,6 +31,8 @@ pub struct UpConfig {
     pub runtime: UpRuntime,
     pub node_name: String,
     pub kubelet_port: u16,
+    /// more nodes, by name and runtime (`--add-node`)
+    pub extra_nodes: Vec<(String, UpRuntime)>,
 }
 
 impl UpConfig {
@@ -56,6 +58,7 @@ impl UpConfig {
             runtime: args.runtime,
             node_name,
             kubelet_port: args.kubelet_port,
+            extra_nodes: args.add_nodes.clone(),
         })
     }
 }
@@ -65,11 +68,15 @@ impl UpConfig {
 pub struct Components {
     pub apiserver: capstan_apiserver::Config,
     pub node: NodeConfig,
+    /// the nodes of `--add-node`
+    pub extra_nodes: Vec<NodeConfig>,
     /// the service proxy's admin (health) address; node ports open on every local address
     pub proxy_healthz: SocketAddr,
     pub proxy_metrics: SocketAddr,
     /// the scheduler's own (health) service
     pub scheduler_listen: SocketAddr,
+    /// every controller, serving health and metrics on its own port
+    pub controller_manager: capstan_controller_manager::Config,
 }
 
 impl Components {
@@ -79,78 +86,118 @@ impl Components {
             storage: StoreConfig::embedded(config.data_dir.join("apiserver")),
             ..Default::default()
         };
-        let node = NodeConfig {
-            name: config.node_name.clone(),
-            runtime: config.runtime,
-            shim_socket: node::shim_socket(&config.data_dir),
-            docker_host: std::env::var("DOCKER_HOST")
-                .ok()
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string()),
-            busybox: std::env::var_os("CAPSTAN_BUSYBOX").map(PathBuf::from).unwrap_or_else(|| "/bin/busybox".into()),
-            // the kubelet listens where the API server does, on its own port
-            kubelet_listen: SocketAddr::new(config.listen.ip(), config.kubelet_port),
-        };
+        let node = node_config(config, &config.node_name, config.runtime, 0);
+        let extra_nodes = (config.extra_nodes.iter().enumerate())
+            .map(|(i, (name, runtime))| node_config(config, name, *runtime, i + 1))
+            .collect();
         // an API server on an ephemeral port (tests) gets ephemeral proxy ports too
         let fixed = |port: u16| if config.listen.port() == 0 { 0 } else { port };
         let proxy_healthz = SocketAddr::new(config.listen.ip(), fixed(10256));
         let proxy_metrics = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), fixed(10249));
         let scheduler_listen = SocketAddr::new(config.listen.ip(), fixed(10259));
-        Components { apiserver, node, proxy_healthz, proxy_metrics, scheduler_listen }
+        let controller_manager = capstan_controller_manager::Config {
+            // `server` is filled in once the API server listens (`Running::start_the_rest`)
+            listen: Some(SocketAddr::new(config.listen.ip(), fixed(10257))),
+            ..Default::default()
+        };
+        Components { apiserver, node, extra_nodes, proxy_healthz, proxy_metrics, scheduler_listen, controller_manager }
     }
 }
 
-/// The started components; stopped in reverse start order.
+/// The `index`th node's config (0: the main node, whose files keep their plain names).
+fn node_config(config: &UpConfig, name: &str, runtime: UpRuntime, index: usize) -> NodeConfig {
+    let suffix = (index > 0).then_some(name);
+    let port = match config.kubelet_port {
+        0 => 0,
+        port => port.saturating_add(u16::try_from(index).unwrap_or(u16::MAX)),
+    };
+    NodeConfig {
+        name: name.to_string(),
+        runtime,
+        shim_socket: node::shim_socket(&config.data_dir, runtime, suffix),
+        docker_host: std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string()),
+        containerd_address: std::env::var("CAPSTAN_CONTAINERD_ADDRESS")
+            .ok()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "/run/containerd/containerd.sock".to_string()),
+        containerd_state: config.data_dir.join("containerd-shim"),
+        busybox: std::env::var_os("CAPSTAN_BUSYBOX").map(PathBuf::from).unwrap_or_else(|| "/bin/busybox".into()),
+        // the kubelet listens where the API server does, on its own port
+        kubelet_listen: SocketAddr::new(config.listen.ip(), port),
+    }
+}
+
+/// The started components; stopped in reverse start order. All but the API
+/// server are `Option`s so that a start failing half-way stops exactly what
+/// it had started.
 struct Running {
     apiserver: ApiServer,
-    scheduler: capstan_scheduler::Scheduler,
-    node: Node,
-    proxy: capstan_kube_proxy::Proxy,
+    scheduler: Option<capstan_scheduler::Scheduler>,
+    controller_manager: Option<capstan_controller_manager::ControllerManager>,
+    /// the main node first, then the `--add-node` ones
+    nodes: Vec<Node>,
+    proxy: Option<capstan_kube_proxy::Proxy>,
 }
 
 impl Running {
     async fn start(components: Components) -> Result<Running, CliError> {
-        let apiserver = ApiServer::start(components.apiserver).await?;
-        let url = client_url(apiserver.addr());
-        let scheduler_config = capstan_scheduler::Config {
+        let apiserver = ApiServer::start(components.apiserver.clone()).await?;
+        let mut running =
+            Running { apiserver, scheduler: None, controller_manager: None, nodes: Vec::new(), proxy: None };
+        match running.start_the_rest(components).await {
+            Ok(()) => Ok(running),
+            Err(error) => {
+                let _ = running.stop().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Everything after the API server, in order; what started is in `self`.
+    async fn start_the_rest(&mut self, components: Components) -> Result<(), CliError> {
+        let url = client_url(self.apiserver.addr());
+        let scheduler = capstan_scheduler::Config {
             server: url.clone(),
             listen: Some(components.scheduler_listen),
             ..Default::default()
         };
-        let scheduler = match capstan_scheduler::Scheduler::start(scheduler_config).await {
-            Ok(scheduler) => scheduler,
-            Err(error) => {
-                let _ = apiserver.stop().await;
-                return Err(error.into());
-            }
-        };
-        let node = match Node::start(&components.node, &url).await {
-            Ok(node) => node,
-            Err(error) => {
-                let _ = scheduler.stop().await;
-                let _ = apiserver.stop().await;
-                return Err(error);
-            }
-        };
-        let mut proxy_config = capstan_kube_proxy::Config::new(url, components.node.name.clone());
-        proxy_config.healthz_bind_address = Some(components.proxy_healthz);
-        proxy_config.metrics_bind_address = Some(components.proxy_metrics);
-        let proxy = match capstan_kube_proxy::Proxy::start(proxy_config).await {
-            Ok(proxy) => proxy,
-            Err(error) => {
-                node.stop().await;
-                let _ = scheduler.stop().await;
-                let _ = apiserver.stop().await;
-                return Err(error.into());
-            }
-        };
-        Ok(Running { apiserver, scheduler, node, proxy })
+        self.scheduler = Some(capstan_scheduler::Scheduler::start(scheduler).await?);
+        let controllers = capstan_controller_manager::Config { server: url.clone(), ..components.controller_manager };
+        self.controller_manager = Some(capstan_controller_manager::ControllerManager::start(controllers).await?);
+        for config in std::iter::once(&components.node).chain(&components.extra_nodes) {
+            self.nodes.push(Node::start(config, &url).await?);
+        }
+        let mut proxy = capstan_kube_proxy::Config::new(url, components.node.name.clone());
+        proxy.healthz_bind_address = Some(components.proxy_healthz);
+        proxy.metrics_bind_address = Some(components.proxy_metrics);
+        self.proxy = Some(capstan_kube_proxy::Proxy::start(proxy).await?);
+        Ok(())
     }
 
+    /// Stops every started component, the last started first; the API
+    /// server's error, if any, is the answer (the others are logged).
     async fn stop(self) -> Result<(), CliError> {
-        let _ = self.proxy.shutdown().await;
-        self.node.stop().await;
-        let _ = self.scheduler.stop().await;
+        if let Some(proxy) = self.proxy {
+            if let Err(error) = proxy.shutdown().await {
+                tracing::warn!(%error, "stopping the service proxy");
+            }
+        }
+        for node in self.nodes.into_iter().rev() {
+            node.stop().await;
+        }
+        if let Some(controller_manager) = self.controller_manager {
+            if let Err(error) = controller_manager.stop().await {
+                tracing::warn!(%error, "stopping the controller-manager");
+            }
+        }
+        if let Some(scheduler) = self.scheduler {
+            if let Err(error) = scheduler.stop().await {
+                tracing::warn!(%error, "stopping the scheduler");
+            }
+        }
         self.apiserver.stop().await?;
         Ok(())
     }
@@ -164,25 +211,44 @@ pub async fn up(
 ) -> Result<(), CliError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| CliError::io(&config.data_dir, e))?;
     let running = Running::start(Components::local(&config)).await?;
+    // whatever happens after the start, the components are stopped
+    let served = announce(&running, &config, out).map(|()| shutdown);
+    let served = match served {
+        Ok(shutdown) => {
+            shutdown.await;
+            writeln!(out, "Shutting down.").map_err(CliError::from)
+        }
+        Err(error) => Err(error),
+    };
+    let stopped = running.stop().await;
+    served.and(stopped)
+}
+
+/// Tells the user where everything listens, and points the CLI at the cluster.
+fn announce(running: &Running, config: &UpConfig, out: &mut (dyn Write + Send + Sync)) -> Result<(), CliError> {
     let url = client_url(running.apiserver.addr());
     writeln!(out, "API server listening on {url} (data in {})", config.data_dir.display())?;
-    if let Some(admin) = running.proxy.healthz_address {
+    if let Some(addr) = running.scheduler.as_ref().and_then(|s| s.addr()) {
+        writeln!(out, "Scheduler: health and metrics on {addr}")?;
+    }
+    if let Some(addr) = running.controller_manager.as_ref().and_then(|c| c.addr()) {
+        writeln!(out, "Controller-manager: health and metrics on {addr}")?;
+    }
+    if let Some(admin) = running.proxy.as_ref().and_then(|p| p.healthz_address) {
         writeln!(out, "Service proxy: node ports on every local address, admin on {admin}")?;
     }
-    for note in &running.node.notes {
+    for note in running.nodes.iter().flat_map(|n| &n.notes) {
         writeln!(out, "{note}")?;
     }
     if let Some(path) = &config.config_path {
         let mut file = config::load(path)?.unwrap_or_default();
-        file.server = Some(url.clone());
+        file.server = Some(url);
         config::save(path, &file)?;
         writeln!(out, "CLI configured in {}", path.display())?;
     }
     writeln!(out, "Press Ctrl-C to stop.")?;
     out.flush()?;
-    shutdown.await;
-    writeln!(out, "Shutting down.")?;
-    running.stop().await
+    Ok(())
 }
 
 /// The URL clients use for a listener: a wildcard address means loopback.
@@ -215,11 +281,22 @@ mod tests {
             runtime: UpRuntime::Docker,
             node_name: "n1".into(),
             kubelet_port: 10250,
+            extra_nodes: vec![("n2".into(), UpRuntime::Containerd)],
         };
         let c = Components::local(&config);
         assert_eq!(c.apiserver.listen, config.listen);
         assert_eq!(c.node.shim_socket, PathBuf::from("/tmp/c/docker-shim.sock"));
         assert_eq!(c.node.kubelet_listen, "127.0.0.1:10250".parse().expect("addr"));
+        let extra = &c.extra_nodes[0];
+        assert_eq!((extra.name.as_str(), extra.runtime), ("n2", UpRuntime::Containerd));
+        assert_eq!(extra.shim_socket, PathBuf::from("/tmp/c/containerd-shim-n2.sock"));
+        assert_eq!(extra.kubelet_listen, "127.0.0.1:10251".parse().expect("addr"));
+        // ephemeral ports beside an ephemeral API server port, the usual ones beside a fixed one
+        assert_eq!(c.controller_manager.listen, Some("127.0.0.1:0".parse().expect("addr")));
+        assert_eq!(c.scheduler_listen, "127.0.0.1:0".parse().expect("addr"));
+        let fixed = Components::local(&UpConfig { listen: "127.0.0.1:6443".parse().expect("addr"), ..config.clone() });
+        assert_eq!(fixed.controller_manager.listen, Some("127.0.0.1:10257".parse().expect("addr")));
+        assert_eq!(fixed.scheduler_listen, "127.0.0.1:10259".parse().expect("addr"));
         assert!(
             matches!(c.apiserver.storage, StoreConfig::Embedded { ref data_dir, .. } if data_dir == &PathBuf::from("/tmp/c/apiserver"))
         );

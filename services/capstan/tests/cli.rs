@@ -1,56 +1,10 @@
 //! The CLI against a real API server started in-process (embedded store in
 //! a temporary directory): what a user types, what they read back.
 
+mod common;
+
 use capstan::CliError;
-use capstan_apiserver::{ApiServer, Config, StoreConfig};
-use tempfile::TempDir;
-
-struct Cluster {
-    server: ApiServer,
-    dir: TempDir,
-}
-
-async fn cluster() -> Cluster {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        storage: StoreConfig::embedded(dir.path().join("data")),
-        ..Default::default()
-    };
-    let server = ApiServer::start(config).await.expect("API server");
-    Cluster { server, dir }
-}
-
-impl Cluster {
-    /// Runs `capstan --server URL ARGS...`; the output and the result.
-    async fn capstan(&self, args: &[&str]) -> (String, Result<(), CliError>) {
-        let url = self.server.url();
-        let mut full = vec!["capstan", "--server", url.as_str()];
-        full.extend_from_slice(args);
-        let mut out = Vec::new();
-        let result = capstan::run(full, &mut out).await;
-        (String::from_utf8(out).expect("utf8 output"), result)
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let (out, result) = self.capstan(args).await;
-        if let Err(e) = result {
-            panic!("capstan {args:?} failed: {e}\noutput: {out}");
-        }
-        out
-    }
-
-    async fn err(&self, args: &[&str]) -> String {
-        let (_, result) = self.capstan(args).await;
-        result.expect_err("the command fails").to_string()
-    }
-
-    fn manifest(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).expect("write manifest");
-        path.display().to_string()
-    }
-}
+use common::cluster;
 
 const APP: &str = "apiVersion: v1
 kind: Namespace

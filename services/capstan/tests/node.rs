@@ -5,26 +5,24 @@
 //!
 //! First against the in-memory runtime, then against the local Docker Engine
 //! through the Docker shim served on a temporary unix socket (skipped with a
-//! notice when there is no Docker, a failure with `CI=true`).
+//! notice when there is no Docker, a failure with `CI=true`). Last, `capstan up`
+//! itself: every component in one process, stopped cleanly by Ctrl-C.
 
-use std::io::{Read, Write};
+mod up_harness;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use capstan::CliError;
 use capstan_apiserver::{ApiServer, Config as ApiConfig, StoreConfig};
-use capstan_client::{Client, ListParams, WatchEvent};
+use capstan_client::Client;
 use capstan_docker_shim::{DockerConfig, ServedShim};
 use capstan_kubelet::Kubelet;
 use capstan_proto::core::v1::{Container, HttpGetAction, Pod, PodSpec, Probe};
 use capstan_proto::meta::v1::{IntOrString, ObjectMeta};
 use capstan_test_support::{require_daemon, DockerSweeper, HarnessError};
-use futures::StreamExt;
 use tempfile::TempDir;
-use tokio_util::sync::CancellationToken;
-
-/// The bound on every wait; generous, since a 2-core machine may be busy.
-const WAIT: Duration = Duration::from_secs(90);
+use up_harness::{http_get_async, node_of, phase, ready, wait_pod, wait_pods, Up, WAIT};
 
 /// An API server and one kubelet, both in this process.
 struct Cluster {
@@ -108,44 +106,6 @@ fn pod(name: &str, node: Option<&str>, containers: Vec<Container>) -> Pod {
     }
 }
 
-fn phase(pod: &Pod) -> &str {
-    pod.status.as_ref().map(|s| s.phase.as_str()).unwrap_or_default()
-}
-
-fn ready(pod: &Pod) -> bool {
-    let conditions = pod.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
-    conditions.iter().any(|c| c.r#type == "Ready" && c.status == "True")
-}
-
-/// Reads pod `name`, then watches it, until `done` holds; panics with the last
-/// version seen after [`WAIT`].
-async fn wait_pod(client: &Client, name: &str, done: impl Fn(&Pod) -> bool) -> Pod {
-    let api = client.api::<Pod>(Some("default"));
-    let params = ListParams::default().fields(&format!("metadata.name={name}"));
-    let mut last = None;
-    let waited = tokio::time::timeout(WAIT, async {
-        loop {
-            let current = api.get(name).await.expect("get the pod");
-            if done(&current) {
-                return current;
-            }
-            let version = current.metadata.as_ref().map(|m| m.resource_version.clone()).unwrap_or_default();
-            last = Some(current);
-            let Ok(mut changes) = api.watch(&params, &version).await else { continue };
-            while let Some(Ok(event)) = changes.next().await {
-                if let WatchEvent::Added(pod) | WatchEvent::Modified(pod) = event {
-                    if done(&pod) {
-                        return pod;
-                    }
-                    last = Some(pod);
-                }
-            }
-        }
-    })
-    .await;
-    waited.unwrap_or_else(|_| panic!("pod {name} did not get there within {WAIT:?}; last seen: {last:#?}"))
-}
-
 /// Reads `capstan logs` until its output holds `want` (a container's first lines
 /// may still be on their way when it is Running).
 async fn logs_until(cluster: &Cluster, args: &[&str], want: &str) -> String {
@@ -223,17 +183,6 @@ fn sweep(node: &str) -> DockerSweeper {
     DockerSweeper::new(capstan_shim_common::labels::NODE_NAME, node)
 }
 
-/// One HTTP GET over plain TCP (no client library needed for one request).
-fn http_get(ip: &str, port: u16) -> std::io::Result<String> {
-    let addr: SocketAddr = format!("{ip}:{port}").parse().map_err(std::io::Error::other)?;
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.write_all(format!("GET / HTTP/1.0\r\nHost: {ip}\r\n\r\n").as_bytes())?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    Ok(answer)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_docker_pod_becomes_ready_and_answers_on_its_ip() {
     let node = format!("capstan-cli-node-{}", std::process::id());
@@ -260,8 +209,7 @@ async fn a_docker_pod_becomes_ready_and_answers_on_its_ip() {
     let ip = running.status.as_ref().map(|s| s.pod_ip.clone()).unwrap_or_default();
     assert!(!ip.is_empty(), "a ready pod has an IP: {running:#?}");
 
-    let answer = tokio::task::spawn_blocking(move || http_get(&ip, 8080)).await.expect("join");
-    let answer = answer.expect("the pod answers HTTP on its IP from the host");
+    let answer = http_get_async(&ip, 8080).await.expect("the pod answers HTTP on its IP from the host");
     assert!(answer.starts_with("HTTP/1.") && answer.contains("hello-from-pod"), "{answer}");
 
     let out = logs_until(&cluster, &["logs", "web"], "serving").await;
@@ -283,26 +231,24 @@ async fn build_images_if_docker() {
 
 // ---- `capstan up` ----
 
-/// A writer that hands `up`'s output over line by line.
-struct Lines(tokio::sync::mpsc::UnboundedSender<String>, Vec<u8>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.1.extend_from_slice(buf);
-        while let Some(end) = self.1.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.1.drain(..=end).collect();
-            let _ = self.0.send(String::from_utf8_lossy(&line).trim_end().to_string());
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+/// A ReplicaSet of two sleepers, for the controller-manager `up` runs.
+const SLEEPERS: &str = "apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: sleepers, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: sleepers}}
+  template:
+    metadata: {labels: {app: sleepers}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: app, image: capstan/test:1, command: [sleep, '3600']}]
+";
 
 /// Runs `capstan up` with `runtime` until its startup message ends; then a pod
-/// bound by its manifest runs, answers exec, and Ctrl-C (here: a signal) stops all.
+/// bound by its manifest runs and answers exec, the controller-manager's
+/// ReplicaSet controller and the scheduler run a ReplicaSet's pods on the node,
+/// and Ctrl-C (here: a cancellation) stops every component cleanly.
 async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = capstan::up::UpConfig {
@@ -312,48 +258,29 @@ async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str
         runtime,
         node_name: node.to_string(),
         kubelet_port: 0,
+        extra_nodes: vec![],
     };
-    let (lines, mut output) = tokio::sync::mpsc::unbounded_channel();
-    let stop = CancellationToken::new();
-    let shutdown = stop.clone().cancelled_owned();
-    let up = tokio::spawn(async move { capstan::up::up(config, shutdown, &mut Lines(lines, Vec::new())).await });
-    let mut said = Vec::new();
-    let started = tokio::time::timeout(WAIT, async {
-        while let Some(line) = output.recv().await {
-            let done = line.starts_with("Press Ctrl-C");
-            said.push(line);
-            if done {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(started, Ok(true), "up did not start: {said:#?}");
-    let text = said.join("\n");
-    assert!(text.contains(&format!("spec.nodeName: {node}")), "{text}");
-    let url = said
-        .iter()
-        .find_map(|l| l.strip_prefix("API server listening on "))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("the API server's URL")
-        .to_string();
+    let up = Up::start(config).await;
+    assert!(up.said.contains(&format!("Kubelet of node {node} listening on")), "{}", up.said);
+    assert!(up.said.contains("Controller-manager: health and metrics on 127.0.0.1:"), "{}", up.said);
 
-    let client = Client::connect(&url).expect("client");
+    let client = up.client();
     client
         .api::<Pod>(Some("default"))
         .create(&pod("hello", Some(node), vec![container("app", &["sleep", "3600"])]))
         .await
         .expect("create");
     wait_pod(&client, "hello", |p| phase(p) == "Running").await;
-    let mut out = Vec::new();
-    capstan::run(["capstan", "--server", url.as_str(), "exec", "hello", "--", "echo", "hi"], &mut out)
-        .await
-        .expect("exec");
-    assert_eq!(String::from_utf8_lossy(&out), "hi\n");
+    assert_eq!(up.capstan(&["exec", "hello", "--", "echo", "hi"]).await, "hi\n");
 
-    stop.cancel();
-    up.await.expect("join").expect("up stops cleanly");
+    let manifest = dir.path().join("sleepers.yaml");
+    std::fs::write(&manifest, SLEEPERS).expect("write the manifest");
+    up.capstan(&["apply", "-f", &manifest.display().to_string()]).await;
+    let running = |pods: &[Pod]| pods.len() == 2 && pods.iter().all(|p| phase(p) == "Running");
+    let pods = wait_pods(&client, "app=sleepers", running).await;
+    assert!(pods.iter().all(|p| node_of(p) == node), "the scheduler placed them on the one node: {pods:#?}");
+    up.capstan(&["delete", "replicaset", "sleepers"]).await;
+    up.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -381,6 +308,8 @@ async fn up_says_so_when_docker_is_unreachable() {
         runtime: capstan::cli::UpRuntime::Docker,
         shim_socket: dir.path().join("docker-shim.sock"),
         docker_host: format!("unix://{}", dir.path().join("no-docker.sock").display()),
+        containerd_address: dir.path().join("no-containerd.sock").display().to_string(),
+        containerd_state: dir.path().join("containerd-shim"),
         busybox: "/bin/busybox".into(),
         kubelet_listen: "127.0.0.1:0".parse().expect("addr"),
     };

@@ -1,5 +1,5 @@
 //! What a kubelet is told at start: who it is, where the API server and its
-//! runtime are, and the timings tests shrink (back-off, heartbeats, resync).
+//! runtime are, and the timings tests shrink (back-off, heartbeats, relist, resync).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -38,7 +38,11 @@ pub struct Timings {
     pub lease_duration_seconds: i32,
     /// how often the node's status (heartbeat) is written
     pub node_status: Duration,
-    /// how often each pod is re-read from the runtime when nothing else happens
+    /// how often the node's runtime is relisted (one list of sandboxes and one of
+    /// containers for the whole node); pod workers wake on what changed
+    pub relist: Duration,
+    /// how often each pod is synced when nothing else happens (from the relist's
+    /// cache: no runtime calls); a failed sync is retried after `relist`
     pub pod_resync: Duration,
     /// how often orphaned sandboxes and containers are collected
     pub gc: Duration,
@@ -53,7 +57,8 @@ impl Default for Timings {
             lease_renew: Duration::from_secs(10),
             lease_duration_seconds: 40,
             node_status: Duration::from_secs(10),
-            pod_resync: Duration::from_secs(1),
+            relist: Duration::from_secs(1),
+            pod_resync: Duration::from_secs(10),
             gc: Duration::from_secs(60),
         }
     }

@@ -12,15 +12,15 @@ use capstan_proto::core::v1::{Container, PodSpec};
 use tokio::time::Instant;
 
 use crate::backoff::CrashBackoff;
-use crate::model::{ContainerRecord, PodRuntime, RunState};
+use crate::model::{ContainerRecord, PodRuntime, RunState, Unhealthy};
 
 /// What [`decide`] looks at.
 pub struct Inputs<'a> {
     pub spec: &'a PodSpec,
     pub runtime: &'a PodRuntime,
     pub backoff: &'a CrashBackoff,
-    /// running containers whose liveness or startup probe failed: id → why
-    pub unhealthy: &'a BTreeMap<String, String>,
+    /// running containers whose liveness or startup probe failed, by id
+    pub unhealthy: &'a BTreeMap<String, Unhealthy>,
     pub now: Instant,
 }
 
@@ -40,8 +40,21 @@ pub enum Start {
 pub enum Action {
     RunSandbox { attempt: u32 },
     StopSandbox { id: String },
-    KillContainer { id: String, name: String, reason: String },
+    KillContainer(Kill),
     StartContainer { name: String, init: bool, attempt: u32, start: Start },
+}
+
+/// A container the kubelet kills, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kill {
+    pub id: String,
+    pub name: String,
+    /// CamelCase, for logs: `Unhealthy`, `SandboxChanged`, `Unknown`
+    pub reason: String,
+    /// Kubernetes' words, for the `Killing` Event and the terminated state
+    pub message: String,
+    /// the failed probe's output, for the `Unhealthy` Event
+    pub probe_output: Option<String>,
 }
 
 /// Why a container is not running, for its status.
@@ -109,7 +122,8 @@ pub fn decide(inputs: &Inputs<'_>) -> Plan {
     }
     if !sandbox.is_some_and(|s| s.ready) {
         for live in runtime.live() {
-            plan.actions.push(kill(live, "SandboxChanged"));
+            let message = format!("Pod sandbox changed, container {} will be killed and re-created", live.name);
+            plan.actions.push(kill(live, "SandboxChanged", message, None));
         }
         plan.actions.push(Action::RunSandbox { attempt: sandbox.map_or(0, |s| s.attempt + 1) });
         plan.requeue_at = Some(inputs.now);
@@ -141,14 +155,18 @@ fn step(inputs: &Inputs<'_>, plan: &mut Plan, container: &Container, latest: Opt
     let needs_restart = match latest.state {
         RunState::Exited => should_restart(policy, latest.exit_code),
         RunState::Running => match inputs.unhealthy.get(&latest.id) {
-            Some(why) => {
-                plan.actions.push(kill(latest, why));
-                policy != "Never"
+            Some(unhealthy) => {
+                let restart = policy != "Never";
+                let then = if restart { ", will be restarted" } else { "" };
+                let message = format!("Container {name} failed {} probe{then}", unhealthy.probe);
+                plan.actions.push(kill(latest, "Unhealthy", message, Some(unhealthy.output.clone())));
+                restart
             }
             None => false,
         },
         RunState::Created | RunState::Unknown => {
-            plan.actions.push(kill(latest, "Unknown"));
+            let message = format!("Container {name} is in an unknown state, will be restarted");
+            plan.actions.push(kill(latest, "Unknown", message, None));
             true
         }
     };
@@ -171,6 +189,12 @@ fn step(inputs: &Inputs<'_>, plan: &mut Plan, container: &Container, latest: Opt
     }
 }
 
-fn kill(container: &ContainerRecord, reason: &str) -> Action {
-    Action::KillContainer { id: container.id.clone(), name: container.name.clone(), reason: reason.to_string() }
+fn kill(container: &ContainerRecord, reason: &str, message: String, probe_output: Option<String>) -> Action {
+    Action::KillContainer(Kill {
+        id: container.id.clone(),
+        name: container.name.clone(),
+        reason: reason.to_string(),
+        message,
+        probe_output,
+    })
 }

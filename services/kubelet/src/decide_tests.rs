@@ -7,8 +7,8 @@ use capstan_proto::core::v1::{Container, PodSpec};
 use tokio::time::Instant;
 
 use crate::backoff::CrashBackoff;
-use crate::decide::{decide, Action, Inputs, Start};
-use crate::model::{ContainerRecord, PodRuntime, RunState, SandboxRecord};
+use crate::decide::{decide, Action, Inputs, Kill, Start};
+use crate::model::{ContainerRecord, PodRuntime, RunState, SandboxRecord, Unhealthy};
 
 fn spec(policy: &str, init: &[&str], apps: &[&str]) -> PodSpec {
     let container =
@@ -64,10 +64,14 @@ fn row(what: &'static str, spec: PodSpec, sandbox: Option<SandboxRecord>, contai
 
 #[tokio::test(start_paused = true)]
 async fn decisions() {
-    let kill = |id: &str, name: &str, reason: &str| Action::KillContainer {
-        id: id.into(),
-        name: name.into(),
-        reason: reason.into(),
+    let kill = |id: &str, name: &str, reason: &str, message: &str, probe_output: Option<&str>| {
+        Action::KillContainer(Kill {
+            id: id.into(),
+            name: name.into(),
+            reason: reason.into(),
+            message: message.into(),
+            probe_output: probe_output.map(String::from),
+        })
     };
     let rows = vec![
         Row {
@@ -75,7 +79,16 @@ async fn decisions() {
             ..row("new pod: sandbox first", spec("Always", &[], &["app"]), None, vec![])
         },
         Row {
-            actions: vec![kill("app-0", "app", "SandboxChanged"), Action::RunSandbox { attempt: 1 }],
+            actions: vec![
+                kill(
+                    "app-0",
+                    "app",
+                    "SandboxChanged",
+                    "Pod sandbox changed, container app will be killed and re-created",
+                    None,
+                ),
+                Action::RunSandbox { attempt: 1 },
+            ],
             ..row(
                 "dead sandbox: kill and recreate",
                 spec("Always", &[], &["app"]),
@@ -204,8 +217,17 @@ async fn decisions() {
             )
         },
         Row {
-            unhealthy: &[("app-0", "liveness probe failed")],
-            actions: vec![kill("app-0", "app", "liveness probe failed"), start("app", false, 1, Start::Restart)],
+            unhealthy: &[("app-0", "Liveness probe failed: no answer")],
+            actions: vec![
+                kill(
+                    "app-0",
+                    "app",
+                    "Unhealthy",
+                    "Container app failed liveness probe, will be restarted",
+                    Some("Liveness probe failed: no answer"),
+                ),
+                start("app", false, 1, Start::Restart),
+            ],
             ..row(
                 "a liveness failure kills and restarts",
                 spec("Always", &[], &["app"]),
@@ -214,8 +236,14 @@ async fn decisions() {
             )
         },
         Row {
-            unhealthy: &[("app-0", "liveness probe failed")],
-            actions: vec![kill("app-0", "app", "liveness probe failed")],
+            unhealthy: &[("app-0", "Liveness probe failed: no answer")],
+            actions: vec![kill(
+                "app-0",
+                "app",
+                "Unhealthy",
+                "Container app failed liveness probe",
+                Some("Liveness probe failed: no answer"),
+            )],
             ..row(
                 "a liveness failure under Never only kills",
                 spec("Never", &[], &["app"]),
@@ -231,8 +259,11 @@ async fn decisions() {
             backoff.record_restart("app", Instant::now());
         }
         let runtime = PodRuntime { sandboxes: row.sandbox.into_iter().collect(), containers: row.containers };
-        let unhealthy: BTreeMap<String, String> =
-            row.unhealthy.iter().map(|(id, why)| (id.to_string(), why.to_string())).collect();
+        let unhealthy: BTreeMap<String, Unhealthy> = row
+            .unhealthy
+            .iter()
+            .map(|(id, output)| (id.to_string(), Unhealthy { probe: "liveness", output: output.to_string() }))
+            .collect();
         let now = Instant::now();
         let plan =
             decide(&Inputs { spec: &row.spec, runtime: &runtime, backoff: &backoff, unhealthy: &unhealthy, now });

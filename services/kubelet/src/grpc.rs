@@ -48,6 +48,7 @@ impl KubeletService for KubeletGrpc {
             tail_lines: wire.tail_lines,
             previous: wire.previous,
             timestamps: wire.timestamps,
+            since_seconds: wire.since_seconds,
         };
         Ok(Response::new(self.api.logs(&request).await.map_err(status_of)?))
     }

@@ -12,6 +12,9 @@
 //! - [`node`], [`lease`], [`machine`]: the Node object, its lease, the machine facts.
 //! - [`pods`] → [`pod_worker`] (one task per pod) → [`decide`] (pure) → [`sync`]
 //!   (carry out the plan, with [`images`] and [`podconfig`]) → [`status`] (pure).
+//! - [`relist`] → [`cache`]: one node-wide listing of the runtime per period (like
+//!   Kubernetes' PLEG) keeps every pod's records; workers read them from memory and
+//!   are woken when theirs change.
 //! - [`backoff`]: crash-loop back-off; [`probes`]: liveness, readiness, startup.
 //! - [`terminate`]: graceful deletion; [`gc`]: removing orphans of deleted pods.
 //! - [`runtime`], [`model`]: the runtime calls and the plain records they yield.
@@ -21,12 +24,15 @@
 //! # Invariants
 //! - One worker per pod uid; only that worker touches the pod's containers (the
 //!   garbage collector touches only pods that no longer exist).
+//! - The runtime cache keeps, per pod, the read that began last, so a relist that
+//!   raced a worker's action never hides that action from the worker.
 //! - Every runtime read is filtered by this node's label, so kubelets sharing an
 //!   engine never touch each other's containers.
 //! - Pod status is written only through the status subresource, and only when it
 //!   changed. Every task stops with the kubelet's cancellation token.
 
 pub mod backoff;
+pub mod cache;
 pub mod config;
 pub mod decide;
 #[cfg(test)]
@@ -43,6 +49,7 @@ pub mod pod_worker;
 pub mod podconfig;
 pub mod pods;
 pub mod probes;
+pub mod relist;
 pub mod runtime;
 pub mod server;
 pub mod status;
@@ -56,7 +63,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use capstan_client::informer::{Informer, Store};
-use capstan_client::{Client, ListParams};
+use capstan_client::{Client, EventRecorder, ListParams};
 use capstan_cri::MemoryConfig;
 use capstan_proto::core::v1::Pod;
 use tokio::net::TcpListener;
@@ -66,9 +73,11 @@ use tokio_util::sync::CancellationToken;
 pub use config::{Config, Timings};
 pub use error::KubeletError;
 
+use cache::RuntimeCache;
 use machine::Machine;
 use node::NodeFacts;
 use pod_worker::WorkerContext;
+use relist::Relister;
 use runtime::Runtime;
 use server::KubeletApi;
 
@@ -120,14 +129,24 @@ impl Kubelet {
         let api = Arc::new(KubeletApi::new(runtime.clone(), pods.clone()));
         let shutdown = CancellationToken::new();
         let timings = config.timings.clone();
+        // the first relist fills the cache before any worker reads it: a restarted
+        // kubelet's workers see what is running and adopt it
+        let cache = Arc::new(RuntimeCache::default());
+        let mut relister = Relister::new(runtime.clone(), cache.clone());
+        if let Err(error) = relister.relist().await {
+            tracing::warn!(%error, "the first relist failed; workers read their pods themselves until one succeeds");
+        }
         let ctx = Arc::new(WorkerContext {
             runtime: runtime.clone(),
             client: client.clone(),
+            events: EventRecorder::new(client.clone(), "kubelet", &node_name),
+            cache,
             host_ip: ip.to_string(),
             timings: timings.clone(),
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(informer.run(shutdown.clone().cancelled_owned()));
+        tasks.spawn(relist::run(relister, timings.relist, shutdown.clone()));
         tasks.spawn(pods::dispatch(ctx, events, shutdown.clone()));
         tasks.spawn(lease::keep_alive(
             client.clone(),

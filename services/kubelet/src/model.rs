@@ -87,8 +87,45 @@ impl PodRuntime {
         self.latest(name).map_or(0, |c| c.attempt + 1)
     }
 
+    /// Puts the records in one order (by id), so two reads of the same runtime
+    /// state compare equal.
+    pub fn sorted(mut self) -> Self {
+        self.sandboxes.sort_by(|a, b| a.id.cmp(&b.id));
+        self.containers.sort_by(|a, b| a.id.cmp(&b.id));
+        self
+    }
+
+    /// Replaces (or adds) the record of sandbox `id`; `None` drops it (removed).
+    pub fn put_sandbox(&mut self, id: &str, record: Option<SandboxRecord>) {
+        self.sandboxes.retain(|s| s.id != id);
+        self.sandboxes.extend(record);
+    }
+
+    /// Replaces (or adds) the record of container `id`; `None` drops it (removed).
+    pub fn put_container(&mut self, id: &str, record: Option<ContainerRecord>) {
+        self.containers.retain(|c| c.id != id);
+        self.containers.extend(record);
+    }
+
     /// Containers the runtime still runs (or has created).
     pub fn live(&self) -> impl Iterator<Item = &ContainerRecord> {
         self.containers.iter().filter(|c| matches!(c.state, RunState::Running | RunState::Created | RunState::Unknown))
     }
+}
+
+/// A sandbox or container a sync acted on: its record is read again right after,
+/// so the worker sees its own actions without waiting for the next relist.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Touched {
+    Sandbox(String),
+    Container(String),
+}
+
+/// A running container a liveness or startup probe has failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unhealthy {
+    /// `liveness` or `startup`
+    pub probe: &'static str,
+    /// what the probe saw, as Kubernetes words it (`Liveness probe failed: …`)
+    pub output: String,
 }

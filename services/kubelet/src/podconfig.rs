@@ -94,6 +94,16 @@ pub fn container_config(
     }
 }
 
+/// Whether the container's env refers to the pod's IP, which is known only once
+/// its sandbox runs.
+pub fn needs_pod_ip(container: &Container) -> bool {
+    container
+        .env
+        .iter()
+        .filter_map(|e| e.value_from.as_ref()?.field_ref.as_ref())
+        .any(|f| f.field_path.starts_with("status.podIP"))
+}
+
 fn resources(container: &Container) -> LinuxResources {
     let Some(resources) = &container.resources else { return LinuxResources::default() };
     let milli = |map: &std::collections::BTreeMap<String, capstan_proto::meta::v1::Quantity>, key: &str| {

@@ -1,6 +1,7 @@
 //! The kubelet's view of its runtime: the gRPC calls it makes, each turning a
 //! status into a [`KubeletError`] naming the object, and the reads that build a
-//! pod's [`PodRuntime`] from its labels. Everything is filtered by this node's
+//! pod's [`PodRuntime`] from its labels — independent calls are made at once, as
+//! they sit on a pod's start path. Everything is filtered by this node's
 //! label too, so kubelets sharing one engine never touch each other's containers.
 
 use std::collections::BTreeMap;
@@ -9,7 +10,9 @@ use capstan_cri::labels;
 use capstan_cri::RuntimeClients;
 use capstan_proto::runtime::v1::*;
 
-use crate::model::{ContainerRecord, PodRuntime, RunState, SandboxRecord};
+use futures::future::try_join_all;
+
+use crate::model::{ContainerRecord, PodRuntime, RunState, SandboxRecord, Touched};
 use crate::KubeletError;
 
 /// A connected runtime, for one node.
@@ -61,34 +64,76 @@ impl Runtime {
         labels.get(labels::NODE_NAME) == Some(&self.node)
     }
 
-    /// Everything the runtime has for the pod with `uid`.
+    /// This node's sandboxes and containers (of one pod, when `pod_uid` is set),
+    /// as listed: two calls, made at once.
+    pub async fn list(&self, pod_uid: Option<&str>) -> Result<(Vec<PodSandbox>, Vec<Container>), KubeletError> {
+        tokio::try_join!(self.sandboxes(pod_uid), self.containers(pod_uid))
+    }
+
+    /// The id of attempt `attempt` of pod `uid`'s sandbox if the runtime lists it
+    /// yet (it may still be starting).
+    pub async fn find_sandbox(&self, uid: &str, attempt: u32) -> Result<Option<String>, KubeletError> {
+        let mut selector = self.selector(Some(uid));
+        selector.insert(labels::POD_ATTEMPT.to_string(), attempt.to_string());
+        let filter = PodSandboxFilter { label_selector: selector, ..Default::default() };
+        let reply = self.clients.runtime.clone().list_pod_sandbox(ListPodSandboxRequest { filter: Some(filter) }).await;
+        let items = reply.map_err(KubeletError::runtime("ListPodSandbox", uid))?.into_inner().items;
+        Ok(items.into_iter().find(|s| self.ours(&s.labels)).map(|s| s.id))
+    }
+
+    /// The record of sandbox `id`; `None` when the runtime no longer has it.
+    pub async fn sandbox_record(&self, id: &str) -> Result<Option<SandboxRecord>, KubeletError> {
+        let request = PodSandboxStatusRequest { pod_sandbox_id: id.to_string() };
+        match self.clients.runtime.clone().pod_sandbox_status(request).await {
+            Ok(reply) => Ok(Some(sandbox_record(id, reply.into_inner().status.unwrap_or_default()))),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(KubeletError::runtime("PodSandboxStatus", id)(status)),
+        }
+    }
+
+    /// The record of container `id`; `None` when the runtime no longer has it.
+    pub async fn container_record(&self, id: &str) -> Result<Option<ContainerRecord>, KubeletError> {
+        let request = ContainerStatusRequest { container_id: id.to_string() };
+        match self.clients.runtime.clone().container_status(request).await {
+            Ok(reply) => Ok(Some(container_record(id, reply.into_inner().status.unwrap_or_default()))),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(KubeletError::runtime("ContainerStatus", id)(status)),
+        }
+    }
+
+    /// Everything the runtime has for the pod with `uid`, read afresh: the two
+    /// lists, then every status, all at once.
     pub async fn snapshot(&self, uid: &str) -> Result<PodRuntime, KubeletError> {
-        let mut snapshot = PodRuntime::default();
-        for sandbox in self.sandboxes(Some(uid)).await? {
-            let request = PodSandboxStatusRequest { pod_sandbox_id: sandbox.id.clone() };
-            let status = match self.clients.runtime.clone().pod_sandbox_status(request).await {
-                Ok(reply) => reply.into_inner().status.unwrap_or_default(),
-                Err(status) if status.code() == tonic::Code::NotFound => continue,
-                Err(status) => return Err(KubeletError::runtime("PodSandboxStatus", &sandbox.id)(status)),
-            };
-            snapshot.sandboxes.push(SandboxRecord {
-                id: sandbox.id,
-                attempt: sandbox.metadata.map_or(0, |m| m.attempt),
-                ready: status.state == PodSandboxState::SandboxReady as i32,
-                ip: status.network.map(|n| n.ip).unwrap_or_default(),
-                created_at: sandbox.created_at,
-            });
+        let (sandboxes, containers) = self.list(Some(uid)).await?;
+        let touched: Vec<Touched> = sandboxes
+            .into_iter()
+            .map(|s| Touched::Sandbox(s.id))
+            .chain(containers.into_iter().map(|c| Touched::Container(c.id)))
+            .collect();
+        self.refresh(PodRuntime::default(), &touched).await
+    }
+
+    /// `snapshot` with the records of `touched` read again (statuses, at once);
+    /// what the runtime no longer has is dropped.
+    pub async fn refresh(&self, mut snapshot: PodRuntime, touched: &[Touched]) -> Result<PodRuntime, KubeletError> {
+        let sandboxes = touched.iter().filter_map(|t| match t {
+            Touched::Sandbox(id) => Some(async move { Ok::<_, KubeletError>((id, self.sandbox_record(id).await?)) }),
+            Touched::Container(_) => None,
+        });
+        let containers = touched.iter().filter_map(|t| match t {
+            Touched::Container(id) => {
+                Some(async move { Ok::<_, KubeletError>((id, self.container_record(id).await?)) })
+            }
+            Touched::Sandbox(_) => None,
+        });
+        let (sandboxes, containers) = tokio::try_join!(try_join_all(sandboxes), try_join_all(containers))?;
+        for (id, record) in sandboxes {
+            snapshot.put_sandbox(id, record);
         }
-        for container in self.containers(Some(uid)).await? {
-            let request = ContainerStatusRequest { container_id: container.id.clone() };
-            let status = match self.clients.runtime.clone().container_status(request).await {
-                Ok(reply) => reply.into_inner().status.unwrap_or_default(),
-                Err(status) if status.code() == tonic::Code::NotFound => continue,
-                Err(status) => return Err(KubeletError::runtime("ContainerStatus", &container.id)(status)),
-            };
-            snapshot.containers.push(record(container, status));
+        for (id, record) in containers {
+            snapshot.put_container(id, record);
         }
-        Ok(snapshot)
+        Ok(snapshot.sorted())
     }
 
     pub async fn stop_container(&self, id: &str, timeout: i64) -> Result<(), KubeletError> {
@@ -123,8 +168,20 @@ fn ignore_not_found(result: Result<(), tonic::Status>, call: &'static str, id: &
     }
 }
 
-fn record(container: Container, status: ContainerStatus) -> ContainerRecord {
-    let meta = container.metadata.unwrap_or_else(|| labels::container_metadata(&container.labels));
+fn sandbox_record(id: &str, status: PodSandboxStatus) -> SandboxRecord {
+    SandboxRecord {
+        id: id.to_string(),
+        attempt: status.metadata.map_or(0, |m| m.attempt),
+        ready: status.state == PodSandboxState::SandboxReady as i32,
+        ip: status.network.map(|n| n.ip).unwrap_or_default(),
+        created_at: status.created_at,
+    }
+}
+
+/// A container's record from its status alone (its labels name the sandbox), so a
+/// refresh needs no list call.
+fn container_record(id: &str, status: ContainerStatus) -> ContainerRecord {
+    let meta = status.metadata.clone().unwrap_or_else(|| labels::container_metadata(&status.labels));
     let state = match ContainerState::try_from(status.state) {
         Ok(ContainerState::ContainerRunning) => RunState::Running,
         Ok(ContainerState::ContainerExited) => RunState::Exited,
@@ -132,8 +189,8 @@ fn record(container: Container, status: ContainerStatus) -> ContainerRecord {
         _ => RunState::Unknown,
     };
     ContainerRecord {
-        id: container.id,
-        sandbox_id: container.pod_sandbox_id,
+        id: id.to_string(),
+        sandbox_id: status.labels.get(labels::SANDBOX_ID).cloned().unwrap_or_default(),
         name: meta.name,
         attempt: meta.attempt,
         state,
@@ -143,7 +200,7 @@ fn record(container: Container, status: ContainerStatus) -> ContainerRecord {
         created_at: status.created_at,
         started_at: status.started_at,
         finished_at: status.finished_at,
-        image: container.image.map(|i| i.image).unwrap_or_default(),
+        image: status.image.map(|i| i.image).unwrap_or_default(),
         image_ref: status.image_ref,
     }
 }

@@ -34,6 +34,15 @@ pub struct LogsRequest {
     pub previous: bool,
     /// prefix each line with its RFC 3339 time
     pub timestamps: bool,
+    /// only lines newer than this many seconds
+    pub since_seconds: Option<i64>,
+}
+
+/// Nanoseconds since the epoch, `seconds` ago (at least 1 ns: 0 means "all").
+fn since_time(seconds: i64) -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = i64::try_from(now.as_nanos()).unwrap_or(i64::MAX);
+    now.saturating_sub(seconds.max(0).saturating_mul(1_000_000_000)).max(1)
 }
 
 /// Which container an exec runs in.
@@ -94,7 +103,7 @@ impl KubeletApi {
             container_id: id.clone(),
             follow: request.follow,
             tail_lines: request.tail_lines.unwrap_or(-1),
-            since_time: 0,
+            since_time: request.since_seconds.map_or(0, since_time),
             timestamps: request.timestamps,
         };
         let reply = self.runtime.clients.runtime.clone().container_logs(call).await;

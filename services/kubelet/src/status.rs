@@ -32,6 +32,8 @@ pub struct StatusInputs<'a> {
     /// `docker`, `memory`, …: the prefix of container IDs
     pub runtime_name: &'a str,
     pub host_ip: &'a str,
+    /// container id → why the kubelet killed it (the terminated state's message)
+    pub kill_notes: &'a BTreeMap<String, String>,
     pub now: Time,
 }
 
@@ -125,11 +127,15 @@ fn container_status(inputs: &StatusInputs<'_>, container: &Container, not_create
     let latest = inputs.runtime.latest(&container.name);
     let id = |r: &ContainerRecord| format!("{}://{}", inputs.runtime_name, r.id);
     let waiting = inputs.plan.waiting.get(&container.name);
+    let terminated = |r: &ContainerRecord| terminated_state(r, &id(r), &kill_note(inputs, r, &id(r)));
     let (state, last) = match (waiting, latest) {
-        (Some(w), latest) => (waiting_state(&w.reason, &w.message), latest.map(|r| terminated_state(r, &id(r)))),
+        (Some(w), latest) => (waiting_state(&w.reason, &w.message), latest.map(terminated)),
         (None, Some(r)) => {
-            let previous = inputs.runtime.previous(&container.name).map(|p| terminated_state(p, &id(p)));
-            (record_state(r, &id(r)), previous)
+            let state = match r.state {
+                RunState::Exited => terminated(r),
+                _ => record_state(r),
+            };
+            (state, inputs.runtime.previous(&container.name).map(terminated))
         }
         (None, None) => (waiting_state(not_created, ""), None),
     };
@@ -149,18 +155,36 @@ fn container_status(inputs: &StatusInputs<'_>, container: &Container, not_create
     }
 }
 
-fn record_state(record: &ContainerRecord, id: &str) -> ContainerState {
+/// The state of a container that has not exited.
+fn record_state(record: &ContainerRecord) -> ContainerState {
     match record.state {
         RunState::Running => ContainerState {
             running: Some(ContainerStateRunning { started_at: Some(time(record.started_at)) }),
             ..Default::default()
         },
-        RunState::Exited => terminated_state(record, id),
-        RunState::Created | RunState::Unknown => waiting_state("ContainerCreating", ""),
+        _ => waiting_state("ContainerCreating", ""),
     }
 }
 
-fn terminated_state(record: &ContainerRecord, id: &str) -> ContainerState {
+/// Why the kubelet killed container `record`, if it did: noted by this kubelet,
+/// or carried in the pod's status already (so it survives a kubelet restart).
+fn kill_note(inputs: &StatusInputs<'_>, record: &ContainerRecord, id: &str) -> String {
+    if let Some(note) = inputs.kill_notes.get(&record.id) {
+        return note.clone();
+    }
+    let old = inputs.pod.status.as_ref();
+    let statuses = old.into_iter().flat_map(|s| s.container_statuses.iter().chain(&s.init_container_statuses));
+    let states = statuses.flat_map(|s| s.state.iter().chain(&s.last_state));
+    states
+        .filter_map(|s| s.terminated.as_ref())
+        .find(|t| t.container_id == id && !t.message.is_empty())
+        .map(|t| t.message.clone())
+        .unwrap_or_default()
+}
+
+/// The terminated state of an exited container; the runtime's message wins over
+/// the kubelet's note.
+fn terminated_state(record: &ContainerRecord, id: &str, note: &str) -> ContainerState {
     if record.state != RunState::Exited {
         return ContainerState::default();
     }
@@ -174,7 +198,7 @@ fn terminated_state(record: &ContainerRecord, id: &str) -> ContainerState {
             exit_code: record.exit_code,
             signal: 0,
             reason: reason.to_string(),
-            message: record.message.clone(),
+            message: if record.message.is_empty() { note.to_string() } else { record.message.clone() },
             started_at: Some(time(record.started_at)),
             finished_at: Some(time(record.finished_at)),
             container_id: id.to_string(),

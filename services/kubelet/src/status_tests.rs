@@ -177,6 +177,7 @@ fn phases_and_conditions() {
             probes: &probes,
             runtime_name: "docker",
             host_ip: "192.0.2.1",
+            kill_notes: &BTreeMap::new(),
             now: Time { seconds: 100, nanos: 0 },
         };
         let status = pod_status(&inputs);
@@ -204,6 +205,7 @@ fn container_statuses_carry_ids_restarts_and_the_last_state() {
         probes: &probes,
         runtime_name: "docker",
         host_ip: "",
+        kill_notes: &BTreeMap::new(),
         now: Time { seconds: 5, nanos: 0 },
     };
     let status = pod_status(&inputs);
@@ -223,4 +225,43 @@ fn container_statuses_carry_ids_restarts_and_the_last_state() {
     again.status = Some(status.clone());
     let later = StatusInputs { pod: &again, now: Time { seconds: 50, nanos: 0 }, ..inputs };
     assert_eq!(pod_status(&later), status);
+}
+
+#[test]
+fn a_kill_note_becomes_the_terminated_message_and_outlives_the_kubelet() {
+    let pod = pod("Always", &[], &["app"]);
+    let runtime = PodRuntime {
+        sandboxes: vec![SandboxRecord { id: "sb".into(), ready: true, ..Default::default() }],
+        containers: vec![record("app", 0, Exited, 137), record("app", 1, Running, 0)],
+    };
+    let (plan, probes) = (Plan::default(), BTreeMap::new());
+    let note = "Container app failed liveness probe, will be restarted";
+    let notes = BTreeMap::from([("app-0".to_string(), note.to_string())]);
+    let inputs = StatusInputs {
+        pod: &pod,
+        runtime: &runtime,
+        plan: &plan,
+        probes: &probes,
+        runtime_name: "docker",
+        host_ip: "",
+        kill_notes: &notes,
+        now: Time { seconds: 5, nanos: 0 },
+    };
+    let status = pod_status(&inputs);
+    let message = |status: &capstan_proto::core::v1::PodStatus| {
+        let last = status.container_statuses[0].last_state.clone().and_then(|s| s.terminated).expect("last state");
+        (last.reason, last.message)
+    };
+    assert_eq!(message(&status), ("Error".to_string(), note.to_string()));
+
+    // a restarted kubelet has no notes, but the pod's status still says why
+    let mut written = pod.clone();
+    written.status = Some(status.clone());
+    let restarted =
+        StatusInputs { pod: &written, kill_notes: &BTreeMap::new(), now: Time { seconds: 6, nanos: 0 }, ..inputs };
+    assert_eq!(message(&pod_status(&restarted)), ("Error".to_string(), note.to_string()));
+
+    // a container that exited by itself has no message
+    let fresh = StatusInputs { kill_notes: &BTreeMap::new(), now: Time { seconds: 7, nanos: 0 }, ..inputs };
+    assert_eq!(message(&pod_status(&fresh)), ("Error".to_string(), String::new()));
 }

@@ -168,6 +168,7 @@ async fn a_failing_liveness_probe_restarts_the_container() {
     let app = container_status(&restarted, "app").expect("app");
     let last = app.last_state.as_ref().and_then(|s| s.terminated.as_ref()).expect("lastState.terminated");
     assert_ne!(last.exit_code, 0, "killed, not exited: {last:?}");
+    assert_eq!(last.message, "Container app failed liveness probe, will be restarted", "{last:?}");
     assert_eq!(phase(&restarted), "Running");
     env.stop().await;
 }

@@ -1,18 +1,21 @@
 //! The kubelet against a real API server and the in-memory runtime: node
 //! registration, pods running to each restart policy's end, crash-loop back-off,
-//! graceful deletion, and adoption across a kubelet restart.
+//! graceful deletion, adoption across a kubelet restart, liveness kills told like
+//! Kubernetes, and a new pod reaching Running in one status write.
 
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use capstan_client::DeleteParams;
+use capstan_client::{DeleteParams, ListParams, WatchEvent};
 use capstan_cri::{labels, RuntimeClients};
 use capstan_proto::coordination::v1::Lease;
-use capstan_proto::core::v1::{Node, Pod};
+use capstan_proto::core::v1::{Event, Node, Pod};
 use capstan_proto::runtime::v1::{ContainerFilter, ListContainersRequest, ListPodSandboxRequest, PodSandboxFilter};
 use capstan_proto::Resource;
 use common::*;
+use futures::StreamExt;
 
 /// The container ids the runtime holds for pod `uid`.
 async fn containers_of(runtime: &RuntimeClients, uid: &str) -> Vec<String> {
@@ -239,6 +242,133 @@ async fn a_failing_liveness_probe_restarts_the_container() {
     let restarted =
         wait_pod(&cluster.client, "sick", |p| container_status(p, "app").is_some_and(|c| c.restart_count >= 1)).await;
     let app = container_status(&restarted, "app").expect("app");
-    assert!(app.last_state.as_ref().and_then(|s| s.terminated.as_ref()).is_some(), "{app:?}");
+    let killed = app.last_state.as_ref().and_then(|s| s.terminated.as_ref()).expect("lastState.terminated");
+    assert_eq!(killed.message, "Container app failed liveness probe, will be restarted", "{app:?}");
+    // the kill is told in Events, as Kubernetes does
+    let events = cluster.client.api::<Event>(Some("default"));
+    let reasons = |events: &[Event]| -> Vec<(String, String)> {
+        events
+            .iter()
+            .filter(|e| e.involved_object.as_ref().is_some_and(|o| o.name == "sick"))
+            .map(|e| (e.reason.clone(), e.message.clone()))
+            .collect()
+    };
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = reasons(&events.list(&ListParams::default()).await.expect("list events").0);
+        if seen.iter().any(|(reason, _)| reason == "Killing") && seen.iter().any(|(reason, _)| reason == "Unhealthy") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        seen.contains(&("Killing".into(), "Container app failed liveness probe, will be restarted".into())),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|(r, m)| r == "Unhealthy" && m.starts_with("Liveness probe failed")), "{seen:?}");
+    kubelet.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_pod_goes_to_running_in_one_status_write() {
+    let cluster = cluster().await;
+    let (_memory, runtime) = memory_runtime("node-a").await;
+    let kubelet = start_kubelet(&cluster, "node-a", runtime).await;
+    let api = cluster.client.api::<Pod>(Some("default"));
+    let params = ListParams::default().fields("metadata.name=quick");
+    let mut watch = api.watch(&params, "").await.expect("watch");
+    create_and_bind(&cluster.client, &pod("quick", "Always", vec![container("app", &["sleep", "infinity"])]), "node-a")
+        .await;
+    // sandbox, container and status in one sync: the first status the kubelet
+    // writes (the API server's own default has no hostIP) is already Running
+    let first = tokio::time::timeout(TIMEOUT, async {
+        while let Some(Ok(event)) = watch.next().await {
+            if let WatchEvent::Modified(pod) | WatchEvent::Added(pod) = event {
+                if let Some(status) = pod.status.filter(|s| !s.host_ip.is_empty()) {
+                    return status;
+                }
+            }
+        }
+        panic!("the watch ended");
+    })
+    .await
+    .expect("a status within the timeout");
+    assert_eq!(first.phase, "Running", "{first:#?}");
+    kubelet.stop().await;
+}
+
+#[tokio::test]
+async fn logs_since_leave_out_older_lines() {
+    let cluster = cluster().await;
+    let (memory, runtime) = memory_runtime("node-a").await;
+    let kubelet = start_kubelet(&cluster, "node-a", runtime).await;
+    create_and_bind(
+        &cluster.client,
+        &pod("talker", "Always", vec![container("app", &["sleep", "infinity"])]),
+        "node-a",
+    )
+    .await;
+    let running = wait_pod(&cluster.client, "talker", |p| phase(p) == "Running").await;
+    let id = container_status(&running, "app").expect("app").container_id.trim_start_matches("memory://").to_string();
+    memory.write_log(&id, "old", false).await.expect("old line");
+    // `since` counts whole seconds: make "old" two seconds older than "new"
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    memory.write_log(&id, "new", false).await.expect("new line");
+    let logs = |since_seconds| {
+        let request = capstan_kubelet::server::LogsRequest {
+            namespace: "default".into(),
+            pod: "talker".into(),
+            container: String::new(),
+            follow: false,
+            tail_lines: None,
+            previous: false,
+            timestamps: false,
+            since_seconds,
+        };
+        let api = kubelet.api();
+        async move {
+            let chunks: Vec<_> = api.logs(&request).await.expect("logs").collect().await;
+            let bytes: Vec<u8> = chunks.into_iter().flat_map(|c| c.expect("chunk").data).collect();
+            String::from_utf8(bytes).expect("utf-8")
+        }
+    };
+    assert_eq!(logs(Some(1)).await, "new\n");
+    assert_eq!(logs(None).await, "old\nnew\n");
+    kubelet.stop().await;
+}
+
+#[tokio::test]
+async fn a_container_created_early_but_never_started_is_replaced_and_removed() {
+    use capstan_kubelet::podconfig::{container_config, sandbox_config};
+    use capstan_proto::runtime::v1::{CreateContainerRequest, RunPodSandboxRequest};
+
+    let cluster = cluster().await;
+    let (_memory, runtime) = memory_runtime("node-a").await;
+    let app = container("app", &["sleep", "infinity"]);
+    let created = create_and_bind(&cluster.client, &pod("cut", "Always", vec![app.clone()]), "node-a").await;
+    // what a kubelet that stopped right after an early create leaves behind
+    let mut client = runtime.runtime.clone();
+    let config = sandbox_config(&created, 0);
+    let request = RunPodSandboxRequest { config: Some(config.clone()) };
+    let sandbox = client.run_pod_sandbox(request).await.expect("sandbox").into_inner().pod_sandbox_id;
+    let request = CreateContainerRequest {
+        pod_sandbox_id: sandbox,
+        config: Some(container_config(&created, &app, 0, "", "127.0.0.1")),
+        sandbox_config: Some(config),
+    };
+    let stale = client.create_container(request).await.expect("create").into_inner().container_id;
+
+    let kubelet = start_kubelet(&cluster, "node-a", runtime.clone()).await;
+    let running = wait_pod(&cluster.client, "cut", |p| phase(p) == "Running").await;
+    let started =
+        container_status(&running, "app").expect("app").container_id.trim_start_matches("memory://").to_string();
+    assert_ne!(started, stale, "a new attempt runs");
+    let uid = created.meta().uid.clone();
+    let pruned = tokio::time::timeout(TIMEOUT, async {
+        while containers_of(&runtime, &uid).await != [started.clone()] {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    pruned.await.expect("the never-started container is removed");
     kubelet.stop().await;
 }

@@ -11,6 +11,8 @@ pub enum SchedulerError {
         #[source]
         source: capstan_client::ClientError,
     },
+    #[error("metrics: {0}")]
+    Metrics(#[from] capstan_metrics::MetricsError),
     #[error("cannot serve on {addr}: {source}")]
     Serve {
         addr: String,

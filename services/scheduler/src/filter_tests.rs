@@ -1,7 +1,7 @@
 //! Table tests for every filter: each row is a node tweak, a pod tweak and
 //! the verdict printed as the reasons joined by "; " ("ok" when it fits).
 
-use crate::filters::filter;
+use crate::filters::{filter, fits};
 use crate::node_info::NodeInfo;
 use crate::resources::PodRequest;
 use crate::testing::{container, node, pod_with, taint, toleration, with_host_port};
@@ -22,6 +22,7 @@ fn verdict(node_tweak: impl FnOnce(&mut NodeInfo), pod_tweak: impl FnOnce(&mut P
     pod_tweak(&mut pod);
     let spec = pod.spec.clone().unwrap_or_default();
     let reasons = filter(&spec, &PodRequest::of(&pod), &info);
+    assert_eq!(fits(&spec, &PodRequest::of(&pod), &info), reasons.is_empty(), "fits agrees with filter");
     if reasons.is_empty() {
         "ok".to_string()
     } else {
@@ -57,9 +58,8 @@ fn no_pod(_: &mut Pod) {}
 
 #[test]
 fn node_state_filters() {
-    let cases: [(&str, Tweak<NodeInfo>, Tweak<Pod>, &str); 9] = [
+    let cases: [(&str, Tweak<NodeInfo>, Tweak<Pod>, &str); 8] = [
         ("fits", no_node, no_pod, "ok"),
-        ("not ready", |n| n.ready = false, no_pod, "node(s) were not ready"),
         ("cordoned", |n| n.unschedulable = true, no_pod, "node(s) were unschedulable"),
         ("cpu", |n| n.requested.cpu_milli = 1800, no_pod, "Insufficient cpu"),
         ("memory", |n| n.requested.memory = 4 << 30, no_pod, "Insufficient memory"),
@@ -162,6 +162,78 @@ fn selector_ports_and_anti_affinity() {
                 n.add_pod(&other);
             },
             anti_web,
+            "node(s) didn't match pod anti-affinity rules",
+        ),
+    ];
+    for (name, n, p, want) in cases {
+        assert_eq!(verdict(n, p), want, "{name}");
+    }
+}
+
+#[test]
+fn a_not_ready_node_is_refused_by_its_taint_unless_tolerated() {
+    let mut not_ready = node("n1", "2", "4Gi");
+    if let Some(status) = not_ready.status.as_mut() {
+        status.conditions[0].status = "False".into();
+    }
+    let info = NodeInfo::from_node(&not_ready);
+    let mut pod = pod_with("p", vec![container("500m", "1Gi")]);
+    let reasons = |pod: &Pod| filter(&pod.spec.clone().unwrap_or_default(), &PodRequest::of(pod), &info);
+    assert_eq!(reasons(&pod), ["node(s) had untolerated taint {node.kubernetes.io/not-ready: }"]);
+    if let Some(s) = pod.spec.as_mut() {
+        // the NoExecute toleration every pod gets by default does not help
+        s.tolerations.push(toleration("node.kubernetes.io/not-ready", "Exists", "", "NoExecute"));
+    }
+    assert_eq!(reasons(&pod).len(), 1);
+    if let Some(s) = pod.spec.as_mut() {
+        s.tolerations.push(toleration("node.kubernetes.io/not-ready", "Exists", "", "NoSchedule"));
+    }
+    assert_eq!(reasons(&pod), Vec::<String>::new());
+}
+
+/// A node running `web-0`, whose required anti-affinity keeps `app=web` pods away.
+fn with_exclusive_web(node: &mut NodeInfo) {
+    let mut web = pod_with("web-0", vec![]);
+    anti_web(&mut web);
+    let mut placed = PodRequest::of(&web);
+    placed.labels.insert("app".into(), "web".into());
+    node.add_pod(&placed);
+}
+
+fn labelled_web(pod: &mut Pod) {
+    if let Some(m) = pod.metadata.as_mut() {
+        m.labels.insert("app".into(), "web".into());
+    }
+}
+
+#[test]
+fn existing_pods_anti_affinity_is_symmetric() {
+    let cases: [(&str, Tweak<NodeInfo>, Tweak<Pod>, &str); 4] = [
+        (
+            "matching pod kept off",
+            with_exclusive_web,
+            labelled_web,
+            "node(s) didn't satisfy existing pods anti-affinity rules",
+        ),
+        ("other labels fit", with_exclusive_web, no_pod, "ok"),
+        (
+            "other namespace fits",
+            with_exclusive_web,
+            |p| {
+                labelled_web(p);
+                if let Some(m) = p.metadata.as_mut() {
+                    m.namespace = "other".into();
+                }
+            },
+            "ok",
+        ),
+        (
+            "the pod's own rule is reported first",
+            with_exclusive_web,
+            |p| {
+                labelled_web(p);
+                anti_web(p);
+            },
             "node(s) didn't match pod anti-affinity rules",
         ),
     ];

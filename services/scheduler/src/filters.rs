@@ -1,83 +1,112 @@
-//! The filters: may this pod run on this node at all? Each returns the
-//! reasons it says no, worded as Kubernetes words them; the first filter
-//! that says no decides (as Kubernetes stops at the first failing plugin).
+//! The filters: may this pod run on this node at all? Each refuses with the
+//! reasons Kubernetes words; the first filter that says no decides (as
+//! Kubernetes stops at the first failing plugin), in Kubernetes' plugin
+//! order: unschedulable, taints, node affinity, host ports, resources,
+//! inter-pod anti-affinity. A node that is not Ready is refused by the
+//! taint filter (see [`crate::node_info`]).
+//!
+//! A decision on a large cluster runs the filters on hundreds of nodes, and
+//! most nodes pass: [`fits`] answers with plain predicates and no
+//! allocation, and only a refused node has its reasons written out by
+//! [`filter`], from the same predicates, so the two cannot disagree.
 
-use crate::affinity::{anti_affinity_violated, term_matches};
+use crate::affinity::{anti_affinity_violated, existing_anti_affinity_violated, term_matches};
 use crate::node_info::NodeInfo;
 use crate::resources::PodRequest;
 use crate::taints::first_untolerated;
-use capstan_proto::core::v1::PodSpec;
+use capstan_proto::core::v1::{PodSpec, Taint};
 
-/// One filter: the reasons it refuses the node, empty when it accepts.
-type Check = fn(&PodSpec, &PodRequest, &NodeInfo) -> Vec<String>;
+/// The taint effects that keep a pod off a node (PreferNoSchedule only scores).
+const FILTERED_EFFECTS: &[&str] = &["NoSchedule", "NoExecute"];
 
-/// Why `node` cannot take the pod; empty when it can.
-pub fn filter(spec: &PodSpec, pod: &PodRequest, node: &NodeInfo) -> Vec<String> {
-    let checks: [Check; 7] = [ready, schedulable, taints, node_affinity, host_ports, resources, anti_affinity];
-    checks.iter().map(|check| check(spec, pod, node)).find(|r| !r.is_empty()).unwrap_or_default()
+#[inline]
+fn untolerated<'a>(spec: &PodSpec, node: &'a NodeInfo) -> Option<&'a Taint> {
+    first_untolerated(&node.taints, &spec.tolerations, FILTERED_EFFECTS)
 }
 
-fn one(ok: bool, reason: &str) -> Vec<String> {
-    if ok {
-        Vec::new()
-    } else {
-        vec![reason.to_string()]
-    }
-}
-
-fn ready(_: &PodSpec, _: &PodRequest, node: &NodeInfo) -> Vec<String> {
-    one(node.ready, "node(s) were not ready")
-}
-
-fn schedulable(_: &PodSpec, _: &PodRequest, node: &NodeInfo) -> Vec<String> {
-    one(!node.unschedulable, "node(s) were unschedulable")
-}
-
-fn taints(spec: &PodSpec, _: &PodRequest, node: &NodeInfo) -> Vec<String> {
-    match first_untolerated(&node.taints, &spec.tolerations, &["NoSchedule", "NoExecute"]) {
-        Some(t) => vec![format!("node(s) had untolerated taint {{{}: {}}}", t.key, t.value)],
-        None => Vec::new(),
-    }
-}
-
-fn node_affinity(spec: &PodSpec, _: &PodRequest, node: &NodeInfo) -> Vec<String> {
+#[inline]
+fn node_affinity_ok(spec: &PodSpec, node: &NodeInfo) -> bool {
     let selector_ok = spec.node_selector.iter().all(|(k, v)| node.labels.get(k) == Some(v));
     let required = spec
         .affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
         .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref());
-    let affinity_ok = required.is_none_or(|r| r.node_selector_terms.iter().any(|t| term_matches(t, node)));
-    one(selector_ok && affinity_ok, "node(s) didn't match Pod's node affinity/selector")
+    selector_ok && required.is_none_or(|r| r.node_selector_terms.iter().any(|t| term_matches(t, node)))
 }
 
-fn host_ports(_: &PodSpec, pod: &PodRequest, node: &NodeInfo) -> Vec<String> {
-    let free = pod.host_ports.iter().all(|p| !node.host_ports.contains(p));
-    one(free, "node(s) didn't have free ports for the requested pod ports")
+#[inline]
+fn host_ports_ok(pod: &PodRequest, node: &NodeInfo) -> bool {
+    pod.host_ports.iter().all(|p| !node.host_ports.contains(p))
 }
 
-fn resources(_: &PodSpec, pod: &PodRequest, node: &NodeInfo) -> Vec<String> {
-    let mut reasons = Vec::new();
-    if node.pod_count + 1 > node.allocatable_pods {
-        reasons.push("Too many pods".to_string());
-    }
+/// `(too many pods, insufficient cpu, insufficient memory)`.
+#[inline]
+fn shortages(pod: &PodRequest, node: &NodeInfo) -> (bool, bool, bool) {
     let (want, have, used) = (pod.requests, node.allocatable, node.requested);
-    if want.cpu_milli > 0 && used.cpu_milli + want.cpu_milli > have.cpu_milli {
-        reasons.push("Insufficient cpu".to_string());
-    }
-    if want.memory > 0 && used.memory + want.memory > have.memory {
-        reasons.push("Insufficient memory".to_string());
-    }
-    reasons
+    (
+        node.pod_count + 1 > node.allocatable_pods,
+        want.cpu_milli > 0 && used.cpu_milli + want.cpu_milli > have.cpu_milli,
+        want.memory > 0 && used.memory + want.memory > have.memory,
+    )
 }
 
-fn anti_affinity(spec: &PodSpec, pod: &PodRequest, node: &NodeInfo) -> Vec<String> {
-    let terms = spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.pod_anti_affinity.as_ref())
-        .map(|a| a.required_during_scheduling_ignored_during_execution.as_slice())
-        .unwrap_or_default();
-    let violated = terms.iter().any(|t| anti_affinity_violated(t, &pod.namespace, node));
-    one(!violated, "node(s) didn't match pod anti-affinity rules")
+#[inline]
+fn own_anti_affinity_ok(pod: &PodRequest, node: &NodeInfo) -> bool {
+    !pod.anti_affinity.iter().any(|t| anti_affinity_violated(t, &pod.namespace, node))
+}
+
+#[inline]
+fn existing_anti_affinity_ok(pod: &PodRequest, node: &NodeInfo) -> bool {
+    !existing_anti_affinity_violated(&pod.namespace, &pod.labels, node)
+}
+
+/// Whether `node` can take the pod.
+#[inline]
+pub fn fits(spec: &PodSpec, pod: &PodRequest, node: &NodeInfo) -> bool {
+    !node.unschedulable
+        && untolerated(spec, node).is_none()
+        && node_affinity_ok(spec, node)
+        && host_ports_ok(pod, node)
+        && shortages(pod, node) == (false, false, false)
+        && own_anti_affinity_ok(pod, node)
+        && existing_anti_affinity_ok(pod, node)
+}
+
+/// Why `node` cannot take the pod; empty when it can.
+pub fn filter(spec: &PodSpec, pod: &PodRequest, node: &NodeInfo) -> Vec<String> {
+    if fits(spec, pod, node) {
+        Vec::new()
+    } else {
+        reasons(spec, pod, node)
+    }
+}
+
+/// The first failing filter's reasons.
+#[cold]
+fn reasons(spec: &PodSpec, pod: &PodRequest, node: &NodeInfo) -> Vec<String> {
+    if node.unschedulable {
+        return vec!["node(s) were unschedulable".into()];
+    }
+    if let Some(t) = untolerated(spec, node) {
+        return vec![format!("node(s) had untolerated taint {{{}: {}}}", t.key, t.value)];
+    }
+    if !node_affinity_ok(spec, node) {
+        return vec!["node(s) didn't match Pod's node affinity/selector".into()];
+    }
+    if !host_ports_ok(pod, node) {
+        return vec!["node(s) didn't have free ports for the requested pod ports".into()];
+    }
+    let (pods, cpu, memory) = shortages(pod, node);
+    if pods || cpu || memory {
+        let named = [(pods, "Too many pods"), (cpu, "Insufficient cpu"), (memory, "Insufficient memory")];
+        return named.into_iter().filter(|(short, _)| *short).map(|(_, reason)| reason.to_string()).collect();
+    }
+    if !own_anti_affinity_ok(pod, node) {
+        return vec!["node(s) didn't match pod anti-affinity rules".into()];
+    }
+    if !existing_anti_affinity_ok(pod, node) {
+        return vec!["node(s) didn't satisfy existing pods anti-affinity rules".into()];
+    }
+    Vec::new()
 }

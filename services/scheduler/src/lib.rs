@@ -5,13 +5,16 @@
 //! - Placement, pure and tested without a server: [`resources`] (what a
 //!   pod asks), [`node_info`] (what a node offers and holds), [`filters`],
 //!   [`scores`], [`taints`], [`affinity`], [`placement`] (one decision and
-//!   Kubernetes' unschedulable message), [`profile`] (weights per scheduler
-//!   name).
+//!   Kubernetes' unschedulable message), [`explain`] (every node's verdict
+//!   and scores), [`profile`] (weights per scheduler name).
 //! - The loop: [`cache`] (nodes with bound and assumed pods), [`queue`]
-//!   (priority, age, back-off), [`scheduling`] (events in, binds out),
-//!   [`actions`] (bind, status, events).
-//! - Wiring: [`start`] ([`Config`], [`Scheduler`]), [`leader`] (the
-//!   Lease), [`server`] (health), [`error`] ([`SchedulerError`]).
+//!   (active, backoff and unschedulable pods), [`scheduling`] (events in,
+//!   binds out), [`actions`] (bind, status), [`loop_handle`] (questions to
+//!   the loop), [`metrics`].
+//! - Wiring: [`start`] ([`Config`], [`Scheduler`]), the Lease (through
+//!   `capstan_client::leader`), Events (through `capstan_client::EventRecorder`),
+//!   [`grpc`] (health, `SchedulerService`, `/metrics` on one port),
+//!   [`error`] ([`SchedulerError`]).
 //!
 //! # Invariants
 //! - Placement never sees tonic: it takes plain values.
@@ -23,8 +26,11 @@ pub mod actions;
 pub mod affinity;
 pub mod cache;
 pub mod error;
+pub mod explain;
 pub mod filters;
-pub mod leader;
+pub mod grpc;
+pub mod loop_handle;
+pub mod metrics;
 pub mod node_info;
 pub mod placement;
 pub mod profile;
@@ -32,7 +38,6 @@ pub mod queue;
 pub mod resources;
 pub mod scheduling;
 pub mod scores;
-pub mod server;
 pub mod start;
 pub mod taints;
 

@@ -1,12 +1,13 @@
 //! One scheduling decision: filter every node, score the ones that fit,
 //! pick the best — or explain, in Kubernetes' words, why none fits.
 
-use crate::filters::filter;
+use crate::filters::{filter, fits};
 use crate::node_info::NodeInfo;
 use crate::profile::Weights;
 use crate::resources::PodRequest;
-use crate::scores::score;
+use crate::scores::{score, Plugin};
 use capstan_proto::core::v1::PodSpec;
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -18,18 +19,53 @@ pub struct FitError {
 }
 
 impl fmt::Display for FitError {
-    /// `0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient cpu.`
-    /// — reasons as "count reason", sorted by that text as Kubernetes sorts them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts: Vec<String> = self.reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
-        parts.sort();
-        write!(f, "0/{} nodes are available", self.nodes)?;
-        if parts.is_empty() {
-            write!(f, ".")
-        } else {
-            write!(f, ": {}.", parts.join(", "))
-        }
+        f.write_str(&summary(0, self.nodes, &self.reasons))
     }
+}
+
+/// `0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient cpu.`
+/// — reasons as "count reason", sorted by that text as Kubernetes sorts them.
+pub fn summary(available: usize, nodes: usize, reasons: &BTreeMap<String, usize>) -> String {
+    let mut parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    parts.sort();
+    if parts.is_empty() {
+        format!("{available}/{nodes} nodes are available.")
+    } else {
+        format!("{available}/{nodes} nodes are available: {}.", parts.join(", "))
+    }
+}
+
+/// One plugin's 0–100 scores of the feasible nodes, and its weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginScores {
+    pub plugin: Plugin,
+    pub weight: i64,
+    pub scores: Vec<i64>,
+}
+
+/// Every plugin's scores of the `feasible` nodes, and each node's weighted total.
+pub fn score_nodes(
+    spec: &PodSpec,
+    pod: &PodRequest,
+    feasible: &[&NodeInfo],
+    weights: &Weights,
+) -> (Vec<PluginScores>, Vec<i64>) {
+    let mut totals = vec![0i64; feasible.len()];
+    let mut per_plugin = Vec::new();
+    for (plugin, weight) in weights.plugins() {
+        let scores = score(plugin, spec, pod, feasible);
+        for (total, s) in totals.iter_mut().zip(&scores) {
+            *total += s * weight;
+        }
+        per_plugin.push(PluginScores { plugin, weight, scores });
+    }
+    (per_plugin, totals)
+}
+
+/// The index of the highest total; ties go to the first.
+pub fn best(totals: &[i64]) -> Option<usize> {
+    totals.iter().enumerate().max_by_key(|(i, t)| (**t, std::cmp::Reverse(*i))).map(|(i, _)| i)
 }
 
 /// How many feasible nodes to find before scoring, as Kubernetes'
@@ -44,17 +80,22 @@ pub fn feasible_to_find(nodes: usize) -> usize {
 }
 
 /// The best node's name for the pod over every node; ties go to the first.
-pub fn place(spec: &PodSpec, pod: &PodRequest, nodes: &[&NodeInfo], weights: &Weights) -> Result<String, FitError> {
+pub fn place<N: Borrow<NodeInfo>>(
+    spec: &PodSpec,
+    pod: &PodRequest,
+    nodes: &[N],
+    weights: &Weights,
+) -> Result<String, FitError> {
     place_from(spec, pod, nodes, weights, 0, nodes.len()).0
 }
 
 /// Like [`place`], but filtering starts at node `start` (wrapping) and stops
 /// once `limit` nodes fit; also returns where the next search should start,
 /// so successive pods look at different nodes first.
-pub fn place_from(
+pub fn place_from<N: Borrow<NodeInfo>>(
     spec: &PodSpec,
     pod: &PodRequest,
-    nodes: &[&NodeInfo],
+    nodes: &[N],
     weights: &Weights,
     start: usize,
     limit: usize,
@@ -62,32 +103,29 @@ pub fn place_from(
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut feasible = Vec::new();
     let len = nodes.len();
+    let start = if start < len { start } else { 0 };
     let mut next = start;
-    for i in 0..len {
-        let node = nodes[(start + i) % len];
-        next = (start + i + 1) % len;
-        let failed = filter(spec, pod, node);
-        if failed.is_empty() {
+    // from `start` to the end, then from the beginning (no division per node)
+    let order = nodes[start..].iter().chain(&nodes[..start]).map(Borrow::borrow);
+    for (i, node) in order.enumerate() {
+        next = if start + i + 1 >= len { start + i + 1 - len } else { start + i + 1 };
+        if fits(spec, pod, node) {
             feasible.push(node);
             if feasible.len() >= limit.max(1) {
                 break;
             }
+            continue;
         }
-        for reason in failed {
+        for reason in filter(spec, pod, node) {
             *reasons.entry(reason).or_default() += 1;
         }
     }
     if feasible.is_empty() {
         return (Err(FitError { nodes: len, reasons }), next);
     }
-    let mut totals = vec![0i64; feasible.len()];
-    for (plugin, weight) in weights.plugins() {
-        for (total, s) in totals.iter_mut().zip(score(plugin, spec, pod, &feasible)) {
-            *total += s * weight;
-        }
-    }
-    let best = totals.iter().enumerate().max_by_key(|(i, t)| (**t, std::cmp::Reverse(*i))).map(|(i, _)| i).unwrap_or(0);
-    (Ok(feasible[best].name.clone()), next)
+    let (_, totals) = score_nodes(spec, pod, &feasible, weights);
+    let chosen = best(&totals).and_then(|i| feasible.get(i)).map(|n| n.name.clone());
+    (chosen.ok_or(FitError { nodes: len, reasons }), next)
 }
 
 #[cfg(test)]

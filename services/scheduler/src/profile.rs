@@ -86,8 +86,13 @@ impl Profiles {
     /// The profile for a pod's `schedulerName` (empty means the default);
     /// `None` when the pod belongs to another scheduler.
     pub fn for_pod(&self, scheduler_name: &str) -> Option<&Profile> {
+        self.position_for_pod(scheduler_name).and_then(|i| self.profiles.get(i))
+    }
+
+    /// Where [`Profiles::for_pod`]'s profile is in [`Profiles::profiles`].
+    pub fn position_for_pod(&self, scheduler_name: &str) -> Option<usize> {
         let name = if scheduler_name.is_empty() { DEFAULT_SCHEDULER } else { scheduler_name };
-        self.profiles.iter().find(|p| p.scheduler_name == name)
+        self.profiles.iter().position(|p| p.scheduler_name == name)
     }
 }
 

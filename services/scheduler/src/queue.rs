@@ -1,13 +1,16 @@
 //! The scheduling queue: pods waiting for a decision, highest priority
 //! first and oldest first within a priority.
 //!
-//! A pod that fit nowhere is *parked*: it waits for a cluster change that
-//! could help ([`Queue::move_all_to_active`]) and then for its back-off
-//! (1 s doubling to 10 s) to run out. A pod whose bind failed only waits
-//! for its back-off. Time is passed in, so the tests need no clock.
+//! As in Kubernetes, a pod is in one of three queues or in flight:
+//! *active* (its turn may come now), *backoff* (a bind failed, or it was
+//! unschedulable and the cluster has changed since; it waits out its
+//! back-off, 1 s doubling to 10 s), or *unschedulable* (it fit nowhere and
+//! waits for a cluster change that could help, [`Queue::move_all_to_active`]).
+//! Every move costs O(log n), so popping never scans the queue. Time is
+//! passed in, so the tests need no clock.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -17,21 +20,38 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Where a pod sorts: priority (high first), then creation time, then key.
 pub type Order = (Reverse<i32>, (i64, i32), String);
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Active,
+    InFlight,
+    /// Due again at this instant.
+    Backoff(Instant),
+    /// Waiting for a cluster change; its back-off ends at this instant.
+    Unschedulable(Instant),
+}
+
 #[derive(Debug)]
 struct Entry {
     order: Order,
     attempts: u32,
-    not_before: Option<Instant>,
-    parked: bool,
+    state: State,
+}
+
+/// How many pods wait in each queue (pods in flight are in none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lengths {
+    pub active: usize,
+    pub backoff: usize,
+    pub unschedulable: usize,
 }
 
 /// Pods by key ("namespace/name") with their place in line.
 #[derive(Debug, Default)]
 pub struct Queue {
     entries: HashMap<String, Entry>,
-    ready: BTreeSet<Order>,
-    /// Whether any entry has a back-off deadline (skips scans when none has).
-    delayed: bool,
+    active: BTreeSet<Order>,
+    backoff: BTreeSet<(Instant, String)>,
+    unschedulable: HashSet<String>,
 }
 
 fn backoff(attempts: u32) -> Duration {
@@ -40,73 +60,105 @@ fn backoff(attempts: u32) -> Duration {
 }
 
 impl Queue {
-    /// Queue a pod (no-op when it is already queued, parked or in flight).
+    /// Queue a pod (no-op when it is already queued or in flight).
     pub fn add(&mut self, key: &str, priority: i32, created: (i64, i32)) {
         if self.entries.contains_key(key) {
             return;
         }
         let order = (Reverse(priority), created, key.to_string());
-        self.ready.insert(order.clone());
-        self.entries.insert(key.to_string(), Entry { order, attempts: 0, not_before: None, parked: false });
+        self.active.insert(order.clone());
+        self.entries.insert(key.to_string(), Entry { order, attempts: 0, state: State::Active });
+    }
+
+    /// Take a pod out of whichever queue holds it.
+    fn leave(&mut self, key: &str, state: State, order: &Order) {
+        match state {
+            State::Active => {
+                self.active.remove(order);
+            }
+            State::Backoff(due) => {
+                self.backoff.remove(&(due, key.to_string()));
+            }
+            State::Unschedulable(_) => {
+                self.unschedulable.remove(key);
+            }
+            State::InFlight => {}
+        }
     }
 
     /// Forget a pod: bound, deleted, or no longer ours.
     pub fn remove(&mut self, key: &str) {
         if let Some(e) = self.entries.remove(key) {
-            self.ready.remove(&e.order);
+            self.leave(key, e.state, &e.order);
         }
     }
 
-    /// The next pod whose turn it is, or `None`; the pod stays known (in
-    /// flight) until it is removed, parked or retried.
+    /// The next pod whose turn it is, or `None`; the pod is then in flight
+    /// until it is removed, parked or retried.
     pub fn pop(&mut self, now: Instant) -> Option<String> {
-        if self.delayed {
-            for e in self.entries.values_mut() {
-                if !e.parked && e.not_before.is_some_and(|t| t <= now) {
-                    e.not_before = None;
-                    self.ready.insert(e.order.clone());
-                }
+        while let Some((due, key)) = self.backoff.first().cloned() {
+            if due > now {
+                break;
             }
-            self.delayed = self.entries.values().any(|e| e.not_before.is_some());
+            self.backoff.pop_first();
+            if let Some(e) = self.entries.get_mut(&key) {
+                e.state = State::Active;
+                self.active.insert(e.order.clone());
+            }
         }
-        let order = self.ready.pop_first()?;
+        let order = self.active.pop_first()?;
+        if let Some(e) = self.entries.get_mut(&order.2) {
+            e.state = State::InFlight;
+        }
         Some(order.2)
     }
 
     /// The pod fit nowhere: wait for a cluster change, then the back-off.
     pub fn park(&mut self, key: &str, now: Instant) {
-        self.delay(key, now, true);
+        if let Some(e) = self.entries.get_mut(key) {
+            let (state, order) = (e.state, e.order.clone());
+            e.attempts += 1;
+            e.state = State::Unschedulable(now + backoff(e.attempts));
+            self.leave(key, state, &order);
+            self.unschedulable.insert(key.to_string());
+        }
     }
 
     /// The bind failed: try again after the back-off.
     pub fn retry(&mut self, key: &str, now: Instant) {
-        self.delay(key, now, false);
-    }
-
-    fn delay(&mut self, key: &str, now: Instant, parked: bool) {
         if let Some(e) = self.entries.get_mut(key) {
+            let (state, order) = (e.state, e.order.clone());
             e.attempts += 1;
-            e.not_before = Some(now + backoff(e.attempts));
-            e.parked = parked;
-            self.delayed = true;
+            let due = now + backoff(e.attempts);
+            e.state = State::Backoff(due);
+            self.leave(key, state, &order);
+            self.backoff.insert((due, key.to_string()));
         }
     }
 
-    /// Something changed that may let parked pods fit.
+    /// Something changed that may let unschedulable pods fit: each moves
+    /// to the back-off queue (and on to active once its back-off is over).
     pub fn move_all_to_active(&mut self) {
-        for e in self.entries.values_mut() {
-            e.parked = false;
+        for key in std::mem::take(&mut self.unschedulable) {
+            if let Some(e) = self.entries.get_mut(&key) {
+                if let State::Unschedulable(due) = e.state {
+                    e.state = State::Backoff(due);
+                    self.backoff.insert((due, key));
+                }
+            }
         }
     }
 
     /// When the next backing-off pod becomes due.
     pub fn next_due(&self) -> Option<Instant> {
-        if !self.delayed {
-            return None;
-        }
-        self.entries.values().filter(|e| !e.parked).filter_map(|e| e.not_before).min()
+        self.backoff.first().map(|(due, _)| *due)
     }
 
+    pub fn lengths(&self) -> Lengths {
+        Lengths { active: self.active.len(), backoff: self.backoff.len(), unschedulable: self.unschedulable.len() }
+    }
+
+    /// Pods known to the queue, in flight included.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -149,5 +201,33 @@ mod tests {
         assert_eq!(q.next_due(), Some(t1 + Duration::from_secs(2)));
         let delays: Vec<u64> = (1..=6).map(|a| backoff(a).as_secs()).collect();
         assert_eq!(delays, [1, 2, 4, 8, 10, 10]);
+    }
+
+    #[test]
+    fn lengths_follow_every_move() {
+        let mut q = Queue::default();
+        let t0 = Instant::now();
+        let lengths = |q: &Queue| {
+            let l = q.lengths();
+            (l.active, l.backoff, l.unschedulable)
+        };
+        for name in ["a", "b", "c"] {
+            q.add(name, 0, (0, 0));
+        }
+        assert_eq!(lengths(&q), (3, 0, 0));
+        let (a, b) = (q.pop(t0), q.pop(t0));
+        assert_eq!((a.as_deref(), b.as_deref()), (Some("a"), Some("b")));
+        assert_eq!((lengths(&q), q.len()), ((1, 0, 0), 3), "in flight counts in no queue");
+        q.park("a", t0);
+        q.retry("b", t0);
+        assert_eq!(lengths(&q), (1, 1, 1));
+        q.move_all_to_active();
+        assert_eq!(lengths(&q), (1, 2, 0));
+        q.remove("a");
+        assert_eq!(lengths(&q), (1, 1, 0));
+        let later = t0 + Duration::from_secs(5);
+        let popped: Vec<String> = std::iter::from_fn(|| q.pop(later)).collect();
+        assert_eq!(popped, ["b", "c"]);
+        assert_eq!((lengths(&q), q.len()), ((0, 0, 0), 2));
     }
 }

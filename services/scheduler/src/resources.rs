@@ -5,8 +5,10 @@
 //! zero, and the pod's request for each resource is the larger of the
 //! biggest init container and the sum of the app containers.
 
-use capstan_proto::core::v1::{Container, Pod};
+use crate::node_info::OwnerId;
+use capstan_proto::core::v1::{Container, Pod, PodAffinityTerm};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// CPU in millicores and memory in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,14 +38,23 @@ pub struct PodRequest {
     pub host_ports: Vec<(String, i32)>,
     /// The uid of the controller ownerReference, if any.
     pub owner: Option<String>,
+    /// The cache's number for `owner` ([`crate::cache::Cache::identify`]);
+    /// `None` until then, or when no placed pod shares the owner.
+    pub owner_id: Option<OwnerId>,
+    /// Required pod anti-affinity terms: once placed, the pod keeps pods
+    /// they match off its node.
+    pub anti_affinity: Arc<[PodAffinityTerm]>,
 }
 
 impl PodRequest {
     /// Summarise a pod; unparsable quantities count as zero (the API server
     /// validates them on write).
     pub fn of(pod: &Pod) -> PodRequest {
-        let meta = pod.metadata.clone().unwrap_or_default();
-        let spec = pod.spec.clone().unwrap_or_default();
+        // borrowed, not cloned: this runs for every pod event
+        let default_meta = Default::default();
+        let default_spec = Default::default();
+        let meta = pod.metadata.as_ref().unwrap_or(&default_meta);
+        let spec = pod.spec.as_ref().unwrap_or(&default_spec);
         let apps = spec.containers.iter().map(container_requests).fold(Resources::default(), Resources::add);
         let init = spec.init_containers.iter().map(container_requests).fold(Resources::default(), Resources::max);
         let host_ports = spec
@@ -54,13 +65,21 @@ impl PodRequest {
             .map(|p| (if p.protocol.is_empty() { "TCP".to_string() } else { p.protocol.clone() }, p.host_port))
             .collect();
         let owner = meta.owner_references.iter().find(|o| o.controller == Some(true)).map(|o| o.uid.clone());
+        let anti_affinity = spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.pod_anti_affinity.as_ref())
+            .map(|a| a.required_during_scheduling_ignored_during_execution.as_slice())
+            .unwrap_or_default();
         PodRequest {
-            namespace: meta.namespace,
-            name: meta.name,
-            labels: meta.labels,
+            namespace: meta.namespace.clone(),
+            name: meta.name.clone(),
+            labels: meta.labels.clone(),
             requests: apps.max(init),
             host_ports,
             owner,
+            owner_id: None,
+            anti_affinity: anti_affinity.into(),
         }
     }
 }

@@ -1,19 +1,27 @@
 //! The scheduling loop: informer events keep the [`Cache`] and the
 //! [`Queue`] current; each turn pops pods, decides, assumes, and starts
 //! a bounded number of binds that run concurrently in a `JoinSet` owned
-//! by the loop (so shutdown ends them too).
+//! by the loop (so shutdown ends them too). Questions from the gRPC face
+//! ([`ExplainCall`]) are answered between two turns, on the same state.
 
 use crate::actions;
 use crate::cache::Cache;
+use crate::explain::explain;
+use crate::loop_handle::{ExplainCall, ExplainError, ExplainTarget, PodExplanation};
+use crate::metrics::{Attempt, Metrics, ProfileMetrics};
+use crate::node_info::NodeInfo;
 use crate::placement::{feasible_to_find, place_from};
 use crate::profile::Profiles;
 use crate::queue::Queue;
 use crate::resources::PodRequest;
+use capstan_client::events::{NORMAL, WARNING};
 use capstan_client::informer::{InformerEvent, Store, Subscription};
-use capstan_client::Client;
-use capstan_proto::core::v1::{Node, Pod};
+use capstan_client::{Client, EventRecorder};
+use capstan_proto::core::v1::{Node, Pod, PodSpec};
 use capstan_telemetry::OpenTelemetrySpanExt;
 use std::sync::Arc;
+use std::time::Instant as Clock;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -35,6 +43,10 @@ pub struct Loop {
     pub queue: Queue,
     /// Where the next search for feasible nodes starts.
     pub next_start: usize,
+    pub recorder: EventRecorder,
+    pub metrics: Metrics,
+    /// Each profile's metric handles, in the order of `profiles`.
+    pub profile_metrics: Vec<ProfileMetrics>,
 }
 
 fn pod_key(pod: &Pod) -> String {
@@ -93,34 +105,53 @@ impl Loop {
 
     /// Decide for one pod; start its bind or its unschedulable report.
     fn schedule_one(&mut self, key: String, tasks: &mut JoinSet<Outcome>) {
+        let started = Clock::now();
         let (ns, name) = key.split_once('/').unwrap_or(("", &key));
         let Some(pod) = self.pods.get(ns, name).filter(|p| node_name(p).is_empty()) else {
             self.queue.remove(&key);
             return;
         };
-        let spec = pod.spec.clone().unwrap_or_default();
-        let Some(profile) = self.profiles.for_pod(&spec.scheduler_name) else {
+        let no_spec = PodSpec::default();
+        let spec = pod.spec.as_ref().unwrap_or(&no_spec);
+        let profiles = self.profiles.clone();
+        let position = profiles.position_for_pod(&spec.scheduler_name);
+        let (Some(profile), Some(profile_metrics)) =
+            (position.and_then(|i| profiles.profiles.get(i)), position.and_then(|i| self.profile_metrics.get(i)))
+        else {
             self.queue.remove(&key);
             return;
         };
-        let request = PodRequest::of(&pod);
+        let mut request = PodRequest::of(&pod);
+        self.cache.identify(&mut request);
         let span = tracing::info_span!("scheduler.schedule_one", pod = %key, node = tracing::field::Empty);
-        let annotations = pod.metadata.as_ref().map(|m| m.annotations.clone()).unwrap_or_default();
-        let _ = span.set_parent(capstan_telemetry::extract_from_map(&annotations));
-        let client = self.client.clone();
+        if let Some(meta) = pod.metadata.as_ref() {
+            let _ = span.set_parent(capstan_telemetry::extract_from_map(&meta.annotations));
+        }
         let nodes = self.cache.nodes();
         let limit = feasible_to_find(nodes.len());
-        let (decision, next) = place_from(&spec, &request, &nodes, &profile.weights, self.next_start, limit);
+        let (decision, next) = place_from(spec, &request, nodes, &profile.weights, self.next_start, limit);
         self.next_start = next;
+        self.metrics.algorithm(started.elapsed());
+        let (client, recorder, metrics) = (self.client.clone(), self.recorder.clone(), self.metrics.clone());
+        let profile_metrics = profile_metrics.clone();
         match decision {
             Ok(node) => {
                 span.record("node", node.as_str());
                 self.cache.assume(request, &node);
                 tasks.spawn(
                     async move {
-                        match actions::bind(&client, &pod, &node).await {
-                            Ok(()) => Outcome::Bound(key),
+                        let binding = Clock::now();
+                        let bound = actions::bind(&client, &pod, &node).await;
+                        metrics.binding(binding.elapsed());
+                        match bound {
+                            Ok(()) => {
+                                profile_metrics.attempt(Attempt::Scheduled, started.elapsed());
+                                let message = actions::scheduled_message(&pod, &node);
+                                record_event(&recorder, &metrics, &pod, NORMAL, "Scheduled", &message).await;
+                                Outcome::Bound(key)
+                            }
                             Err(error) => {
+                                profile_metrics.attempt(Attempt::Error, started.elapsed());
                                 tracing::warn!(%error, "bind failed");
                                 let conflict =
                                     matches!(&error, crate::SchedulerError::Api { source, .. } if source.is_conflict());
@@ -133,12 +164,14 @@ impl Loop {
             }
             Err(fit) => {
                 self.queue.park(&key, Instant::now());
+                profile_metrics.attempt(Attempt::Unschedulable, started.elapsed());
                 let message = fit.to_string();
                 tracing::info!(parent: &span, pod = %key, %message, "unschedulable");
                 tasks.spawn(async move {
                     if let Err(error) = actions::report_unschedulable(&client, &pod, &message).await {
                         tracing::warn!(%error, "reporting an unschedulable pod");
                     }
+                    record_event(&recorder, &metrics, &pod, WARNING, "FailedScheduling", &message).await;
                     Outcome::Reported
                 });
             }
@@ -161,11 +194,48 @@ impl Loop {
         }
     }
 
+    /// Explain a pod against the cache as it is now (a bound pod as if it
+    /// were not on its node yet).
+    fn explain(&self, target: ExplainTarget) -> Result<PodExplanation, ExplainError> {
+        let pod: Arc<Pod> = match target {
+            ExplainTarget::Named { namespace, name } => {
+                self.pods.get(&namespace, &name).ok_or(ExplainError::NotFound { namespace, name })?
+            }
+            ExplainTarget::Inline(pod) => Arc::new(*pod),
+        };
+        let meta = pod.metadata.clone().unwrap_or_default();
+        let namespace = if meta.namespace.is_empty() { "default".to_string() } else { meta.namespace };
+        let spec = pod.spec.clone().unwrap_or_default();
+        let Some(profile) = self.profiles.for_pod(&spec.scheduler_name) else {
+            return Err(ExplainError::OtherScheduler {
+                namespace,
+                name: meta.name,
+                scheduler: spec.scheduler_name.clone(),
+            });
+        };
+        let mut request = PodRequest::of(&pod);
+        request.namespace = namespace.clone();
+        self.cache.identify(&mut request);
+        let key = format!("{namespace}/{}", meta.name);
+        let own = self.cache.node_without(&key);
+        let mut nodes: Vec<&NodeInfo> =
+            self.cache.nodes().iter().map(|n| own.as_ref().filter(|o| o.name == n.name).unwrap_or(n)).collect();
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(PodExplanation {
+            namespace,
+            name: meta.name,
+            profile: profile.scheduler_name.clone(),
+            bound_node: spec.node_name.clone(),
+            explanation: explain(&spec, &request, &nodes, &profile.weights),
+        })
+    }
+
     /// Run until `shutdown` fires or an informer stops.
     pub async fn run(
         mut self,
         mut pods: Subscription<Pod>,
         mut nodes: Subscription<Node>,
+        mut questions: mpsc::Receiver<ExplainCall>,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
@@ -177,6 +247,7 @@ impl Loop {
                     None => break,
                 }
             }
+            self.metrics.pending(self.queue.lengths());
             let due = self.queue.next_due();
             let wake = due.unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(3600));
             tokio::select! {
@@ -199,9 +270,20 @@ impl Loop {
                     }
                     None => break,
                 },
+                Some(call) = questions.recv() => {
+                    let _ = call.reply.send(self.explain(call.target));
+                },
                 _ = tokio::time::sleep_until(wake) => {}
             }
         }
         tasks.shutdown().await;
+    }
+}
+
+/// Write an Event; a failure is counted and logged, never fatal.
+async fn record_event(recorder: &EventRecorder, metrics: &Metrics, pod: &Pod, kind: &str, reason: &str, message: &str) {
+    if let Err(error) = recorder.record(pod, kind, reason, message).await {
+        metrics.event_error();
+        tracing::debug!(%error, reason, "writing an event");
     }
 }

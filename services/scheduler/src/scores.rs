@@ -17,12 +17,31 @@ pub enum Plugin {
     TaintToleration,
 }
 
+impl Plugin {
+    /// The plugin's name, as its weight is spelled in the profile file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Plugin::LeastAllocated => "leastAllocated",
+            Plugin::BalancedAllocation => "balancedAllocation",
+            Plugin::OwnerSpread => "ownerSpread",
+            Plugin::NodeAffinity => "nodeAffinity",
+            Plugin::TaintToleration => "taintToleration",
+        }
+    }
+}
+
 fn fraction(used: i64, have: i64) -> f64 {
     if have <= 0 {
         1.0
     } else {
         (used as f64 / have as f64).min(1.0)
     }
+}
+
+/// `x` (at least 0) rounded half up: an add and a truncation, where
+/// `f64::round` is a library call on baseline x86-64.
+fn round(x: f64) -> i64 {
+    (x + 0.5) as i64
 }
 
 /// `(cpu, memory)` fractions of the node in use once the pod is on it.
@@ -54,19 +73,18 @@ pub fn score(plugin: Plugin, spec: &PodSpec, pod: &PodRequest, nodes: &[&NodeInf
             .iter()
             .map(|n| {
                 let (cpu, mem) = usage(pod, n);
-                ((2.0 - cpu - mem) * 50.0).round() as i64
+                round((2.0 - cpu - mem) * 50.0)
             })
             .collect(),
         Plugin::BalancedAllocation => nodes
             .iter()
             .map(|n| {
                 let (cpu, mem) = usage(pod, n);
-                ((1.0 - (cpu - mem).abs() / 2.0) * 100.0).round() as i64
+                round((1.0 - (cpu - mem).abs() / 2.0) * 100.0)
             })
             .collect(),
         Plugin::OwnerSpread => {
-            let raw =
-                nodes.iter().map(|n| pod.owner.as_ref().and_then(|o| n.owners.get(o)).copied().unwrap_or(0)).collect();
+            let raw = nodes.iter().map(|n| pod.owner_id.map_or(0, |o| n.owner_count(o))).collect();
             normalise(raw, true)
         }
         Plugin::NodeAffinity => {
@@ -98,6 +116,7 @@ pub fn score(plugin: Plugin, spec: &PodSpec, pod: &PodRequest, nodes: &[&NodeInf
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node_info::OwnerId;
     use crate::testing::{container, node, pod_with, taint};
     use capstan_proto::core::v1::PreferredSchedulingTerm;
     use capstan_proto::core::v1::{Affinity, NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm};
@@ -111,7 +130,7 @@ mod tests {
         let mut tainted = NodeInfo::from_node(&node("tainted", "4", "8Gi"));
         tainted.taints.push(taint("spot", "", "PreferNoSchedule"));
         tainted.labels.insert("zone".into(), "a".into());
-        tainted.owners.insert("rs1".into(), 2);
+        tainted.owners.push((OwnerId(1), 2));
         vec![big, small, tainted]
     }
 
@@ -139,7 +158,7 @@ mod tests {
         });
         pod.spec = Some(spec.clone());
         let mut req = PodRequest::of(&pod);
-        req.owner = Some("rs1".into());
+        req.owner_id = Some(OwnerId(1));
         let infos = nodes();
         let refs: Vec<&NodeInfo> = infos.iter().collect();
         let cases = [

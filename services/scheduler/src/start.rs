@@ -1,15 +1,18 @@
 //! Start-up wiring: informers, the scheduling loop, leader election and
-//! the health port, all owned by one [`Scheduler`] and stopped together.
+//! the port (health, explain, metrics), all owned by one [`Scheduler`] and
+//! stopped together.
 
+use crate::actions::COMPONENT;
 use crate::cache::Cache;
 use crate::error::SchedulerError;
-use crate::leader;
+use crate::loop_handle::LoopHandle;
+use crate::metrics::Metrics;
 use crate::profile::Profiles;
 use crate::queue::Queue;
 use crate::scheduling::Loop;
 use capstan_client::informer::Informer;
-use capstan_client::{Client, ListParams};
-use capstan_proto::coordination::v1::Lease;
+use capstan_client::{Client, EventRecorder, LeaderElector, LeaseConfig, ListParams};
+use capstan_metrics::Registry;
 use capstan_proto::core::v1::{Node, Pod};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,13 +23,17 @@ use tokio_util::sync::CancellationToken;
 /// Objects per page of the informers' initial lists (a gRPC message has a size limit).
 const LIST_PAGE: i64 = 500;
 
+/// The Lease (in `kube-system`) that schedulers campaign for.
+pub const LEASE_NAME: &str = "capstan-scheduler";
+
 /// Everything the scheduler needs; `Default` suits `capstan up`.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The API server's URL.
     pub server: String,
     pub profiles: Profiles,
-    /// Where to serve `grpc.health.v1`; `None` serves nothing.
+    /// Where to serve `grpc.health.v1`, `SchedulerService` and `GET /metrics`;
+    /// `None` serves nothing.
     pub listen: Option<SocketAddr>,
     /// Schedule only while holding the `kube-system/capstan-scheduler` lease.
     pub leader_elect: bool,
@@ -49,62 +56,92 @@ impl Default for Config {
 /// A running scheduler.
 pub struct Scheduler {
     addr: Option<SocketAddr>,
+    identity: String,
+    registry: Registry,
     leading: Arc<AtomicBool>,
     shutdown: CancellationToken,
     tasks: JoinSet<Result<(), SchedulerError>>,
 }
 
+/// What every leadership term shares.
+#[derive(Clone)]
+struct Shared {
+    client: Client,
+    profiles: Arc<Profiles>,
+    max_binds: usize,
+    recorder: EventRecorder,
+    metrics: Metrics,
+    handle: LoopHandle,
+}
+
 /// One leadership term: fill the caches, then schedule until `stop`.
-async fn schedule(client: Client, profiles: Arc<Profiles>, max_binds: usize, stop: CancellationToken) {
+async fn schedule(shared: Shared, stop: CancellationToken) {
+    let client = &shared.client;
     let pods = Informer::new(client.api::<Pod>(None), ListParams::default().limit(LIST_PAGE));
     let nodes = Informer::new(client.api::<Node>(None), ListParams::default().limit(LIST_PAGE));
     let (pod_events, node_events) = (pods.subscribe(), nodes.subscribe());
     let (pod_handle, node_handle) = (pods.handle(), nodes.handle());
     let sched = Loop {
-        client,
-        profiles,
+        client: shared.client.clone(),
+        profiles: shared.profiles.clone(),
         pods: pods.store(),
-        max_binds,
+        max_binds: shared.max_binds,
         cache: Cache::default(),
         queue: Queue::default(),
         next_start: 0,
+        recorder: shared.recorder.clone(),
+        metrics: shared.metrics.clone(),
+        profile_metrics: shared.profiles.profiles.iter().map(|p| shared.metrics.profile(&p.scheduler_name)).collect(),
     };
     let term = stop.child_token();
     tokio::join!(pods.run(term.clone().cancelled_owned()), nodes.run(term.clone().cancelled_owned()), async {
         if pod_handle.wait_synced().await && node_handle.wait_synced().await {
-            sched.run(pod_events, node_events, term.cancelled()).await;
+            let questions = shared.handle.attach();
+            sched.run(pod_events, node_events, questions, term.cancelled()).await;
         }
         term.cancel();
     });
 }
 
 impl Scheduler {
-    /// Connect, bind the health port and start scheduling (or campaigning).
+    /// Connect, bind the port and start scheduling (or campaigning).
     pub async fn start(config: Config) -> Result<Scheduler, SchedulerError> {
         let client = Client::connect(&config.server)
             .map_err(|source| SchedulerError::Api { action: format!("connect to {}", config.server), source })?;
         let shutdown = CancellationToken::new();
-        let leading = Arc::new(AtomicBool::new(false));
+        let mut leading = Arc::new(AtomicBool::new(false));
         let mut tasks = JoinSet::new();
+        let registry = Registry::new();
+        let handle = LoopHandle::default();
+        let lease = LeaseConfig::new(LEASE_NAME);
+        let identity = lease.identity.clone();
+        let shared = Shared {
+            client: client.clone(),
+            profiles: Arc::new(config.profiles),
+            max_binds: config.max_binds.max(1),
+            // the instance on every Event says which scheduler acted
+            recorder: EventRecorder::new(client.clone(), COMPONENT, &identity),
+            metrics: Metrics::register(&registry)?,
+            handle: handle.clone(),
+        };
         let mut addr = None;
         if let Some(listen) = config.listen {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|source| SchedulerError::Serve { addr: listen.to_string(), source })?;
             addr = listener.local_addr().ok();
-            tasks.spawn(crate::server::serve(listener, shutdown.clone().cancelled_owned()));
+            tasks.spawn(crate::grpc::serve(listener, handle, registry.clone(), shutdown.clone().cancelled_owned()));
         }
-        let profiles = Arc::new(config.profiles);
-        let max_binds = config.max_binds.max(1);
         let work = {
-            let (client, profiles, token) = (client.clone(), profiles.clone(), shutdown.clone());
-            move || schedule(client.clone(), profiles.clone(), max_binds, token.clone())
+            let token = shutdown.clone();
+            move || schedule(shared.clone(), token.clone())
         };
         if config.leader_elect {
-            let api = client.api::<Lease>(Some(leader::LEASE_NAMESPACE));
-            let lead = leader::lead(api, leader::identity(), leading.clone(), shutdown.clone(), work);
+            let elector = LeaderElector::new(&client, lease);
+            leading = elector.leading_flag();
+            let token = shutdown.clone();
             tasks.spawn(async move {
-                lead.await;
+                elector.lead(token.cancelled_owned(), work).await;
                 Ok(())
             });
         } else {
@@ -114,12 +151,23 @@ impl Scheduler {
                 Ok(())
             });
         }
-        Ok(Scheduler { addr, leading, shutdown, tasks })
+        Ok(Scheduler { addr, identity, registry, leading, shutdown, tasks })
     }
 
-    /// The health port's address, when serving one.
+    /// The port's address, when serving one.
     pub fn addr(&self) -> Option<SocketAddr> {
         self.addr
+    }
+
+    /// This instance's identity: the Lease holder it writes, and the
+    /// `reportingInstance` of its Events.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The scheduler's metrics (what `GET /metrics` renders).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Whether this instance schedules now.

@@ -58,6 +58,9 @@ impl Registry {
         meta.deletion_grace_period_seconds = None;
         reset_status(&mut object);
         defaults::apply_defaults(&mut object);
+        if let Some(Kind::Pod(pod)) = &mut object.kind {
+            defaults::default_tolerations(pod, self.toleration_seconds);
+        }
 
         let errors = validation::validate_create(&object);
         if !errors.is_empty() {
@@ -114,6 +117,7 @@ fn reset_status(object: &mut Object) {
         Some(Kind::ReplicaSet(r)) => r.status = None,
         Some(Kind::Service(s)) => s.status = None,
         Some(Kind::Namespace(n)) => n.status = None,
+        Some(Kind::HorizontalPodAutoscaler(h)) => h.status = None,
         _ => {}
     }
 }

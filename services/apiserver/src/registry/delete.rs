@@ -9,12 +9,14 @@ use super::{parse_revision, set_revision, store_body, Registry, Target, UNCONDIT
 use crate::error::ApiError;
 use capstan_proto::api::v1::{object::Kind, Object};
 use capstan_proto::meta::v1::Time;
-use capstan_proto::ObjectExt;
+use capstan_proto::{kinds, ObjectExt};
 use capstan_store::StoreError;
 
 pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 pub const ORPHAN_FINALIZER: &str = "orphan";
 const DEFAULT_POD_GRACE_SECONDS: i64 = 30;
+/// How long a namespace delete waits for the watch cache to see it.
+const CACHE_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, Clone, Default)]
 pub struct DeleteOptions {
@@ -88,6 +90,11 @@ impl Registry {
             match self.store.update(&target.key(), store_body(&next), revision).await {
                 Ok(new_revision) => {
                     set_revision(&mut next, new_revision);
+                    if target.info.kind == kinds::NAMESPACE.kind {
+                        // creates check namespaces in the watch cache: let it see
+                        // Terminating before the caller can send the next create
+                        self.cache(&kinds::NAMESPACE)?.wait_for_revision(new_revision, CACHE_CATCH_UP).await;
+                    }
                     return Ok((next, false));
                 }
                 Err(StoreError::Conflict { .. }) if pinned.is_none() => continue,

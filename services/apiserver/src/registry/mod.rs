@@ -41,6 +41,8 @@ pub struct Registry {
     store: Arc<dyn Store>,
     caches: HashMap<&'static str, Arc<WatchCache>>,
     allocator: Allocator,
+    /// what new pods tolerate of not-ready and unreachable nodes
+    toleration_seconds: crate::defaults::TolerationSeconds,
 }
 
 /// One object addressed by a request.
@@ -70,7 +72,14 @@ impl Registry {
             let cache = WatchCache::start(info, store.clone(), cache_options.clone(), shutdown.clone()).await?;
             caches.insert(info.resource, cache);
         }
-        Ok(Registry { store, caches, allocator })
+        Ok(Registry { store, caches, allocator, toleration_seconds: Default::default() })
+    }
+
+    /// Sets the `tolerationSeconds` new pods get for not-ready and
+    /// unreachable nodes (the DefaultTolerationSeconds admission).
+    pub fn with_toleration_seconds(mut self, seconds: crate::defaults::TolerationSeconds) -> Self {
+        self.toleration_seconds = seconds;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

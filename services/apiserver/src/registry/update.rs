@@ -250,5 +250,5 @@ fn copy_status(from: &Object, to: &mut Object) {
             }
         };
     }
-    copy!(Pod, Node, Namespace, Service, ReplicaSet, Deployment);
+    copy!(Pod, Node, Namespace, Service, ReplicaSet, Deployment, HorizontalPodAutoscaler);
 }

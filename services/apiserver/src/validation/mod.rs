@@ -14,6 +14,7 @@ mod endpoints;
 mod env;
 mod error;
 mod event;
+mod hpa;
 mod lease;
 mod meta;
 mod namespace;
@@ -48,6 +49,7 @@ pub fn validate_create(obj: &Object) -> Vec<FieldError> {
         Some(Kind::ReplicaSet(v)) => replicaset::replica_set(&mut errs, v),
         Some(Kind::Deployment(v)) => deployment::deployment(&mut errs, v),
         Some(Kind::Lease(v)) => lease::lease(&mut errs, v),
+        Some(Kind::HorizontalPodAutoscaler(v)) => hpa::hpa(&mut errs, v),
         Some(Kind::Scale(v)) => subresources::scale(&mut errs, v),
         Some(Kind::Binding(v)) => subresources::binding(&mut errs, v),
         None => errs.push(FieldError::required("kind", "the object names no kind")),

@@ -46,6 +46,11 @@ impl Doc {
         self.field_at(indent, label, value);
     }
 
+    /// A line of text as it is, indented (list items such as HPA policies).
+    pub fn text(&mut self, indent: usize, text: &str) {
+        self.lines.push(Line::Raw(format!("{}{text}", " ".repeat(indent))));
+    }
+
     /// A table under a header and a rule of dashes, indented.
     pub fn table(&mut self, indent: usize, header: &[&str], rows: &[Vec<String>]) {
         let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();

@@ -5,6 +5,7 @@
 //! a page is a pure function of what was fetched ([`page`]), one module per
 //! family of kinds, so pages are tested without a server.
 
+mod autoscaling;
 mod cluster;
 pub mod doc;
 mod network;
@@ -122,9 +123,17 @@ pub fn page(object: &Object, related: &Related, now: DateTime<Utc>) -> Doc {
         Some(Kind::Node(n)) => cluster::node(&mut doc, n, &related.pods),
         Some(Kind::Namespace(n)) => cluster::namespace(&mut doc, n),
         Some(Kind::Lease(l)) => cluster::lease(&mut doc, l),
+        Some(Kind::HorizontalPodAutoscaler(h)) => autoscaling::hpa(&mut doc, h),
         _ => metadata(&mut doc, object.meta(), object.info().is_some_and(|i| i.namespaced)),
     }
     events(&mut doc, &related.events, now);
+    doc
+}
+
+/// A pod template on its own (`rollout history --revision`).
+pub fn template_page(template: Option<&capstan_proto::core::v1::PodTemplateSpec>) -> Doc {
+    let mut doc = Doc::default();
+    pod::template(&mut doc, template);
     doc
 }
 

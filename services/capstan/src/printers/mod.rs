@@ -9,6 +9,7 @@ pub mod age;
 pub(crate) mod deployments;
 pub(crate) mod endpoints;
 pub(crate) mod events;
+pub(crate) mod hpas;
 pub(crate) mod leases;
 pub(crate) mod namespaces;
 pub(crate) mod nodes;
@@ -48,6 +49,7 @@ pub fn header(info: &KindInfo, cols: Columns) -> Vec<String> {
         "Node" => nodes::header(cols.wide),
         "Event" => events::HEADER.to_vec(),
         "Lease" => leases::HEADER.to_vec(),
+        "HorizontalPodAutoscaler" => hpas::HEADER.to_vec(),
         _ => vec!["NAME", "AGE"],
     };
     let mut out = Vec::new();
@@ -77,6 +79,7 @@ pub fn row(object: &Object, cols: Columns, now: DateTime<Utc>, event: Option<&st
         Some(Kind::Node(n)) => nodes::row(n, cols.wide, now),
         Some(Kind::Event(e)) => events::row(e, now),
         Some(Kind::Lease(l)) => leases::row(l, now),
+        Some(Kind::HorizontalPodAutoscaler(h)) => hpas::row(h, now),
         _ => vec![meta.name.clone(), age::age(meta.creation_timestamp.as_ref(), now)],
     };
     let mut out = Vec::new();

@@ -1,16 +1,18 @@
-//! The node half of `capstan up`: the runtime (the Docker shim in-process on its
-//! own unix socket, or the in-memory runtime) and a kubelet pointed at it.
+//! The node half of `capstan up`: the runtime (the Docker or containerd shim
+//! in-process on its own unix socket, or the in-memory runtime) and a kubelet
+//! pointed at it. The kubelet reports the runtime in the node's
+//! `capstan.io/runtime` label and `status.nodeInfo.containerRuntimeVersion`.
 //!
-//! Docker being unreachable is an error that says so and names the way out
+//! An unreachable engine is an error that says so and names the way out
 //! (`--runtime memory`); `up` never falls back to a runtime the user did not ask
 //! for, since pods would then silently run nowhere.
 
 use crate::cli::UpRuntime;
 use crate::errors::CliError;
+use capstan_containerd_shim::{ContainerdConfig, ContainerdError, NetworkConfig};
 use capstan_docker_shim::{DockerConfig, ServedShim, ShimError};
 use capstan_kubelet::Kubelet;
-use capstan_proto::runtime::v1::image_service_server::ImageService;
-use capstan_proto::runtime::v1::{ImageSpec, ImageStatusRequest};
+use capstan_shim_common::ContainerRuntime;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -22,19 +24,24 @@ pub const TEST_IMAGE: &str = "capstan/test:1";
 pub struct NodeConfig {
     pub name: String,
     pub runtime: UpRuntime,
-    /// where the Docker shim serves (with `--runtime docker`)
+    /// where the shim serves (with `--runtime docker` or `containerd`)
     pub shim_socket: PathBuf,
     /// the engine, `$DOCKER_HOST` or the default socket
     pub docker_host: String,
+    /// containerd's socket, `$CAPSTAN_CONTAINERD_ADDRESS` or the default
+    pub containerd_address: String,
+    /// the containerd shim's per-pod files and FIFOs
+    pub containerd_state: PathBuf,
     /// a static busybox the shim builds its pause image from
     pub busybox: PathBuf,
     /// where the kubelet's service listens
     pub kubelet_listen: SocketAddr,
 }
 
-/// A served Docker shim.
-struct Shim {
-    served: ServedShim,
+/// A served shim.
+enum Shim {
+    Docker(ServedShim),
+    Containerd(capstan_containerd_shim::ServedShim),
 }
 
 /// The running node.
@@ -49,9 +56,9 @@ impl Node {
     /// Starts the runtime, then the kubelet against the API server at `server`.
     pub async fn start(config: &NodeConfig, server: &str) -> Result<Node, CliError> {
         let (shim, endpoint) = match config.runtime {
-            UpRuntime::Docker => {
+            UpRuntime::Docker | UpRuntime::Containerd => {
                 let shim = Shim::start(config).await?;
-                let endpoint = shim.served.endpoint();
+                let endpoint = shim.endpoint();
                 (Some(shim), endpoint)
             }
             UpRuntime::Memory => (None, "memory://".to_string()),
@@ -68,19 +75,18 @@ impl Node {
             }
         };
         let mut notes = match &shim {
-            Some(_) => vec![format!("Docker shim serving on {endpoint} (pods are Docker containers)")],
+            Some(Shim::Docker(_)) => vec![format!("Docker shim serving on {endpoint} (pods are Docker containers)")],
+            Some(Shim::Containerd(_)) => {
+                vec![format!("containerd shim serving on {endpoint} (pods are containerd tasks, namespace capstan)")]
+            }
             None => vec!["In-memory runtime: pods run no real processes".to_string()],
         };
         notes.push(format!("Kubelet of node {} listening on {}", config.name, kubelet.addr()));
         if let Some(shim) = &shim {
             if !shim.has_image(TEST_IMAGE).await {
-                notes.push(format!("Image {TEST_IMAGE} is missing: build it with scripts/images.sh"));
+                notes.push(format!("Image {TEST_IMAGE} is missing on node {}: {}", config.name, shim.image_hint()));
             }
         }
-        notes.push(format!(
-            "No scheduler yet: a pod runs when its manifest sets spec.nodeName: {} (e.g. `capstan apply -f pod.yaml`)",
-            config.name
-        ));
         Ok(Node { shim, kubelet, notes })
     }
 
@@ -95,8 +101,26 @@ impl Node {
 }
 
 impl Shim {
-    /// Connects to Docker (building the pause image if needed) and serves the shim.
+    /// Connects to the engine (the Docker shim builds its pause image if needed)
+    /// and serves the shim.
     async fn start(config: &NodeConfig) -> Result<Shim, CliError> {
+        let socket_error = |message: String| CliError::Shim { path: config.shim_socket.display().to_string(), message };
+        if config.runtime == UpRuntime::Containerd {
+            let containerd = ContainerdConfig {
+                address: config.containerd_address.clone(),
+                node_name: config.name.clone(),
+                state_dir: config.containerd_state.clone(),
+                network: NetworkConfig::default(),
+                ..ContainerdConfig::default()
+            };
+            return match capstan_containerd_shim::ServedShim::start(containerd, &config.shim_socket).await {
+                Ok(served) => Ok(Shim::Containerd(served)),
+                Err(ContainerdError::Serve(e)) => Err(socket_error(e.to_string())),
+                Err(source) => {
+                    Err(CliError::ContainerdUnreachable { address: config.containerd_address.clone(), source })
+                }
+            };
+        }
         let docker = DockerConfig {
             docker_host: config.docker_host.clone(),
             node_name: config.name.clone(),
@@ -104,27 +128,54 @@ impl Shim {
             ..DockerConfig::default()
         };
         match ServedShim::start(docker, &config.shim_socket).await {
-            Ok(served) => Ok(Shim { served }),
-            Err(ShimError::Serve(e)) => {
-                Err(CliError::Shim { path: config.shim_socket.display().to_string(), message: e.to_string() })
-            }
+            Ok(served) => Ok(Shim::Docker(served)),
+            Err(ShimError::Serve(e)) => Err(socket_error(e.to_string())),
             Err(source) => Err(CliError::DockerUnreachable { host: config.docker_host.clone(), source }),
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        match self {
+            Shim::Docker(served) => served.endpoint(),
+            Shim::Containerd(served) => served.endpoint(),
         }
     }
 
     /// Whether the engine has `image`.
     async fn has_image(&self, image: &str) -> bool {
-        let request = ImageStatusRequest { image: Some(ImageSpec { image: image.to_string() }) };
-        let reply = ImageService::image_status(self.served.runtime(), tonic::Request::new(request)).await;
-        reply.is_ok_and(|r| r.into_inner().image.is_some())
+        match self {
+            Shim::Docker(served) => served.runtime().image_status(image).await.is_ok_and(|i| i.is_some()),
+            Shim::Containerd(served) => served.runtime().image_status(image).await.is_ok_and(|i| i.is_some()),
+        }
+    }
+
+    /// How to provide a missing image on this runtime.
+    fn image_hint(&self) -> &'static str {
+        match self {
+            Shim::Docker(_) => "build it with scripts/images.sh",
+            Shim::Containerd(_) => {
+                "build it with scripts/images.sh --save DIR, then `capstan image load DIR/capstan-images.tar --node NODE`"
+            }
+        }
     }
 
     async fn stop(self) {
-        self.served.stop().await;
+        match self {
+            Shim::Docker(served) => served.stop().await,
+            Shim::Containerd(served) => served.stop().await,
+        }
     }
 }
 
-/// The Docker shim's socket for a data directory.
-pub fn shim_socket(data_dir: &Path) -> PathBuf {
-    data_dir.join("docker-shim.sock")
+/// The socket of node `node`'s shim for `runtime` in a data directory (the first
+/// node's keeps the plain name).
+pub fn shim_socket(data_dir: &Path, runtime: UpRuntime, node: Option<&str>) -> PathBuf {
+    let kind = match runtime {
+        UpRuntime::Containerd => "containerd",
+        UpRuntime::Docker | UpRuntime::Memory => "docker",
+    };
+    match node {
+        None => data_dir.join(format!("{kind}-shim.sock")),
+        Some(node) => data_dir.join(format!("{kind}-shim-{node}.sock")),
+    }
 }

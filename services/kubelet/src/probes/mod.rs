@@ -20,6 +20,7 @@ use capstan_proto::core::v1::Probe;
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 
+use crate::model::Unhealthy;
 use crate::status::ProbeView;
 use action::Target;
 use tracker::Tracker;
@@ -28,7 +29,7 @@ use tracker::Tracker;
 struct Verdicts {
     started: bool,
     ready: bool,
-    unhealthy: Option<String>,
+    unhealthy: Option<Unhealthy>,
 }
 
 type Table = Arc<Mutex<HashMap<String, Verdicts>>>;
@@ -83,8 +84,8 @@ impl Prober {
         lock(&self.table).iter().map(|(id, v)| (id.clone(), ProbeView { started: v.started, ready: v.ready })).collect()
     }
 
-    /// Containers a liveness or startup probe failed, with why.
-    pub fn unhealthy(&self) -> BTreeMap<String, String> {
+    /// Containers a liveness or startup probe failed, with what it saw.
+    pub fn unhealthy(&self) -> BTreeMap<String, Unhealthy> {
         lock(&self.table).iter().filter_map(|(id, v)| Some((id.clone(), v.unhealthy.clone()?))).collect()
     }
 }
@@ -106,7 +107,11 @@ async fn probe_container(target: Target, table: Table, changed: Arc<Notify>) {
     if let Some(probe) = &container.startup_probe {
         let mut tracker = Tracker::new(1, probe.failure_threshold, false);
         let mut started = false;
+        let mut last_error = String::new();
         every(&target, probe, |result| {
+            if let Err(error) = &result {
+                last_error.clone_from(error);
+            }
             if tracker.record(result.is_ok()) == Some(true) {
                 started = true;
                 update(&table, &changed, &id, |v| v.started = true);
@@ -116,7 +121,7 @@ async fn probe_container(target: Target, table: Table, changed: Arc<Notify>) {
         })
         .await;
         if !started {
-            let why = "Startup probe failed".to_string();
+            let why = Unhealthy { probe: "startup", output: format!("Startup probe failed: {last_error}") };
             update(&table, &changed, &id, |v| v.unhealthy = Some(why));
             return;
         }
@@ -126,7 +131,8 @@ async fn probe_container(target: Target, table: Table, changed: Arc<Notify>) {
         let mut tracker = Tracker::new(1, probe.failure_threshold, true);
         every(&target, probe, |result| {
             if tracker.record(result.is_ok()) == Some(false) {
-                let why = format!("Liveness probe failed: {}", result.err().unwrap_or_default());
+                let output = format!("Liveness probe failed: {}", result.err().unwrap_or_default());
+                let why = Unhealthy { probe: "liveness", output };
                 update(&table, &changed, &id, |v| v.unhealthy = Some(why));
                 return false;
             }

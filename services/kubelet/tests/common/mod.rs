@@ -46,11 +46,12 @@ pub async fn memory_runtime(node: &str) -> (MemoryRuntime, RuntimeClients) {
         ..Default::default()
     })
     .expect("memory runtime");
-    let clients = capstan_cri::connect_in_process(runtime.clone(), runtime.clone()).await.expect("connect");
+    let clients = capstan_cri::connect_in_process(runtime.clone()).await.expect("connect");
     (runtime, clients)
 }
 
-/// A kubelet config with test timings: 200 ms back-off doubling to 2 s, fast resync.
+/// A kubelet config with test timings: 200 ms back-off doubling to 2 s, fast relist
+/// and resync.
 pub fn kubelet_config(cluster: &Cluster, node: &str, runtime: RuntimeClients) -> Config {
     let mut config = Config::new(cluster.server.url(), node, "memory://");
     config.runtime = Some(runtime);
@@ -58,7 +59,8 @@ pub fn kubelet_config(cluster: &Cluster, node: &str, runtime: RuntimeClients) ->
     config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
     config.timings.backoff_base = Duration::from_millis(200);
     config.timings.backoff_max = Duration::from_secs(2);
-    config.timings.pod_resync = Duration::from_millis(100);
+    config.timings.relist = Duration::from_millis(100);
+    config.timings.pod_resync = Duration::from_millis(500);
     config.timings.gc = Duration::from_millis(500);
     config
 }

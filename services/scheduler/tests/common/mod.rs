@@ -46,6 +46,18 @@ pub async fn start_scheduler(cluster: &Cluster) -> Scheduler {
 
 /// Create a Ready node with `cpu` and `memory` allocatable.
 pub async fn add_node(cluster: &Cluster, name: &str, cpu: &str, taints: Vec<Taint>, unschedulable: bool) {
+    add_node_with_ready(cluster, name, cpu, taints, unschedulable, "True").await;
+}
+
+/// Create a node whose Ready condition has `ready` as its status.
+pub async fn add_node_with_ready(
+    cluster: &Cluster,
+    name: &str,
+    cpu: &str,
+    taints: Vec<Taint>,
+    unschedulable: bool,
+    ready: &str,
+) {
     let allocatable: BTreeMap<String, Quantity> = [("cpu", cpu), ("memory", "64Gi"), ("pods", "110")]
         .into_iter()
         .map(|(k, v)| (k.into(), Quantity::new(v)))
@@ -60,7 +72,7 @@ pub async fn add_node(cluster: &Cluster, name: &str, cpu: &str, taints: Vec<Tain
     created.status = Some(NodeStatus {
         capacity: allocatable.clone(),
         allocatable,
-        conditions: vec![NodeCondition { r#type: "Ready".into(), status: "True".into(), ..Default::default() }],
+        conditions: vec![NodeCondition { r#type: "Ready".into(), status: ready.into(), ..Default::default() }],
         ..Default::default()
     });
     api.update_status(&created).await.expect("node status");
@@ -107,6 +119,18 @@ pub async fn pods(cluster: &Cluster) -> Vec<Pod> {
 
 pub fn node_of(pod: &Pod) -> &str {
     pod.spec.as_ref().map_or("", |s| s.node_name.as_str())
+}
+
+/// `GET /metrics` over HTTP/1.1 on the scheduler's port: the body.
+pub async fn scrape(addr: std::net::SocketAddr) -> String {
+    let response = capstan_test_support::http_get(addr, "/metrics").await.expect("scrape the scheduler");
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{response:?}");
+    response.body
+}
+
+/// The value of one sample line (`name{labels}`) in a scrape, if present.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    capstan_test_support::metric_sample(text, series)
 }
 
 /// Poll `check` every 50 ms until it yields a value, or panic after [`TIMEOUT`].

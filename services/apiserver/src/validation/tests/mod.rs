@@ -2,6 +2,7 @@
 //! errors it must produce (order aside), so a validator that stops at the
 //! first problem, or reports one twice, fails.
 
+mod hpa;
 mod meta;
 mod pod;
 mod service;

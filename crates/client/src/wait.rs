@@ -1,0 +1,72 @@
+//! Waiting for an object to reach a state: read it, then watch it from that
+//! revision until a predicate holds, re-reading after a dropped watch.
+//!
+//! The CLI (`rollout status`, `drain`) and integration tests wait this way
+//! instead of polling, so they see every intermediate version.
+
+use crate::{Api, ClientError, ListParams, WatchEvent};
+use capstan_proto::kinds::Resource;
+use futures::StreamExt;
+use std::time::Duration;
+
+/// Why a wait ended without the predicate holding.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError<K: std::fmt::Debug> {
+    #[error("timed out after {timeout:?}")]
+    Timeout {
+        timeout: Duration,
+        /// The last version seen (`None`: absent).
+        last: Option<K>,
+    },
+    #[error(transparent)]
+    Api(#[from] ClientError),
+}
+
+/// Watch the object `name` of `api` until `done` holds for it (`None` when
+/// absent); returns the version that satisfied it.
+pub async fn wait_for<K, F>(api: &Api<K>, name: &str, timeout: Duration, mut done: F) -> Result<Option<K>, WaitError<K>>
+where
+    K: Resource + std::fmt::Debug,
+    F: FnMut(Option<&K>) -> bool,
+{
+    let params = ListParams::default().fields(&format!("metadata.name={name}"));
+    let mut last: Option<K> = None;
+    let watching = async {
+        loop {
+            let current = match api.get(name).await {
+                Ok(object) => Some(object),
+                Err(error) if error.is_not_found() => None,
+                Err(error) if error.is_retryable() => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            if done(current.as_ref()) {
+                return Ok(current);
+            }
+            let revision = current.as_ref().map(|o| o.meta().resource_version.clone()).unwrap_or_default();
+            last = current;
+            let mut stream = match api.watch(&params, &revision).await {
+                Ok(stream) => stream,
+                Err(error) if error.is_retryable() || matches!(error, ClientError::Expired { .. }) => continue,
+                Err(error) => return Err(error),
+            };
+            while let Some(Ok(event)) = stream.next().await {
+                let object = match event {
+                    WatchEvent::Added(o) | WatchEvent::Modified(o) => Some(o),
+                    WatchEvent::Deleted(_) => None,
+                    WatchEvent::Bookmark { .. } => continue,
+                };
+                if done(object.as_ref()) {
+                    return Ok(object);
+                }
+                last = object;
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, watching).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(WaitError::Timeout { timeout, last }),
+    }
+}

@@ -1,0 +1,483 @@
+//! App containers: a containerd container (OCI spec, a snapshot on top of its
+//! unpacked image) whose task runs in the pod's network namespace with its output
+//! going to FIFOs the shim copies into the log file.
+//!
+//! Created means the record and snapshot exist; starting creates and starts the
+//! task. The task is kept after it exits, so its exit code and time stay readable
+//! until the container is removed; the start time is a label on the record.
+
+use std::path::Path;
+
+use capstan_proto::runtime::v1::{
+    Container, ContainerFilter, ContainerState, ContainerStatus, CreateContainerRequest, ImageSpec, Mount,
+};
+use capstan_shim_common::labels;
+use containerd_client::services::v1::container::Runtime;
+use containerd_client::services::v1::snapshots::{MountsRequest, PrepareSnapshotRequest};
+use containerd_client::services::v1::{
+    Container as Record, CreateContainerRequest as CreateRecord, CreateTaskRequest, DeleteContainerRequest,
+    DeleteTaskRequest, GetRequest, KillRequest, ListTasksRequest, StartRequest, WaitRequest,
+};
+use containerd_client::types::v1::{Process, Status as TaskStatus};
+use serde_json::Value;
+
+use crate::logs::{make_fifo, open_fifo};
+use crate::lookup::{
+    decoded, label, nanos, IMAGE, IMAGE_ID, LOG_FILE, NOT_READY, SANDBOX_HOSTNAME, SANDBOX_IP, SANDBOX_STATE,
+    STARTED_AT,
+};
+use crate::network::{netns_name, netns_path};
+use crate::reference::normalize;
+use crate::runtime::remove_dir;
+use crate::spec::{self, SpecInputs, RUNC, SPEC_TYPE};
+use crate::{ContainerdError, ContainerdRuntime, Context};
+
+const SIGKILL: u32 = 9;
+const SIGTERM: u32 = 15;
+/// How long a killed task may take to be reaped before stop gives up waiting.
+const KILL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What the shim reads of a container: its record and its task, if it has one.
+pub(crate) struct Observed {
+    pub record: Record,
+    pub task: Option<Process>,
+}
+
+impl Observed {
+    pub fn state(&self) -> ContainerState {
+        match self.task.as_ref().map(|t| t.status()) {
+            None if label(&self.record, STARTED_AT).is_empty() => ContainerState::ContainerCreated,
+            None => ContainerState::ContainerExited,
+            Some(TaskStatus::Created) => ContainerState::ContainerCreated,
+            Some(TaskStatus::Running | TaskStatus::Paused | TaskStatus::Pausing) => ContainerState::ContainerRunning,
+            Some(TaskStatus::Stopped) => ContainerState::ContainerExited,
+            Some(TaskStatus::Unknown) => ContainerState::ContainerUnknown,
+        }
+    }
+
+    pub fn state_name(&self) -> &'static str {
+        match self.state() {
+            ContainerState::ContainerCreated => "created",
+            ContainerState::ContainerRunning => "running",
+            ContainerState::ContainerExited => "exited",
+            ContainerState::ContainerUnknown => "unknown",
+        }
+    }
+}
+
+/// The binds of a spec that the kubelet asked for (not the pod's own files).
+fn user_mounts(spec: &Value) -> Vec<Mount> {
+    spec["mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["type"] == "bind")
+        .filter(|m| !matches!(m["destination"].as_str(), Some("/etc/hostname" | "/etc/hosts" | "/etc/resolv.conf")))
+        .map(|m| Mount {
+            container_path: m["destination"].as_str().unwrap_or_default().to_string(),
+            host_path: m["source"].as_str().unwrap_or_default().to_string(),
+            readonly: m["options"].as_array().is_some_and(|o| o.iter().any(|o| o == "ro")),
+        })
+        .collect()
+}
+
+pub(crate) fn spec_json(record: &Record) -> Value {
+    record.spec.as_ref().and_then(|s| serde_json::from_slice(&s.value).ok()).unwrap_or(Value::Null)
+}
+
+impl ContainerdRuntime {
+    pub(crate) async fn task(&self, id: &str) -> Result<Option<Process>, ContainerdError> {
+        let request = self.client().request(GetRequest { container_id: id.to_string(), exec_id: String::new() });
+        match self.client().tasks().get(request).await.during(|| format!("reading the task of container {id}")) {
+            Ok(response) => Ok(response.into_inner().process),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    pub(crate) async fn observe(&self, id: &str) -> Result<Observed, ContainerdError> {
+        let record = self.container(id).await?;
+        let task = self.task(id).await?;
+        Ok(Observed { record, task })
+    }
+
+    pub(crate) async fn create_container(&self, request: CreateContainerRequest) -> Result<String, ContainerdError> {
+        let missing = |field| ContainerdError::MissingField { request: "CreateContainer", field };
+        let config = request.config.ok_or(missing("config"))?;
+        config.metadata.as_ref().ok_or(missing("config.metadata"))?;
+        let image = config.image.clone().map(|i| i.image).filter(|i| !i.is_empty()).ok_or(missing("config.image"))?;
+        let sandbox_id = request.pod_sandbox_id;
+        let sandbox = self.sandbox(&sandbox_id).await?;
+        if label(&sandbox, SANDBOX_STATE) == NOT_READY {
+            return Err(ContainerdError::SandboxNotReady { id: sandbox_id });
+        }
+        let sandbox_config = request.sandbox_config.unwrap_or_default();
+        let (info, chain) = self.image_for_container(&image).await?;
+
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let log_path = labels::container_log_path(&sandbox_config.log_directory, &config.log_path);
+        let log_file = if log_path.is_empty() { self.default_log(&id) } else { log_path.clone().into() };
+        fresh_log(&log_file)?;
+        let netns = netns_path(&netns_name(&sandbox_id));
+        let has_network = !label(&sandbox, SANDBOX_IP).is_empty();
+        let pod_files = self.sandbox_dir(&sandbox_id);
+        let spec = spec::container_spec(&SpecInputs {
+            id: &id,
+            sandbox_id: &sandbox_id,
+            container: &config,
+            image: &info.config,
+            hostname: label(&sandbox, SANDBOX_HOSTNAME),
+            netns: has_network.then_some(netns.as_path()),
+            pod_files: &pod_files,
+        })?;
+        let mut stored: std::collections::HashMap<String, String> = labels::encode(
+            &labels::container_labels(self.node_name(), &sandbox_id, &sandbox_config, &config),
+            &config.annotations,
+        )
+        .collect();
+        stored.insert(IMAGE.to_string(), image.clone());
+        stored.insert(IMAGE_ID.to_string(), info.id.clone());
+        stored.insert(LOG_FILE.to_string(), log_file.display().to_string());
+        stored.insert(labels::LOG_PATH.to_string(), log_path);
+        let record = Record {
+            id: id.clone(),
+            labels: stored,
+            image: normalize(&image)?,
+            runtime: Some(Runtime { name: RUNC.to_string(), options: None }),
+            spec: Some(spec::to_any(&spec, SPEC_TYPE)),
+            snapshotter: self.config().snapshotter.clone(),
+            snapshot_key: id.clone(),
+            ..Default::default()
+        };
+        let create = self.client().request(CreateRecord { container: Some(record) });
+        self.client().containers().create(create).await.during(|| format!("creating container {id}"))?;
+        let prepare = PrepareSnapshotRequest {
+            snapshotter: self.config().snapshotter.clone(),
+            key: id.clone(),
+            parent: chain,
+            labels: Default::default(),
+        };
+        if let Err(status) = self.client().snapshots().prepare(self.client().request(prepare)).await {
+            let _ = self.delete_record(&id).await;
+            return Err(ContainerdError::Containerd {
+                what: format!("preparing the root filesystem of {id}"),
+                source: status,
+            });
+        }
+        Ok(id)
+    }
+
+    pub(crate) async fn start_container(&self, id: &str) -> Result<(), ContainerdError> {
+        let observed = self.observe(id).await?;
+        if observed.task.is_some() || !label(&observed.record, STARTED_AT).is_empty() {
+            return Err(ContainerdError::NotCreated { id: id.to_string(), state: observed.state_name() });
+        }
+        let dir = self.container_dir(id);
+        std::fs::create_dir_all(&dir).map_err(crate::error::io("creating", &dir))?;
+        let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
+        make_fifo(&stdout)?;
+        make_fifo(&stderr)?;
+        let (out, err) = (open_fifo(&stdout)?, open_fifo(&stderr)?);
+        let snapshotter = self.config().snapshotter.clone();
+        let mounts = self
+            .client()
+            .snapshots()
+            .mounts(self.client().request(MountsRequest { snapshotter, key: id.to_string() }))
+            .await
+            .during(|| format!("reading the root filesystem of {id}"))?
+            .into_inner()
+            .mounts;
+        let create = CreateTaskRequest {
+            container_id: id.to_string(),
+            rootfs: mounts,
+            stdout: path_string(&stdout),
+            stderr: path_string(&stderr),
+            ..Default::default()
+        };
+        self.client()
+            .tasks()
+            .create(self.client().request(create))
+            .await
+            .during(|| format!("creating the task of {id}"))?;
+        self.start_copier(id, out, err, label(&observed.record, LOG_FILE).into());
+        let start = StartRequest { container_id: id.to_string(), exec_id: String::new() };
+        if let Err(status) = self.client().tasks().start(self.client().request(start)).await {
+            let _ = self.delete_task(id).await;
+            return Err(ContainerdError::Containerd { what: format!("starting container {id}"), source: status });
+        }
+        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        self.set_labels(id, &[(STARTED_AT, now.to_string())]).await
+    }
+
+    pub(crate) async fn stop_container(&self, id: &str, timeout_seconds: i64) -> Result<(), ContainerdError> {
+        let observed = self.observe(id).await?;
+        if observed.state() != ContainerState::ContainerRunning && observed.state() != ContainerState::ContainerCreated
+        {
+            return Ok(());
+        }
+        if observed.task.is_none() {
+            return Ok(());
+        }
+        if timeout_seconds > 0 {
+            self.kill(id, SIGTERM).await?;
+            let grace = std::time::Duration::from_secs(timeout_seconds.unsigned_abs());
+            if self.wait_exit(id, grace).await? {
+                return Ok(());
+            }
+        }
+        self.kill(id, SIGKILL).await?;
+        self.wait_exit(id, KILL_WAIT).await?;
+        Ok(())
+    }
+
+    async fn kill(&self, id: &str, signal: u32) -> Result<(), ContainerdError> {
+        let request =
+            KillRequest { container_id: id.to_string(), exec_id: String::new(), signal, all: signal == SIGKILL };
+        match self
+            .client()
+            .tasks()
+            .kill(self.client().request(request))
+            .await
+            .during(|| format!("signalling container {id}"))
+        {
+            // the task exited meanwhile
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(ContainerdError::Containerd { source, .. }) if source.code() == tonic::Code::FailedPrecondition => {
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// Waits up to `limit` for the task to exit; whether it did.
+    async fn wait_exit(&self, id: &str, limit: std::time::Duration) -> Result<bool, ContainerdError> {
+        let request = self.client().request(WaitRequest { container_id: id.to_string(), exec_id: String::new() });
+        let mut tasks = self.client().tasks();
+        match tokio::time::timeout(limit, tasks.wait(request)).await {
+            Err(_) => Ok(false),
+            Ok(result) => match result.during(|| format!("waiting for container {id}")) {
+                Ok(_) => Ok(true),
+                Err(error) if error.is_not_found() => Ok(true),
+                Err(error) => Err(error),
+            },
+        }
+    }
+
+    async fn delete_task(&self, id: &str) -> Result<(), ContainerdError> {
+        let request = self.client().request(DeleteTaskRequest { container_id: id.to_string() });
+        match self.client().tasks().delete(request).await.during(|| format!("deleting the task of {id}")) {
+            Err(error) if !error.is_not_found() => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete_record(&self, id: &str) -> Result<(), ContainerdError> {
+        let request = self.client().request(DeleteContainerRequest { id: id.to_string() });
+        match self.client().containers().delete(request).await.during(|| format!("removing container {id}")) {
+            Err(error) if !error.is_not_found() => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) async fn remove_container(&self, id: &str) -> Result<(), ContainerdError> {
+        let Some(record) = self.owned(id, labels::KIND_CONTAINER).await? else { return Ok(()) };
+        if let Some(task) = self.task(id).await? {
+            if task.status() != TaskStatus::Stopped {
+                self.kill(id, SIGKILL).await?;
+                self.wait_exit(id, KILL_WAIT).await?;
+            }
+            self.delete_task(id).await?;
+        }
+        self.delete_record(id).await?;
+        self.remove_snapshot(id).await?;
+        remove_dir(&self.container_dir(id))?;
+        let default_log = self.default_log(id);
+        if label(&record, LOG_FILE) == default_log.display().to_string() {
+            let _ = std::fs::remove_file(default_log);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn container_status(&self, id: &str) -> Result<ContainerStatus, ContainerdError> {
+        let observed = self.observe(id).await?;
+        let mut status = status_of(&observed);
+        // a failed task whose cgroup saw the OOM killer was OOM-killed (as Docker and the CRI say)
+        if status.reason == "Error" && observed.task.is_some() && self.oom_killed(id).await {
+            status.reason = "OOMKilled".to_string();
+        }
+        Ok(status)
+    }
+
+    pub(crate) async fn list_containers(
+        &self,
+        filter: Option<ContainerFilter>,
+    ) -> Result<Vec<Container>, ContainerdError> {
+        let filter = filter.unwrap_or_default();
+        let in_sandbox: Vec<(&str, &str)> = if filter.pod_sandbox_id.is_empty() {
+            vec![]
+        } else {
+            vec![(labels::SANDBOX_ID, filter.pod_sandbox_id.as_str())]
+        };
+        let records = self.list_owned(labels::KIND_CONTAINER, &in_sandbox).await?;
+        let tasks = self.all_tasks().await?;
+        Ok(records
+            .into_iter()
+            .filter(|r| filter.id.is_empty() || r.id == filter.id)
+            .map(|record| {
+                let task = tasks.iter().find(|t| is_task_of(t, &record.id)).cloned();
+                item_of(&Observed { record, task })
+            })
+            .filter(|c| filter.state.is_none_or(|state| c.state == state))
+            .filter(|c| labels::matches_selector(&c.labels, &filter.label_selector))
+            .collect())
+    }
+
+    /// Every task in the namespace (init processes; one call for a whole list).
+    pub(crate) async fn all_tasks(&self) -> Result<Vec<Process>, ContainerdError> {
+        let request = self.client().request(ListTasksRequest { filter: String::new() });
+        let listed = self.client().tasks().list(request).await.during(|| "listing tasks".to_string())?;
+        Ok(listed.into_inner().tasks)
+    }
+
+    /// Re-attaches the log copiers of this node's tasks after a (re)start, so their
+    /// output — including what they printed while no shim was reading — reaches the
+    /// log files again.
+    pub(crate) async fn adopt(&self) -> Result<(), ContainerdError> {
+        let records = self.list_owned(labels::KIND_CONTAINER, &[]).await?;
+        let tasks = self.all_tasks().await?;
+        let mut adopted = 0;
+        for record in records {
+            let running = tasks.iter().any(|t| is_task_of(t, &record.id) && t.status() != TaskStatus::Stopped);
+            let dir = self.container_dir(&record.id);
+            let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
+            if !running || self.inner.copiers.is_live(&record.id) || !stdout.exists() || !stderr.exists() {
+                continue;
+            }
+            match (open_fifo(&stdout), open_fifo(&stderr)) {
+                (Ok(out), Ok(err)) => {
+                    self.start_copier(&record.id, out, err, label(&record, LOG_FILE).into());
+                    adopted += 1;
+                }
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(container = %record.id, %error, "re-attaching the output of a running task")
+                }
+            }
+        }
+        tracing::info!(node = %self.node_name(), adopted, "adopted running containers");
+        Ok(())
+    }
+}
+
+/// An empty log file at `path`: a new container starts a new log, even where an
+/// earlier container of the same name and attempt left one.
+fn fresh_log(path: &Path) -> Result<(), ContainerdError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(crate::error::io("creating", dir))?;
+    }
+    std::fs::write(path, b"").map_err(crate::error::io("creating the log", path))
+}
+
+/// Whether `task` (from a task list, which names a task by `id`, its container's)
+/// is container `id`'s.
+fn is_task_of(task: &Process, id: &str) -> bool {
+    task.id == id || task.container_id == id
+}
+
+fn path_string(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn exit_of(observed: &Observed) -> (i32, i64) {
+    match &observed.task {
+        Some(task) if task.status() == TaskStatus::Stopped => (task.exit_status as i32, nanos(task.exited_at.as_ref())),
+        // started, but its task is gone (containerd restarted): nothing to report
+        None if !label(&observed.record, STARTED_AT).is_empty() => (255, 0),
+        _ => (0, 0),
+    }
+}
+
+pub(crate) fn status_of(observed: &Observed) -> ContainerStatus {
+    let record = &observed.record;
+    let (labels, annotations) = decoded(record);
+    let state = observed.state();
+    let (exit_code, finished_at) = if state == ContainerState::ContainerExited { exit_of(observed) } else { (0, 0) };
+    let reason = match (state, exit_code) {
+        (ContainerState::ContainerExited, 0) => "Completed",
+        (ContainerState::ContainerExited, _) => "Error",
+        _ => "",
+    };
+    ContainerStatus {
+        id: record.id.clone(),
+        metadata: Some(labels::container_metadata(&crate::lookup::sorted(&record.labels))),
+        state: state as i32,
+        created_at: nanos(record.created_at.as_ref()),
+        started_at: label(record, STARTED_AT).parse().unwrap_or_default(),
+        finished_at,
+        exit_code,
+        image: Some(ImageSpec { image: label(record, IMAGE).to_string() }),
+        image_ref: label(record, IMAGE_ID).to_string(),
+        reason: reason.to_string(),
+        message: String::new(),
+        labels,
+        annotations,
+        mounts: user_mounts(&spec_json(record)),
+        log_path: label(record, labels::LOG_PATH).to_string(),
+    }
+}
+
+fn item_of(observed: &Observed) -> Container {
+    let record = &observed.record;
+    let (labels, annotations) = decoded(record);
+    Container {
+        id: record.id.clone(),
+        pod_sandbox_id: label(record, labels::SANDBOX_ID).to_string(),
+        metadata: Some(labels::container_metadata(&crate::lookup::sorted(&record.labels))),
+        image: Some(ImageSpec { image: label(record, IMAGE).to_string() }),
+        image_ref: label(record, IMAGE_ID).to_string(),
+        state: observed.state() as i32,
+        created_at: nanos(record.created_at.as_ref()),
+        labels,
+        annotations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observed(task: Option<Process>, started: bool) -> Observed {
+        let mut record = Record { id: "c".into(), ..Default::default() };
+        if started {
+            record.labels.insert(STARTED_AT.into(), "5".into());
+        }
+        Observed { record, task }
+    }
+
+    fn task(status: TaskStatus, exit_status: u32) -> Process {
+        Process {
+            status: status as i32,
+            exit_status,
+            exited_at: Some(prost_types::Timestamp { seconds: 1, nanos: 2 }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn states_follow_the_task() {
+        assert_eq!(observed(None, false).state(), ContainerState::ContainerCreated);
+        assert_eq!(observed(Some(task(TaskStatus::Running, 0)), true).state(), ContainerState::ContainerRunning);
+        assert_eq!(observed(Some(task(TaskStatus::Stopped, 0)), true).state(), ContainerState::ContainerExited);
+        assert_eq!(observed(None, true).state(), ContainerState::ContainerExited, "started, task gone");
+    }
+
+    #[test]
+    fn exits_carry_code_time_and_reason() {
+        let failed = status_of(&observed(Some(task(TaskStatus::Stopped, 3)), true));
+        assert_eq!((failed.exit_code, failed.finished_at, failed.reason.as_str()), (3, 1_000_000_002, "Error"));
+        assert_eq!(failed.started_at, 5);
+        let done = status_of(&observed(Some(task(TaskStatus::Stopped, 0)), true));
+        assert_eq!(done.reason, "Completed");
+        let running = status_of(&observed(Some(task(TaskStatus::Running, 0)), true));
+        assert_eq!((running.exit_code, running.finished_at, running.reason.as_str()), (0, 0, ""));
+    }
+}

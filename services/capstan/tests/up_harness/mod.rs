@@ -1,0 +1,220 @@
+//! What the tests that run a node share: `capstan up` run in-process with its
+//! output read line by line, waiting on pods through a watch, and one HTTP GET
+//! to a pod's IP.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use capstan_client::{Client, ListParams, WatchEvent};
+use capstan_proto::core::v1::Pod;
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+/// The bound on every wait; generous, since a 2-core machine may be busy.
+pub const WAIT: Duration = Duration::from_secs(120);
+
+/// A writer that hands `up`'s output over line by line.
+struct Lines(tokio::sync::mpsc::UnboundedSender<String>, Vec<u8>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.extend_from_slice(buf);
+        while let Some(end) = self.1.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.1.drain(..=end).collect();
+            let _ = self.0.send(String::from_utf8_lossy(&line).trim_end().to_string());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A running `capstan up`: its API server's URL, its start-up output, and how to stop it.
+pub struct Up {
+    pub url: String,
+    pub said: String,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), capstan::CliError>>,
+}
+
+impl Up {
+    /// Runs `up` until it prints "Press Ctrl-C" (a failure to start panics with what it said).
+    pub async fn start(config: capstan::up::UpConfig) -> Up {
+        let (lines, mut output) = tokio::sync::mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let shutdown = stop.clone().cancelled_owned();
+        let mut task =
+            tokio::spawn(async move { capstan::up::up(config, shutdown, &mut Lines(lines, Vec::new())).await });
+        let mut said = Vec::new();
+        let started = tokio::time::timeout(WAIT, async {
+            while let Some(line) = output.recv().await {
+                let done = line.starts_with("Press Ctrl-C");
+                said.push(line);
+                if done {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        if started != Ok(true) {
+            let ended = if task.is_finished() { format!("{:?}", (&mut task).await) } else { "still running".into() };
+            panic!("up did not start: {said:#?}; up: {ended}");
+        }
+        let url = said
+            .iter()
+            .find_map(|l| l.strip_prefix("API server listening on "))
+            .and_then(|l| l.split_whitespace().next())
+            .expect("the API server's URL")
+            .to_string();
+        Up { url, said: said.join("\n"), stop, task }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(&self.url).expect("client")
+    }
+
+    /// Runs `capstan --server URL ARGS...` against this cluster: its output, or a panic naming the failure.
+    pub async fn capstan(&self, args: &[&str]) -> String {
+        let mut full = vec!["capstan", "--server", self.url.as_str()];
+        full.extend_from_slice(args);
+        let mut out = Vec::new();
+        let result = capstan::run(full, &mut out).await;
+        let out = String::from_utf8_lossy(&out).into_owned();
+        if let Err(error) = result {
+            panic!("capstan {args:?} failed: {error}\noutput: {out}");
+        }
+        out
+    }
+
+    /// Ctrl-C: every component stops (containers keep running); `up` must end without an error.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let ended = tokio::time::timeout(WAIT, self.task).await.expect("up stops within the wait");
+        ended.expect("join").expect("up stops cleanly");
+    }
+}
+
+/// Only an API server (embedded store in a temporary directory), for tests
+/// that run the node's components themselves.
+pub struct ApiOnly {
+    pub url: String,
+    server: capstan_apiserver::ApiServer,
+    _dir: tempfile::TempDir,
+}
+
+impl ApiOnly {
+    pub async fn start() -> ApiOnly {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = capstan_apiserver::Config {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            storage: capstan_apiserver::StoreConfig::embedded(dir.path().join("store")),
+            ..Default::default()
+        };
+        let server = capstan_apiserver::ApiServer::start(config).await.expect("the API server starts");
+        ApiOnly { url: server.url(), server, _dir: dir }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(&self.url).expect("client")
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await.expect("the API server stops");
+    }
+}
+
+pub fn phase(pod: &Pod) -> &str {
+    pod.status.as_ref().map(|s| s.phase.as_str()).unwrap_or_default()
+}
+
+pub fn ready(pod: &Pod) -> bool {
+    let conditions = pod.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    conditions.iter().any(|c| c.r#type == "Ready" && c.status == "True")
+}
+
+pub fn pod_ip(pod: &Pod) -> String {
+    pod.status.as_ref().map(|s| s.pod_ip.clone()).unwrap_or_default()
+}
+
+pub fn node_of(pod: &Pod) -> String {
+    pod.spec.as_ref().map(|s| s.node_name.clone()).unwrap_or_default()
+}
+
+/// Waits (through a watch) until pod `name` exists and `done` holds; panics
+/// with the last version seen after [`WAIT`].
+pub async fn wait_pod(client: &Client, name: &str, done: impl Fn(&Pod) -> bool) -> Pod {
+    let api = client.api::<Pod>(Some("default"));
+    match capstan_client::wait_for(&api, name, WAIT, |pod| pod.is_some_and(&done)).await {
+        Ok(Some(pod)) => pod,
+        Ok(None) => panic!("pod {name} is gone"),
+        Err(error) => panic!("pod {name} did not get there: {error:#?}"),
+    }
+}
+
+/// Lists the pods of `default` matching the label `selector`, then watches
+/// them, until `done` holds for the set (pods being deleted are left out);
+/// panics with the last set seen after [`WAIT`].
+pub async fn wait_pods(client: &Client, selector: &str, done: impl Fn(&[Pod]) -> bool) -> Vec<Pod> {
+    let api = client.api::<Pod>(Some("default"));
+    let params = ListParams::default().labels(selector);
+    let live = |pods: Vec<Pod>| -> Vec<Pod> {
+        let mut pods: Vec<Pod> =
+            pods.into_iter().filter(|p| p.metadata.as_ref().is_none_or(|m| m.deletion_timestamp.is_none())).collect();
+        pods.sort_by_key(|p| p.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default());
+        pods
+    };
+    let mut last = Vec::new();
+    let waited = tokio::time::timeout(WAIT, async {
+        loop {
+            let (listed, meta) = api.list(&params).await.expect("list the pods");
+            let version = meta.resource_version;
+            let mut pods = live(listed);
+            if done(&pods) {
+                return pods;
+            }
+            last = pods.clone();
+            let Ok(mut changes) = api.watch(&params, &version).await else { continue };
+            while let Some(Ok(event)) = changes.next().await {
+                let name = |p: &Pod| p.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+                match event {
+                    WatchEvent::Added(pod) | WatchEvent::Modified(pod) => {
+                        pods.retain(|p| name(p) != name(&pod));
+                        pods.push(pod);
+                    }
+                    WatchEvent::Deleted(pod) => pods.retain(|p| name(p) != name(&pod)),
+                    _ => continue,
+                }
+                pods = live(pods);
+                if done(&pods) {
+                    return pods;
+                }
+                last = pods.clone();
+            }
+        }
+    })
+    .await;
+    waited.unwrap_or_else(|_| panic!("the pods {selector} did not get there within {WAIT:?}; last seen: {last:#?}"))
+}
+
+/// One HTTP GET over plain TCP (no client library needed for one request).
+pub fn http_get(ip: &str, port: u16) -> std::io::Result<String> {
+    let addr: SocketAddr = format!("{ip}:{port}").parse().map_err(std::io::Error::other)?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(format!("GET / HTTP/1.0\r\nHost: {ip}\r\n\r\n").as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+/// [`http_get`] off the async runtime.
+pub async fn http_get_async(ip: &str, port: u16) -> std::io::Result<String> {
+    let ip = ip.to_string();
+    tokio::task::spawn_blocking(move || http_get(&ip, port)).await.map_err(std::io::Error::other)?
+}

@@ -1,0 +1,135 @@
+//! Start-up wiring: the health and metrics port, leader election, the shared caches and
+//! the chosen controllers, all owned by one [`ControllerManager`] and
+//! stopped together.
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::ControllerError;
+use crate::workqueue::QueueMetrics;
+use crate::{deployment, endpoints, garbagecollector, namespace, nodelifecycle, podautoscaler, replicaset};
+use capstan_client::{Client, LeaderElector, LeaseConfig};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// The Lease (in `kube-system`) that controller-managers campaign for.
+pub const LEASE_NAME: &str = "capstan-controller-manager";
+
+/// A running controller-manager.
+pub struct ControllerManager {
+    addr: Option<SocketAddr>,
+    leading: Arc<AtomicBool>,
+    shutdown: CancellationToken,
+    tasks: JoinSet<Result<(), ControllerError>>,
+}
+
+impl ControllerManager {
+    /// Connect, bind the health port and start the controllers (or campaign
+    /// for the lease first).
+    pub async fn start(config: Config) -> Result<ControllerManager, ControllerError> {
+        let client =
+            Client::connect(&config.server).map_err(ControllerError::api(format!("connect to {}", config.server)))?;
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let registry = capstan_metrics::Registry::new();
+        let queue_metrics = QueueMetrics::register(&registry)?;
+        let mut addr = None;
+        if let Some(listen) = config.listen {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|source| ControllerError::Serve { addr: listen.to_string(), source })?;
+            addr = listener.local_addr().ok();
+            tasks.spawn(crate::server::serve(listener, registry.clone(), shutdown.clone().cancelled_owned()));
+        }
+        let leading;
+        let work = {
+            let (client, config, token) = (client.clone(), config.clone(), shutdown.clone());
+            let metrics = (registry, queue_metrics);
+            move || run_term(client.clone(), config.clone(), metrics.clone(), token.child_token())
+        };
+        if config.leader_elect {
+            let elector = LeaderElector::new(&client, LeaseConfig::new(LEASE_NAME));
+            leading = elector.leading_flag();
+            let token = shutdown.clone();
+            tasks.spawn(async move {
+                elector.lead(token.cancelled_owned(), work).await;
+                Ok(())
+            });
+        } else {
+            leading = Arc::new(AtomicBool::new(true));
+            tasks.spawn(async move {
+                work().await;
+                Ok(())
+            });
+        }
+        Ok(ControllerManager { addr, leading, shutdown, tasks })
+    }
+
+    /// The health port's address, when serving one.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// Whether this instance's controllers run now.
+    pub fn is_leader(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    /// Stop everything and wait for it; the first error wins.
+    pub async fn stop(mut self) -> Result<(), ControllerError> {
+        self.shutdown.cancel();
+        let mut first = Ok(());
+        while let Some(joined) = self.tasks.join_next().await {
+            if let Ok(Err(error)) = joined {
+                if first.is_ok() {
+                    first = Err(error);
+                }
+            }
+        }
+        first
+    }
+}
+
+/// Run until `shutdown` completes (the binary's entry point).
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ControllerError> {
+    let manager = ControllerManager::start(config).await?;
+    shutdown.await;
+    manager.stop().await
+}
+
+/// One leadership term: fill the caches, then run every chosen controller
+/// until `stop` (dropping this future also stops them: the guard cancels).
+async fn run_term(
+    client: Client,
+    config: Config,
+    metrics: (capstan_metrics::Registry, QueueMetrics),
+    stop: CancellationToken,
+) {
+    let _cancel_on_drop = stop.clone().drop_guard();
+    let mut tasks = JoinSet::new();
+    let context = Context::start(client, config, metrics, &mut tasks, &stop);
+    if !context.wait_synced().await {
+        return;
+    }
+    tracing::info!(controllers = ?context.config.controllers, "caches synced, starting controllers");
+    for name in context.config.controllers.clone() {
+        let (ctx, stop) = (context.clone(), stop.clone());
+        match name.as_str() {
+            "replicaset" => tasks.spawn(replicaset::run(ctx, stop)),
+            "deployment" => tasks.spawn(deployment::run(ctx, stop)),
+            "nodelifecycle" => tasks.spawn(nodelifecycle::run(ctx, stop)),
+            "endpoints" => tasks.spawn(endpoints::run(ctx, stop)),
+            "garbagecollector" => tasks.spawn(garbagecollector::run(ctx, stop)),
+            "namespace" => tasks.spawn(namespace::run(ctx, stop)),
+            "horizontalpodautoscaling" => tasks.spawn(podautoscaler::run(ctx, stop)),
+            other => {
+                tracing::error!(controller = other, "unknown controller");
+                continue;
+            }
+        };
+    }
+    while tasks.join_next().await.is_some() {}
+}

@@ -1,0 +1,181 @@
+//! The harness of the controller-manager's integration tests: a real API
+//! server on an embedded store, the controller-manager with the controllers
+//! a test names, and nodes made of a real kubelet on the in-memory runtime
+//! (Docker adds nothing to what controllers do), with the real scheduler.
+
+#![allow(dead_code)]
+
+use capstan_apiserver::{ApiServer, Config as ApiConfig};
+use capstan_client::{wait_for, Client, ListParams};
+use capstan_controller_manager::{Config, ControllerManager};
+use capstan_cri::RuntimeClients;
+use capstan_kubelet::{Config as KubeletConfig, Kubelet};
+use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
+use capstan_proto::core::v1::{Container, Pod, PodSpec, PodTemplateSpec};
+use capstan_proto::meta::v1::{LabelSelector, ObjectMeta};
+use capstan_proto::Resource;
+use capstan_scheduler::{Config as SchedulerConfig, Scheduler};
+use capstan_store::StoreConfig;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Cluster {
+    pub server: ApiServer,
+    pub client: Client,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh API server on an embedded store in a temp dir.
+pub async fn cluster() -> Cluster {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = ApiConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        storage: StoreConfig::embedded(dir.path().join("store")),
+        ..Default::default()
+    };
+    let server = ApiServer::start(config).await.expect("API server starts");
+    let client = Client::connect(&server.url()).expect("client");
+    Cluster { server, client, _dir: dir }
+}
+
+/// The controller-manager's config for `cluster`, running only `controllers`.
+pub fn controller_config(cluster: &Cluster, controllers: &[&str]) -> Config {
+    Config {
+        server: cluster.server.url(),
+        listen: Some("127.0.0.1:0".parse().expect("addr")),
+        controllers: controllers.iter().map(|c| c.to_string()).collect(),
+        ..Config::default()
+    }
+}
+
+pub async fn start_controllers(cluster: &Cluster, controllers: &[&str]) -> ControllerManager {
+    ControllerManager::start(controller_config(cluster, controllers)).await.expect("controller-manager starts")
+}
+
+pub async fn start_scheduler(cluster: &Cluster) -> Scheduler {
+    let config = SchedulerConfig {
+        server: cluster.server.url(),
+        listen: Some("127.0.0.1:0".parse().expect("addr")),
+        ..SchedulerConfig::default()
+    };
+    Scheduler::start(config).await.expect("scheduler starts")
+}
+
+/// A node: a real kubelet on a fresh in-memory runtime.
+pub struct TestNode {
+    pub kubelet: Kubelet,
+    pub runtime: MemoryRuntime,
+    pub clients: RuntimeClients,
+}
+
+/// The kubelet config of a test node: fast resync and back-off; callers may
+/// shorten the lease for node-failure tests.
+pub fn kubelet_config(cluster: &Cluster, node: &str, clients: RuntimeClients) -> KubeletConfig {
+    let mut config = KubeletConfig::new(cluster.server.url(), node, "memory://");
+    config.runtime = Some(clients);
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    config.timings.backoff_base = Duration::from_millis(200);
+    config.timings.backoff_max = Duration::from_secs(2);
+    config.timings.pod_resync = Duration::from_millis(200);
+    config.timings.node_status = Duration::from_secs(1);
+    config.timings.lease_renew = Duration::from_secs(1);
+    config
+}
+
+pub async fn memory_runtime(node: &str) -> (MemoryRuntime, RuntimeClients) {
+    let runtime = MemoryRuntime::new(MemoryConfig {
+        node_name: node.to_string(),
+        preloaded_images: vec!["capstan/pause:1".into(), "capstan/test:1".into(), "capstan/test:2".into()],
+        ..Default::default()
+    })
+    .expect("memory runtime");
+    let clients = capstan_cri::connect_in_process(runtime.clone()).await.expect("connect");
+    (runtime, clients)
+}
+
+pub async fn start_node(cluster: &Cluster, node: &str) -> TestNode {
+    let (runtime, clients) = memory_runtime(node).await;
+    let kubelet = Kubelet::start(kubelet_config(cluster, node, clients.clone())).await.expect("kubelet starts");
+    TestNode { kubelet, runtime, clients }
+}
+
+/// A pod template labelled `labels`, one container of the test image
+/// running `sleep` (the in-memory runtime keeps it running).
+pub fn template(labels: &[(&str, &str)], image: &str) -> PodTemplateSpec {
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        }),
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: "app".into(),
+                image: image.into(),
+                command: vec!["sleep".into(), "3600".into()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+    }
+}
+
+pub fn selector(labels: &[(&str, &str)]) -> LabelSelector {
+    LabelSelector {
+        match_labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..Default::default()
+    }
+}
+
+pub fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
+    let template = template(labels, "capstan/test:1");
+    let mut meta = template.metadata.unwrap_or_default();
+    meta.name = name.into();
+    meta.namespace = "default".into();
+    Pod { metadata: Some(meta), spec: template.spec, ..Default::default() }
+}
+
+/// Pods in `namespace` matching the label selector, as listed now.
+pub async fn pods(client: &Client, namespace: &str, selector: &str) -> Vec<Pod> {
+    let (pods, _) =
+        client.api::<Pod>(Some(namespace)).list(&ListParams::default().labels(selector)).await.expect("list pods");
+    pods
+}
+
+pub fn is_ready(pod: &Pod) -> bool {
+    pod.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.r#type == "Ready" && c.status == "True"))
+}
+
+/// Watch `name` until `done` holds; panics with the last version after [`TIMEOUT`].
+pub async fn wait_object<K: Resource + std::fmt::Debug>(
+    client: &Client,
+    namespace: Option<&str>,
+    name: &str,
+    done: impl FnMut(Option<&K>) -> bool,
+) -> Option<K> {
+    match wait_for(&client.api::<K>(namespace), name, TIMEOUT, done).await {
+        Ok(object) => object,
+        Err(error) => panic!("waiting for {} {name}: {error:?}", K::INFO.kind),
+    }
+}
+
+/// Poll `probe` every 50 ms until it answers `Some`; panics after [`TIMEOUT`].
+/// For conditions that span many objects (a count of ready pods), where no
+/// single watch says it.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -201,12 +201,14 @@ impl ContainerdRuntime {
             .during(|| format!("creating the task of {id}"))?;
         self.start_copier(id, out, err, label(&observed.record, LOG_FILE).into());
         let start = StartRequest { container_id: id.to_string(), exec_id: String::new() };
+        // read before the start: a process that exits at once may finish
+        // (by containerd's clock) before the start call returns
+        let started_at = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
         if let Err(status) = self.client().tasks().start(self.client().request(start)).await {
             let _ = self.delete_task(id).await;
             return Err(ContainerdError::Containerd { what: format!("starting container {id}"), source: status });
         }
-        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-        self.set_labels(id, &[(STARTED_AT, now.to_string())]).await
+        self.set_labels(id, &[(STARTED_AT, started_at.to_string())]).await
     }
 
     pub(crate) async fn stop_container(&self, id: &str, timeout_seconds: i64) -> Result<(), ContainerdError> {

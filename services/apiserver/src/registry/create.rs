@@ -102,9 +102,17 @@ pub(crate) fn check_kind(info: &capstan_proto::KindInfo, object: &Object) -> Res
     }
 }
 
+/// Characters of a generated name's random suffix.
+const SUFFIX_LENGTH: usize = 5;
+/// A generated name fits a 63-character label: the prefix is cut to leave room
+/// for the suffix, as Kubernetes cuts it.
+const MAX_PREFIX: usize = 63 - SUFFIX_LENGTH;
+
 fn generate_name(prefix: &str) -> String {
     let mut rng = rand::rng();
-    let suffix: String = (0..5).map(|_| SUFFIX_ALPHABET[rng.random_range(0..SUFFIX_ALPHABET.len())] as char).collect();
+    let suffix: String =
+        (0..SUFFIX_LENGTH).map(|_| SUFFIX_ALPHABET[rng.random_range(0..SUFFIX_ALPHABET.len())] as char).collect();
+    let prefix: String = prefix.chars().take(MAX_PREFIX).collect();
     format!("{prefix}{suffix}")
 }
 
@@ -119,5 +127,23 @@ fn reset_status(object: &mut Object) {
         Some(Kind::Namespace(n)) => n.status = None,
         Some(Kind::HorizontalPodAutoscaler(h)) => h.status = None,
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_names_add_a_suffix_and_fit_a_label() {
+        let short = generate_name("web-");
+        assert_eq!(short.len(), "web-".len() + SUFFIX_LENGTH);
+        assert!(short.starts_with("web-"));
+        let long_prefix = format!("{}-", "a".repeat(250));
+        let long = generate_name(&long_prefix);
+        assert_eq!(long.len(), 63, "{long}");
+        assert!(long.starts_with(&"a".repeat(58)));
+        // a prefix that is not ASCII is cut on a character boundary (validation refuses it later)
+        assert_eq!(generate_name(&"é".repeat(70)).chars().count(), 63);
     }
 }

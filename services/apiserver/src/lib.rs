@@ -72,6 +72,18 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// A server on a free loopback port over an embedded store in
+    /// `data_dir`: what every in-process test cluster and bench starts.
+    pub fn ephemeral(data_dir: &std::path::Path) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            storage: StoreConfig::embedded(data_dir.join("store")),
+            ..Config::default()
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiServerError {
     #[error("opening the store: {0}")]

@@ -15,7 +15,6 @@ use capstan_proto::core::v1::{Container, Pod, PodSpec, PodTemplateSpec};
 use capstan_proto::meta::v1::{LabelSelector, ObjectMeta};
 use capstan_proto::Resource;
 use capstan_scheduler::{Config as SchedulerConfig, Scheduler};
-use capstan_store::StoreConfig;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -31,12 +30,7 @@ pub struct Cluster {
 /// A fresh API server on an embedded store in a temp dir.
 pub async fn cluster() -> Cluster {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = ApiConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        storage: StoreConfig::embedded(dir.path().join("store")),
-        ..Default::default()
-    };
-    let server = ApiServer::start(config).await.expect("API server starts");
+    let server = ApiServer::start(ApiConfig::ephemeral(dir.path())).await.expect("API server starts");
     let client = Client::connect(&server.url()).expect("client");
     Cluster { server, client, _dir: dir }
 }

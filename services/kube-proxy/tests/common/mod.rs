@@ -19,7 +19,6 @@ use capstan_proto::core::v1::{
     SessionAffinityConfig,
 };
 use capstan_proto::meta::v1::ObjectMeta;
-use capstan_store::StoreConfig;
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -41,12 +40,7 @@ pub async fn cluster(mode: Algorithm) -> Cluster {
 /// An API server alone, on an embedded store in a temp dir.
 pub async fn api_server() -> (ApiServer, Client, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = ApiConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        storage: StoreConfig::embedded(dir.path().join("store")),
-        ..Default::default()
-    };
-    let server = ApiServer::start(config).await.expect("API server starts");
+    let server = ApiServer::start(ApiConfig::ephemeral(dir.path())).await.expect("API server starts");
     let client = Client::connect(&server.url()).expect("client");
     (server, client, dir)
 }

@@ -8,15 +8,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use capstan_apiserver::{ApiServer, Config as ApiConfig};
-use capstan_client::{Client, ListParams, WatchEvent};
+use capstan_client::Client;
 use capstan_cri::RuntimeClients;
 use capstan_kubelet::{Config, Kubelet};
 use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
 use capstan_proto::core::v1::{Container, Pod, PodSpec};
 use capstan_proto::meta::v1::ObjectMeta;
 use capstan_proto::Resource;
-use capstan_store::StoreConfig;
-use futures::StreamExt;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -28,12 +26,7 @@ pub struct Cluster {
 
 pub async fn cluster() -> Cluster {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = ApiConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        storage: StoreConfig::embedded(dir.path().join("store")),
-        ..Default::default()
-    };
-    let server = ApiServer::start(config).await.expect("API server starts");
+    let server = ApiServer::start(ApiConfig::ephemeral(dir.path())).await.expect("API server starts");
     let client = Client::connect(&server.url()).expect("client");
     Cluster { server, client, _dir: dir }
 }
@@ -102,39 +95,9 @@ pub async fn wait_for<K: Resource + std::fmt::Debug>(
     name: &str,
     done: impl Fn(Option<&K>) -> bool,
 ) -> Option<K> {
-    let api = client.api::<K>(namespace);
-    let params = ListParams::default().fields(&format!("metadata.name={name}"));
-    let mut last: Option<K> = None;
-    let result = tokio::time::timeout(TIMEOUT, async {
-        loop {
-            let current = match api.get(name).await {
-                Ok(object) => Some(object),
-                Err(error) if error.is_not_found() => None,
-                Err(error) => panic!("get {name}: {error}"),
-            };
-            let rv = current.as_ref().map(|o| o.meta().resource_version.clone()).unwrap_or_default();
-            if done(current.as_ref()) {
-                return current;
-            }
-            last = current;
-            let Ok(mut stream) = api.watch(&params, &rv).await else { continue };
-            while let Some(Ok(event)) = stream.next().await {
-                let object = match event {
-                    WatchEvent::Added(o) | WatchEvent::Modified(o) => Some(o),
-                    WatchEvent::Deleted(_) => None,
-                    WatchEvent::Bookmark { .. } => continue,
-                };
-                if done(object.as_ref()) {
-                    return object;
-                }
-                last = object;
-            }
-        }
-    })
-    .await;
-    match result {
+    match capstan_client::wait_for(&client.api::<K>(namespace), name, TIMEOUT, done).await {
         Ok(object) => object,
-        Err(_) => panic!("timed out waiting for {name}; last seen: {last:#?}"),
+        Err(error) => panic!("waiting for {name}: {error:?}"),
     }
 }
 

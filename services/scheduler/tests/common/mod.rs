@@ -11,7 +11,6 @@ use capstan_proto::core::v1::{
 };
 use capstan_proto::meta::v1::{ObjectMeta, OwnerReference, Quantity};
 use capstan_scheduler::{Config, Scheduler};
-use capstan_store::StoreConfig;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
@@ -26,12 +25,7 @@ pub struct Cluster {
 
 pub async fn cluster() -> Cluster {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = ApiConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        storage: StoreConfig::embedded(dir.path().join("store")),
-        ..Default::default()
-    };
-    let server = ApiServer::start(config).await.expect("API server starts");
+    let server = ApiServer::start(ApiConfig::ephemeral(dir.path())).await.expect("API server starts");
     let client = Client::connect(&server.url()).expect("client");
     Cluster { server, client, _dir: dir }
 }

@@ -4,7 +4,7 @@
 //! config digest.
 //!
 //! - Plain HTTP behind an anonymous bearer challenge; a tag the registry lacks
-//!   is NotFound.
+//!   is NotFound; an image pulled again while its removal is being collected.
 //! - HTTPS with a self-signed certificate (made here with rcgen), trusted
 //!   through the shim's extra CA files, behind credentials: Basic auth, a
 //!   bearer token fetched with the username and password, or a registry token.
@@ -227,6 +227,23 @@ async fn an_image_is_pulled_from_a_registry_and_unpacked() {
     assert!(error.message().contains(&missing) && error.message().contains("registry"), "{error:?}");
 
     remove(&runtime, &name).await;
+}
+
+/// A removed image's blobs and snapshots belong to nothing until the collector
+/// takes them; a pull at that moment reuses them and must keep them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_pulled_again_right_after_its_removal_is_whole() {
+    let Some(()) = support::require_containerd() else { return };
+    let (_, _, id) = image();
+    let port = registry(Guard::AnonymousBearer, None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime =
+        ContainerdRuntime::connect(support::config(&support::node_name("repull"), dir.path())).await.expect("connect");
+    let name = format!("localhost:{port}/capstan/repulled:1");
+    for round in 0..10 {
+        assert_eq!(pull(&runtime, &name, None).await.expect("a pull"), id, "round {round}");
+        remove(&runtime, &name).await;
+    }
 }
 
 fn password(user: &str, password: &str) -> Option<AuthConfig> {

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use containerd_client::services::v1::{
-    CreateRequest as CreateLease, DeleteRequest as DeleteLease, Info, InfoRequest, ReadContentRequest, UpdateRequest,
-    WriteAction, WriteContentRequest,
+    AddResourceRequest, CreateRequest as CreateLease, DeleteRequest as DeleteLease, Info, InfoRequest,
+    ReadContentRequest, Resource, UpdateRequest, WriteAction, WriteContentRequest,
 };
 use futures::StreamExt;
 use prost_types::FieldMask;
@@ -64,6 +64,10 @@ impl ContainerdRuntime {
 
     /// Writes `data` as blob `digest` under `lease` with `labels` (the garbage
     /// collector's references), unless the store has it already.
+    ///
+    /// A blob the store has may belong to nothing (an image removed a moment
+    /// ago) and be collected at any time, so the lease takes it first: once
+    /// leased, a blob that is still there stays until an image refers to it.
     pub(crate) async fn write_blob(
         &self,
         lease: &str,
@@ -72,6 +76,7 @@ impl ContainerdRuntime {
         total: i64,
         labels: HashMap<String, String>,
     ) -> Result<(), ContainerdError> {
+        self.lease_blob(lease, digest).await?;
         if self.blob_info(digest).await?.is_some() {
             for (key, value) in &labels {
                 self.label_blob(digest, key, value).await?;
@@ -121,6 +126,14 @@ impl ContainerdRuntime {
             Err(error) => Err(error),
             Ok(_) => Ok(()),
         }
+    }
+
+    /// Puts blob `digest` (which need not exist yet) under `lease`.
+    async fn lease_blob(&self, lease: &str, digest: &str) -> Result<(), ContainerdError> {
+        let resource = Resource { id: digest.to_string(), r#type: "content".to_string() };
+        let request = self.client().request(AddResourceRequest { id: lease.to_string(), resource: Some(resource) });
+        self.client().leases().add_resource(request).await.during(|| format!("leasing blob {digest}"))?;
+        Ok(())
     }
 
     /// A lease that expires by itself should the shim die before [`release`].

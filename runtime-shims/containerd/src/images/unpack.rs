@@ -4,12 +4,14 @@
 //! another sharing them) are skipped.
 //!
 //! The config blob is labelled with the top of the chain, which is how containerd's
-//! garbage collector knows the snapshots belong to the image.
+//! garbage collector knows the snapshots belong to the image. Until that label is
+//! on, snapshots found or made are held by a lease: a layer left over from a
+//! removed image belongs to nothing and may be collected at any moment.
 
 use containerd_client::services::v1::snapshots::{
     CommitSnapshotRequest, PrepareSnapshotRequest, RemoveSnapshotRequest, StatSnapshotRequest,
 };
-use containerd_client::services::v1::ApplyRequest;
+use containerd_client::services::v1::{AddResourceRequest, ApplyRequest, Resource};
 use sha2::{Digest, Sha256};
 
 use crate::images::ImageInfo;
@@ -46,21 +48,37 @@ impl ContainerdRuntime {
         let Some(top) = chain.last().cloned() else {
             return Err(ContainerdError::BadImage { image: name.to_string(), reason: "it has no layers".to_string() });
         };
-        if self.snapshot_exists(&top).await? {
+        let reference = format!("containerd.io/gc.ref.snapshot.{}", self.config().snapshotter);
+        if self.unpacked(image, &reference, &top).await? {
             return Ok(top);
         }
         let _one_at_a_time = self.inner.images.unpacking.lock().await;
         let lease = self.lease().await?;
         let result = self.unpack_layers(name, image, &chain, &lease).await;
         let labelled = match result {
-            Ok(()) => {
-                let key = format!("containerd.io/gc.ref.snapshot.{}", self.config().snapshotter);
-                self.label_blob(&image.id, &key, &top).await
-            }
+            Ok(()) => self.label_blob(&image.id, &reference, &top).await,
             Err(error) => Err(error),
         };
         self.release(&lease).await;
         labelled.map(|()| top)
+    }
+
+    /// Whether `image` owns its unpacked chain: its config blob refers to `top`
+    /// (so the collector keeps it while the image exists) and the snapshot is there.
+    async fn unpacked(&self, image: &ImageInfo, reference: &str, top: &str) -> Result<bool, ContainerdError> {
+        let Some(config) = self.blob_info(&image.id).await? else { return Ok(false) };
+        if config.labels.get(reference).map(String::as_str) != Some(top) {
+            return Ok(false);
+        }
+        self.snapshot_exists(top).await
+    }
+
+    /// Puts snapshot `key` (which need not exist yet) under `lease`.
+    async fn lease_snapshot(&self, lease: &str, key: &str) -> Result<(), ContainerdError> {
+        let resource = Resource { id: key.to_string(), r#type: format!("snapshots/{}", self.config().snapshotter) };
+        let request = self.client().request(AddResourceRequest { id: lease.to_string(), resource: Some(resource) });
+        self.client().leases().add_resource(request).await.during(|| format!("leasing snapshot {key}"))?;
+        Ok(())
     }
 
     async fn unpack_layers(
@@ -72,6 +90,7 @@ impl ContainerdRuntime {
     ) -> Result<(), ContainerdError> {
         let snapshotter = self.config().snapshotter.clone();
         for (index, (layer, chain_id)) in image.layers.iter().zip(chain).enumerate() {
+            self.lease_snapshot(lease, chain_id).await?;
             if self.snapshot_exists(chain_id).await? {
                 continue;
             }

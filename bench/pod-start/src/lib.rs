@@ -37,7 +37,7 @@ pub use report::Report;
 
 use cluster::Cluster;
 use pods::PodRunner;
-use raw::RawSpec;
+use raw::{RawNetwork, RawSpec};
 use stats::Summary;
 use sweep::Sweep;
 
@@ -132,17 +132,20 @@ async fn measure(cluster: &Cluster, options: &Options, run_id: &str) -> Result<R
     let runner = Arc::new(PodRunner::start(&cluster.client, &cluster.node, run_id, command).await?);
     // one unmeasured warm-up of each kind; the warm-up pod also proves the watch
     // is live before anything is timed
-    raw::docker_cli(&spec, 1, 1).await?;
+    raw::docker_cli(&spec, RawNetwork::Default, 1, 1).await?;
+    raw::docker_cli(&spec, RawNetwork::Pod, 1, 1).await?;
     raw::bollard_single(docker, &spec, 1, 1).await?;
     raw::bollard_pod_like(docker, &spec, 1, 1).await?;
     runner.measure("bench-warmup").await?;
     // rounds of `k` of each kind back to back, so a change in the machine's load
     // (it is shared) hits the baselines and the pods alike
-    let (mut cli, mut bollard, mut pod_like, mut samples) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut cli, mut cli_pod_network) = (Vec::new(), Vec::new());
+    let (mut bollard, mut pod_like, mut samples) = (Vec::new(), Vec::new(), Vec::new());
     let mut next = 0;
     while next < n {
         let m = k.min(n - next);
-        cli.extend(raw::docker_cli(&spec, m, k).await?);
+        cli.extend(raw::docker_cli(&spec, RawNetwork::Default, m, k).await?);
+        cli_pod_network.extend(raw::docker_cli(&spec, RawNetwork::Pod, m, k).await?);
         bollard.extend(raw::bollard_single(docker, &spec, m, k).await?);
         pod_like.extend(raw::bollard_pod_like(docker, &spec, m, k).await?);
         let names = (next..next + m).map(|i| format!("bench-{i}")).collect();
@@ -157,6 +160,7 @@ async fn measure(cluster: &Cluster, options: &Options, run_id: &str) -> Result<R
         node: cluster.node.clone(),
         engine_version,
         cli: summary(&cli),
+        cli_pod_network: summary(&cli_pod_network),
         bollard: summary(&bollard),
         pod_like: summary(&pod_like.iter().map(|(pair, _)| *pair).collect::<Vec<Duration>>()),
         pause: summary(&pod_like.iter().map(|(_, pause)| *pause).collect::<Vec<Duration>>()),

@@ -1,5 +1,6 @@
 //! The baselines: the same image and command started without Capstan — through
-//! the `docker` CLI (`docker create` then `docker start`, timed as a pair), and
+//! the `docker` CLI (`docker create` then `docker start`, timed as a pair, on
+//! Docker's default network and on the pod network), and
 //! through bollard on the shim's own engine connection, alone and as a pause
 //! container plus an app container joining its network (the two containers a
 //! pod is). Every container carries the run's label and is removed by it.
@@ -29,9 +30,23 @@ pub struct RawSpec {
     pub network: String,
 }
 
+/// Where a raw container's network comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawNetwork {
+    /// Docker's default (`bridge`), what a plain `docker create` gets
+    Default,
+    /// the pod network (`--network NAME`), what a pod's sandbox gets
+    Pod,
+}
+
 /// Runs `n` create+start pairs through the CLI, `parallel` at a time.
-pub async fn docker_cli(spec: &RawSpec, n: usize, parallel: usize) -> Result<Vec<Duration>, BenchError> {
-    repeat(n, parallel, || cli_pair(spec)).await
+pub async fn docker_cli(
+    spec: &RawSpec,
+    network: RawNetwork,
+    n: usize,
+    parallel: usize,
+) -> Result<Vec<Duration>, BenchError> {
+    repeat(n, parallel, || cli_pair(spec, network)).await
 }
 
 /// Runs `n` create+start pairs through bollard.
@@ -93,9 +108,13 @@ where
     futures::stream::iter(0..n).map(|_| one()).buffer_unordered(parallel.max(1)).try_collect().await
 }
 
-async fn cli_pair(spec: &RawSpec) -> Result<Duration, BenchError> {
+async fn cli_pair(spec: &RawSpec, network: RawNetwork) -> Result<Duration, BenchError> {
     let (bench, run) = (format!("{BENCH_LABEL}=1"), format!("{RUN_LABEL}={}", spec.run_id));
-    let mut args = vec!["create", "--label", &bench, "--label", &run, TEST_IMAGE];
+    let mut args = vec!["create", "--label", &bench, "--label", &run];
+    if network == RawNetwork::Pod {
+        args.extend(["--network", &spec.network]);
+    }
+    args.push(TEST_IMAGE);
     args.extend(spec.command.iter().map(String::as_str));
     let start = Instant::now();
     let id = docker(&args).await?;

@@ -13,7 +13,9 @@ async fn quick_run_produces_figures() {
     let options = Options::quick();
     let report = run(&options).await.expect("the quick benchmark runs");
 
-    for summary in [&report.cli, &report.bollard, &report.pod_like, &report.pause, &report.pods] {
+    for summary in
+        [&report.cli, &report.cli_pod_network, &report.bollard, &report.pod_like, &report.pause, &report.pods]
+    {
         assert_eq!(summary.n, options.pods, "{report:?}");
         assert!(!summary.p50.is_zero() && !summary.max.is_zero(), "{report:?}");
     }

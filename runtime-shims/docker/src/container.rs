@@ -10,8 +10,7 @@
 //! requires.
 
 use bollard::models::{
-    ContainerCreateBody, ContainerState as DockerState, ContainerStateStatusEnum, HostConfig, Mount, MountType,
-    RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, Mount, MountType, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
@@ -35,12 +34,12 @@ impl DockerRuntime {
         let missing = |field| ShimError::MissingField { request: "CreateContainer", field };
         let config = request.config.ok_or(missing("config"))?;
         let meta = config.metadata.clone().ok_or(missing("config.metadata"))?;
-        let sandbox_id = request.pod_sandbox_id;
-        let sandbox = self.sandbox(&sandbox_id).await?;
-        if !accepts_containers(sandbox.state.as_ref()) {
+        let sandbox = self.listed_sandbox(&request.pod_sandbox_id).await?;
+        let sandbox_id = sandbox.id.unwrap_or(request.pod_sandbox_id);
+        if !accepts_containers(sandbox.state) {
             return Err(ShimError::SandboxNotReady { id: sandbox_id });
         }
-        let sandbox_labels = sandbox.config.and_then(|c| c.labels).unwrap_or_default();
+        let sandbox_labels = sandbox.labels.unwrap_or_default();
         let sandbox_config = request.sandbox_config.unwrap_or_else(|| PodSandboxConfig {
             metadata: Some(labels::sandbox_metadata(&labels::decode(sandbox_labels).0)),
             ..Default::default()
@@ -138,9 +137,8 @@ impl DockerRuntime {
 /// so the kubelet can create a pod's containers while the pause container
 /// starts. Docker itself refuses to *start* a container joining a namespace
 /// whose holder does not run, so nothing starts early.
-fn accepts_containers(state: Option<&DockerState>) -> bool {
-    let running = state.and_then(|s| s.running) == Some(true);
-    running || state.and_then(|s| s.status) == Some(ContainerStateStatusEnum::CREATED)
+fn accepts_containers(state: Option<ContainerSummaryStateEnum>) -> bool {
+    matches!(state, Some(ContainerSummaryStateEnum::RUNNING | ContainerSummaryStateEnum::CREATED))
 }
 
 fn host_config(sandbox_id: &str, config: &ContainerConfig) -> HostConfig {
@@ -172,11 +170,10 @@ mod tests {
 
     #[test]
     fn running_and_starting_sandboxes_take_containers() {
-        let state =
-            |status, running| DockerState { status: Some(status), running: Some(running), ..Default::default() };
-        assert!(accepts_containers(Some(&state(ContainerStateStatusEnum::RUNNING, true))));
-        assert!(accepts_containers(Some(&state(ContainerStateStatusEnum::CREATED, false))));
-        assert!(!accepts_containers(Some(&state(ContainerStateStatusEnum::EXITED, false))));
+        assert!(accepts_containers(Some(ContainerSummaryStateEnum::RUNNING)));
+        assert!(accepts_containers(Some(ContainerSummaryStateEnum::CREATED)));
+        assert!(!accepts_containers(Some(ContainerSummaryStateEnum::EXITED)));
+        assert!(!accepts_containers(Some(ContainerSummaryStateEnum::REMOVING)));
         assert!(!accepts_containers(None));
     }
 

@@ -41,6 +41,24 @@ impl DockerRuntime {
         self.inspect_owned(id, labels::KIND_SANDBOX).await?.ok_or_else(|| self.not_found_sandbox(id))
     }
 
+    /// The sandbox `id` as the engine lists it, or NotFound.
+    ///
+    /// Docker holds a container's lock while it starts and an inspect waits for
+    /// that lock; a list does not. Creating containers in a sandbox that is still
+    /// starting (the kubelet does, to overlap the two) looks the sandbox up here,
+    /// or each create would wait out the sandbox's whole start.
+    pub(crate) async fn listed_sandbox(&self, id: &str) -> Result<ContainerSummary, ShimError> {
+        if id.is_empty() {
+            return Err(self.not_found_sandbox(id));
+        }
+        let mut listed = self.list_owned(labels::KIND_SANDBOX, &BTreeMap::new(), id).await?;
+        match listed.iter().position(|c| c.id.as_deref() == Some(id)) {
+            Some(exact) => Ok(listed.swap_remove(exact)),
+            None if listed.len() == 1 => Ok(listed.swap_remove(0)),
+            None => Err(self.not_found_sandbox(id)),
+        }
+    }
+
     /// The app container `id`, or NotFound.
     pub(crate) async fn container(&self, id: &str) -> Result<ContainerInspectResponse, ShimError> {
         self.inspect_owned(id, labels::KIND_CONTAINER).await?.ok_or_else(|| self.not_found_container(id))

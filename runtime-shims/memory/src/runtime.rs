@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -89,11 +90,24 @@ impl MemoryRuntime {
     /// Test hook: the container writes `line` (a newline is added) to stdout, or to
     /// stderr when `stderr` is set.
     pub async fn write_log(&self, container_id: &str, line: &str, stderr: bool) -> Result<(), MemoryError> {
-        let now = self.inner.clock.now_ns();
+        self.write_log_aged(container_id, line, stderr, Duration::ZERO).await
+    }
+
+    /// Test hook: as [`write_log`](Self::write_log), with the line stamped `age`
+    /// before now (so a test of `since` needs no real waiting).
+    pub async fn write_log_aged(
+        &self,
+        container_id: &str,
+        line: &str,
+        stderr: bool,
+        age: Duration,
+    ) -> Result<(), MemoryError> {
+        let age_ns = i64::try_from(age.as_nanos()).unwrap_or(i64::MAX);
+        let at = self.inner.clock.now_ns().saturating_sub(age_ns);
         let mut state = self.lock().await;
         let container = state.containers.get_mut(container_id).ok_or_else(|| not_found(container_id))?;
         let stream = if stderr { Stream::Stderr } else { Stream::Stdout };
-        container.print(stream, now, format!("{line}\n").into_bytes());
+        container.print(stream, at, format!("{line}\n").into_bytes());
         Ok(())
     }
 

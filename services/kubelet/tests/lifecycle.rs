@@ -310,9 +310,8 @@ async fn logs_since_leave_out_older_lines() {
     .await;
     let running = wait_pod(&cluster.client, "talker", |p| phase(p) == "Running").await;
     let id = container_status(&running, "app").expect("app").container_id.trim_start_matches("memory://").to_string();
-    memory.write_log(&id, "old", false).await.expect("old line");
-    // `since` counts whole seconds: make "old" two seconds older than "new"
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // `since` counts whole seconds: "old" is written three seconds in the past
+    memory.write_log_aged(&id, "old", false, Duration::from_secs(3)).await.expect("old line");
     memory.write_log(&id, "new", false).await.expect("new line");
     let logs = |since_seconds| {
         let request = capstan_kubelet::server::LogsRequest {

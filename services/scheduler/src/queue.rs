@@ -6,8 +6,11 @@
 //! unschedulable and the cluster has changed since; it waits out its
 //! back-off, 1 s doubling to 10 s), or *unschedulable* (it fit nowhere and
 //! waits for a cluster change that could help, [`Queue::move_all_to_active`]).
-//! Every move costs O(log n), so popping never scans the queue. Time is
-//! passed in, so the tests need no clock.
+//! A change the scheduler does not watch for could also help, so, as Kubernetes
+//! does, a pod parked for [`MAX_UNSCHEDULABLE_WAIT`] is tried again anyway
+//! ([`Queue::flush_leftovers`]). Every move but that periodic sweep costs
+//! O(log n), so popping never scans the queue. Time is passed in, so the tests
+//! need no clock.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -16,6 +19,11 @@ use tokio::time::Instant;
 
 const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// How long a pod waits in *unschedulable* before it is tried again without a
+/// change (Kubernetes' `podMaxInUnschedulablePodsDuration`).
+pub const MAX_UNSCHEDULABLE_WAIT: Duration = Duration::from_secs(300);
+/// How often the scheduling loop looks for such pods (Kubernetes: 30 s).
+pub const FLUSH_LEFTOVERS_EVERY: Duration = Duration::from_secs(30);
 
 /// Where a pod sorts: priority (high first), then creation time, then key.
 pub type Order = (Reverse<i32>, (i64, i32), String);
@@ -26,8 +34,11 @@ enum State {
     InFlight,
     /// Due again at this instant.
     Backoff(Instant),
-    /// Waiting for a cluster change; its back-off ends at this instant.
-    Unschedulable(Instant),
+    /// Waiting for a cluster change since `parked`; its back-off ends at `due`.
+    Unschedulable {
+        due: Instant,
+        parked: Instant,
+    },
 }
 
 #[derive(Debug)]
@@ -79,7 +90,7 @@ impl Queue {
             State::Backoff(due) => {
                 self.backoff.remove(&(due, key.to_string()));
             }
-            State::Unschedulable(_) => {
+            State::Unschedulable { .. } => {
                 self.unschedulable.remove(key);
             }
             State::InFlight => {}
@@ -118,7 +129,7 @@ impl Queue {
         if let Some(e) = self.entries.get_mut(key) {
             let (state, order) = (e.state, e.order.clone());
             e.attempts += 1;
-            e.state = State::Unschedulable(now + backoff(e.attempts));
+            e.state = State::Unschedulable { due: now + backoff(e.attempts), parked: now };
             self.leave(key, state, &order);
             self.unschedulable.insert(key.to_string());
         }
@@ -140,11 +151,36 @@ impl Queue {
     /// to the back-off queue (and on to active once its back-off is over).
     pub fn move_all_to_active(&mut self) {
         for key in std::mem::take(&mut self.unschedulable) {
-            if let Some(e) = self.entries.get_mut(&key) {
-                if let State::Unschedulable(due) = e.state {
-                    e.state = State::Backoff(due);
-                    self.backoff.insert((due, key));
-                }
+            self.unpark(key);
+        }
+    }
+
+    /// Pods parked for `max_wait` or longer by `now` move on as after a change.
+    pub fn flush_leftovers(&mut self, now: Instant, max_wait: Duration) {
+        let stale: Vec<String> = self
+            .unschedulable
+            .iter()
+            .filter(|key| {
+                let parked = self.entries.get(*key).and_then(|e| match e.state {
+                    State::Unschedulable { parked, .. } => Some(parked),
+                    _ => None,
+                });
+                parked.is_some_and(|parked| now.saturating_duration_since(parked) >= max_wait)
+            })
+            .cloned()
+            .collect();
+        for key in stale {
+            self.unschedulable.remove(&key);
+            self.unpark(key);
+        }
+    }
+
+    /// A pod leaves *unschedulable* (already taken out of its set) for *backoff*.
+    fn unpark(&mut self, key: String) {
+        if let Some(e) = self.entries.get_mut(&key) {
+            if let State::Unschedulable { due, .. } = e.state {
+                e.state = State::Backoff(due);
+                self.backoff.insert((due, key));
             }
         }
     }
@@ -201,6 +237,28 @@ mod tests {
         assert_eq!(q.next_due(), Some(t1 + Duration::from_secs(2)));
         let delays: Vec<u64> = (1..=6).map(|a| backoff(a).as_secs()).collect();
         assert_eq!(delays, [1, 2, 4, 8, 10, 10]);
+    }
+
+    #[test]
+    fn pods_parked_too_long_are_tried_without_a_change() {
+        let mut q = Queue::default();
+        let t0 = Instant::now();
+        for key in ["ns/early", "ns/late"] {
+            q.add(key, 0, (0, 0));
+        }
+        let (early, late) = (q.pop(t0), q.pop(t0));
+        q.park(early.as_deref().unwrap_or_default(), t0);
+        let t1 = t0 + Duration::from_secs(60);
+        q.park(late.as_deref().unwrap_or_default(), t1);
+        q.flush_leftovers(t0 + MAX_UNSCHEDULABLE_WAIT - Duration::from_secs(1), MAX_UNSCHEDULABLE_WAIT);
+        assert_eq!(q.lengths().unschedulable, 2, "neither has waited long enough");
+        let t2 = t0 + MAX_UNSCHEDULABLE_WAIT;
+        q.flush_leftovers(t2, MAX_UNSCHEDULABLE_WAIT);
+        assert_eq!((q.lengths().unschedulable, q.lengths().backoff), (1, 1));
+        assert_eq!(q.pop(t2).as_deref(), Some("ns/early"), "its back-off ended long ago");
+        assert_eq!(q.pop(t2), None, "the later one still waits for a change");
+        q.flush_leftovers(t1 + MAX_UNSCHEDULABLE_WAIT, MAX_UNSCHEDULABLE_WAIT);
+        assert_eq!(q.pop(t1 + MAX_UNSCHEDULABLE_WAIT).as_deref(), Some("ns/late"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::metrics::{Attempt, Metrics, ProfileMetrics};
 use crate::node_info::NodeInfo;
 use crate::placement::{feasible_to_find, place_from};
 use crate::profile::Profiles;
-use crate::queue::Queue;
+use crate::queue::{Queue, FLUSH_LEFTOVERS_EVERY, MAX_UNSCHEDULABLE_WAIT};
 use crate::resources::PodRequest;
 use capstan_client::events::{NORMAL, WARNING};
 use capstan_client::informer::{InformerEvent, Store, Subscription};
@@ -240,7 +240,12 @@ impl Loop {
     ) {
         tokio::pin!(shutdown);
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        let mut next_flush = Instant::now() + FLUSH_LEFTOVERS_EVERY;
         loop {
+            if Instant::now() >= next_flush {
+                self.queue.flush_leftovers(Instant::now(), MAX_UNSCHEDULABLE_WAIT);
+                next_flush = Instant::now() + FLUSH_LEFTOVERS_EVERY;
+            }
             while tasks.len() < self.max_binds {
                 match self.queue.pop(Instant::now()) {
                     Some(key) => self.schedule_one(key, &mut tasks),
@@ -248,8 +253,7 @@ impl Loop {
                 }
             }
             self.metrics.pending(self.queue.lengths());
-            let due = self.queue.next_due();
-            let wake = due.unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(3600));
+            let wake = self.queue.next_due().map_or(next_flush, |due| due.min(next_flush));
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,

@@ -57,6 +57,13 @@ impl<M: Sample, const N: usize> Family<M, N> {
         children.entry(key).or_insert_with(|| (self.inner.make)()).clone()
     }
 
+    /// The metric for these label values if it exists, without creating
+    /// it: for readers (an admin RPC, a test) that must not add a series
+    /// to the scrape.
+    pub fn get(&self, values: [&str; N]) -> Option<M> {
+        self.lock().get(&values.map(str::to_string)).cloned()
+    }
+
     /// Stop exporting these label values (e.g. a deleted object's series);
     /// handles already taken keep working but are no longer rendered.
     pub fn remove(&self, values: [&str; N]) -> bool {

@@ -243,6 +243,18 @@ up 1
     }
 
     #[test]
+    fn get_reads_a_series_without_creating_it() -> Result<(), MetricsError> {
+        let registry = Registry::new();
+        let family = registry.counter_vec("c_total", "C.", ["node"])?;
+        assert!(family.get(["n1"]).is_none());
+        assert_eq!(registry.render(), "# HELP c_total C.\n# TYPE c_total counter\n");
+        family.with(["n1"]).inc_by(2);
+        assert_eq!(family.get(["n1"]).map(|c| c.get()), Some(2));
+        assert_eq!(registry.render(), "# HELP c_total C.\n# TYPE c_total counter\nc_total{node=\"n1\"} 2\n");
+        Ok(())
+    }
+
+    #[test]
     fn removed_series_are_no_longer_rendered() -> Result<(), MetricsError> {
         let registry = Registry::new();
         let family = registry.gauge_vec("g", "G.", ["node"])?;

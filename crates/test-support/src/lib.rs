@@ -3,6 +3,9 @@
 //! Integration tests run against the real thing (etcd, Docker, containerd), never a stand-in, so every crate gets its daemons from here and
 //! inherits one behaviour: free loopback ports, throwaway state in a temp dir, bounded
 //! readiness waits, cleanup on drop, and the missing-daemon policy of [`require_daemon`].
+//!
+//! The one stand-in is the image registry ([`serve_registry`]): none is reachable from these
+//! machines, so pull tests get a small one on the loopback that both shims' tests share.
 
 mod binaries;
 mod containerd;
@@ -11,6 +14,7 @@ mod docker;
 mod etcd;
 mod http;
 mod ports;
+mod registry;
 mod sweeper;
 
 pub use binaries::workspace_binary;
@@ -23,4 +27,8 @@ pub use docker::{ensure_images, ping_docker, require_docker, DOCKER_SOCKET, PAUS
 pub use etcd::EtcdServer;
 pub use http::{http_get, metric_sample, HttpResponse};
 pub use ports::free_ports;
-pub use sweeper::DockerSweeper;
+pub use registry::{
+    self_signed_registry_tls, serve_registry, RegistryGuard, RegistryImage, REGISTRY_PASSWORD, REGISTRY_TAG,
+    REGISTRY_TOKEN, REGISTRY_USER,
+};
+pub use sweeper::{DockerImageSweeper, DockerSweeper};

@@ -1,5 +1,5 @@
-//! Removes a test's Docker containers when dropped — also when an assertion
-//! fails halfway — so tests sharing one engine never leave containers behind.
+//! Removes what a test left in Docker when dropped — also when an assertion
+//! fails halfway — so tests sharing one engine never leave containers or images behind.
 
 /// Removes every container carrying `label=value` on drop, with the Docker
 /// CLI (blocking, as drop must be).
@@ -24,5 +24,24 @@ impl Drop for DockerSweeper {
         if !ids.is_empty() {
             let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
         }
+    }
+}
+
+/// Removes the named Docker images (references or IDs) on drop, with the
+/// Docker CLI, so an image a test pulled is gone also when it fails halfway.
+pub struct DockerImageSweeper {
+    images: Vec<String>,
+}
+
+impl DockerImageSweeper {
+    pub fn new<S: AsRef<str>>(images: impl IntoIterator<Item = S>) -> DockerImageSweeper {
+        DockerImageSweeper { images: images.into_iter().map(|i| i.as_ref().to_string()).collect() }
+    }
+}
+
+impl Drop for DockerImageSweeper {
+    fn drop(&mut self) {
+        // an image that is already gone is what we want: the CLI's complaint is ignored
+        let _ = std::process::Command::new("docker").args(["rmi", "-f"]).args(&self.images).output();
     }
 }

@@ -13,12 +13,14 @@
 //! - [`labels`]: the `io.capstan.*` label keys every shim sets and the kubelet reads,
 //!   and the one place that turns a sandbox or container config into its label set.
 //! - [`endpoint`]: parsing `unix://` and `memory://` endpoints.
+//! - [`registry`]: naming registries as pull credentials are keyed.
 //! - [`serve`]: serving a runtime (both gRPC services) on a unix socket, removing a
 //!   stale socket first and the socket file on shutdown.
 
 pub mod endpoint;
 pub mod grpc;
 pub mod labels;
+pub mod registry;
 pub mod runtime;
 pub mod serve;
 

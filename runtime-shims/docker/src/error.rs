@@ -6,6 +6,13 @@
 //! NotFound, 409 is AlreadyExists when creating and FailedPrecondition otherwise,
 //! 400 is InvalidArgument, other engine answers are Internal, and failing to reach
 //! the engine at all is Unavailable.
+//!
+//! A failed pull is coded as the containerd shim codes a registry's answer:
+//! refused credentials are PermissionDenied, a repository or tag the registry
+//! lacks is NotFound, anything else (the registry unreachable or failing) is
+//! Unavailable. The engine says which only partly by its HTTP status (404 for
+//! an unknown manifest); it answers refused credentials with a 500 whose
+//! message says so, so [`PullRefusal::of`] reads the message too.
 
 use bollard::errors::Error as DockerError;
 use tonic::{Code, Status};
@@ -86,15 +93,16 @@ pub enum ShimError {
     #[error("{request}: {field} is required")]
     MissingField { request: &'static str, field: &'static str },
 
-    #[error(
-        "pulling image {image}: it is not present and no registry is reachable from this node \
-         (build it locally, e.g. with scripts/images.sh, or load it with docker load): {source}"
-    )]
+    #[error("pulling image {image}: {refusal}: {source}")]
     Pull {
         image: String,
+        refusal: PullRefusal,
         #[source]
         source: DockerError,
     },
+
+    #[error("pulling image {image}: the credentials cannot be used: {reason}")]
+    BadAuth { image: String, reason: &'static str },
 
     #[error("building the pause image {image}: {message}")]
     Build { image: String, message: String },
@@ -133,6 +141,55 @@ impl ShimError {
     }
 }
 
+/// Why the engine could not pull an image, as far as its answer tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullRefusal {
+    /// The registry wants credentials, or other ones.
+    Credentials,
+    /// The registry has no such repository or tag.
+    NoSuchImage,
+    /// The registry could not be reached, or failed otherwise.
+    Unavailable,
+}
+
+impl PullRefusal {
+    /// Reads the engine's answer to a pull. Docker 20.10 asks for a tag's
+    /// manifest with a HEAD, whose refusals carry no body, and answers them with
+    /// a 500: "…: no basic auth credentials" when it had none for a Basic
+    /// challenge, "unauthorized" when they were wrong, "manifest unknown" for a
+    /// missing tag. A GET's refusals carry the registry's error code: an unknown
+    /// manifest or repository is a 404, `UNAUTHORIZED` reads "unauthorized: …".
+    pub fn of(error: &DockerError) -> PullRefusal {
+        let (status, message) = match error {
+            DockerError::DockerResponseServerError { status_code, message } => (Some(*status_code), message.as_str()),
+            DockerError::DockerStreamError { error } => (None, error.as_str()),
+            _ => return PullRefusal::Unavailable,
+        };
+        let message = message.to_ascii_lowercase();
+        let refused = ["unauthorized", "authentication required", "no basic auth credentials"];
+        match status {
+            Some(401 | 403) => PullRefusal::Credentials,
+            Some(404) => PullRefusal::NoSuchImage,
+            _ if refused.iter().any(|words| message.contains(words)) => PullRefusal::Credentials,
+            _ if message.contains("manifest unknown") => PullRefusal::NoSuchImage,
+            _ => PullRefusal::Unavailable,
+        }
+    }
+}
+
+impl std::fmt::Display for PullRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PullRefusal::Credentials => "the registry refused the credentials (none, or wrong ones, were given)",
+            PullRefusal::NoSuchImage => "the registry has no such repository or tag",
+            PullRefusal::Unavailable => {
+                "the registry could not be reached or failed (build the image locally, e.g. with \
+                 scripts/images.sh, or load it with docker load)"
+            }
+        })
+    }
+}
+
 /// Attaches what was being done, and to what, to an engine result.
 pub trait Context<T> {
     fn during(self, op: Op, target: impl std::fmt::Display) -> Result<T, ShimError>;
@@ -166,12 +223,15 @@ impl From<ShimError> for Status {
                 },
             },
             ShimError::SandboxNotFound { .. } | ShimError::ContainerNotFound { .. } => Code::NotFound,
-            ShimError::Pull { source, .. } if http_status(source) == Some(404) => Code::NotFound,
-            ShimError::Pull { .. } => Code::Unavailable,
+            ShimError::Pull { refusal: PullRefusal::Credentials, .. } => Code::PermissionDenied,
+            ShimError::Pull { refusal: PullRefusal::NoSuchImage, .. } => Code::NotFound,
+            ShimError::Pull { refusal: PullRefusal::Unavailable, .. } => Code::Unavailable,
             ShimError::SandboxNotReady { .. } | ShimError::NotCreated { .. } | ShimError::NotRunning { .. } => {
                 Code::FailedPrecondition
             }
-            ShimError::MissingField { .. } | ShimError::ExecNotStarted => Code::InvalidArgument,
+            ShimError::MissingField { .. } | ShimError::ExecNotStarted | ShimError::BadAuth { .. } => {
+                Code::InvalidArgument
+            }
             ShimError::ExecTimedOut { .. } => Code::DeadlineExceeded,
             ShimError::Stdin { .. } => Code::Aborted,
             ShimError::Build { .. } | ShimError::Busybox { .. } | ShimError::ExecDetached { .. } => Code::Internal,
@@ -184,5 +244,70 @@ impl From<ShimError> for Status {
 impl capstan_shim_common::RuntimeError for ShimError {
     fn is_not_found(&self) -> bool {
         ShimError::is_not_found(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(status_code: u16, message: &str) -> DockerError {
+        DockerError::DockerResponseServerError { status_code, message: message.to_string() }
+    }
+
+    fn pull_status(source: DockerError) -> Status {
+        let refusal = PullRefusal::of(&source);
+        Status::from(ShimError::Pull { image: "127.0.0.1:5000/app:1".into(), refusal, source })
+    }
+
+    /// The engine's answers as Docker 20.10 gives them (the first three seen
+    /// against the test registry, the last from a node without DNS).
+    #[test]
+    fn pull_refusals_are_coded_as_the_containerd_shim_codes_them() {
+        let cases = [
+            (
+                answered(500, "Head \"http://127.0.0.1:5000/v2/app/manifests/1\": no basic auth credentials"),
+                Code::PermissionDenied,
+            ),
+            (answered(500, "unauthorized"), Code::PermissionDenied),
+            (answered(500, "manifest unknown"), Code::NotFound),
+            (answered(500, "unauthorized: authentication required"), Code::PermissionDenied),
+            (answered(401, "Unauthorized"), Code::PermissionDenied),
+            (answered(403, "forbidden"), Code::PermissionDenied),
+            (
+                answered(404, "manifest for 127.0.0.1:5000/app:2 not found: manifest unknown: manifest unknown"),
+                Code::NotFound,
+            ),
+            (
+                answered(404, "pull access denied for app, repository does not exist or may require 'docker login'"),
+                Code::NotFound,
+            ),
+            (
+                DockerError::DockerStreamError { error: "unauthorized: authentication required".into() },
+                Code::PermissionDenied,
+            ),
+            (
+                answered(
+                    500,
+                    "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host",
+                ),
+                Code::Unavailable,
+            ),
+        ];
+        for (source, code) in cases {
+            let described = source.to_string();
+            let status = pull_status(source);
+            assert_eq!(status.code(), code, "{described}");
+            assert!(status.message().contains("127.0.0.1:5000/app:1"), "names the image: {status:?}");
+            assert!(status.message().contains("registry"), "says who refused: {status:?}");
+        }
+    }
+
+    #[test]
+    fn unusable_credentials_are_the_callers_mistake() {
+        let error = ShimError::BadAuth { image: "app:1".into(), reason: "auth is not base64 of user:password" };
+        let status = Status::from(error);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("app:1"), "{status:?}");
     }
 }

@@ -86,8 +86,8 @@ impl ContainerRuntime for DockerRuntime {
         self.image(image).await
     }
 
-    async fn pull_image(&self, image: &str, _auth: Option<AuthConfig>) -> Result<String, ShimError> {
-        self.pull(image).await
+    async fn pull_image(&self, image: &str, auth: Option<AuthConfig>) -> Result<String, ShimError> {
+        self.pull(image, auth).await
     }
 
     async fn remove_image(&self, image: &str) -> Result<(), ShimError> {

@@ -8,6 +8,7 @@ use crate::error::ControllerError;
 use crate::workqueue::QueueMetrics;
 use crate::{deployment, endpoints, garbagecollector, namespace, nodelifecycle, podautoscaler, replicaset};
 use capstan_client::{Client, LeaderElector, LeaseConfig};
+use capstan_lifecycle::Tasks;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,8 +23,7 @@ pub const LEASE_NAME: &str = "capstan-controller-manager";
 pub struct ControllerManager {
     addr: Option<SocketAddr>,
     leading: Arc<AtomicBool>,
-    shutdown: CancellationToken,
-    tasks: JoinSet<Result<(), ControllerError>>,
+    tasks: Tasks<ControllerError>,
 }
 
 impl ControllerManager {
@@ -32,8 +32,7 @@ impl ControllerManager {
     pub async fn start(config: Config) -> Result<ControllerManager, ControllerError> {
         let client =
             Client::connect(&config.server).map_err(ControllerError::api(format!("connect to {}", config.server)))?;
-        let shutdown = CancellationToken::new();
-        let mut tasks = JoinSet::new();
+        let mut tasks = Tasks::new();
         let registry = capstan_metrics::Registry::new();
         let queue_metrics = QueueMetrics::register(&registry)?;
         let mut addr = None;
@@ -42,30 +41,15 @@ impl ControllerManager {
                 .await
                 .map_err(|source| ControllerError::Serve { addr: listen.to_string(), source })?;
             addr = listener.local_addr().ok();
-            tasks.spawn(crate::server::serve(listener, registry.clone(), shutdown.clone().cancelled_owned()));
+            tasks.spawn(crate::server::serve(listener, registry.clone(), tasks.shutdown().clone().cancelled_owned()));
         }
-        let leading;
+        let elector = config.leader_elect.then(|| LeaderElector::new(&client, LeaseConfig::new(LEASE_NAME)));
         let work = {
-            let (client, config, token) = (client.clone(), config.clone(), shutdown.clone());
             let metrics = (registry, queue_metrics);
-            move || run_term(client.clone(), config.clone(), metrics.clone(), token.child_token())
+            move |term| run_term(client.clone(), config.clone(), metrics.clone(), term)
         };
-        if config.leader_elect {
-            let elector = LeaderElector::new(&client, LeaseConfig::new(LEASE_NAME));
-            leading = elector.leading_flag();
-            let token = shutdown.clone();
-            tasks.spawn(async move {
-                elector.lead(token.cancelled_owned(), work).await;
-                Ok(())
-            });
-        } else {
-            leading = Arc::new(AtomicBool::new(true));
-            tasks.spawn(async move {
-                work().await;
-                Ok(())
-            });
-        }
-        Ok(ControllerManager { addr, leading, shutdown, tasks })
+        let leading = tasks.spawn_work(elector, work);
+        Ok(ControllerManager { addr, leading, tasks })
     }
 
     /// The health port's address, when serving one.
@@ -79,17 +63,8 @@ impl ControllerManager {
     }
 
     /// Stop everything and wait for it; the first error wins.
-    pub async fn stop(mut self) -> Result<(), ControllerError> {
-        self.shutdown.cancel();
-        let mut first = Ok(());
-        while let Some(joined) = self.tasks.join_next().await {
-            if let Ok(Err(error)) = joined {
-                if first.is_ok() {
-                    first = Err(error);
-                }
-            }
-        }
-        first
+    pub async fn stop(self) -> Result<(), ControllerError> {
+        self.tasks.stop().await
     }
 }
 
@@ -101,14 +76,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 }
 
 /// One leadership term: fill the caches, then run every chosen controller
-/// until `stop` (dropping this future also stops them: the guard cancels).
+/// until `stop` (which the term's end cancels, see [`Tasks::spawn_work`]).
 async fn run_term(
     client: Client,
     config: Config,
     metrics: (capstan_metrics::Registry, QueueMetrics),
     stop: CancellationToken,
 ) {
-    let _cancel_on_drop = stop.clone().drop_guard();
     let mut tasks = JoinSet::new();
     let context = Context::start(client, config, metrics, &mut tasks, &stop);
     if !context.wait_synced().await {

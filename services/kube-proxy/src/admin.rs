@@ -1,15 +1,12 @@
 //! The proxy's own endpoints: `grpc.health.v1` and the `ProxyAdmin` RPC on
-//! the healthz address, and Prometheus text on the metrics address.
+//! the healthz address, and Prometheus text on the metrics address. They
+//! are two addresses, as kube-proxy's: the metrics one defaults to loopback.
 
-use std::sync::Arc;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use capstan_metrics::Registry;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
 use crate::ProxyError;
 
 /// Serves `grpc.health.v1` (reporting SERVING) and the admin RPC until `shutdown`.
@@ -29,30 +26,13 @@ pub async fn serve_admin(
         .map_err(|source| ProxyError::Admin { addr, source })
 }
 
-/// Answers every HTTP request on `listener` with the metrics text, until `shutdown`.
-pub async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>, shutdown: CancellationToken) {
-    let mut requests = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => {
-                let Ok((mut stream, _)) = accepted else { continue };
-                let metrics = metrics.clone();
-                requests.spawn(async move {
-                    // one request per connection; its content does not matter
-                    let mut buf = [0u8; 4096];
-                    let _ = stream.read(&mut buf).await;
-                    let body = metrics.render();
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = stream.write_all(head.as_bytes()).await;
-                    let _ = stream.write_all(body.as_bytes()).await;
-                    let _ = stream.shutdown().await;
-                });
-            }
-            Some(_) = requests.join_next(), if !requests.is_empty() => {}
-        }
+/// Serves `GET /metrics` for `registry` until `shutdown`, through the
+/// shared server every Capstan component scrapes from. No gRPC service is
+/// added: health and the admin RPC stay on the healthz address, so the
+/// metrics address exposes nothing else.
+pub async fn serve_metrics(listener: TcpListener, registry: Registry, shutdown: CancellationToken) {
+    let grpc = tonic::service::Routes::default();
+    if let Err(error) = capstan_metrics::serve(listener, grpc, registry, shutdown.cancelled_owned()).await {
+        tracing::error!(%error, "metrics server stopped");
     }
 }

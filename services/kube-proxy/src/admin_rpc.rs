@@ -2,26 +2,23 @@
 //! and backends in rotation order with their counters, read live from the
 //! proxier's published view and the metrics.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
 use capstan_proto::proxy::v1::proxy_admin_server::ProxyAdmin;
 use capstan_proto::proxy::v1::{
     BackendState, ListServicePortsRequest, ListServicePortsResponse, ServicePortKey, ServicePortState,
 };
 use tonic::{Request, Response, Status};
 
-use crate::metrics::Metrics;
 use crate::model::Protocol;
 use crate::proxier::PortsView;
+use crate::traffic::{BackendCounters, TrafficMetrics};
 
 pub struct AdminService {
     view: PortsView,
-    metrics: Arc<Metrics>,
+    metrics: TrafficMetrics,
 }
 
 impl AdminService {
-    pub fn new(view: PortsView, metrics: Arc<Metrics>) -> Self {
+    pub fn new(view: PortsView, metrics: TrafficMetrics) -> Self {
         AdminService { view, metrics }
     }
 }
@@ -45,8 +42,9 @@ impl ProxyAdmin for AdminService {
                     .map(|backend| {
                         let address = backend.to_string();
                         let counters = self.metrics.get(&port.key, &address);
-                        let read = |f: fn(&crate::metrics::Counters) -> &std::sync::atomic::AtomicU64| {
-                            counters.as_ref().map(|c| f(c).load(Ordering::Relaxed)).unwrap_or(0)
+                        // a backend that has carried no traffic yet reads zero
+                        let read = |f: fn(&BackendCounters) -> &capstan_metrics::Counter| {
+                            counters.as_ref().map(|c| f(c).get()).unwrap_or(0)
                         };
                         BackendState {
                             connections: read(|c| &c.connections),

@@ -11,6 +11,8 @@ pub enum ProxyError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot reach the API server at {url}: {source}")]
     Client { url: String, source: capstan_client::ClientError },
+    #[error("metrics: {0}")]
+    Metrics(#[from] capstan_metrics::MetricsError),
     #[error("admin gRPC server on {addr} failed: {source}")]
     Admin { addr: SocketAddr, source: tonic::transport::Error },
     #[error("no ready backend for {service}")]

@@ -8,8 +8,8 @@
 //! (round-robin, random, `ClientIP` affinity) and [`model`] turns Services and
 //! Endpoints into a table of [`model::PortSpec`]s. The running parts:
 //! `proxier` opens and closes listeners to match the table, `tcp` and `udp`
-//! forward, `port` is one service port's shared state, [`metrics`] counts and
-//! `admin` serves health and metrics.
+//! forward, `port` is one service port's shared state, [`traffic`] counts (in
+//! a shared `capstan_metrics` registry) and `admin` serves health and metrics.
 //!
 //! # How traffic reaches the proxy
 //!
@@ -23,8 +23,8 @@
 //! port is how a ClusterIP reaches it.
 
 pub mod balance;
-pub mod metrics;
 pub mod model;
+pub mod traffic;
 
 mod admin;
 mod admin_rpc;
@@ -39,7 +39,6 @@ pub use error::ProxyError;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_client::informer::{Informer, InformerEvent, Store};
@@ -49,9 +48,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
 use crate::model::TableConfig;
 use crate::proxier::Proxier;
+use crate::traffic::TrafficMetrics;
 
 /// Everything the proxy needs; [`Config::new`] gives the defaults.
 #[derive(Debug, Clone)]
@@ -146,12 +145,12 @@ async fn run_with(
     let (service_store, endpoint_store) = (services.store(), endpoints.store());
     let (mut service_events, mut endpoint_events) = (services.subscribe(), endpoints.subscribe());
     let root = CancellationToken::new();
-    let metrics = Arc::new(Metrics::default());
+    let metrics = TrafficMetrics::register(&capstan_metrics::Registry::new())?;
     let mut tasks = JoinSet::new();
     tasks.spawn(services.run(root.clone().cancelled_owned()));
     tasks.spawn(endpoints.run(root.clone().cancelled_owned()));
     if let Some(listener) = metrics_listener {
-        tasks.spawn(admin::serve_metrics(listener, metrics.clone(), root.clone()));
+        tasks.spawn(admin::serve_metrics(listener, metrics.registry().clone(), root.clone()));
     }
     tracing::info!(node = %config.node_name, mode = ?config.mode, "proxy started");
     let table_config = TableConfig { mode: config.mode, nodeport_addresses: config.nodeport_addresses.clone() };

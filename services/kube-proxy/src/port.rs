@@ -2,24 +2,24 @@
 //! [`Balancer`] behind a short-held lock, and the metrics handle.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use tokio::time::Instant;
 
 use crate::balance::{Affinity, Balancer};
-use crate::metrics::Metrics;
 use crate::model::{PortKey, PortSpec};
+use crate::traffic::TrafficMetrics;
 
 /// One service port as the listeners see it.
 #[derive(Debug)]
 pub struct PortState {
     pub key: PortKey,
     balancer: Mutex<Balancer>,
-    pub metrics: Arc<Metrics>,
+    pub metrics: TrafficMetrics,
 }
 
 impl PortState {
-    pub fn new(key: PortKey, spec: &PortSpec, metrics: Arc<Metrics>) -> Self {
+    pub fn new(key: PortKey, spec: &PortSpec, metrics: TrafficMetrics) -> Self {
         let mut balancer = Balancer::new(spec.algorithm, spec.affinity.map(Affinity::new), None);
         balancer.set_backends(&spec.backends);
         PortState { key, balancer: Mutex::new(balancer), metrics }

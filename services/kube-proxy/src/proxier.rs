@@ -12,9 +12,9 @@ use tokio::net::{TcpListener, TcpSocket, UdpSocket};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
 use crate::model::{PortKey, PortSpec, Protocol};
 use crate::port::PortState;
+use crate::traffic::TrafficMetrics;
 use crate::ProxyError;
 
 struct Listener {
@@ -30,7 +30,7 @@ pub type PortsView = Arc<std::sync::RwLock<Vec<(Arc<PortState>, Vec<SocketAddr>)
 pub struct Proxier {
     root: CancellationToken,
     view: PortsView,
-    metrics: Arc<Metrics>,
+    metrics: TrafficMetrics,
     udp_idle: Duration,
     ports: HashMap<PortKey, Arc<PortState>>,
     listeners: HashMap<(Protocol, SocketAddr), Listener>,
@@ -38,7 +38,7 @@ pub struct Proxier {
 }
 
 impl Proxier {
-    pub fn new(root: CancellationToken, metrics: Arc<Metrics>, udp_idle: Duration) -> Self {
+    pub fn new(root: CancellationToken, metrics: TrafficMetrics, udp_idle: Duration) -> Self {
         Proxier {
             root,
             view: PortsView::default(),

@@ -9,8 +9,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{Counters, NO_BACKEND};
 use crate::port::PortState;
+use crate::traffic::NO_BACKEND;
 use crate::ProxyError;
 
 /// How long a backend may take to accept before the next one is tried.
@@ -52,20 +52,20 @@ async fn forward(mut client: TcpStream, peer: SocketAddr, port: Arc<PortState>) 
         Ok(found) => found,
         Err(error) => {
             tracing::debug!(service = %port.key, %peer, %error, "no backend");
-            Counters::add(&port.metrics.counters(&port.key, NO_BACKEND).errors, 1);
+            port.metrics.counters(&port.key, NO_BACKEND).errors.inc();
             return;
         }
     };
     let counters = port.metrics.counters(&port.key, &address.to_string());
-    Counters::add(&counters.connections, 1);
+    counters.connections.inc();
     match tokio::io::copy_bidirectional(&mut client, &mut backend).await {
         Ok((up, down)) => {
-            Counters::add(&counters.bytes_to_backend, up);
-            Counters::add(&counters.bytes_from_backend, down);
+            counters.bytes_to_backend.inc_by(up);
+            counters.bytes_from_backend.inc_by(down);
         }
         Err(error) => {
             tracing::debug!(service = %port.key, %peer, backend = %address, %error, "connection failed");
-            Counters::add(&counters.errors, 1);
+            counters.errors.inc();
         }
     }
 }
@@ -86,7 +86,7 @@ async fn connect(port: &PortState, peer: SocketAddr) -> Result<(TcpStream, Socke
             }
             Err(error) => {
                 tracing::debug!(service = %port.key, backend = %address, %error, "backend refused, trying the next");
-                Counters::add(&port.metrics.counters(&port.key, &address.to_string()).errors, 1);
+                port.metrics.counters(&port.key, &address.to_string()).errors.inc();
                 last_error = Some(error);
             }
         }

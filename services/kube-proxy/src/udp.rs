@@ -13,14 +13,14 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{Counters, NO_BACKEND};
 use crate::port::PortState;
+use crate::traffic::{BackendCounters, NO_BACKEND};
 
 struct Flow {
     upstream: Arc<UdpSocket>,
     /// Bumped on every datagram from the client, to keep the flow alive.
     touched: watch::Sender<()>,
-    counters: Arc<Counters>,
+    counters: BackendCounters,
 }
 
 /// Relays datagrams on `socket` until `stop`; every flow ends with it.
@@ -45,15 +45,15 @@ pub async fn serve(socket: UdpSocket, port: Arc<PortState>, idle: Duration, stop
                             slot.insert(flow)
                         }
                         None => {
-                            Counters::add(&port.metrics.counters(&port.key, NO_BACKEND).errors, 1);
+                            port.metrics.counters(&port.key, NO_BACKEND).errors.inc();
                             continue;
                         }
                     },
                 };
                 flow.touched.send_replace(());
                 match flow.upstream.send(&buf[..n]).await {
-                    Ok(sent) => Counters::add(&flow.counters.bytes_to_backend, sent as u64),
-                    Err(_) => Counters::add(&flow.counters.errors, 1),
+                    Ok(sent) => flow.counters.bytes_to_backend.inc_by(sent as u64),
+                    Err(_) => flow.counters.errors.inc(),
                 }
             }
         }
@@ -67,7 +67,7 @@ async fn open(port: &PortState, client: SocketAddr) -> Option<(Flow, watch::Rece
     let upstream = UdpSocket::bind(SocketAddr::new(local, 0)).await.ok()?;
     upstream.connect(backend).await.ok()?;
     let counters = port.metrics.counters(&port.key, &backend.to_string());
-    Counters::add(&counters.connections, 1);
+    counters.connections.inc();
     let (touched, seen) = watch::channel(());
     Some((Flow { upstream: Arc::new(upstream), touched, counters }, seen))
 }
@@ -80,19 +80,19 @@ async fn reply(
     socket: Arc<UdpSocket>,
     idle: Duration,
     mut touched: watch::Receiver<()>,
-    counters: Arc<Counters>,
+    counters: BackendCounters,
 ) -> SocketAddr {
     let mut buf = vec![0u8; 65_536];
     loop {
         tokio::select! {
             received = upstream.recv(&mut buf) => match received {
                 Ok(n) => match socket.send_to(&buf[..n], client).await {
-                    Ok(sent) => Counters::add(&counters.bytes_from_backend, sent as u64),
-                    Err(_) => Counters::add(&counters.errors, 1),
+                    Ok(sent) => counters.bytes_from_backend.inc_by(sent as u64),
+                    Err(_) => counters.errors.inc(),
                 },
                 // ICMP unreachable from the backend, or the socket failed
                 Err(_) => {
-                    Counters::add(&counters.errors, 1);
+                    counters.errors.inc();
                     return client;
                 }
             },

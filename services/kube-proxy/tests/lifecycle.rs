@@ -100,7 +100,7 @@ async fn deleting_the_service_closes_its_listener() {
     cluster.endpoints("web", "TCP", &[a], &[]).await;
     eventually("the node port answers", || async move { ask(node_port).await.is_ok() }).await;
     let metrics = cluster.proxy.as_ref().and_then(|p| p.metrics_address).expect("metrics address");
-    let text = scrape(metrics).await;
+    let text = capstan_test_support::http_get(metrics, "/metrics").await.expect("metrics scrape").body;
     assert!(
         text.contains(&format!("capstan_proxy_connections_total{{service=\"default/web:p/tcp\",backend=\"{a}\"}}")),
         "{text}"
@@ -112,12 +112,4 @@ async fn deleting_the_service_closes_its_listener() {
         matches!(TcpStream::connect(node_port).await, Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
     })
     .await;
-}
-
-async fn scrape(address: std::net::SocketAddr) -> String {
-    let mut stream = TcpStream::connect(address).await.expect("metrics connect");
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("request");
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.expect("response");
-    text
 }

@@ -12,12 +12,12 @@ use crate::queue::Queue;
 use crate::scheduling::Loop;
 use capstan_client::informer::Informer;
 use capstan_client::{Client, EventRecorder, LeaderElector, LeaseConfig, ListParams};
+use capstan_lifecycle::Tasks;
 use capstan_metrics::Registry;
 use capstan_proto::core::v1::{Node, Pod};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// Objects per page of the informers' initial lists (a gRPC message has a size limit).
@@ -59,8 +59,7 @@ pub struct Scheduler {
     identity: String,
     registry: Registry,
     leading: Arc<AtomicBool>,
-    shutdown: CancellationToken,
-    tasks: JoinSet<Result<(), SchedulerError>>,
+    tasks: Tasks<SchedulerError>,
 }
 
 /// What every leadership term shares.
@@ -74,7 +73,8 @@ struct Shared {
     handle: LoopHandle,
 }
 
-/// One leadership term: fill the caches, then schedule until `stop`.
+/// One leadership term: fill the caches, then schedule until `stop` (which
+/// the term's end cancels, see [`Tasks::spawn_work`]).
 async fn schedule(shared: Shared, stop: CancellationToken) {
     let client = &shared.client;
     let pods = Informer::new(client.api::<Pod>(None), ListParams::default().limit(LIST_PAGE));
@@ -108,9 +108,7 @@ impl Scheduler {
     pub async fn start(config: Config) -> Result<Scheduler, SchedulerError> {
         let client = Client::connect(&config.server)
             .map_err(|source| SchedulerError::Api { action: format!("connect to {}", config.server), source })?;
-        let shutdown = CancellationToken::new();
-        let mut leading = Arc::new(AtomicBool::new(false));
-        let mut tasks = JoinSet::new();
+        let mut tasks = Tasks::new();
         let registry = Registry::new();
         let handle = LoopHandle::default();
         let lease = LeaseConfig::new(LEASE_NAME);
@@ -130,28 +128,12 @@ impl Scheduler {
                 .await
                 .map_err(|source| SchedulerError::Serve { addr: listen.to_string(), source })?;
             addr = listener.local_addr().ok();
-            tasks.spawn(crate::grpc::serve(listener, handle, registry.clone(), shutdown.clone().cancelled_owned()));
+            let stopped = tasks.shutdown().clone().cancelled_owned();
+            tasks.spawn(crate::grpc::serve(listener, handle, registry.clone(), stopped));
         }
-        let work = {
-            let token = shutdown.clone();
-            move || schedule(shared.clone(), token.clone())
-        };
-        if config.leader_elect {
-            let elector = LeaderElector::new(&client, lease);
-            leading = elector.leading_flag();
-            let token = shutdown.clone();
-            tasks.spawn(async move {
-                elector.lead(token.cancelled_owned(), work).await;
-                Ok(())
-            });
-        } else {
-            leading.store(true, Ordering::SeqCst);
-            tasks.spawn(async move {
-                work().await;
-                Ok(())
-            });
-        }
-        Ok(Scheduler { addr, identity, registry, leading, shutdown, tasks })
+        let elector = config.leader_elect.then(|| LeaderElector::new(&client, lease));
+        let leading = tasks.spawn_work(elector, move |term| schedule(shared.clone(), term));
+        Ok(Scheduler { addr, identity, registry, leading, tasks })
     }
 
     /// The port's address, when serving one.
@@ -176,17 +158,8 @@ impl Scheduler {
     }
 
     /// Stop everything and wait for it; the first error wins.
-    pub async fn stop(mut self) -> Result<(), SchedulerError> {
-        self.shutdown.cancel();
-        let mut result = Ok(());
-        while let Some(done) = self.tasks.join_next().await {
-            if let Ok(Err(e)) = done {
-                if result.is_ok() {
-                    result = Err(e);
-                }
-            }
-        }
-        result
+    pub async fn stop(self) -> Result<(), SchedulerError> {
+        self.tasks.stop().await
     }
 }
 

@@ -12,6 +12,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use capstan_proto::runtime::v1::AuthConfig;
+use capstan_shim_common::registry::registry_host;
 
 /// What the pull may present to the registry.
 #[derive(Clone, PartialEq, Eq)]
@@ -91,18 +92,6 @@ impl Credentials {
             }
             _ => None,
         }
-    }
-}
-
-/// A registry named the way Docker keys credentials: no scheme, no path, and
-/// Docker Hub's several names as one.
-pub fn registry_host(address: &str) -> String {
-    let address = address.trim();
-    let address = address.strip_prefix("https://").or_else(|| address.strip_prefix("http://")).unwrap_or(address);
-    let host = address.split('/').next().unwrap_or_default().to_ascii_lowercase();
-    match host.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => "docker.io".to_string(),
-        _ => host,
     }
 }
 

@@ -5,7 +5,7 @@
 //! Each test gets its own node name, so the shim it starts lists and touches only
 //! that test's containers; tests run in parallel against one engine.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
+#![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
 
 use capstan_cri::RuntimeClients;
 use capstan_docker_shim::{DockerConfig, DockerRuntime, ServedShim};

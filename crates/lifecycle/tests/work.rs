@@ -18,19 +18,12 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const LEASE: &str = "lifecycle-test";
 
 /// Poll `check` until it yields a value, or panic after [`TIMEOUT`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    capstan_test_support::eventually(what, TIMEOUT, check).await
 }
 
 /// A lease that moves fast: a stolen one expires within about two seconds.

@@ -156,20 +156,13 @@ pub async fn wait_object<K: Resource + std::fmt::Debug>(
     }
 }
 
-/// Poll `probe` every 50 ms until it answers `Some`; panics after [`TIMEOUT`].
-/// For conditions that span many objects (a count of ready pods), where no
-/// single watch says it.
-pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+/// Poll `probe` until it answers `Some`; panics after [`TIMEOUT`]. For
+/// conditions that span many objects (a count of ready pods), where no single
+/// watch says it.
+pub async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    capstan_test_support::eventually(what, TIMEOUT, probe).await
 }

@@ -127,18 +127,11 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
     capstan_test_support::metric_sample(text, series)
 }
 
-/// Poll `check` every 50 ms until it yields a value, or panic after [`TIMEOUT`].
-pub async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+/// Poll `check` until it yields a value, or panic after [`TIMEOUT`].
+pub async fn wait_for<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    capstan_test_support::eventually(what, TIMEOUT, check).await
 }

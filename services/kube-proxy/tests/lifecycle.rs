@@ -1,5 +1,5 @@
-//! Endpoint changes, refused backends, UDP and Service deletion, through a
-//! real API server and the proxy's node port.
+//! Endpoint changes, refused backends, UDP, a renamed port and Service
+//! deletion, through a real API server and the proxy's node port.
 
 mod common;
 
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use capstan_client::DeleteParams;
 use capstan_kube_proxy::Algorithm;
-use capstan_proto::core::v1::Service;
+use capstan_proto::core::v1::{Endpoints, Service};
 use common::backends::{ask, read_name, refusing, Backends};
 use common::{cluster, eventually, Deadline, ServiceOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -50,6 +50,38 @@ async fn removed_backend_gets_no_new_connection_but_finishes_its_transfer() {
     // removed entirely: same for new connections
     cluster.endpoints("web", "TCP", &[b], &[]).await;
     eventually("only b answers", || async move { ask(node_port).await.ok().as_deref() == Some("b") }).await;
+}
+
+/// Renaming a port keeps its node port, so the listener of the new service port
+/// takes the address over from the old one's in one change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_port_keeps_its_node_port_open() {
+    let cluster = cluster(Algorithm::RoundRobin).await;
+    let mut backends = Backends::default();
+    let a = backends.tcp("a").await;
+    let node_port = cluster.service("web", ServiceOptions::default()).await;
+    cluster.endpoints("web", "TCP", &[a], &[]).await;
+    eventually("the node port answers", || async move { ask(node_port).await.is_ok() }).await;
+
+    let (services, endpoints) =
+        (cluster.client.api::<Service>(Some("default")), cluster.client.api::<Endpoints>(Some("default")));
+    let mut renamed = endpoints.get("web").await.expect("endpoints");
+    for port in renamed.subsets.iter_mut().flat_map(|s| s.ports.iter_mut()) {
+        port.name = "renamed".into();
+    }
+    endpoints.update(&renamed).await.expect("endpoints renamed");
+    let mut service = services.get("web").await.expect("service");
+    let port = service.spec.as_mut().and_then(|s| s.ports.first_mut()).expect("a port");
+    port.name = "renamed".into();
+    let kept = port.node_port;
+    let updated = services.update(&service).await.expect("service renamed");
+    assert_eq!(updated.spec.and_then(|s| s.ports.first().map(|p| p.node_port)), Some(kept), "the node port is kept");
+
+    eventually(
+        "the renamed port's listener answers",
+        || async move { ask(node_port).await.ok().as_deref() == Some("a") },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

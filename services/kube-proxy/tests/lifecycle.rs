@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use capstan_client::DeleteParams;
@@ -52,16 +53,23 @@ async fn removed_backend_gets_no_new_connection_but_finishes_its_transfer() {
     eventually("only b answers", || async move { ask(node_port).await.ok().as_deref() == Some("b") }).await;
 }
 
-/// Renaming a port keeps its node port, so the listener of the new service port
-/// takes the address over from the old one's in one change.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_renamed_port_keeps_its_node_port_open() {
+/// A proxy and Service `web` whose node port answers from one backend, "a":
+/// (cluster, the backends to keep, the node port, a's address).
+async fn web_with_one_backend() -> (common::Cluster, Backends, SocketAddr, SocketAddr) {
     let cluster = cluster(Algorithm::RoundRobin).await;
     let mut backends = Backends::default();
     let a = backends.tcp("a").await;
     let node_port = cluster.service("web", ServiceOptions::default()).await;
     cluster.endpoints("web", "TCP", &[a], &[]).await;
     eventually("the node port answers", || async move { ask(node_port).await.is_ok() }).await;
+    (cluster, backends, node_port, a)
+}
+
+/// Renaming a port keeps its node port, so the listener of the new service port
+/// takes the address over from the old one's in one change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_port_keeps_its_node_port_open() {
+    let (cluster, _backends, node_port, _) = web_with_one_backend().await;
 
     let (services, endpoints) =
         (cluster.client.api::<Service>(Some("default")), cluster.client.api::<Endpoints>(Some("default")));
@@ -125,12 +133,7 @@ async fn udp_echo_through_the_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_service_closes_its_listener() {
-    let cluster = cluster(Algorithm::RoundRobin).await;
-    let mut backends = Backends::default();
-    let a = backends.tcp("a").await;
-    let node_port = cluster.service("web", ServiceOptions::default()).await;
-    cluster.endpoints("web", "TCP", &[a], &[]).await;
-    eventually("the node port answers", || async move { ask(node_port).await.is_ok() }).await;
+    let (cluster, _backends, node_port, a) = web_with_one_backend().await;
     let metrics = cluster.proxy.as_ref().and_then(|p| p.metrics_address).expect("metrics address");
     let text = capstan_test_support::http_get(metrics, "/metrics").await.expect("metrics scrape").body;
     assert!(

@@ -104,26 +104,54 @@ pub struct ContainerdInventory {
 
 /// Lists [`ContainerdInventory`] with `ctr` (panics when `ctr` fails: the
 /// test cannot judge what it cannot see).
+///
+/// containerd reports a task `UNKNOWN` when its runtime shim does not answer
+/// a state query within 2 s, which happens on a loaded machine; such a read
+/// says nothing either way, so it is made again (for up to 20 s) rather than
+/// counted as a task that is not running.
 pub fn containerd_inventory(label: &str, value: &str) -> ContainerdInventory {
+    let mut reads = 0;
+    loop {
+        let (inventory, unknown) = read_inventory(label, value);
+        reads += 1;
+        if unknown.is_empty() || reads >= INVENTORY_READS {
+            return inventory;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// How many times [`containerd_inventory`] reads while a task's state is unknown.
+const INVENTORY_READS: u32 = 100;
+
+/// One reading: the inventory, and our tasks whose state containerd could not tell.
+fn read_inventory(label: &str, value: &str) -> (ContainerdInventory, Vec<String>) {
     let filter = format!("labels.\"{label}\"==\"{value}\"");
     let listed = ctr(&["containers", "ls", "-q", &filter]).expect("running ctr containers ls");
     assert!(listed.status.success(), "ctr containers ls: {}", String::from_utf8_lossy(&listed.stderr));
     let mut containers: Vec<String> =
         String::from_utf8_lossy(&listed.stdout).split_whitespace().map(str::to_string).collect();
     containers.sort();
-    let tasks = ctr(&["tasks", "ls"]).expect("running ctr tasks ls");
-    assert!(tasks.status.success(), "ctr tasks ls: {}", String::from_utf8_lossy(&tasks.stderr));
-    let tasks = String::from_utf8_lossy(&tasks.stdout)
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let (id, pid, status) = (fields.next()?, fields.next()?, fields.next()?);
-            let ours = containers.iter().any(|c| c == id) && status == "RUNNING";
-            ours.then(|| pid.parse().ok().map(|pid| (id.to_string(), pid))).flatten()
-        })
-        .collect();
-    ContainerdInventory { containers, tasks }
+    let listed = ctr(&["tasks", "ls"]).expect("running ctr tasks ls");
+    assert!(listed.status.success(), "ctr tasks ls: {}", String::from_utf8_lossy(&listed.stderr));
+    let (mut tasks, mut unknown) = (std::collections::BTreeMap::new(), Vec::new());
+    for line in String::from_utf8_lossy(&listed.stdout).lines().skip(1) {
+        let mut fields = line.split_whitespace();
+        let (Some(id), Some(pid), Some(status)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        if !containers.iter().any(|c| c == id) {
+            continue;
+        }
+        match status {
+            "RUNNING" => {
+                if let Ok(pid) = pid.parse() {
+                    tasks.insert(id.to_string(), pid);
+                }
+            }
+            "UNKNOWN" => unknown.push(id.to_string()),
+            _ => {}
+        }
+    }
+    (ContainerdInventory { containers, tasks }, unknown)
 }
 
 fn ctr(args: &[&str]) -> Option<std::process::Output> {

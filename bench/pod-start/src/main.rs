@@ -26,8 +26,15 @@ struct Flags {
     quick: bool,
     /// the node's runtime: docker (beside raw docker create+start) or containerd
     /// (beside raw `ctr run`)
-    #[arg(long, default_value = "docker")]
-    runtime: String,
+    #[arg(long, value_enum, default_value_t = Runtime::Docker)]
+    runtime: Runtime,
+}
+
+/// The runtime the measured node runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Runtime {
+    Docker,
+    Containerd,
 }
 
 #[tokio::main]
@@ -42,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Options { pods: flags.pods, parallel: flags.parallel, workload: flags.workload, network: flags.network }
     };
-    if flags.runtime == "containerd" {
+    if flags.runtime == Runtime::Containerd {
         let report = tokio::select! {
             report = capstan_bench_pod_start::containerd::run(&options) => report.context("the containerd pod-start benchmark failed")?,
             _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
@@ -50,7 +57,6 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", report.render());
         return Ok(());
     }
-    anyhow::ensure!(flags.runtime == "docker", "--runtime must be docker or containerd, not {}", flags.runtime);
     let report = tokio::select! {
         report = run(&options) => report.context("the pod-start benchmark failed")?,
         _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted (leftover containers were removed)"),

@@ -253,14 +253,13 @@ async fn a_failing_liveness_probe_restarts_the_container() {
             .map(|e| (e.reason.clone(), e.message.clone()))
             .collect()
     };
-    let mut seen = Vec::new();
-    for _ in 0..100 {
-        seen = reasons(&events.list(&ListParams::default()).await.expect("list events").0);
-        if seen.iter().any(|(reason, _)| reason == "Killing") && seen.iter().any(|(reason, _)| reason == "Unhealthy") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = capstan_test_support::eventually("the Killing and Unhealthy events", TIMEOUT, || async {
+        let seen = reasons(&events.list(&ListParams::default()).await.expect("list events").0);
+        let both =
+            seen.iter().any(|(reason, _)| reason == "Killing") && seen.iter().any(|(reason, _)| reason == "Unhealthy");
+        both.then_some(seen)
+    })
+    .await;
     assert!(
         seen.contains(&("Killing".into(), "Container app failed liveness probe, will be restarted".into())),
         "{seen:?}"
@@ -363,11 +362,9 @@ async fn a_container_created_early_but_never_started_is_replaced_and_removed() {
         container_status(&running, "app").expect("app").container_id.trim_start_matches("memory://").to_string();
     assert_ne!(started, stale, "a new attempt runs");
     let uid = created.meta().uid.clone();
-    let pruned = tokio::time::timeout(TIMEOUT, async {
-        while containers_of(&runtime, &uid).await != [started.clone()] {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
-    pruned.await.expect("the never-started container is removed");
+    capstan_test_support::eventually("the never-started container to be removed", TIMEOUT, || async {
+        (containers_of(&runtime, &uid).await == [started.clone()]).then_some(())
+    })
+    .await;
     kubelet.stop().await;
 }

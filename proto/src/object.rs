@@ -156,7 +156,7 @@ pub fn from_json(doc: &str, value: serde_json::Value) -> Result<Object, DecodeEr
 /// in error messages.
 pub fn parse_manifests(source: &str, text: &str) -> Result<Vec<Object>, DecodeError> {
     let mut objects = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let doc = format!("{source} (document {})", index + 1);
         let value = serde_json::Value::deserialize(document)
             .map_err(|e| DecodeError::Syntax { doc: doc.clone(), message: e.to_string() })?;

@@ -42,7 +42,7 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, CliError> {
     if text.trim().is_empty() {
         return Ok(Some(ConfigFile::default()));
     }
-    serde_yaml::from_str(&text).map(Some).map_err(|e| CliError::Usage(format!("config file {}: {e}", path.display())))
+    serde_yaml_ng::from_str(&text).map(Some).map_err(|e| CliError::Usage(format!("config file {}: {e}", path.display())))
 }
 
 /// Writes the config file, creating its directory.
@@ -50,7 +50,7 @@ pub fn save(path: &Path, config: &ConfigFile) -> Result<(), CliError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir, e))?;
     }
-    let text = serde_yaml::to_string(config).map_err(|e| CliError::Usage(format!("encoding the config: {e}")))?;
+    let text = serde_yaml_ng::to_string(config).map_err(|e| CliError::Usage(format!("encoding the config: {e}")))?;
     std::fs::write(path, text).map_err(|e| CliError::io(path, e))
 }
 

@@ -22,7 +22,7 @@ pub fn json_text(value: &Value) -> String {
 }
 
 pub fn yaml_text(value: &Value) -> Result<String, CliError> {
-    serde_yaml::to_string(value).map_err(|e| CliError::Usage(format!("encoding YAML: {e}")))
+    serde_yaml_ng::to_string(value).map_err(|e| CliError::Usage(format!("encoding YAML: {e}")))
 }
 
 /// Kubernetes' list envelope.

@@ -72,7 +72,7 @@ impl Default for Profiles {
 impl Profiles {
     /// Parse a configuration's text; `source` names it in errors.
     pub fn parse(source: &str, text: &str) -> Result<Profiles, SchedulerError> {
-        serde_yaml::from_str(text)
+        serde_yaml_ng::from_str(text)
             .map_err(|e| SchedulerError::Config { path: source.to_string(), message: e.to_string() })
     }
 

@@ -51,6 +51,9 @@ fn init_exports_spans_over_otlp_and_installs_once() -> Result<(), Box<dyn std::e
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let incoming = runtime.block_on(async { TcpIncoming::bind(SocketAddr::from(([127, 0, 0, 1], 0))) })?;
     let addr = incoming.local_addr()?;
+    // init() reads the endpoint from the environment, as a deployed component does; nextest
+    // runs each test in its own process, so no other test's thread reads it concurrently
+    #[allow(clippy::disallowed_methods)]
     std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{addr}"));
 
     // Export needs a runtime to drive its connection: a clear error, nothing installed.

@@ -14,7 +14,6 @@ use crate::Runtime;
 
 /// The longest any wait in the suite lasts before the case fails.
 pub const WAIT: Duration = Duration::from_secs(60);
-const POLL: Duration = Duration::from_millis(100);
 
 /// The namespace every conformance pod lives in.
 pub const NAMESPACE: &str = "conformance";
@@ -151,24 +150,15 @@ impl Runtime {
     }
 }
 
-/// Polls `probe` until it returns `Ok`, at most [`WAIT`]; panics with the last `Err`.
-pub async fn eventually<T, E, F, Fut>(what: &str, mut probe: F) -> T
+/// Polls `probe` until it returns `Ok`, at most [`WAIT`]; panics with the last `Err`
+/// (the workspace's one polling wait, bounded by the suite's [`WAIT`]).
+pub async fn eventually<T, E, F, Fut>(what: &str, probe: F) -> T
 where
     E: Debug,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let last = match probe().await {
-            Ok(value) => return value,
-            Err(last) => last,
-        };
-        if tokio::time::Instant::now() >= deadline {
-            panic!("waited {WAIT:?} for {what}; last saw {last:#?}");
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    capstan_test_support::eventually(what, WAIT, probe).await
 }
 
 /// Whether `labels` carry `key` = `value`.

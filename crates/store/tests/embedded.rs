@@ -84,11 +84,10 @@ async fn changes_older_than_retain_for_are_dropped() {
         store.create(&format!("/k{i}"), Bytes::from_static(b"x")).await.expect("create");
     }
     // Await the outcome (bounded), not a duration: the writer sweeps even when idle.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while store.log_len().await.expect("log length") > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "old changes were never dropped");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    capstan_test_support::eventually("old changes to be dropped", WAIT, || async {
+        (store.log_len().await.expect("log length") == 0).then_some(())
+    })
+    .await;
     let mut watch = store.watch("/", 0).await.expect("watch");
     assert!(matches!(next(&mut watch).await, Err(StoreError::Compacted { compacted: 20, .. })));
     assert_eq!(store.list("/", None, 0).await.expect("list").items.len(), 20, "data itself is kept");

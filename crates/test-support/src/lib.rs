@@ -27,7 +27,7 @@ pub use daemon::{find_binary, require_daemon, HarnessError};
 pub use docker::{ensure_images, ping_docker, require_docker, DOCKER_SOCKET, PAUSE_IMAGE, TEST_IMAGE};
 pub use etcd::EtcdServer;
 pub use http::{http_get, metric_sample, HttpResponse};
-pub use poll::eventually;
+pub use poll::{eventually, Probed};
 pub use ports::free_ports;
 pub use registry::{
     self_signed_registry_tls, serve_registry, RegistryGuard, RegistryImage, REGISTRY_PASSWORD, REGISTRY_TAG,

@@ -49,7 +49,7 @@ async fn apply_creates_then_leaves_unchanged_objects_alone() {
     let table = c.ok(&["get", "deploy", "-n", "shop"]).await;
     assert!(table.starts_with("NAME   READY   UP-TO-DATE   AVAILABLE   AGE\nweb    0/3 "), "{table}");
     assert_eq!(c.ok(&["get", "deploy,svc", "-n", "shop", "-o", "name"]).await, "deployment.apps/web\nservice/web\n");
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -83,7 +83,7 @@ async fn errors_read_like_kubectl() {
     assert!(invalid.contains("spec.selector: Required value"), "{invalid}");
 
     assert_eq!(c.ok(&["delete", "deploy", "web", "-n", "shop"]).await, "deployment.apps \"web\" deleted\n");
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -111,5 +111,5 @@ async fn cordon_and_uncordon_flip_schedulability() {
         serde_json::from_str(&c.ok(&["get", "node", "n1", "-o", "json"]).await).expect("json");
     assert!(json["spec"].get("unschedulable").is_none(), "{json}");
     assert_eq!(c.err(&["cordon", "nope"]).await, r#"Error from server (NotFound): nodes "nope" not found"#);
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }

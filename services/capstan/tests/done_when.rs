@@ -3,7 +3,7 @@
 //! Kubernetes' shape, re-applies in place, bad input is refused naming the
 //! field, and `get -w` shows changes as they happen.
 
-use capstan_apiserver::{ApiServer, Config, StoreConfig};
+use capstan_testkit::TestCluster;
 use std::io::Write;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -67,19 +67,16 @@ spec:
 "#;
 
 struct Cluster {
-    server: ApiServer,
-    dir: tempfile::TempDir,
+    api: TestCluster,
 }
 
 impl Cluster {
     async fn start() -> Cluster {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            storage: StoreConfig::embedded(dir.path().join("data")),
-            ..Default::default()
-        };
-        Cluster { server: ApiServer::start(config).await.expect("API server"), dir }
+        Cluster { api: TestCluster::start().await }
+    }
+
+    async fn stop(self) {
+        self.api.stop().await;
     }
 
     fn args<'a>(&'a self, url: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
@@ -89,7 +86,7 @@ impl Cluster {
     }
 
     async fn run(&self, rest: &[&str]) -> Result<String, String> {
-        let url = self.server.url();
+        let url = self.api.url();
         let mut out = Vec::new();
         let result = capstan::run(self.args(&url, rest), &mut out).await;
         let text = String::from_utf8(out).expect("utf8");
@@ -97,7 +94,7 @@ impl Cluster {
     }
 
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
+        let path = self.api.path().join(name);
         std::fs::write(&path, text).expect("write");
         path.display().to_string()
     }
@@ -142,7 +139,7 @@ async fn kubernetes_manifest_applies_unchanged_and_reads_back() {
     assert_eq!(json["spec"]["replicas"], 5);
     assert_eq!(json["metadata"]["uid"], uid.as_str(), "same object, updated in place");
     assert_eq!(json["metadata"]["generation"], 2);
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -168,7 +165,7 @@ async fn bad_input_is_refused_naming_the_field() {
 
     let err = c.run(&["get", "pods", "-l", "app in web"]).await.expect_err("bad selector syntax");
     assert!(err.contains("\"app in web\"") && err.contains("expected \"(\""), "{err}");
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 /// Collects what a long-running command writes, line by line.
@@ -198,7 +195,7 @@ async fn wait_for_line(rx: &mut mpsc::UnboundedReceiver<Vec<u8>>, seen: &mut Str
 #[tokio::test]
 async fn get_watch_shows_changes_as_they_happen() {
     let c = Cluster::start().await;
-    let url = c.server.url();
+    let url = c.api.url();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let args: Vec<String> = ["capstan", "--server", url.as_str(), "get", "pods", "-w"].map(String::from).to_vec();
     let watch = tokio::spawn(async move {
@@ -226,5 +223,5 @@ async fn get_watch_shows_changes_as_they_happen() {
         "{seen}"
     );
     watch.abort();
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }

@@ -57,7 +57,7 @@ async fn drain_cordons_refuses_unmanaged_pods_then_empties_the_node() {
     assert_eq!(names().await, ["elsewhere", "mirror"], "mirror pods and other nodes' pods stay");
 
     assert_eq!(c.err(&["drain", "nope"]).await, r#"Error from server (NotFound): nodes "nope" not found"#);
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -86,5 +86,5 @@ async fn drain_waits_for_graceful_deletion_to_finish() {
     assert_eq!(drain.next_line().await, "pod/slow evicted");
     assert_eq!(drain.next_line().await, "node/n1 drained");
     drain.result().await.expect("drained");
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }

@@ -14,47 +14,37 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use capstan::CliError;
-use capstan_apiserver::{ApiServer, Config as ApiConfig, StoreConfig};
-use capstan_client::Client;
 use capstan_docker_shim::{DockerConfig, ServedShim};
 use capstan_kubelet::Kubelet;
-use capstan_proto::core::v1::{Container, HttpGetAction, Pod, PodSpec, Probe};
-use capstan_proto::meta::v1::{IntOrString, ObjectMeta};
+use capstan_proto::core::v1::{Container, HttpGetAction, Pod, Probe};
+use capstan_proto::meta::v1::IntOrString;
 use capstan_test_support::{require_daemon, DockerSweeper, HarnessError};
+use capstan_testkit::TestCluster;
 use tempfile::TempDir;
 use up_harness::{http_get_async, node_of, phase, ready, wait_pod, wait_pods, Up, WAIT};
 
 /// An API server and one kubelet, both in this process.
 struct Cluster {
-    server: ApiServer,
-    client: Client,
+    api: TestCluster,
     kubelet: Kubelet,
     node: String,
-    _dir: TempDir,
 }
 
 impl Cluster {
     async fn start(node: &str, runtime_endpoint: &str) -> Cluster {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = ApiConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            storage: StoreConfig::embedded(dir.path().join("store")),
-            ..Default::default()
-        };
-        let server = ApiServer::start(config).await.expect("the API server starts");
-        let client = Client::connect(&server.url()).expect("a client");
-        let mut kubelet = capstan_kubelet::Config::new(server.url(), node, runtime_endpoint);
+        let api = TestCluster::start().await;
+        let mut kubelet = capstan_kubelet::Config::new(api.url(), node, runtime_endpoint);
         kubelet.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         kubelet.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
         kubelet.timings.pod_resync = Duration::from_millis(200);
         kubelet.timings.gc = Duration::from_secs(1);
         let kubelet = Kubelet::start(kubelet).await.expect("the kubelet starts");
-        Cluster { server, client, kubelet, node: node.to_string(), _dir: dir }
+        Cluster { api, kubelet, node: node.to_string() }
     }
 
     /// Runs `capstan --server URL ARGS...`: its output and its result.
     async fn capstan(&self, args: &[&str]) -> (String, Result<(), CliError>) {
-        let url = self.server.url();
+        let url = self.api.url();
         let mut full = vec!["capstan", "--server", url.as_str()];
         full.extend_from_slice(args);
         let mut out = Vec::new();
@@ -74,12 +64,12 @@ impl Cluster {
     }
 
     async fn create(&self, pod: &Pod) {
-        self.client.api::<Pod>(Some("default")).create(pod).await.expect("create the pod");
+        self.api.client.api::<Pod>(Some("default")).create(pod).await.expect("create the pod");
     }
 
     async fn stop(self) {
         self.kubelet.stop().await;
-        self.server.stop().await.expect("the API server stops");
+        self.api.stop().await;
     }
 }
 
@@ -94,16 +84,11 @@ fn container(name: &str, command: &[&str]) -> Container {
 
 /// A pod in `default`, bound to `node` by its manifest (`None`: unscheduled).
 fn pod(name: &str, node: Option<&str>, containers: Vec<Container>) -> Pod {
-    Pod {
-        metadata: Some(ObjectMeta { name: name.to_string(), namespace: "default".to_string(), ..Default::default() }),
-        spec: Some(PodSpec {
-            node_name: node.unwrap_or_default().to_string(),
-            containers,
-            termination_grace_period_seconds: Some(1),
-            ..Default::default()
-        }),
-        ..Default::default()
+    let mut pod = capstan_testkit::pod(name).containers(containers).grace_period(1);
+    if let Some(node) = node {
+        pod = pod.node(node);
     }
+    pod.build()
 }
 
 /// Reads `capstan logs` until its output holds `want` (a container's first lines
@@ -127,7 +112,7 @@ async fn logs_and_exec_reach_a_pod_through_its_kubelet() {
     let cluster = Cluster::start("memory-node", "memory://").await;
     let node = cluster.node.clone();
     cluster.create(&pod("web", Some(&node), vec![container("web", &["sh", "-c", "echo started; sleep 3600"])])).await;
-    wait_pod(&cluster.client, "web", |p| phase(p) == "Running").await;
+    wait_pod(&cluster.api.client, "web", |p| phase(p) == "Running").await;
 
     let out = logs_until(&cluster, &["logs", "web"], "started").await;
     assert_eq!(out, "started\n");
@@ -156,7 +141,7 @@ async fn unscheduled_and_ambiguous_pods_get_clear_errors() {
     let node = cluster.node.clone();
     let two = vec![container("a", &["sleep", "3600"]), container("b", &["sleep", "3600"])];
     cluster.create(&pod("two", Some(&node), two)).await;
-    wait_pod(&cluster.client, "two", |p| phase(p) == "Running").await;
+    wait_pod(&cluster.api.client, "two", |p| phase(p) == "Running").await;
     let ambiguous = cluster.err(&["logs", "two"]).await.to_string();
     assert_eq!(ambiguous, "error: a container name must be specified for pod two, choose one of: [a b]");
     assert_eq!(cluster.ok(&["exec", "two", "-c", "b", "--", "echo", "b"]).await, "b\n");
@@ -205,7 +190,7 @@ async fn a_docker_pod_becomes_ready_and_answers_on_its_ip() {
         ..Default::default()
     });
     cluster.create(&pod("web", Some(&node), vec![web])).await;
-    let running = wait_pod(&cluster.client, "web", ready).await;
+    let running = wait_pod(&cluster.api.client, "web", ready).await;
     let ip = running.status.as_ref().map(|s| s.pod_ip.clone()).unwrap_or_default();
     assert!(!ip.is_empty(), "a ready pod has an IP: {running:#?}");
 

@@ -105,7 +105,7 @@ async fn scale_sets_replicas_through_the_scale_subresource() {
         c.err(&["scale", "pod/web", "--replicas", "1"]).await,
         "error: pods have no scale subresource: scale deployments or replicasets"
     );
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -158,7 +158,7 @@ async fn history_and_undo_follow_the_replica_sets() {
         c.err(&["rollout", "undo", "rs/web-h1", "-n", "shop"]).await,
         "error: rollout undo is not supported for replicasets"
     );
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -209,7 +209,7 @@ async fn pause_resume_and_restart() {
         c.err(&["rollout", "restart", "deployment/nope", "-n", "shop"]).await,
         r#"Error from server (NotFound): deployments.apps "nope" not found"#
     );
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -278,7 +278,7 @@ async fn status_follows_the_rollout_until_it_finishes() {
         c.err(&["rollout", "status", "deployment/nope", "-n", "shop"]).await,
         r#"Error from server (NotFound): deployments.apps "nope" not found"#
     );
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -354,7 +354,7 @@ async fn autoscale_creates_an_hpa_that_get_and_describe_show() {
         .map(|l| l.split_whitespace().collect())
         .unwrap_or_default();
     assert_eq!(row, ["horizontalpodautoscalers", "hpa", "autoscaling/v2", "true", "HorizontalPodAutoscaler"]);
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -382,5 +382,5 @@ spec:
         "Error from server (Invalid): HorizontalPodAutoscaler.autoscaling \"php-apache\" is invalid: spec.maxReplicas: \
          Invalid value: 10: must be greater than or equal to `minReplicas`"
     );
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }

@@ -222,7 +222,7 @@ impl Drop for PodWatcher {
     }
 }
 
-async fn nodes(cluster: &Cluster) -> (capstan_scheduler::Scheduler, TestNode, TestNode) {
+async fn nodes(cluster: &TestCluster) -> (capstan_scheduler::Scheduler, TestNode, TestNode) {
     let scheduler = start_scheduler(cluster).await;
     let a = start_node(cluster, "node-a").await;
     let b = start_node(cluster, "node-b").await;

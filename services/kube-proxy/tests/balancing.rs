@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use capstan_kube_proxy::Algorithm;
 use common::backends::{ask, Backends};
-use common::{cluster, eventually, Deadline, ServiceOptions};
+use common::{cluster, eventually, ServiceOptions};
 
 /// Starts `mode`, three backends a, b, c and Service `web`; waits until all three answer.
 async fn three_backends(mode: Algorithm, options: ServiceOptions) -> (common::Cluster, Backends, std::net::SocketAddr) {
@@ -22,14 +22,14 @@ async fn three_backends(mode: Algorithm, options: ServiceOptions) -> (common::Cl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_robin_is_an_exact_cycle() {
     let (_cluster, _backends, node_port) = three_backends(Algorithm::RoundRobin, ServiceOptions::default()).await;
-    let mut seen = BTreeSet::new();
-    let deadline = Deadline::new("all three backends behind the node port");
-    while seen.len() < 3 {
+    let seen = std::cell::RefCell::new(BTreeSet::new());
+    eventually("all three backends behind the node port", || async {
         if let Ok(name) = ask(node_port).await {
-            seen.insert(name);
+            seen.borrow_mut().insert(name);
         }
-        deadline.tick().await;
-    }
+        seen.borrow().len() == 3
+    })
+    .await;
     let mut names = Vec::new();
     for _ in 0..30 {
         names.push(ask(node_port).await.expect("answer through the proxy"));

@@ -10,7 +10,7 @@ use capstan_client::DeleteParams;
 use capstan_kube_proxy::Algorithm;
 use capstan_proto::core::v1::{Endpoints, Service};
 use common::backends::{ask, read_name, refusing, Backends};
-use common::{cluster, eventually, Deadline, ServiceOptions};
+use common::{cluster, eventually, ServiceOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -32,12 +32,14 @@ async fn removed_backend_gets_no_new_connection_but_finishes_its_transfer() {
     };
     // b goes to notReadyAddresses: new connections only reach a
     cluster.endpoints("web", "TCP", &[a], &[b]).await;
-    let (deadline, mut only_a) = (Deadline::new("b leaves the rotation"), 0);
-    while only_a < 4 {
+    // four answers from a in a row: no connection opened after the change reached b
+    let only_a = std::cell::Cell::new(0);
+    eventually("b leaves the rotation", || async {
         let name = ask(node_port).await.unwrap_or_default();
-        only_a = if name == "a" { only_a + 1 } else { 0 };
-        deadline.tick().await;
-    }
+        only_a.set(if name == "a" { only_a.get() + 1 } else { 0 });
+        only_a.get() >= 4
+    })
+    .await;
     for _ in 0..10 {
         assert_eq!(ask(node_port).await.expect("answer"), "a");
     }
@@ -72,7 +74,7 @@ async fn a_renamed_port_keeps_its_node_port_open() {
     let (cluster, _backends, node_port, _) = web_with_one_backend().await;
 
     let (services, endpoints) =
-        (cluster.client.api::<Service>(Some("default")), cluster.client.api::<Endpoints>(Some("default")));
+        (cluster.api.client.api::<Service>(Some("default")), cluster.api.client.api::<Endpoints>(Some("default")));
     let mut renamed = endpoints.get("web").await.expect("endpoints");
     for port in renamed.subsets.iter_mut().flat_map(|s| s.ports.iter_mut()) {
         port.name = "renamed".into();
@@ -114,17 +116,20 @@ async fn udp_echo_through_the_proxy() {
     let node_port = cluster.service("dns", options).await;
     cluster.endpoints("dns", "UDP", &[echo], &[]).await;
     let client = UdpSocket::bind("127.0.0.1:0").await.expect("client socket");
-    let mut buf = [0u8; 2048];
-    let deadline = Deadline::new("a reply through the proxy");
-    loop {
+    eventually("a reply through the proxy", || async {
+        let mut buf = [0u8; 2048];
         client.send_to(b"ping", node_port).await.expect("send");
-        if let Ok(Ok((n, from))) = tokio::time::timeout(Duration::from_millis(200), client.recv_from(&mut buf)).await {
-            assert_eq!(from, node_port, "the reply comes from the service's address");
-            assert_eq!(&buf[..n], b"u:ping");
-            break;
+        match tokio::time::timeout(Duration::from_millis(200), client.recv_from(&mut buf)).await {
+            Ok(Ok((n, from))) => {
+                assert_eq!(from, node_port, "the reply comes from the service's address");
+                assert_eq!(&buf[..n], b"u:ping");
+                true
+            }
+            _ => false,
         }
-        deadline.tick().await;
-    }
+    })
+    .await;
+    let mut buf = [0u8; 2048];
     // the same flow carries the next datagram
     client.send_to(b"again", node_port).await.expect("send");
     let (n, _) = client.recv_from(&mut buf).await.expect("reply");
@@ -141,7 +146,7 @@ async fn deleting_the_service_closes_its_listener() {
         "{text}"
     );
 
-    let api = cluster.client.api::<Service>(Some("default"));
+    let api = cluster.api.client.api::<Service>(Some("default"));
     api.delete("web", &DeleteParams::default()).await.expect("service deleted");
     eventually("the node port refuses", || async move {
         matches!(TcpStream::connect(node_port).await, Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)

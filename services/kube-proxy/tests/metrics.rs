@@ -48,7 +48,7 @@ async fn label_values_are_escaped_in_the_scrape() {
         ..Default::default()
     };
     cluster.endpoints("odd", "TCP", &[a], &[]).await;
-    let store = cluster.server.store();
+    let store = cluster.api.server().store();
     store.create("/registry/services/default/odd", service.encode_to_vec().into()).await.expect("service stored");
     eventually("the node port answers", || async move { ask(node_port).await.ok().as_deref() == Some("a") }).await;
 

@@ -6,21 +6,21 @@ mod common;
 
 use capstan_kube_proxy::Algorithm;
 use common::backends::{ask, Backends};
-use common::{api_server, eventually, start_proxy, Cluster, ServiceOptions};
+use common::{eventually, start_proxy, Cluster, ServiceOptions, TestCluster};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_services_that_existed_before_it_started() {
-    let (server, client, dir) = api_server().await;
+    let api = TestCluster::start().await;
     let mut backends = Backends::default();
     let a = backends.tcp("a").await;
-    let writer = Cluster { proxy: None, server, client, _dir: dir };
+    let writer = Cluster { api, proxy: None };
     let node_port = writer.service("early", ServiceOptions::default()).await;
     writer.endpoints("early", "TCP", &[a], &[]).await;
 
-    let proxy = start_proxy(&writer.server, Algorithm::RoundRobin).await;
+    let proxy = start_proxy(&writer.api, Algorithm::RoundRobin).await;
     eventually(
         "the pre-existing Service is served",
         || async move { ask(node_port).await.ok().as_deref() == Some("a") },

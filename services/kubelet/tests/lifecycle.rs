@@ -14,6 +14,7 @@ use capstan_proto::coordination::v1::Lease;
 use capstan_proto::core::v1::{Event, Node, Pod};
 use capstan_proto::runtime::v1::{ContainerFilter, ListContainersRequest, ListPodSandboxRequest, PodSandboxFilter};
 use capstan_proto::Resource;
+use capstan_testkit::eventually;
 use common::*;
 use futures::StreamExt;
 
@@ -38,12 +39,11 @@ async fn sandboxes_of(runtime: &RuntimeClients, uid: &str) -> usize {
 
 /// Polls the runtime (bounded) until pod `uid` has nothing left in it.
 async fn wait_runtime_empty(runtime: &RuntimeClients, uid: &str) {
-    let emptied = tokio::time::timeout(TIMEOUT, async {
-        while !containers_of(runtime, uid).await.is_empty() || sandboxes_of(runtime, uid).await > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    });
-    emptied.await.expect("the runtime is emptied of the pod");
+    eventually("the runtime to be emptied of the pod", TIMEOUT, || async {
+        let empty = containers_of(runtime, uid).await.is_empty() && sandboxes_of(runtime, uid).await == 0;
+        empty.then_some(())
+    })
+    .await
 }
 
 #[tokio::test]

@@ -10,13 +10,13 @@ use capstan_proto::core::v1::{Event, Pod};
 use capstan_scheduler::{Config, Scheduler};
 use common::*;
 
-async fn elected(c: &Cluster) -> Scheduler {
+async fn elected(c: &TestCluster) -> Scheduler {
     let config = Config { leader_elect: true, ..scheduler_config(c) };
     Scheduler::start(config).await.expect("scheduler starts")
 }
 
 /// Create `name` and wait for it to be bound; the instance its `Scheduled` Event names.
-async fn bound_by(c: &Cluster, name: &str) -> String {
+async fn bound_by(c: &TestCluster, name: &str) -> String {
     let api = c.client.api::<Pod>(Some("default"));
     api.create(&pod(name, "100m", None)).await.expect("create pod");
     wait_for("pod bound", || async { api.get(name).await.ok().filter(|p| !node_of(p).is_empty()) }).await;
@@ -30,7 +30,7 @@ async fn bound_by(c: &Cluster, name: &str) -> String {
     .await
 }
 
-async fn holder(c: &Cluster) -> String {
+async fn holder(c: &TestCluster) -> String {
     let lease = c.client.api::<Lease>(Some("kube-system")).get("capstan-scheduler").await.expect("the lease");
     lease.spec.and_then(|s| s.holder_identity).unwrap_or_default()
 }

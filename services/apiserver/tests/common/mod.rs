@@ -3,28 +3,23 @@
 
 #![allow(dead_code)]
 
-use capstan_apiserver::{ApiServer, Config, StoreConfig};
+use capstan_apiserver::Config;
 use capstan_proto::api::v1::resource_service_client::ResourceServiceClient;
 use capstan_proto::api::v1::*;
 use capstan_proto::object::parse_manifests;
 use capstan_proto::ObjectExt;
-use capstan_test_support::{require_daemon, EtcdServer};
+use capstan_testkit::TestCluster;
 use futures::StreamExt;
 use std::time::Duration;
 use tonic::transport::Channel;
 
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Embedded,
-    Etcd,
-}
+pub use capstan_testkit::Backend;
 
+/// A test cluster, and a raw gRPC client of the resource service: these
+/// tests speak the wire protocol itself, not the typed client.
 pub struct TestServer {
-    server: Option<ApiServer>,
-    config: Config,
+    cluster: TestCluster,
     pub client: ResourceServiceClient<Channel>,
-    _dir: tempfile::TempDir,
-    _etcd: Option<EtcdServer>,
 }
 
 impl TestServer {
@@ -35,30 +30,19 @@ impl TestServer {
 
     /// As `start`, with the configuration adjusted first.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestServer> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (storage, etcd) = match backend {
-            Backend::Embedded => (StoreConfig::embedded(dir.path().join("data")), None),
-            Backend::Etcd => {
-                let etcd = require_daemon(EtcdServer::start().await)?;
-                (StoreConfig::etcd(etcd.endpoints()), Some(etcd))
-            }
-        };
-        let mut config = Config { listen: "127.0.0.1:0".parse().expect("addr"), storage, ..Config::default() };
-        config.cache.bookmark_interval = Duration::from_millis(200);
-        adjust(&mut config);
-        let server = ApiServer::start(config.clone()).await.expect("API server starts");
-        let client = connect(&server).await;
-        Some(TestServer { server: Some(server), config, client, _dir: dir, _etcd: etcd })
+        let cluster = TestCluster::start_with(backend, |config| {
+            config.cache.bookmark_interval = Duration::from_millis(200);
+            adjust(config);
+        })
+        .await?;
+        let client = connect(&cluster.url()).await;
+        Some(TestServer { cluster, client })
     }
 
     /// Stops the server and starts a new one over the same store.
     pub async fn restart(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.stop().await.expect("clean stop");
-        }
-        let server = ApiServer::start(self.config.clone()).await.expect("API server restarts");
-        self.client = connect(&server).await;
-        self.server = Some(server);
+        self.cluster.restart().await;
+        self.client = connect(&self.cluster.url()).await;
     }
 
     pub async fn apply(&mut self, yaml: &str) -> Result<Object, tonic::Status> {
@@ -149,8 +133,8 @@ pub fn rref(resource: &str, ns: &str, name: &str) -> ResourceRef {
     ResourceRef { resource: resource.into(), namespace: ns.into(), name: name.into(), subresource: String::new() }
 }
 
-async fn connect(server: &ApiServer) -> ResourceServiceClient<Channel> {
-    ResourceServiceClient::connect(server.url()).await.expect("client connects")
+async fn connect(url: &str) -> ResourceServiceClient<Channel> {
+    ResourceServiceClient::connect(url.to_string()).await.expect("client connects")
 }
 
 /// The next non-bookmark event, waiting at most 10 s (a hang is a failure,

@@ -5,30 +5,26 @@
 #![allow(dead_code)]
 
 use capstan::CliError;
-use capstan_apiserver::{ApiServer, Config, StoreConfig};
 use capstan_client::Client;
-use tempfile::TempDir;
+use capstan_testkit::TestCluster;
 
+/// A test cluster and the CLI run against it.
 pub struct Cluster {
-    pub server: ApiServer,
-    pub dir: TempDir,
+    pub api: TestCluster,
 }
 
 pub async fn cluster() -> Cluster {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        storage: StoreConfig::embedded(dir.path().join("data")),
-        ..Default::default()
-    };
-    let server = ApiServer::start(config).await.expect("API server");
-    Cluster { server, dir }
+    Cluster { api: TestCluster::start().await }
 }
 
 impl Cluster {
+    pub async fn stop(self) {
+        self.api.stop().await;
+    }
+
     /// Runs `capstan --server URL ARGS...`; the output and the result.
     pub async fn capstan(&self, args: &[&str]) -> (String, Result<(), CliError>) {
-        let url = self.server.url();
+        let url = self.api.url();
         let mut full = vec!["capstan", "--server", url.as_str()];
         full.extend_from_slice(args);
         let mut out = Vec::new();
@@ -50,7 +46,7 @@ impl Cluster {
     }
 
     pub fn manifest(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
+        let path = self.api.path().join(name);
         std::fs::write(&path, text).expect("write manifest");
         path.display().to_string()
     }
@@ -63,7 +59,7 @@ impl Cluster {
 
     /// A client of the same server, for what a test does behind the CLI's back.
     pub fn client(&self) -> Client {
-        Client::connect(&self.server.url()).expect("client")
+        Client::connect(&self.api.url()).expect("client")
     }
 }
 
@@ -92,7 +88,7 @@ impl Cluster {
     /// Starts `capstan --server URL ARGS...` in the background.
     pub fn spawn(&self, args: &[&str]) -> Running {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut full: Vec<String> = vec!["capstan".into(), "--server".into(), self.server.url()];
+        let mut full: Vec<String> = vec!["capstan".into(), "--server".into(), self.api.url()];
         full.extend(args.iter().map(|a| a.to_string()));
         let task = tokio::spawn(async move {
             let mut sink = LineSink(tx);

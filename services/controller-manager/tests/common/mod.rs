@@ -5,53 +5,44 @@
 
 #![allow(dead_code)]
 
-use capstan_apiserver::{ApiServer, Config as ApiConfig};
 use capstan_client::{wait_for, Client, ListParams};
 use capstan_controller_manager::{Config, ControllerManager};
 use capstan_cri::RuntimeClients;
 use capstan_kubelet::{Config as KubeletConfig, Kubelet};
 use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
-use capstan_proto::core::v1::{Container, Pod, PodSpec, PodTemplateSpec};
-use capstan_proto::meta::v1::{LabelSelector, ObjectMeta};
+use capstan_proto::core::v1::{Pod, PodTemplateSpec};
+use capstan_proto::meta::v1::LabelSelector;
 use capstan_proto::Resource;
 use capstan_scheduler::{Config as SchedulerConfig, Scheduler};
+pub use capstan_testkit::TestCluster;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
-pub struct Cluster {
-    pub server: ApiServer,
-    pub client: Client,
-    _dir: tempfile::TempDir,
-}
-
 /// A fresh API server on an embedded store in a temp dir.
-pub async fn cluster() -> Cluster {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = ApiServer::start(ApiConfig::ephemeral(dir.path())).await.expect("API server starts");
-    let client = Client::connect(&server.url()).expect("client");
-    Cluster { server, client, _dir: dir }
+pub async fn cluster() -> TestCluster {
+    TestCluster::start().await
 }
 
 /// The controller-manager's config for `cluster`, running only `controllers`.
-pub fn controller_config(cluster: &Cluster, controllers: &[&str]) -> Config {
+pub fn controller_config(cluster: &TestCluster, controllers: &[&str]) -> Config {
     Config {
-        server: cluster.server.url(),
+        server: cluster.url(),
         listen: Some("127.0.0.1:0".parse().expect("addr")),
         controllers: controllers.iter().map(|c| c.to_string()).collect(),
         ..Config::default()
     }
 }
 
-pub async fn start_controllers(cluster: &Cluster, controllers: &[&str]) -> ControllerManager {
+pub async fn start_controllers(cluster: &TestCluster, controllers: &[&str]) -> ControllerManager {
     ControllerManager::start(controller_config(cluster, controllers)).await.expect("controller-manager starts")
 }
 
-pub async fn start_scheduler(cluster: &Cluster) -> Scheduler {
+pub async fn start_scheduler(cluster: &TestCluster) -> Scheduler {
     let config = SchedulerConfig {
-        server: cluster.server.url(),
+        server: cluster.url(),
         listen: Some("127.0.0.1:0".parse().expect("addr")),
         ..SchedulerConfig::default()
     };
@@ -67,8 +58,8 @@ pub struct TestNode {
 
 /// The kubelet config of a test node: fast resync and back-off; callers may
 /// shorten the lease for node-failure tests.
-pub fn kubelet_config(cluster: &Cluster, node: &str, clients: RuntimeClients) -> KubeletConfig {
-    let mut config = KubeletConfig::new(cluster.server.url(), node, "memory://");
+pub fn kubelet_config(cluster: &TestCluster, node: &str, clients: RuntimeClients) -> KubeletConfig {
+    let mut config = KubeletConfig::new(cluster.url(), node, "memory://");
     config.runtime = Some(clients);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -91,45 +82,25 @@ pub async fn memory_runtime(node: &str) -> (MemoryRuntime, RuntimeClients) {
     (runtime, clients)
 }
 
-pub async fn start_node(cluster: &Cluster, node: &str) -> TestNode {
+pub async fn start_node(cluster: &TestCluster, node: &str) -> TestNode {
     let (runtime, clients) = memory_runtime(node).await;
     let kubelet = Kubelet::start(kubelet_config(cluster, node, clients.clone())).await.expect("kubelet starts");
     TestNode { kubelet, runtime, clients }
 }
 
-/// A pod template labelled `labels`, one container of the test image
-/// running `sleep` (the in-memory runtime keeps it running).
+/// A pod template labelled `labels`, one container of `image` running
+/// `sleep` (the in-memory runtime keeps it running).
 pub fn template(labels: &[(&str, &str)], image: &str) -> PodTemplateSpec {
-    PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            ..Default::default()
-        }),
-        spec: Some(PodSpec {
-            containers: vec![Container {
-                name: "app".into(),
-                image: image.into(),
-                command: vec!["sleep".into(), "3600".into()],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-    }
+    capstan_testkit::pod("").labels(labels).image(image).command(&["sleep", "3600"]).template()
 }
 
 pub fn selector(labels: &[(&str, &str)]) -> LabelSelector {
-    LabelSelector {
-        match_labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        ..Default::default()
-    }
+    capstan_testkit::selector(labels)
 }
 
+/// A pod in `default` labelled `labels`, running `sleep` in the test image.
 pub fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
-    let template = template(labels, "capstan/test:1");
-    let mut meta = template.metadata.unwrap_or_default();
-    meta.name = name.into();
-    meta.namespace = "default".into();
-    Pod { metadata: Some(meta), spec: template.spec, ..Default::default() }
+    capstan_testkit::pod(name).labels(labels).command(&["sleep", "3600"]).build()
 }
 
 /// Pods in `namespace` matching the label selector, as listed now.

@@ -11,43 +11,33 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use capstan_apiserver::{ApiServer, Config as ApiConfig};
-use capstan_client::Client;
 use capstan_kube_proxy::{Algorithm, Config, Proxy};
 use capstan_proto::core::v1::{
     ClientIpConfig, EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Service, ServicePort, ServiceSpec,
     SessionAffinityConfig,
 };
 use capstan_proto::meta::v1::ObjectMeta;
+pub use capstan_testkit::TestCluster;
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// An API server and, unless a test starts its own, a proxy on it.
 pub struct Cluster {
-    pub server: ApiServer,
-    pub client: Client,
+    pub api: TestCluster,
     /// `None` when a test starts its proxy itself.
     pub proxy: Option<Proxy>,
-    pub _dir: tempfile::TempDir,
 }
 
 /// An API server and a proxy in `mode` serving node ports on 127.0.0.1.
 pub async fn cluster(mode: Algorithm) -> Cluster {
-    let (server, client, dir) = api_server().await;
-    let proxy = start_proxy(&server, mode).await;
-    Cluster { server, client, proxy: Some(proxy), _dir: dir }
-}
-
-/// An API server alone, on an embedded store in a temp dir.
-pub async fn api_server() -> (ApiServer, Client, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = ApiServer::start(ApiConfig::ephemeral(dir.path())).await.expect("API server starts");
-    let client = Client::connect(&server.url()).expect("client");
-    (server, client, dir)
+    let api = TestCluster::start().await;
+    let proxy = start_proxy(&api, mode).await;
+    Cluster { api, proxy: Some(proxy) }
 }
 
 /// The proxy in-process, node ports on 127.0.0.1, admin ports ephemeral.
-pub async fn start_proxy(server: &ApiServer, mode: Algorithm) -> Proxy {
-    let mut config = Config::new(server.url(), "node-1");
+pub async fn start_proxy(api: &TestCluster, mode: Algorithm) -> Proxy {
+    let mut config = Config::new(api.url(), "node-1");
     config.mode = mode;
     config.nodeport_addresses = vec!["127.0.0.1".parse().expect("ip")];
     config.healthz_bind_address = Some("127.0.0.1:0".parse().expect("addr"));
@@ -95,7 +85,7 @@ impl Cluster {
             }),
             ..Default::default()
         };
-        let created = self.client.api::<Service>(Some("default")).create(&service).await.expect("service created");
+        let created = self.api.client.api::<Service>(Some("default")).create(&service).await.expect("service created");
         let node_port = created.spec.as_ref().and_then(|s| s.ports.first()).map(|p| p.node_port).unwrap_or_default();
         assert!(node_port >= 30000, "a node port is allocated: {created:?}");
         SocketAddr::from(([127, 0, 0, 1], u16::try_from(node_port).expect("port")))
@@ -103,7 +93,7 @@ impl Cluster {
 
     /// Writes the Endpoints of `name`: `ready` and `not_ready` backends at port "p".
     pub async fn endpoints(&self, name: &str, protocol: &str, ready: &[SocketAddr], not_ready: &[SocketAddr]) {
-        let api = self.client.api::<Endpoints>(Some("default"));
+        let api = self.api.client.api::<Endpoints>(Some("default"));
         let address = |a: &SocketAddr| EndpointAddress { ip: a.ip().to_string(), ..Default::default() };
         // every backend of a test listens on its own port: one subset each
         let subset = |a: &SocketAddr, ready: bool| EndpointSubset {
@@ -140,27 +130,9 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    capstan_test_support::eventually(what, TIMEOUT, || {
+    capstan_testkit::eventually(what, TIMEOUT, || {
         let holds = check();
         async move { holds.await.then_some(()) }
     })
     .await
-}
-
-/// A bounded wait for loops that keep state between tries.
-pub struct Deadline {
-    what: &'static str,
-    until: tokio::time::Instant,
-}
-
-impl Deadline {
-    pub fn new(what: &'static str) -> Self {
-        Deadline { what, until: tokio::time::Instant::now() + TIMEOUT }
-    }
-
-    /// Fails the test once the deadline passed; otherwise pauses briefly.
-    pub async fn tick(&self) {
-        assert!(tokio::time::Instant::now() < self.until, "timed out waiting for {}", self.what);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -7,28 +7,18 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use capstan_apiserver::{ApiServer, Config as ApiConfig};
 use capstan_client::Client;
 use capstan_cri::RuntimeClients;
 use capstan_kubelet::{Config, Kubelet};
 use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
-use capstan_proto::core::v1::{Container, Pod, PodSpec};
-use capstan_proto::meta::v1::ObjectMeta;
+use capstan_proto::core::v1::{Container, Pod};
 use capstan_proto::Resource;
+pub use capstan_testkit::TestCluster;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct Cluster {
-    pub server: ApiServer,
-    pub client: Client,
-    _dir: tempfile::TempDir,
-}
-
-pub async fn cluster() -> Cluster {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = ApiServer::start(ApiConfig::ephemeral(dir.path())).await.expect("API server starts");
-    let client = Client::connect(&server.url()).expect("client");
-    Cluster { server, client, _dir: dir }
+pub async fn cluster() -> TestCluster {
+    TestCluster::start().await
 }
 
 /// A fresh in-memory runtime for `node`, and clients to it.
@@ -45,8 +35,8 @@ pub async fn memory_runtime(node: &str) -> (MemoryRuntime, RuntimeClients) {
 
 /// A kubelet config with test timings: 200 ms back-off doubling to 2 s, fast relist
 /// and resync.
-pub fn kubelet_config(cluster: &Cluster, node: &str, runtime: RuntimeClients) -> Config {
-    let mut config = Config::new(cluster.server.url(), node, "memory://");
+pub fn kubelet_config(cluster: &TestCluster, node: &str, runtime: RuntimeClients) -> Config {
+    let mut config = Config::new(cluster.url(), node, "memory://");
     config.runtime = Some(runtime);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -58,25 +48,16 @@ pub fn kubelet_config(cluster: &Cluster, node: &str, runtime: RuntimeClients) ->
     config
 }
 
-pub async fn start_kubelet(cluster: &Cluster, node: &str, runtime: RuntimeClients) -> Kubelet {
+pub async fn start_kubelet(cluster: &TestCluster, node: &str, runtime: RuntimeClients) -> Kubelet {
     Kubelet::start(kubelet_config(cluster, node, runtime)).await.expect("kubelet starts")
 }
 
 pub fn container(name: &str, command: &[&str]) -> Container {
-    Container {
-        name: name.to_string(),
-        image: "capstan/test:1".to_string(),
-        command: command.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
+    capstan_testkit::container(name, command)
 }
 
 pub fn pod(name: &str, policy: &str, containers: Vec<Container>) -> Pod {
-    Pod {
-        metadata: Some(ObjectMeta { name: name.to_string(), namespace: "default".to_string(), ..Default::default() }),
-        spec: Some(PodSpec { restart_policy: policy.to_string(), containers, ..Default::default() }),
-        ..Default::default()
-    }
+    capstan_testkit::pod(name).restart_policy(policy).containers(containers).build()
 }
 
 /// Creates the pod and binds it to `node`, as the scheduler would.

@@ -14,14 +14,13 @@ use capstan_client::{Client, ListParams, WatchEvent};
 use capstan_cri::{labels, RuntimeClients};
 use capstan_docker_shim::{DockerConfig, ServedShim};
 use capstan_kubelet::{Config, Kubelet, Timings};
-use capstan_proto::core::v1::{Container, ExecAction, Pod, PodSpec, Probe};
-use capstan_proto::meta::v1::ObjectMeta;
+use capstan_proto::core::v1::{Container, ExecAction, Pod, Probe};
 use capstan_proto::runtime::v1::{ExecSyncRequest, ExecSyncResponse};
 use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
-use crate::common::Cluster;
+use crate::common::TestCluster;
 
 pub use capstan_test_support::{ensure_images, require_docker};
 
@@ -88,9 +87,9 @@ pub struct DockerNode {
 }
 
 impl DockerNode {
-    pub async fn start(cluster: &Cluster, name: &str, timings: Timings) -> DockerNode {
+    pub async fn start(cluster: &TestCluster, name: &str, timings: Timings) -> DockerNode {
         let shim = Shim::start(name).await;
-        let mut config = Config::new(cluster.server.url(), name, shim.endpoint.clone());
+        let mut config = Config::new(cluster.url(), name, shim.endpoint.clone());
         config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
         config.timings = timings;
@@ -123,7 +122,7 @@ pub struct Env {
     node: Option<DockerNode>,
     pub node_name: String,
     timings: Timings,
-    pub cluster: Cluster,
+    pub cluster: TestCluster,
     _sweeper: Sweeper,
 }
 
@@ -172,11 +171,7 @@ impl Env {
 
 /// A pod in `default` with `policy`; [`Env::create`] binds it.
 pub fn pod(name: &str, policy: &str, containers: Vec<Container>) -> Pod {
-    Pod {
-        metadata: Some(ObjectMeta { name: name.to_string(), namespace: "default".to_string(), ..Default::default() }),
-        spec: Some(PodSpec { restart_policy: policy.to_string(), containers, ..Default::default() }),
-        ..Default::default()
-    }
+    capstan_testkit::pod(name).restart_policy(policy).containers(containers).build()
 }
 
 /// An exec probe run every `period` seconds, failing after `failures` in a row.
@@ -265,14 +260,15 @@ pub async fn docker_containers(uid: &str) -> Vec<(String, String)> {
 
 /// Polls the engine (bounded by [`WAIT`]) until pod `uid` has no container left.
 pub async fn wait_docker_empty(uid: &str) {
-    let emptied = tokio::time::timeout(WAIT, async {
-        while !docker_containers(uid).await.is_empty() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    capstan_testkit::eventually(&format!("pod {uid} to have no container left"), WAIT, || async {
+        let left = docker_containers(uid).await;
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(left)
         }
-    });
-    if emptied.await.is_err() {
-        panic!("pod {uid} still has containers after {WAIT:?}: {:?}", docker_containers(uid).await);
-    }
+    })
+    .await
 }
 
 /// A subscription to the engine's `exec_die` events of one container: each is

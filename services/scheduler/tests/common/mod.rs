@@ -4,48 +4,37 @@
 
 #![allow(dead_code)]
 
-use capstan_apiserver::{ApiServer, Config as ApiConfig};
-use capstan_client::{Client, ListParams};
-use capstan_proto::core::v1::{
-    Container, Node, NodeCondition, NodeSpec, NodeStatus, Pod, PodSpec, ResourceRequirements, Taint,
-};
-use capstan_proto::meta::v1::{ObjectMeta, OwnerReference, Quantity};
+use capstan_client::ListParams;
+use capstan_proto::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, Pod, Taint};
+use capstan_proto::meta::v1::{ObjectMeta, Quantity};
 use capstan_scheduler::{Config, Scheduler};
+pub use capstan_testkit::TestCluster;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct Cluster {
-    pub server: ApiServer,
-    pub client: Client,
-    _dir: tempfile::TempDir,
+pub async fn cluster() -> TestCluster {
+    TestCluster::start().await
 }
 
-pub async fn cluster() -> Cluster {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = ApiServer::start(ApiConfig::ephemeral(dir.path())).await.expect("API server starts");
-    let client = Client::connect(&server.url()).expect("client");
-    Cluster { server, client, _dir: dir }
+pub fn scheduler_config(cluster: &TestCluster) -> Config {
+    Config { server: cluster.url(), listen: Some("127.0.0.1:0".parse().expect("addr")), ..Config::default() }
 }
 
-pub fn scheduler_config(cluster: &Cluster) -> Config {
-    Config { server: cluster.server.url(), listen: Some("127.0.0.1:0".parse().expect("addr")), ..Config::default() }
-}
-
-pub async fn start_scheduler(cluster: &Cluster) -> Scheduler {
+pub async fn start_scheduler(cluster: &TestCluster) -> Scheduler {
     Scheduler::start(scheduler_config(cluster)).await.expect("scheduler starts")
 }
 
 /// Create a Ready node with `cpu` and `memory` allocatable.
-pub async fn add_node(cluster: &Cluster, name: &str, cpu: &str, taints: Vec<Taint>, unschedulable: bool) {
+pub async fn add_node(cluster: &TestCluster, name: &str, cpu: &str, taints: Vec<Taint>, unschedulable: bool) {
     add_node_with_ready(cluster, name, cpu, taints, unschedulable, "True").await;
 }
 
 /// Create a node whose Ready condition has `ready` as its status.
 pub async fn add_node_with_ready(
-    cluster: &Cluster,
+    cluster: &TestCluster,
     name: &str,
     cpu: &str,
     taints: Vec<Taint>,
@@ -72,42 +61,17 @@ pub async fn add_node_with_ready(
     api.update_status(&created).await.expect("node status");
 }
 
-/// A pod requesting `cpu`, optionally controlled by the owner `owner_uid`.
+/// A pod requesting `cpu`, optionally controlled by the ReplicaSet `web` with `owner_uid`.
 pub fn pod(name: &str, cpu: &str, owner_uid: Option<&str>) -> Pod {
-    let requests = [("cpu".to_string(), Quantity::new(cpu))].into();
-    let owner_references = owner_uid
-        .map(|uid| {
-            vec![OwnerReference {
-                api_version: "apps/v1".into(),
-                kind: "ReplicaSet".into(),
-                name: "web".into(),
-                uid: uid.into(),
-                controller: Some(true),
-                ..Default::default()
-            }]
-        })
-        .unwrap_or_default();
-    Pod {
-        metadata: Some(ObjectMeta {
-            name: name.into(),
-            namespace: "default".into(),
-            owner_references,
-            ..Default::default()
-        }),
-        spec: Some(PodSpec {
-            containers: vec![Container {
-                name: "app".into(),
-                image: "capstan/test:1".into(),
-                resources: Some(ResourceRequirements { requests, ..Default::default() }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        ..Default::default()
+    let pod = capstan_testkit::pod(name).cpu(cpu);
+    match owner_uid {
+        Some(uid) => pod.owned_by_replica_set("web", uid),
+        None => pod,
     }
+    .build()
 }
 
-pub async fn pods(cluster: &Cluster) -> Vec<Pod> {
+pub async fn pods(cluster: &TestCluster) -> Vec<Pod> {
     cluster.client.api::<Pod>(Some("default")).list(&ListParams::default()).await.expect("list pods").0
 }
 

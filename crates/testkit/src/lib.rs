@@ -1,0 +1,21 @@
+//! The kit every integration test above the API server starts from, so the
+//! in-process cluster, the object builders and the bounded wait exist once.
+//!
+//! It is dev-only: nothing in a shipped binary depends on it. The daemons
+//! themselves (etcd, Docker, containerd) come from `capstan-test-support`,
+//! which sits below the API server; this crate adds what needs one.
+//!
+//! # Layout
+//! - [`cluster`]: [`TestCluster`], a real API server on the embedded store
+//!   (in a temp dir) or on a real etcd, with a client, restartable over the
+//!   same store.
+//! - [`objects`]: [`pod`] and the other builders tests share.
+//! - [`eventually`] (from `capstan-test-support`): the one polling wait, for
+//!   conditions no single watch reports.
+
+pub mod cluster;
+pub mod objects;
+
+pub use capstan_test_support::eventually;
+pub use cluster::{Backend, TestCluster};
+pub use objects::{container, labels, pod, selector, PodBuilder};

@@ -1,5 +1,5 @@
 //! The `capstan-kubelet` binary's flags. A module of the binary, not of the
-//! library, kept in its own file so that `services/capstan/tests/env_names.rs`
+//! library, kept in its own file so that `services/capstan/tests/component_flags.rs`
 //! can compile every component's flags side by side and check that no two
 //! components read the same environment variable.
 

@@ -1,7 +1,9 @@
 //! Every component's flags, side by side: each is well formed (clap's own
-//! `debug_assert`), and each environment variable names the one component
-//! that reads it (`CAPSTAN_<BINARY>_…`), so setting one for a component never
-//! changes another started from the same shell or container environment.
+//! `debug_assert`); each environment variable names the one component that
+//! reads it (`CAPSTAN_<BINARY>_…`), so setting one for a component never
+//! changes another started from the same shell or container environment; and
+//! what answers anyone who connects (nothing authenticates yet) listens on
+//! loopback unless a flag says otherwise.
 //!
 //! The flags are modules of each binary, not of its library; they are compiled
 //! here from their files, the only place that sees every component at once.
@@ -27,7 +29,7 @@ mod scheduler;
 
 use std::collections::BTreeMap;
 
-use clap::CommandFactory;
+use clap::{CommandFactory, Parser};
 
 /// Variables that belong to another program and keep its name.
 const FOREIGN: &[&str] = &["DOCKER_HOST"];
@@ -94,4 +96,21 @@ fn no_two_programs_read_the_same_variable() {
         readers.get("CAPSTAN_APISERVER_LISTEN").map(Vec::as_slice),
         Some(&["capstan-apiserver".to_string()][..])
     );
+}
+
+#[test]
+fn unauthenticated_servers_listen_on_loopback_by_default() {
+    let apiserver = apiserver::Flags::try_parse_from(["capstan-apiserver"]).expect("the defaults parse");
+    assert_eq!(apiserver.listen, "127.0.0.1:6443".parse().expect("addr"));
+    let kubelet = kubelet::Flags::try_parse_from(["capstan-kubelet"]).expect("the defaults parse");
+    assert_eq!((kubelet.address.to_string(), kubelet.port), ("127.0.0.1".to_string(), 10250));
+    let proxy = kube_proxy::Flags::try_parse_from(["capstan-proxy"]).expect("the defaults parse");
+    assert_eq!(proxy.healthz_bind_address, "127.0.0.1:10256".parse().expect("addr"), "the admin RPC");
+    assert!(proxy.metrics_bind_address.ip().is_loopback());
+    // the libraries' own defaults, which in-process starts use
+    assert!(capstan_apiserver::Config::default().listen.ip().is_loopback());
+    assert!(capstan_kubelet::Config::new("http://127.0.0.1:6443", "n1", "memory://").listen.ip().is_loopback());
+    // opening them is one flag away
+    let open = kubelet::Flags::try_parse_from(["capstan-kubelet", "--address", "0.0.0.0"]).expect("parse");
+    assert!(open.address.is_unspecified());
 }

@@ -110,6 +110,8 @@ fn unauthenticated_servers_listen_on_loopback_by_default() {
     // the libraries' own defaults, which in-process starts use
     assert!(capstan_apiserver::Config::default().listen.ip().is_loopback());
     assert!(capstan_kubelet::Config::new("http://127.0.0.1:6443", "n1", "memory://").listen.ip().is_loopback());
+    let proxy = capstan_kube_proxy::Config::new("http://127.0.0.1:6443", "n1");
+    assert!(proxy.healthz_bind_address.is_some_and(|a| a.ip().is_loopback()));
     // opening them is one flag away
     let open = kubelet::Flags::try_parse_from(["capstan-kubelet", "--address", "0.0.0.0"]).expect("parse");
     assert!(open.address.is_unspecified());

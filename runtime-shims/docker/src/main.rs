@@ -1,35 +1,12 @@
 //! The `capstan-docker-shim` binary: flags in, [`capstan_docker_shim::run`] out.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use capstan_docker_shim::DockerConfig;
 use capstan_shim_common::{node_name_or_hostname, parse_endpoint, RuntimeEndpoint};
 use clap::Parser;
+use flags::Flags;
 
-#[derive(Parser, Debug)]
-#[command(name = "capstan-docker-shim", about = "Capstan's runtime shim for Docker Engine", version)]
-struct Flags {
-    /// Where to serve the runtime interface.
-    #[arg(long, env = "CAPSTAN_LISTEN", default_value = "unix:///run/capstan/docker-shim.sock")]
-    listen: String,
-    /// The Docker Engine endpoint.
-    #[arg(long, env = "DOCKER_HOST", default_value = "unix:///var/run/docker.sock")]
-    docker_host: String,
-    /// The bridge network pod sandboxes join (created if missing); `bridge`,
-    /// Docker's default network, starts pods faster (no embedded DNS).
-    #[arg(long, env = "CAPSTAN_NETWORK", default_value = "capstan")]
-    network: String,
-    /// The node this shim serves; it touches only containers labelled with it.
-    #[arg(long, env = "CAPSTAN_NODE_NAME")]
-    node_name: Option<String>,
-    /// The pause image of pod sandboxes (built from --busybox if missing).
-    #[arg(long, env = "CAPSTAN_PAUSE_IMAGE", default_value = "capstan/pause:1")]
-    pause_image: String,
-    /// A static busybox to build the pause image from.
-    #[arg(long, env = "CAPSTAN_BUSYBOX", default_value = "/bin/busybox")]
-    busybox: PathBuf,
-}
+mod flags;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -4,20 +4,9 @@ use anyhow::Context;
 use capstan_memory_shim::MemoryConfig;
 use capstan_shim_common::{parse_endpoint, RuntimeEndpoint};
 use clap::Parser;
+use flags::Flags;
 
-#[derive(Parser, Debug)]
-#[command(name = "capstan-memory-shim", about = "Capstan's in-memory container runtime (no processes)", version)]
-struct Flags {
-    /// Where to serve the runtime interface.
-    #[arg(long, env = "CAPSTAN_LISTEN", default_value = "unix:///run/capstan/memory-shim.sock")]
-    listen: String,
-    /// The node this runtime's containers belong to.
-    #[arg(long, env = "CAPSTAN_NODE_NAME", default_value = "memory-node")]
-    node_name: String,
-    /// IPv4 subnet pod IPs are allocated from.
-    #[arg(long, env = "CAPSTAN_POD_SUBNET", default_value = "10.88.0.0/16")]
-    pod_subnet: String,
-}
+mod flags;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -61,7 +61,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listen: SocketAddr::from(([0, 0, 0, 0], 6443)),
+            listen: SocketAddr::from(([127, 0, 0, 1], 6443)),
             storage: StoreConfig::embedded("/var/lib/capstan/apiserver"),
             service_cluster_ip_range: "10.96.0.0/12".into(),
             service_node_port_range: (30000, 32767),

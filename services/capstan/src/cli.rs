@@ -137,6 +137,9 @@ pub struct GetArgs {
     /// Add a LABELS column
     #[arg(long)]
     pub show_labels: bool,
+    /// Leave out the header line of tables
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 #[derive(Debug, Args)]
@@ -162,9 +165,14 @@ pub struct DeleteArgs {
     /// Delete the objects matching this label selector
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
-    /// Seconds the objects get to terminate (-1: their own default)
+    /// Seconds the objects get to terminate (-1: their own default). 0 only
+    /// with --force (force deletion); without it, 0 is taken as 1, as kubectl does
     #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
     pub grace_period: i64,
+    /// Remove the objects from the API at once, without waiting for their node
+    /// to confirm they stopped (implies --grace-period 0)
+    #[arg(long)]
+    pub force: bool,
     /// background, foreground or orphan (true = background, false = orphan)
     #[arg(long, default_value = "background")]
     pub cascade: String,

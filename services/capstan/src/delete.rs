@@ -1,6 +1,7 @@
 //! `capstan delete`: delete objects named on the command line, matched by
 //! a selector (or `--all`), or named by manifests, printing
-//! `pod "web-1" deleted` for each.
+//! `pod "web-1" deleted` for each (`force deleted` with `--force`, which
+//! removes a pod whose node is gone without waiting for that node).
 
 use crate::cli::DeleteArgs;
 use crate::errors::{CliError, Subject};
@@ -15,26 +16,49 @@ struct Doomed {
     name: String,
 }
 
+/// kubectl's warning before a force deletion, word for word (scripts match it).
+pub const FORCE_WARNING: &str = "Warning: Immediate deletion does not wait for confirmation that the running resource \
+     has been terminated. The resource may continue to run on the cluster indefinitely.";
+
 pub async fn run(ctx: &mut Context<'_>, args: &DeleteArgs) -> Result<(), CliError> {
-    let params = DeleteParams {
-        grace_period_seconds: (args.grace_period >= 0).then_some(args.grace_period),
-        propagation_policy: Some(cascade(&args.cascade)?),
-        ..Default::default()
-    };
+    let grace_period_seconds = grace_period(args.grace_period, args.force)?;
+    let params =
+        DeleteParams { grace_period_seconds, propagation_policy: Some(cascade(&args.cascade)?), ..Default::default() };
+    let forced = grace_period_seconds == Some(0);
+    if forced {
+        // stderr, as kubectl: the output stays one line per object for scripts
+        eprintln!("{FORCE_WARNING}");
+    }
     let doomed = targets(ctx, args).await?;
     if doomed.is_empty() {
         writeln!(ctx.out, "No resources found")?;
         return Ok(());
     }
+    let done = if forced { "force deleted" } else { "deleted" };
     let mut errors = Vec::new();
     for d in doomed {
         let subject = Subject { info: d.info, name: &d.name };
         match ctx.client.delete(resource_ref(d.info, &d.namespace, &d.name), &params).await {
-            Ok(_) => writeln!(ctx.out, "{} \"{}\" deleted", names::singular_group(d.info), d.name)?,
+            Ok(_) => writeln!(ctx.out, "{} \"{}\" {done}", names::singular_group(d.info), d.name)?,
             Err(e) => errors.push(ctx.fail(e, Some(subject))),
         }
     }
     CliError::collect(errors)
+}
+
+/// The grace period to send for `--grace-period` and `--force`, as kubectl
+/// reads them: `--force` means 0 and refuses a positive period; 0 without
+/// `--force` becomes 1, so that a typo never skips the node's confirmation;
+/// a negative period leaves each object its own.
+pub fn grace_period(requested: i64, force: bool) -> Result<Option<i64>, CliError> {
+    match (requested, force) {
+        (seconds, true) if seconds > 0 => {
+            Err(CliError::Usage("--force and --grace-period greater than 0 cannot be specified together".to_string()))
+        }
+        (_, true) => Ok(Some(0)),
+        (0, false) => Ok(Some(1)),
+        (seconds, false) => Ok((seconds > 0).then_some(seconds)),
+    }
 }
 
 /// `--cascade`: kubectl's words for propagation policies.
@@ -97,6 +121,25 @@ async fn targets(ctx: &Context<'_>, args: &DeleteArgs) -> Result<Vec<Doomed>, Cl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grace_period_and_force_read_as_kubectl_reads_them() {
+        let cases = [
+            ((-1, false), Ok(None)),
+            ((30, false), Ok(Some(30))),
+            ((0, false), Ok(Some(1))),
+            ((-1, true), Ok(Some(0))),
+            ((0, true), Ok(Some(0))),
+            (
+                (5, true),
+                Err("error: --force and --grace-period greater than 0 cannot be specified together".to_string()),
+            ),
+        ];
+        for ((requested, force), want) in cases {
+            let got = grace_period(requested, force).map_err(|e| e.to_string());
+            assert_eq!(got, want, "--grace-period {requested} --force={force}");
+        }
+    }
 
     #[test]
     fn cascade_accepts_kubectls_words() {

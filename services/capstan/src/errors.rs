@@ -4,7 +4,7 @@
 
 use crate::names;
 use capstan_client::{ClientError, FieldCause};
-use capstan_proto::{DecodeError, KindInfo};
+use capstan_proto::{kinds, DecodeError, KindInfo};
 use std::fmt;
 use std::path::Path;
 
@@ -128,9 +128,10 @@ impl CliError {
             (ClientError::InvalidUrl { .. } | ClientError::UnexpectedResponse { .. }, _) => {
                 return CliError::Client(error);
             }
-            (ClientError::NotFound { .. }, Some(s)) => {
-                format!("{} \"{}\" not found", names::resource_group(s.info), s.name)
-            }
+            (ClientError::NotFound { message }, Some(s)) => match missing_other_object(message, s) {
+                Some(other) => other,
+                None => format!("{} \"{}\" not found", names::resource_group(s.info), s.name),
+            },
             (ClientError::AlreadyExists { .. }, Some(s)) => {
                 format!("{} \"{}\" already exists", names::resource_group(s.info), s.name)
             }
@@ -150,6 +151,20 @@ impl CliError {
         };
         CliError::Server { reason, message }
     }
+}
+
+/// The server's `namespaces "nowhere" not found` when what is missing is not
+/// the call's subject (a create into a namespace that does not exist), named
+/// as kubectl names it (`deployments.apps` for a grouped resource); `None`
+/// when the message is about the subject itself or has another form.
+fn missing_other_object(message: &str, subject: Subject<'_>) -> Option<String> {
+    let (resource, rest) = message.split_once(" \"")?;
+    let name = rest.strip_suffix("\" not found")?;
+    if resource == subject.info.resource && name == subject.name {
+        return None;
+    }
+    let resource = kinds::lookup(resource).map(names::resource_group).unwrap_or_else(|| resource.to_string());
+    Some(format!("{resource} \"{name}\" not found"))
 }
 
 /// `field: message` per cause; several in brackets, as Kubernetes joins them.
@@ -216,6 +231,17 @@ mod tests {
             ),
             (text(ClientError::FailedPrecondition { message: msg() }, pod), "Error from server (Forbidden): server text".into()),
             (text(ClientError::NotFound { message: msg() }, None), "Error from server (NotFound): server text".into()),
+            // the server names what is missing when it is not the object itself
+            (
+                text(ClientError::NotFound { message: r#"namespaces "nowhere" not found"#.into() }, pod),
+                r#"Error from server (NotFound): namespaces "nowhere" not found"#.into(),
+            ),
+            (
+                text(ClientError::NotFound { message: r#"deployments "gone" not found"#.into() }, pod),
+                r#"Error from server (NotFound): deployments.apps "gone" not found"#.into(),
+            ),
+            (text(ClientError::NotFound { message: r#"pods "x" not found"#.into() }, pod), r#"Error from server (NotFound): pods "x" not found"#.into()),
+            (text(ClientError::NotFound { message: r#"deployments "web" not found"#.into() }, web), r#"Error from server (NotFound): deployments.apps "web" not found"#.into()),
         ];
         for (got, want) in cases {
             assert_eq!(got, want);

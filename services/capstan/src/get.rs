@@ -103,6 +103,15 @@ async fn list(
     Ok(Fetched { info, objects: list.items, resource_version })
 }
 
+/// The header line's cells, none with `--no-headers`.
+pub fn header(args: &GetArgs, info: &KindInfo, cols: Columns) -> Vec<String> {
+    if args.no_headers {
+        Vec::new()
+    } else {
+        printers::header(info, cols)
+    }
+}
+
 /// The columns `args` asks for on `info`'s kind.
 pub fn columns(args: &GetArgs, info: &KindInfo, event: bool) -> Columns {
     Columns {
@@ -124,9 +133,10 @@ fn print_tables(
     let mut printed = false;
     for f in fetched.iter().filter(|f| !f.objects.is_empty()) {
         let cols = columns(args, f.info, false);
-        let mut table = Table::new(printers::header(f.info, cols));
+        let mut table = Table::new(header(args, f.info, cols));
         table.rows = f.objects.iter().map(|o| printers::row(o, cols, now, None)).collect();
-        if printed {
+        // kubectl separates kinds by a blank line only under their headers
+        if printed && !args.no_headers {
             writeln!(ctx.out)?;
         }
         ctx.out.write_all(table.render().as_bytes())?;

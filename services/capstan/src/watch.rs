@@ -34,7 +34,7 @@ pub async fn follow(
         Some(format @ (OutputFormat::Json | OutputFormat::Yaml | OutputFormat::Name)) => Printer::Objects(format),
         _ => {
             let now = Utc::now();
-            let mut table = Table::new(printers::header(info, cols));
+            let mut table = Table::new(get::header(args, info, cols));
             let added = events.then_some("ADDED");
             table.rows = initial.iter().map(|o| printers::row(o, cols, now, added)).collect();
             if events {

@@ -113,3 +113,68 @@ async fn cordon_and_uncordon_flip_schedulability() {
     assert_eq!(c.err(&["cordon", "nope"]).await, r#"Error from server (NotFound): nodes "nope" not found"#);
     c.stop().await;
 }
+
+#[tokio::test]
+async fn a_create_into_a_missing_namespace_names_the_namespace() {
+    let c = cluster().await;
+    let pod = c.manifest(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: nowhere}\nspec: {containers: [{name: c, image: i}]}\n",
+    );
+    let missing = r#"Error from server (NotFound): namespaces "nowhere" not found"#;
+    assert_eq!(c.err(&["apply", "-f", &pod]).await, missing);
+    assert_eq!(c.err(&["create", "-f", &pod]).await, missing);
+    c.server.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn force_deletion_removes_a_pod_whose_node_is_gone() {
+    let c = cluster().await;
+    // bound to a node no kubelet serves: a graceful delete waits for it for ever
+    let pod = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\n\
+             spec: {{nodeName: gone, containers: [{{name: c, image: i}}]}}\n"
+        )
+    };
+    c.apply(&pod("stuck")).await;
+    assert_eq!(c.ok(&["delete", "pod", "stuck"]).await, "pod \"stuck\" deleted\n");
+    let terminating: serde_json::Value =
+        serde_json::from_str(&c.ok(&["get", "pod", "stuck", "-o", "json"]).await).expect("json");
+    assert!(terminating["metadata"]["deletionTimestamp"].is_string(), "{terminating}");
+
+    assert_eq!(c.ok(&["delete", "pod", "stuck", "--grace-period=0", "--force"]).await, "pod \"stuck\" force deleted\n");
+    assert_eq!(c.err(&["get", "pod", "stuck"]).await, r#"Error from server (NotFound): pods "stuck" not found"#);
+
+    // --force alone means --grace-period 0; a positive period with it is refused
+    c.apply(&pod("other")).await;
+    assert_eq!(
+        c.err(&["delete", "pod", "other", "--force", "--grace-period", "5"]).await,
+        "error: --force and --grace-period greater than 0 cannot be specified together"
+    );
+    assert_eq!(c.ok(&["delete", "pod", "other", "--force"]).await, "pod \"other\" force deleted\n");
+    assert_eq!(c.err(&["get", "pod", "other"]).await, r#"Error from server (NotFound): pods "other" not found"#);
+
+    // --grace-period 0 without --force is 1 second, as kubectl makes it: the pod still waits for its node
+    c.apply(&pod("careful")).await;
+    assert_eq!(c.ok(&["delete", "pod", "careful", "--grace-period", "0"]).await, "pod \"careful\" deleted\n");
+    let careful: serde_json::Value =
+        serde_json::from_str(&c.ok(&["get", "pod", "careful", "-o", "json"]).await).expect("json");
+    assert_eq!(careful["metadata"]["deletionGracePeriodSeconds"], 1, "{careful}");
+    c.server.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn get_no_headers_prints_only_rows() {
+    let c = cluster().await;
+    let app = c.manifest("app.yaml", APP);
+    c.ok(&["apply", "-f", &app]).await;
+    let with = c.ok(&["get", "deploy,svc", "-n", "shop"]).await;
+    let without = c.ok(&["get", "deploy,svc", "-n", "shop", "--no-headers"]).await;
+    let rows: Vec<&str> = without.lines().collect();
+    assert_eq!(rows.len(), 2, "one row per object, no header, no blank line between kinds:\n{without}");
+    assert!(rows[0].starts_with("web ") && rows[0].contains("0/2"), "{without}");
+    assert!(rows[1].starts_with("web ") && rows[1].contains("NodePort"), "{without}");
+    assert!(with.starts_with("NAME ") && with.contains("\n\nNAME "), "the default keeps both headers:\n{with}");
+    c.server.stop().await.expect("stop");
+}

@@ -8,63 +8,8 @@ use std::io::Write;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-const MANIFEST: &str = r#"apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  labels: {app: web}
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {app: web}
-  strategy:
-    type: RollingUpdate
-    rollingUpdate: {maxSurge: 25%, maxUnavailable: 0}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: capstan/test:1
-        command: [httpd, -f, -p, "8080"]
-        ports: [{name: http, containerPort: 8080}]
-        resources:
-          requests: {cpu: 100m, memory: 32Mi}
-          limits: {cpu: "1", memory: 64Mi}
-        readinessProbe:
-          httpGet: {path: /, port: http}
-          periodSeconds: 5
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: shop
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports:
-  - {name: http, port: 80, targetPort: http}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: debug
-  namespace: shop
-spec:
-  restartPolicy: Never
-  containers:
-  - name: sh
-    image: capstan/test:1
-    command: [sleep, "3600"]
-"#;
+/// The README's example, as a user applies it.
+const MANIFEST: &str = include_str!("../../../examples/shop.yaml");
 
 struct Cluster {
     api: TestCluster,

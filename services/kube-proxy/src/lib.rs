@@ -73,7 +73,8 @@ impl Config {
             node_name: node_name.into(),
             mode: Algorithm::RoundRobin,
             nodeport_addresses: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
-            healthz_bind_address: Some(SocketAddr::from(([0, 0, 0, 0], 10256))),
+            // loopback: the admin RPC answers anyone, and nothing authenticates yet
+            healthz_bind_address: Some(SocketAddr::from(([127, 0, 0, 1], 10256))),
             metrics_bind_address: Some(SocketAddr::from(([127, 0, 0, 1], 10249))),
             udp_idle_timeout: Duration::from_secs(30),
         }

@@ -66,14 +66,14 @@ impl Default for Timings {
 
 impl Config {
     /// A kubelet for `node_name` against `server` and `runtime_endpoint`, serving on
-    /// 0.0.0.0:10250.
+    /// 127.0.0.1:10250 (loopback until the kubelet authenticates its callers).
     pub fn new(server: impl Into<String>, node_name: impl Into<String>, runtime_endpoint: impl Into<String>) -> Self {
         Config {
             server: server.into(),
             node_name: node_name.into(),
             runtime_endpoint: runtime_endpoint.into(),
             runtime: None,
-            listen: SocketAddr::from(([0, 0, 0, 0], 10250)),
+            listen: SocketAddr::from(([127, 0, 0, 1], 10250)),
             node_ip: None,
             timings: Timings::default(),
         }

@@ -3,25 +3,10 @@
 
 use capstan_scheduler::{Config, Profiles};
 use clap::Parser;
+use flags::Flags;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
-#[derive(Debug, Parser)]
-#[command(name = "capstan-scheduler", about = "Binds pending pods to nodes")]
-struct Flags {
-    /// The API server's URL.
-    #[arg(long, env = "CAPSTAN_SERVER", default_value = "http://127.0.0.1:6443")]
-    server: String,
-    /// A YAML file of scheduling profiles (weights per schedulerName).
-    #[arg(long, env = "CAPSTAN_SCHEDULER_CONFIG")]
-    config: Option<PathBuf>,
-    /// The port of the scheduler's own gRPC server (health).
-    #[arg(long, env = "CAPSTAN_SCHEDULER_PORT", default_value_t = 10259)]
-    port: u16,
-    /// Schedule only while holding the kube-system/capstan-scheduler lease.
-    #[arg(long, env = "CAPSTAN_LEADER_ELECT")]
-    leader_elect: bool,
-}
+mod flags;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

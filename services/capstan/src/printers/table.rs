@@ -1,6 +1,7 @@
 //! Column alignment like kubectl's tab writer: each column but the last is
 //! padded to its widest cell plus three spaces. Watch mode prints rows one
-//! at a time, so the widths are kept and only ever grow.
+//! at a time, so the widths are kept and only ever grow. An empty header is
+//! not printed (`--no-headers`), and then sizes no column.
 
 use std::io::{self, Write};
 
@@ -32,10 +33,10 @@ impl Table {
         widths
     }
 
-    /// The aligned text, header first.
+    /// The aligned text, header first (when there is one).
     pub fn render(&self) -> String {
         let widths = self.widths();
-        let mut out = line(&self.header, &widths);
+        let mut out = if self.header.is_empty() { String::new() } else { line(&self.header, &widths) };
         for row in &self.rows {
             out.push_str(&line(row, &widths));
         }
@@ -82,7 +83,8 @@ impl Streamer {
     /// Prints the table (if it has rows) and remembers its widths.
     pub fn start(table: &Table, out: &mut dyn Write) -> io::Result<Streamer> {
         if table.rows.is_empty() {
-            return Ok(Streamer { widths: table.widths(), header: Some(table.header.clone()) });
+            let header = Some(table.header.clone()).filter(|h| !h.is_empty());
+            return Ok(Streamer { widths: table.widths(), header });
         }
         out.write_all(table.render().as_bytes())?;
         out.flush()?;
@@ -118,6 +120,27 @@ mod tests {
             "NAME                 READY   STATUS\n\
              web-1                1/1     Running\n\
              a-much-longer-name   0/1     Pending\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_header_is_left_out() {
+        let mut table = Table::new(Vec::new());
+        table.rows.push(cells(&["web-1", "1/1", "Running"]));
+        table.rows.push(cells(&["a-much-longer-name", "0/1", "Pending"]));
+        assert_eq!(
+            table.render(),
+            "web-1                1/1   Running
+a-much-longer-name   0/1   Pending
+"
+        );
+        let mut out = Vec::new();
+        let mut s = Streamer::start(&Table::new(Vec::new()), &mut out).expect("print");
+        s.row(&cells(&["ADDED", "web"]), &mut out).expect("print");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "ADDED   web
+"
         );
     }
 

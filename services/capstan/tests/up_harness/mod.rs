@@ -92,6 +92,19 @@ impl Up {
         out
     }
 
+    /// Starts `capstan --server URL ARGS...` in the background (`get -w`): its
+    /// task and its output, line by line.
+    pub fn spawn(
+        &self,
+        args: &[&str],
+    ) -> (tokio::task::JoinHandle<Result<(), capstan::CliError>>, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let mut full: Vec<String> = vec!["capstan".into(), "--server".into(), self.url.clone()];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let (lines, output) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(async move { capstan::run(full, &mut Lines(lines, Vec::new())).await });
+        (task, output)
+    }
+
     /// Ctrl-C: every component stops (containers keep running); `up` must end without an error.
     pub async fn stop(self) {
         self.stop.cancel();
@@ -161,7 +174,12 @@ pub async fn wait_pod(client: &Client, name: &str, done: impl Fn(&Pod) -> bool) 
 /// them, until `done` holds for the set (pods being deleted are left out);
 /// panics with the last set seen after [`WAIT`].
 pub async fn wait_pods(client: &Client, selector: &str, done: impl Fn(&[Pod]) -> bool) -> Vec<Pod> {
-    let api = client.api::<Pod>(Some("default"));
+    wait_pods_in(client, "default", selector, done).await
+}
+
+/// [`wait_pods`] in `namespace`.
+pub async fn wait_pods_in(client: &Client, namespace: &str, selector: &str, done: impl Fn(&[Pod]) -> bool) -> Vec<Pod> {
+    let api = client.api::<Pod>(Some(namespace));
     let params = ListParams::default().labels(selector);
     let live = |pods: Vec<Pod>| -> Vec<Pod> {
         let mut pods: Vec<Pod> =

@@ -1,0 +1,118 @@
+//! Every component's flags, side by side: each is well formed (clap's own
+//! `debug_assert`); each environment variable names the one component that
+//! reads it (`CAPSTAN_<BINARY>_…`), so setting one for a component never
+//! changes another started from the same shell or container environment; and
+//! what answers anyone who connects (nothing authenticates yet) listens on
+//! loopback unless a flag says otherwise.
+//!
+//! The flags are modules of each binary, not of its library; they are compiled
+//! here from their files, the only place that sees every component at once.
+
+#![allow(dead_code)] // the flags' fields are read by their binaries, not here
+
+#[path = "../../apiserver/src/flags.rs"]
+mod apiserver;
+#[path = "../../../runtime-shims/containerd/src/flags.rs"]
+mod containerd_shim;
+#[path = "../../controller-manager/src/flags.rs"]
+mod controller_manager;
+#[path = "../../../runtime-shims/docker/src/flags.rs"]
+mod docker_shim;
+#[path = "../../kube-proxy/src/flags.rs"]
+mod kube_proxy;
+#[path = "../../kubelet/src/flags.rs"]
+mod kubelet;
+#[path = "../../../runtime-shims/memory/src/flags.rs"]
+mod memory_shim;
+#[path = "../../scheduler/src/flags.rs"]
+mod scheduler;
+
+use std::collections::BTreeMap;
+
+use clap::{CommandFactory, Parser};
+
+/// Variables that belong to another program and keep its name.
+const FOREIGN: &[&str] = &["DOCKER_HOST"];
+
+/// Every long-running component's command line.
+fn components() -> Vec<clap::Command> {
+    vec![
+        apiserver::Flags::command(),
+        scheduler::Flags::command(),
+        controller_manager::Flags::command(),
+        kubelet::Flags::command(),
+        kube_proxy::Flags::command(),
+        docker_shim::Flags::command(),
+        containerd_shim::Flags::command(),
+        memory_shim::Flags::command(),
+    ]
+}
+
+/// The environment variables `command` (and its subcommands) read.
+fn env_names(command: &clap::Command) -> Vec<String> {
+    let own = command.get_arguments().filter_map(|a| a.get_env()).map(|e| e.to_string_lossy().into_owned());
+    let nested: Vec<String> = command.get_subcommands().flat_map(env_names).collect();
+    own.chain(nested).collect()
+}
+
+/// `CAPSTAN_DOCKER_SHIM_` for `capstan-docker-shim`.
+fn prefix(command: &clap::Command) -> String {
+    let name = command.get_name().strip_prefix("capstan-").unwrap_or(command.get_name());
+    format!("CAPSTAN_{}_", name.to_uppercase().replace('-', "_"))
+}
+
+#[test]
+fn every_components_flags_are_well_formed() {
+    for command in components().into_iter().chain([capstan::Cli::command()]) {
+        command.debug_assert();
+    }
+}
+
+#[test]
+fn each_component_reads_only_variables_named_after_it() {
+    for command in components() {
+        let prefix = prefix(&command);
+        let strays: Vec<String> =
+            env_names(&command).into_iter().filter(|e| !e.starts_with(&prefix) && !FOREIGN.contains(&&**e)).collect();
+        assert!(strays.is_empty(), "{} reads {strays:?}, which do not start with {prefix}", command.get_name());
+    }
+}
+
+#[test]
+fn no_two_programs_read_the_same_variable() {
+    let mut readers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for command in components().into_iter().chain([capstan::Cli::command()]) {
+        let mut names = env_names(&command);
+        names.sort();
+        names.dedup();
+        for name in names {
+            readers.entry(name).or_default().push(command.get_name().to_string());
+        }
+    }
+    let shared: Vec<_> = readers.iter().filter(|(_, programs)| programs.len() > 1).collect();
+    assert!(shared.is_empty(), "environment variables read by more than one program: {shared:?}");
+    // the check sees every component: the API server's listen address is among them
+    assert_eq!(
+        readers.get("CAPSTAN_APISERVER_LISTEN").map(Vec::as_slice),
+        Some(&["capstan-apiserver".to_string()][..])
+    );
+}
+
+#[test]
+fn unauthenticated_servers_listen_on_loopback_by_default() {
+    let apiserver = apiserver::Flags::try_parse_from(["capstan-apiserver"]).expect("the defaults parse");
+    assert_eq!(apiserver.listen, "127.0.0.1:6443".parse().expect("addr"));
+    let kubelet = kubelet::Flags::try_parse_from(["capstan-kubelet"]).expect("the defaults parse");
+    assert_eq!((kubelet.address.to_string(), kubelet.port), ("127.0.0.1".to_string(), 10250));
+    let proxy = kube_proxy::Flags::try_parse_from(["capstan-proxy"]).expect("the defaults parse");
+    assert_eq!(proxy.healthz_bind_address, "127.0.0.1:10256".parse().expect("addr"), "the admin RPC");
+    assert!(proxy.metrics_bind_address.ip().is_loopback());
+    // the libraries' own defaults, which in-process starts use
+    assert!(capstan_apiserver::Config::default().listen.ip().is_loopback());
+    assert!(capstan_kubelet::Config::new("http://127.0.0.1:6443", "n1", "memory://").listen.ip().is_loopback());
+    let proxy = capstan_kube_proxy::Config::new("http://127.0.0.1:6443", "n1");
+    assert!(proxy.healthz_bind_address.is_some_and(|a| a.ip().is_loopback()));
+    // opening them is one flag away
+    let open = kubelet::Flags::try_parse_from(["capstan-kubelet", "--address", "0.0.0.0"]).expect("parse");
+    assert!(open.address.is_unspecified());
+}

@@ -1,0 +1,36 @@
+//! The `capstan-proxy` binary's flags. A module of the binary, not of the
+//! library, kept in its own file so that `services/capstan/tests/component_flags.rs`
+//! can compile every component's flags side by side and check that no two
+//! components read the same environment variable.
+
+use std::net::{IpAddr, SocketAddr};
+
+use capstan_kube_proxy::Algorithm;
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(name = "capstan-proxy", about = "Capstan's node proxy")]
+pub struct Flags {
+    /// the API server
+    #[arg(long, env = "CAPSTAN_PROXY_SERVER", default_value = "http://127.0.0.1:6443")]
+    pub server: String,
+    /// this node's name
+    #[arg(long, env = "CAPSTAN_PROXY_NODE_NAME", default_value = "")]
+    pub node_name: String,
+    /// how backends are chosen unless a Service's capstan.io/lb-algorithm says otherwise
+    #[arg(long, env = "CAPSTAN_PROXY_MODE", default_value = "round-robin")]
+    pub mode: Algorithm,
+    /// where node ports listen (comma-separated; default every local address)
+    #[arg(long, env = "CAPSTAN_PROXY_NODEPORT_ADDRESSES", value_delimiter = ',', default_value = "0.0.0.0")]
+    pub nodeport_addresses: Vec<IpAddr>,
+    /// gRPC admin and grpc.health.v1; loopback by default, since the admin RPC
+    /// answers anyone and nothing authenticates yet
+    #[arg(long, env = "CAPSTAN_PROXY_HEALTHZ_BIND_ADDRESS", default_value = "127.0.0.1:10256")]
+    pub healthz_bind_address: SocketAddr,
+    /// Prometheus text metrics
+    #[arg(long, env = "CAPSTAN_PROXY_METRICS_BIND_ADDRESS", default_value = "127.0.0.1:10249")]
+    pub metrics_bind_address: SocketAddr,
+    /// seconds a UDP flow may stay idle before it is forgotten
+    #[arg(long, env = "CAPSTAN_PROXY_UDP_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    pub udp_idle_timeout_secs: u64,
+}

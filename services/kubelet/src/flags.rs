@@ -1,0 +1,33 @@
+//! The `capstan-kubelet` binary's flags. A module of the binary, not of the
+//! library, kept in its own file so that `services/capstan/tests/component_flags.rs`
+//! can compile every component's flags side by side and check that no two
+//! components read the same environment variable.
+
+use std::net::IpAddr;
+
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(name = "capstan-kubelet", about = "Capstan's node agent")]
+pub struct Flags {
+    /// the API server
+    #[arg(long, env = "CAPSTAN_KUBELET_SERVER", default_value = "http://127.0.0.1:6443")]
+    pub server: String,
+    /// this node's name (default: the hostname)
+    #[arg(long, env = "CAPSTAN_KUBELET_NODE_NAME")]
+    pub node_name: Option<String>,
+    /// the runtime: unix:///run/capstan/docker-shim.sock or memory://
+    #[arg(long, env = "CAPSTAN_KUBELET_RUNTIME_ENDPOINT", default_value = "unix:///run/capstan/docker-shim.sock")]
+    pub runtime_endpoint: String,
+    /// the address the kubelet's own gRPC service (logs, exec, usage) listens on;
+    /// loopback by default, since nothing authenticates its callers yet
+    /// (0.0.0.0 serves every interface)
+    #[arg(long, env = "CAPSTAN_KUBELET_ADDRESS", default_value = "127.0.0.1")]
+    pub address: IpAddr,
+    /// the port of the kubelet's own gRPC service
+    #[arg(long, env = "CAPSTAN_KUBELET_PORT", default_value_t = 10250)]
+    pub port: u16,
+    /// the node's InternalIP (default: the address towards the API server)
+    #[arg(long, env = "CAPSTAN_KUBELET_NODE_IP")]
+    pub node_ip: Option<IpAddr>,
+}

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use capstan_apiserver::{ApiServer, Config as ApiConfig};
-use capstan_client::{wait_for, Client, ListParams};
+use capstan_client::{Client, ListParams};
 use capstan_controller_manager::{Config, ControllerManager};
 use capstan_cri::RuntimeClients;
 use capstan_kubelet::{Config as KubeletConfig, Kubelet};
@@ -14,6 +14,7 @@ use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
 use capstan_proto::core::v1::{Container, Pod, PodSpec, PodTemplateSpec};
 use capstan_proto::meta::v1::{LabelSelector, ObjectMeta};
 use capstan_proto::Resource;
+use capstan_runtime::wait_for;
 use capstan_scheduler::{Config as SchedulerConfig, Scheduler};
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

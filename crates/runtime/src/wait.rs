@@ -4,7 +4,7 @@
 //! The CLI (`rollout status`, `drain`) and integration tests wait this way
 //! instead of polling, so they see every intermediate version.
 
-use crate::{Api, ClientError, ListParams, WatchEvent};
+use capstan_client::{Api, ClientError, ListParams, WatchEvent};
 use capstan_proto::kinds::Resource;
 use futures::StreamExt;
 use std::time::Duration;

@@ -7,7 +7,7 @@
 //! renew for `renew_deadline` steps down. Every write carries the
 //! resourceVersion it read, so two candidates can never both win.
 
-use crate::{Api, Client, ClientError};
+use capstan_client::{Api, Client, ClientError};
 use capstan_proto::coordination::v1::{Lease, LeaseSpec};
 use capstan_proto::meta::v1::{MicroTime, ObjectMeta};
 use std::future::Future;

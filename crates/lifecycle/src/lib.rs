@@ -11,7 +11,7 @@
 //! - [`Tasks`]: the shutdown token, the tasks it stops, and
 //!   [`Tasks::stop`], where the first error wins.
 //! - [`Tasks::spawn_work`]: the component's work, run in terms under a
-//!   [`capstan_client::LeaderElector`] or once at once, with the flag that
+//!   [`capstan_runtime::LeaderElector`] or once at once, with the flag that
 //!   says whether it runs now.
 
 mod tasks;

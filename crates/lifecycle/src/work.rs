@@ -2,7 +2,7 @@
 //! one term from start-up on when there is no election.
 
 use crate::Tasks;
-use capstan_client::LeaderElector;
+use capstan_runtime::LeaderElector;
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -4,10 +4,11 @@
 //! an election the work runs at once.
 
 use capstan_apiserver::{ApiServer, Config as ApiConfig};
-use capstan_client::{Client, LeaderElector, LeaseConfig};
+use capstan_client::Client;
 use capstan_lifecycle::Tasks;
 use capstan_proto::coordination::v1::Lease;
 use capstan_proto::meta::v1::MicroTime;
+use capstan_runtime::{LeaderElector, LeaseConfig};
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};

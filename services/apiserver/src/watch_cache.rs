@@ -9,6 +9,7 @@
 //! broadcast re-reads the log; one that falls off the log is told to relist.
 
 use crate::error::ApiError;
+use capstan_backoff::Backoff;
 use capstan_proto::api::v1::Object;
 use capstan_proto::object::decode_body;
 use capstan_proto::KindInfo;
@@ -159,17 +160,18 @@ impl WatchCache {
 
     async fn follow(self: Arc<Self>, store: Arc<dyn Store>, mut revision: Revision, shutdown: CancellationToken) {
         let mut bookmarks = tokio::time::interval(self.options.bookmark_interval);
-        let mut backoff = Duration::from_millis(50);
+        // a failing store watch is retried after 50 ms doubling to 5 s, with no
+        // jitter: there is one store watch per kind, not a crowd of clients
+        let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(5)).with_jitter(0.0);
         loop {
             let mut stream = match store.watch(&self.prefix(), revision).await {
                 Ok(s) => s,
                 Err(err) => {
                     tracing::warn!(resource = self.info.resource, error = %err, "watch cache: store watch failed, retrying");
                     tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(backoff.next_delay()) => {}
                         _ = shutdown.cancelled() => return,
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;
                 }
             };
@@ -181,7 +183,7 @@ impl WatchCache {
                     }
                     item = stream.next() => match item {
                         Some(Ok(event)) => {
-                            backoff = Duration::from_millis(50);
+                            backoff.reset();
                             revision = event.revision().max(revision);
                             self.apply(event);
                         }

@@ -12,10 +12,11 @@
 
 use crate::errors::{CliError, Subject};
 use crate::{cordon, Context};
-use capstan_client::{wait_for, DeleteParams, ListParams, WaitError};
+use capstan_client::{DeleteParams, ListParams};
 use capstan_proto::core::v1::Pod;
 use capstan_proto::kinds::POD;
 use capstan_proto::Resource;
+use capstan_runtime::{wait_for, WaitError};
 use clap::Args;
 use std::time::Duration;
 use tokio::time::Instant;

@@ -124,7 +124,7 @@ async fn a_create_into_a_missing_namespace_names_the_namespace() {
     let missing = r#"Error from server (NotFound): namespaces "nowhere" not found"#;
     assert_eq!(c.err(&["apply", "-f", &pod]).await, missing);
     assert_eq!(c.err(&["create", "-f", &pod]).await, missing);
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -161,7 +161,7 @@ async fn force_deletion_removes_a_pod_whose_node_is_gone() {
     let careful: serde_json::Value =
         serde_json::from_str(&c.ok(&["get", "pod", "careful", "-o", "json"]).await).expect("json");
     assert_eq!(careful["metadata"]["deletionGracePeriodSeconds"], 1, "{careful}");
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }
 
 #[tokio::test]
@@ -176,5 +176,5 @@ async fn get_no_headers_prints_only_rows() {
     assert!(rows[0].starts_with("web ") && rows[0].contains("0/2"), "{without}");
     assert!(rows[1].starts_with("web ") && rows[1].contains("NodePort"), "{without}");
     assert!(with.starts_with("NAME ") && with.contains("\n\nNAME "), "the default keeps both headers:\n{with}");
-    c.server.stop().await.expect("stop");
+    c.stop().await;
 }

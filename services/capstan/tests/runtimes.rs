@@ -104,7 +104,7 @@ impl TwoRuntimes {
                 let conditions = n.and_then(|n| n.status.as_ref()).map(|s| s.conditions.as_slice()).unwrap_or_default();
                 conditions.iter().any(|c| c.r#type == "Ready" && c.status == "True")
             };
-            let waited = capstan_client::wait_for(&nodes, node, WAIT, node_ready).await;
+            let waited = capstan_runtime::wait_for(&nodes, node, WAIT, node_ready).await;
             assert!(matches!(waited, Ok(Some(_))), "node {node} did not become Ready: {waited:?}");
         }
         Some(TwoRuntimes { up, docker_node, containerd_node, _dir: dir, _sweepers: sweepers })
@@ -429,7 +429,7 @@ async fn killing_the_containerd_shim_and_kubelet_leaves_the_same_tasks_running()
 
     // the adopted task is the one the new kubelet stops
     client.api::<Pod>(Some("default")).delete("web", &DeleteParams::default()).await.expect("delete");
-    let gone = capstan_client::wait_for(&client.api::<Pod>(Some("default")), "web", WAIT, |p| p.is_none()).await;
+    let gone = capstan_runtime::wait_for(&client.api::<Pod>(Some("default")), "web", WAIT, |p| p.is_none()).await;
     assert!(gone.is_ok(), "the pod was not deleted: {gone:?}; logs:\n{}", said());
     assert!(containerd_inventory(NODE_LABEL, &node).tasks.is_empty(), "the adopted task was stopped");
     processes.kill().await;

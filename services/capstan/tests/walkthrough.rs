@@ -47,12 +47,12 @@ async fn the_readme_walkthrough_serves_the_shop_on_its_node_port() {
     let web = wait_pods_in(&client, "shop", "app=web", |pods| pods.len() == 3 && pods.iter().all(ready)).await;
     assert!(web.iter().all(|p| up_harness::node_of(p) == node), "{web:#?}");
     let debug = client.api::<Pod>(Some("shop"));
-    let debug = capstan_client::wait_for(&debug, "debug", WAIT, |p| p.is_some_and(ready)).await;
+    let debug = capstan_runtime::wait_for(&debug, "debug", WAIT, |p| p.is_some_and(ready)).await;
     assert!(matches!(debug, Ok(Some(_))), "the debug pod becomes Ready: {debug:?}");
     let deployments = client.api::<Deployment>(Some("shop"));
     let available =
         |d: Option<&Deployment>| d.and_then(|d| d.status.as_ref()).is_some_and(|s| s.available_replicas == 3);
-    let deployment = capstan_client::wait_for(&deployments, "web", WAIT, available).await;
+    let deployment = capstan_runtime::wait_for(&deployments, "web", WAIT, available).await;
     assert!(matches!(deployment, Ok(Some(_))), "the Deployment counts 3 available: {deployment:?}");
 
     let table = up.capstan(&["get", "deploy,svc,pods", "-n", "shop"]).await;

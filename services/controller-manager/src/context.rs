@@ -6,14 +6,15 @@
 //! in kube-controller-manager's shared informer factory.
 
 use crate::config::Config;
-use crate::workqueue::{QueueMetrics, Workers};
-use capstan_client::informer::{Informer, InformerHandle};
-use capstan_client::{Client, EventRecorder, ListParams};
+use capstan_client::{Client, ListParams};
 use capstan_proto::apps::v1::{Deployment, ReplicaSet};
 use capstan_proto::autoscaling::v2::HorizontalPodAutoscaler;
 use capstan_proto::coordination::v1::Lease;
 use capstan_proto::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use capstan_proto::kinds::Resource;
+use capstan_runtime::informer::{Informer, InformerHandle};
+use capstan_runtime::EventRecorder;
+use capstan_runtime::{QueueMetrics, Workers};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;

@@ -47,3 +47,9 @@ impl ControllerError {
         matches!(self, ControllerError::Api { source, .. } if source.is_not_found())
     }
 }
+
+impl capstan_runtime::ReconcileError for ControllerError {
+    fn is_conflict(&self) -> bool {
+        ControllerError::is_conflict(self)
+    }
+}

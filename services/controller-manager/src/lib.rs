@@ -4,8 +4,9 @@
 //!
 //! # Layout
 //! - The machinery every controller shares: [`context`] (the client and
-//!   one informer per kind), [`workqueue`] (de-duplicating, rate-limited
-//!   keys and the worker loop), [`ownership`] (ownerReferences).
+//!   one informer per kind), [`ownership`] (ownerReferences); the work
+//!   queue and the worker loop are `capstan-runtime`'s (`WorkQueue`,
+//!   `run_workers`).
 //! - One module per controller, each a small reconcile loop over informers:
 //!   [`replicaset`], [`deployment`], [`nodelifecycle`], [`endpoints`],
 //!   [`garbagecollector`], [`namespace`], [`podautoscaler`].
@@ -35,7 +36,6 @@ pub mod podautoscaler;
 pub mod replicaset;
 pub mod server;
 pub mod start;
-pub mod workqueue;
 
 pub use config::{parse_controllers, Config, CONTROLLERS};
 pub use error::ControllerError;

@@ -5,10 +5,11 @@
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::ControllerError;
-use crate::workqueue::QueueMetrics;
 use crate::{deployment, endpoints, garbagecollector, namespace, nodelifecycle, podautoscaler, replicaset};
-use capstan_client::{Client, LeaderElector, LeaseConfig};
+use capstan_client::Client;
 use capstan_lifecycle::Tasks;
+use capstan_runtime::QueueMetrics;
+use capstan_runtime::{LeaderElector, LeaseConfig};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

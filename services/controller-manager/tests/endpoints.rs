@@ -6,13 +6,14 @@
 
 mod common;
 
-use capstan_client::{wait_for, Client, DeleteParams};
+use capstan_client::{Client, DeleteParams};
 use capstan_proto::core::v1::{
     ContainerPort, EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, PodCondition, PodStatus, Service,
     ServicePort, ServiceSpec,
 };
 use capstan_proto::meta::v1::{IntOrString, ObjectMeta};
 use capstan_proto::Resource;
+use capstan_runtime::wait_for;
 use common::*;
 use std::time::Duration;
 

@@ -41,9 +41,9 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use capstan_client::informer::{Informer, InformerEvent, Store};
 use capstan_client::{Client, ListParams};
 use capstan_proto::core::v1::{Endpoints, Service};
+use capstan_runtime::informer::{Informer, InformerEvent, Store};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;

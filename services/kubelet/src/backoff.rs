@@ -2,23 +2,28 @@
 //! immediate, then each waits twice as long as the one before (10 s, 20 s, …, 5
 //! min), and a container that ran long enough starts the sequence again.
 //!
-//! Time is passed in (tokio's [`Instant`]), so tests drive it on a paused clock.
+//! The delays are the workspace's one back-off (`capstan-backoff`, its
+//! pure form: the delay after the n-th restart in a row); this book keeps
+//! each container's count. Time is passed in (tokio's [`Instant`]), so tests
+//! drive it on a paused clock.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use capstan_backoff::Backoff;
 use tokio::time::Instant;
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    delay: Duration,
+    /// restarts in a row, the last one at `last`
+    restarts: u32,
     last: Instant,
 }
 
 /// The back-off state of one pod's containers, keyed by container name.
 #[derive(Clone, Debug)]
 pub struct CrashBackoff {
-    base: Duration,
+    delays: Backoff,
     max: Duration,
     reset_after: Duration,
     entries: HashMap<String, Entry>,
@@ -26,7 +31,7 @@ pub struct CrashBackoff {
 
 impl CrashBackoff {
     pub fn new(base: Duration, max: Duration, reset_after: Duration) -> Self {
-        CrashBackoff { base, max, reset_after, entries: HashMap::new() }
+        CrashBackoff { delays: Backoff::new(base, max), max, reset_after, entries: HashMap::new() }
     }
 
     /// A container that ran at least this long restarts without delay.
@@ -38,21 +43,22 @@ impl CrashBackoff {
     pub fn blocked_until(&self, name: &str, now: Instant) -> Option<Instant> {
         let entry = self.entries.get(name)?;
         let since = now.saturating_duration_since(entry.last);
-        (since < entry.delay && !self.expired(since)).then_some(entry.last + entry.delay)
+        let delay = self.delays.delay(entry.restarts);
+        (since < delay && !self.expired(since)).then_some(entry.last + delay)
     }
 
     /// The delay the next restart of `name` would wait after this one.
     pub fn current_delay(&self, name: &str) -> Duration {
-        self.entries.get(name).map_or(Duration::ZERO, |e| e.delay)
+        self.entries.get(name).map_or(Duration::ZERO, |e| self.delays.delay(e.restarts))
     }
 
     /// Records a restart of `name` at `now`: the next one waits longer.
     pub fn record_restart(&mut self, name: &str, now: Instant) {
-        let delay = match self.entries.get(name) {
-            Some(entry) if !self.expired(now.saturating_duration_since(entry.last)) => (entry.delay * 2).min(self.max),
-            _ => self.base.min(self.max),
+        let restarts = match self.entries.get(name) {
+            Some(entry) if !self.expired(now.saturating_duration_since(entry.last)) => entry.restarts.saturating_add(1),
+            _ => 1,
         };
-        self.entries.insert(name.to_string(), Entry { delay, last: now });
+        self.entries.insert(name.to_string(), Entry { restarts, last: now });
     }
 
     /// Forgets `name`'s history (it ran long enough).

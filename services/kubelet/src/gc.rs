@@ -6,9 +6,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use capstan_client::informer::Store;
 use capstan_cri::labels;
 use capstan_proto::core::v1::Pod;
+use capstan_runtime::informer::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::runtime::Runtime;

@@ -62,10 +62,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use capstan_client::informer::{Informer, Store};
-use capstan_client::{Client, EventRecorder, ListParams};
+use capstan_client::{Client, ListParams};
 use capstan_cri::MemoryConfig;
 use capstan_proto::core::v1::Pod;
+use capstan_runtime::informer::{Informer, Store};
+use capstan_runtime::EventRecorder;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;

@@ -12,9 +12,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use capstan_client::{Client, EventRecorder};
+use capstan_client::Client;
 use capstan_proto::core::v1::{Pod, PodStatus};
 use capstan_proto::meta::v1::Time;
+use capstan_runtime::EventRecorder;
 use capstan_telemetry::OpenTelemetrySpanExt;
 use tokio::sync::watch;
 use tokio::time::Instant;

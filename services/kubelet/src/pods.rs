@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use capstan_client::informer::{InformerEvent, Subscription};
 use capstan_proto::core::v1::Pod;
+use capstan_runtime::informer::{InformerEvent, Subscription};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;

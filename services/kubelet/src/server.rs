@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use capstan_client::informer::Store;
 use capstan_cri::labels;
 use capstan_proto::core::v1::Pod;
 use capstan_proto::runtime::v1::{
     exec_input, ContainerLogsRequest, ContainerStatsRequest, ExecInput, ExecOutput, LogChunk,
 };
+use capstan_runtime::informer::Store;
 use futures::stream::{BoxStream, StreamExt};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};

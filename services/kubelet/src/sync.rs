@@ -14,10 +14,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use capstan_client::events::{NORMAL, WARNING};
-use capstan_client::EventRecorder;
 use capstan_proto::core::v1::{Container, Pod};
 use capstan_proto::runtime::v1::{CreateContainerRequest, RunPodSandboxRequest, StartContainerRequest};
+use capstan_runtime::events::{NORMAL, WARNING};
+use capstan_runtime::EventRecorder;
 use futures::future::join_all;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;

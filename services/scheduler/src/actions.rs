@@ -1,6 +1,6 @@
 //! The scheduler's writes: the bind, and the `PodScheduled=False`
 //! condition of a pod that fits nowhere. Events go through the shared
-//! [`capstan_client::EventRecorder`] (see [`crate::scheduling`]).
+//! [`capstan_runtime::EventRecorder`] (see [`crate::scheduling`]).
 
 use crate::error::SchedulerError;
 use capstan_client::Client;

@@ -12,7 +12,7 @@
 //!   binds out), [`actions`] (bind, status), [`loop_handle`] (questions to
 //!   the loop), [`metrics`].
 //! - Wiring: [`start`] ([`Config`], [`Scheduler`]), the Lease (through
-//!   `capstan_client::leader`), Events (through `capstan_client::EventRecorder`),
+//!   `capstan_runtime::leader`), Events (through `capstan_runtime::EventRecorder`),
 //!   [`grpc`] (health, `SchedulerService`, `/metrics` on one port),
 //!   [`error`] ([`SchedulerError`]).
 //!

@@ -12,13 +12,15 @@
 //! O(log n), so popping never scans the queue. Time is passed in, so the tests
 //! need no clock.
 
+use capstan_backoff::Backoff;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
-const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// A pod's n-th failed attempt waits `BACKOFF.delay(n)`: 1 s doubling to 10 s
+/// (Kubernetes' `podInitialBackoffSeconds`, `podMaxBackoffSeconds`).
+const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(10));
 /// How long a pod waits in *unschedulable* before it is tried again without a
 /// change (Kubernetes' `podMaxInUnschedulablePodsDuration`).
 pub const MAX_UNSCHEDULABLE_WAIT: Duration = Duration::from_secs(300);
@@ -63,11 +65,6 @@ pub struct Queue {
     active: BTreeSet<Order>,
     backoff: BTreeSet<(Instant, String)>,
     unschedulable: HashSet<String>,
-}
-
-fn backoff(attempts: u32) -> Duration {
-    let doublings = attempts.saturating_sub(1).min(8);
-    (INITIAL_BACKOFF * 2u32.pow(doublings)).min(MAX_BACKOFF)
 }
 
 impl Queue {
@@ -129,7 +126,7 @@ impl Queue {
         if let Some(e) = self.entries.get_mut(key) {
             let (state, order) = (e.state, e.order.clone());
             e.attempts += 1;
-            e.state = State::Unschedulable { due: now + backoff(e.attempts), parked: now };
+            e.state = State::Unschedulable { due: now + BACKOFF.delay(e.attempts), parked: now };
             self.leave(key, state, &order);
             self.unschedulable.insert(key.to_string());
         }
@@ -140,7 +137,7 @@ impl Queue {
         if let Some(e) = self.entries.get_mut(key) {
             let (state, order) = (e.state, e.order.clone());
             e.attempts += 1;
-            let due = now + backoff(e.attempts);
+            let due = now + BACKOFF.delay(e.attempts);
             e.state = State::Backoff(due);
             self.leave(key, state, &order);
             self.backoff.insert((due, key.to_string()));
@@ -235,7 +232,7 @@ mod tests {
         assert_eq!(q.pop(t1).as_deref(), Some("ns/p"));
         q.retry("ns/p", t1);
         assert_eq!(q.next_due(), Some(t1 + Duration::from_secs(2)));
-        let delays: Vec<u64> = (1..=6).map(|a| backoff(a).as_secs()).collect();
+        let delays: Vec<u64> = (1..=6).map(|a| BACKOFF.delay(a).as_secs()).collect();
         assert_eq!(delays, [1, 2, 4, 8, 10, 10]);
     }
 

@@ -1,5 +1,5 @@
-//! A scripted API server for client tests: every List and Watch call is
-//! handed to the test through a channel, and the test answers it. Calls are
+//! A scripted API server for client tests: every Get, List and Watch call
+//! is handed to the test through a channel, and the test answers it. Calls are
 //! seen in the order the client made them, so a test can assert "the next
 //! call is a watch from version 12" without timing anything.
 
@@ -17,11 +17,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::{Request, Response, Status};
 
+pub type GetReply = oneshot::Sender<Result<Object, Status>>;
 pub type ListReply = oneshot::Sender<Result<ObjectList, Status>>;
 pub type WatchFeed = mpsc::Sender<Result<WatchEvent, Status>>;
 
 /// One call the client made.
 pub enum Call {
+    Get(GetRequest, GetReply),
     List(ListRequest, ListReply),
     Watch(WatchRequest, WatchFeed),
 }
@@ -45,8 +47,12 @@ impl ResourceService for Fake {
     async fn create(&self, _: Request<CreateRequest>) -> Result<Response<Object>, Status> {
         Err(Status::unimplemented("create"))
     }
-    async fn get(&self, _: Request<GetRequest>) -> Result<Response<Object>, Status> {
-        Err(Status::unimplemented("get"))
+    async fn get(&self, request: Request<GetRequest>) -> Result<Response<Object>, Status> {
+        self.check_up()?;
+        let (reply, answer) = oneshot::channel();
+        let _ = self.calls.send(Call::Get(request.into_inner(), reply));
+        let object = answer.await.map_err(|_| Status::unavailable("test dropped the get"))??;
+        Ok(Response::new(object))
     }
     async fn list(&self, request: Request<ListRequest>) -> Result<Response<ObjectList>, Status> {
         self.check_up()?;
@@ -117,21 +123,36 @@ impl FakeServer {
         self.calls.recv().await.expect("the fake server is running")
     }
 
+    pub async fn expect_get(&mut self) -> (GetRequest, GetReply) {
+        match self.next_call().await {
+            Call::Get(request, reply) => (request, reply),
+            Call::List(..) => panic!("expected a get, got a list"),
+            Call::Watch(request, _) => panic!("expected a get, got a watch from {:?}", options(&request.options)),
+        }
+    }
+
     pub async fn expect_list(&mut self) -> (ListRequest, ListReply) {
         match self.next_call().await {
             Call::List(request, reply) => (request, reply),
+            Call::Get(..) => panic!("expected a list, got a get"),
             Call::Watch(request, _) => panic!("expected a list, got a watch from {:?}", options(&request.options)),
         }
     }
 
+    /// The next call, which must be an informer's watch: its starting
+    /// resourceVersion and the feed to send its events on.
     pub async fn expect_watch(&mut self) -> (String, WatchFeed) {
+        let (request, feed) = self.expect_any_watch().await;
+        let opts = request.options.unwrap_or_default();
+        assert!(opts.allow_bookmarks, "informers ask for bookmarks");
+        (opts.resource_version, feed)
+    }
+
+    pub async fn expect_any_watch(&mut self) -> (WatchRequest, WatchFeed) {
         match self.next_call().await {
-            Call::Watch(request, feed) => {
-                let opts = request.options.unwrap_or_default();
-                assert!(opts.allow_bookmarks, "informers ask for bookmarks");
-                (opts.resource_version, feed)
-            }
+            Call::Watch(request, feed) => (request, feed),
             Call::List(..) => panic!("expected a watch, got a list"),
+            Call::Get(..) => panic!("expected a watch, got a get"),
         }
     }
 

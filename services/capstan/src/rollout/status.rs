@@ -6,9 +6,9 @@
 use super::TargetArgs;
 use crate::errors::CliError;
 use crate::Context;
-use capstan_client::{wait_for, WaitError};
 use capstan_proto::apps::v1::Deployment;
 use capstan_proto::Resource;
+use capstan_runtime::{wait_for, WaitError};
 use clap::Args;
 use std::time::Duration;
 

@@ -163,7 +163,7 @@ pub fn node_of(pod: &Pod) -> String {
 /// with the last version seen after [`WAIT`].
 pub async fn wait_pod(client: &Client, name: &str, done: impl Fn(&Pod) -> bool) -> Pod {
     let api = client.api::<Pod>(Some("default"));
-    match capstan_client::wait_for(&api, name, WAIT, |pod| pod.is_some_and(&done)).await {
+    match capstan_runtime::wait_for(&api, name, WAIT, |pod| pod.is_some_and(&done)).await {
         Ok(Some(pod)) => pod,
         Ok(None) => panic!("pod {name} is gone"),
         Err(error) => panic!("pod {name} did not get there: {error:#?}"),

@@ -40,12 +40,12 @@ pub mod view;
 use crate::context::Context;
 use crate::ownership::controller_of;
 use crate::replicaset::{claim, key_of};
-use crate::workqueue::{run_workers, WorkQueue};
-use capstan_client::informer::InformerEvent;
-use capstan_client::EventRecorder;
 use capstan_proto::apps::v1::{Deployment, ReplicaSet};
 use capstan_proto::core::v1::Pod;
 use capstan_proto::kinds::Resource;
+use capstan_runtime::informer::InformerEvent;
+use capstan_runtime::EventRecorder;
+use capstan_runtime::{run_workers, WorkQueue};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 

@@ -16,12 +16,12 @@ use super::view::RsView;
 use super::Controller;
 use crate::error::ControllerError;
 use crate::ownership::{controller_reference, is_controlled_by};
-use capstan_client::events::{NORMAL, WARNING};
 use capstan_client::{Api, DeleteParams, PropagationPolicy};
 use capstan_proto::apps::v1::{Deployment, DeploymentStatus, ReplicaSet, ReplicaSetSpec};
 use capstan_proto::core::v1::{Pod, PodTemplateSpec};
 use capstan_proto::kinds::Resource;
 use capstan_proto::meta::v1::{ObjectMeta, Time};
+use capstan_runtime::events::{NORMAL, WARNING};
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -10,10 +10,10 @@ use crate::ownership::{controller_of, is_deleting};
 use crate::replicaset::claim::claim_all;
 use crate::replicaset::pods;
 use crate::replicaset::{selector_of, split_key};
-use crate::workqueue::Requeue;
 use capstan_proto::apps::v1::{Deployment, ReplicaSet};
 use capstan_proto::core::v1::Pod;
 use capstan_proto::kinds::Resource;
+use capstan_runtime::Requeue;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 

@@ -18,13 +18,14 @@ use subsets::selects;
 
 use crate::context::Context;
 use crate::error::ControllerError;
-use crate::workqueue::{run_workers, Requeue, WorkQueue};
-use capstan_client::events::WARNING;
-use capstan_client::informer::InformerEvent;
-use capstan_client::{DeleteParams, EventRecorder};
+use capstan_client::DeleteParams;
 use capstan_proto::core::v1::{Endpoints, Pod, Service};
 use capstan_proto::kinds::Resource;
 use capstan_proto::meta::v1::ObjectMeta;
+use capstan_runtime::events::WARNING;
+use capstan_runtime::informer::InformerEvent;
+use capstan_runtime::EventRecorder;
+use capstan_runtime::{run_workers, Requeue, WorkQueue};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 

@@ -33,7 +33,7 @@ pub mod sources;
 
 use crate::context::Context;
 use crate::error::ControllerError;
-use crate::workqueue::{run_workers, Requeue, WorkQueue};
+use capstan_runtime::{run_workers, Requeue, WorkQueue};
 use decide::{plan_dependent, plan_owner, DependentPlan, OwnerPlan, OwnerState};
 use graph::{Graph, Node, FOREGROUND, ORPHAN};
 use sources::{Change, OwnInformers};

@@ -10,10 +10,10 @@
 
 use super::graph::Node;
 use crate::context::{informer, Context};
-use capstan_client::informer::{InformerEvent, InformerHandle};
 use capstan_proto::coordination::v1::Lease;
 use capstan_proto::core::v1::Event;
 use capstan_proto::kinds::{self, KindInfo, Resource};
+use capstan_runtime::informer::{InformerEvent, InformerHandle};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;

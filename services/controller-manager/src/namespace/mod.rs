@@ -14,13 +14,13 @@ mod conditions;
 
 use crate::context::Context;
 use crate::error::ControllerError;
-use crate::workqueue::{run_workers, Requeue, WorkQueue};
-use capstan_client::informer::InformerEvent;
 use capstan_client::{resource_ref, DeleteParams, ListParams};
 use capstan_proto::core::v1::Namespace;
 use capstan_proto::kinds::{KindInfo, Resource, STORED_KINDS};
 use capstan_proto::meta::v1::Time;
 use capstan_proto::ObjectExt;
+use capstan_runtime::informer::InformerEvent;
+use capstan_runtime::{run_workers, Requeue, WorkQueue};
 use conditions::Content;
 use std::sync::Arc;
 use std::time::Duration;

@@ -26,9 +26,9 @@ mod taints;
 pub use taints::{NOT_READY_TAINT, UNREACHABLE_TAINT};
 
 use crate::context::Context;
-use crate::workqueue::{run_workers, WorkQueue};
-use capstan_client::informer::InformerEvent;
 use capstan_proto::core::v1::{Node, Pod};
+use capstan_runtime::informer::InformerEvent;
+use capstan_runtime::{run_workers, WorkQueue};
 use node_sync::NodeMonitor;
 use pod_sync::TaintEvictor;
 use std::sync::Arc;

@@ -7,11 +7,11 @@ use super::health::{ready_status, HealthBook, Heartbeat};
 use super::taints;
 use crate::context::{Context, NODE_LEASE_NAMESPACE};
 use crate::error::ControllerError;
-use crate::workqueue::Requeue;
-use capstan_client::events::WARNING;
-use capstan_client::EventRecorder;
 use capstan_proto::core::v1::Node;
 use capstan_proto::meta::v1::Time;
+use capstan_runtime::events::WARNING;
+use capstan_runtime::EventRecorder;
+use capstan_runtime::Requeue;
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
 

@@ -7,11 +7,12 @@ use super::eviction::{self, Eviction, Sightings};
 use super::health::ready_status;
 use crate::context::Context;
 use crate::error::ControllerError;
-use crate::workqueue::Requeue;
-use capstan_client::events::{NORMAL, WARNING};
-use capstan_client::{DeleteParams, EventRecorder};
+use capstan_client::DeleteParams;
 use capstan_proto::core::v1::Pod;
 use capstan_proto::meta::v1::Time;
+use capstan_runtime::events::{NORMAL, WARNING};
+use capstan_runtime::EventRecorder;
+use capstan_runtime::Requeue;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 

@@ -21,11 +21,8 @@ pub mod spec;
 
 use crate::context::Context;
 use crate::error::ControllerError;
-use crate::workqueue::{run_workers, Requeue, WorkQueue};
-use capstan_client::events::{NORMAL, WARNING};
-use capstan_client::informer::InformerEvent;
 use capstan_client::nodes::kubelet_address;
-use capstan_client::{resource_ref, EventRecorder};
+use capstan_client::resource_ref;
 use capstan_proto::autoscaling::v1::Scale;
 use capstan_proto::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, HorizontalPodAutoscalerStatus,
@@ -34,6 +31,10 @@ use capstan_proto::autoscaling::v2::{
 use capstan_proto::core::v1::Pod;
 use capstan_proto::kinds::{self, KindInfo, Resource};
 use capstan_proto::meta::v1::Time;
+use capstan_runtime::events::{NORMAL, WARNING};
+use capstan_runtime::informer::InformerEvent;
+use capstan_runtime::EventRecorder;
+use capstan_runtime::{run_workers, Requeue, WorkQueue};
 use capstan_selectors::LabelSelector;
 use metrics::{PodUsage, UsageReader};
 use normalize::History;

@@ -11,10 +11,10 @@
 use super::key_of;
 use crate::error::ControllerError;
 use crate::ownership::{controller_of, controller_reference, is_deleting};
-use capstan_client::informer::Store;
 use capstan_client::Api;
 use capstan_proto::kinds::Resource;
 use capstan_proto::meta::v1::{ObjectMeta, OwnerReference};
+use capstan_runtime::informer::Store;
 use capstan_selectors::LabelSelector;
 use std::sync::Arc;
 

@@ -10,12 +10,12 @@ use super::status::Failure;
 use super::{key_of, rank, Controller};
 use crate::error::ControllerError;
 use crate::ownership::controller_reference;
-use capstan_client::events::{NORMAL, WARNING};
 use capstan_client::DeleteParams;
 use capstan_proto::apps::v1::ReplicaSet;
 use capstan_proto::core::v1::Pod;
 use capstan_proto::kinds::Resource;
 use capstan_proto::meta::v1::ObjectMeta;
+use capstan_runtime::events::{NORMAL, WARNING};
 use futures::future::join_all;
 use std::sync::Arc;
 

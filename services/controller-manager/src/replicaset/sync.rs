@@ -5,10 +5,10 @@ use super::manage::{self, Plan};
 use super::{claim, pods, selector_of, split_key, status, Controller};
 use crate::error::ControllerError;
 use crate::ownership::{controller_of, is_deleting};
-use crate::workqueue::Requeue;
 use capstan_proto::apps::v1::ReplicaSet;
 use capstan_proto::core::v1::Pod;
 use capstan_proto::kinds::Resource;
+use capstan_runtime::Requeue;
 use std::collections::HashSet;
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use capstan_client::{wait_for, Client, ListParams};
+use capstan_client::{Client, ListParams};
 use capstan_controller_manager::{Config, ControllerManager};
 use capstan_cri::RuntimeClients;
 use capstan_kubelet::{Config as KubeletConfig, Kubelet};
@@ -13,6 +13,7 @@ use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
 use capstan_proto::core::v1::{Pod, PodTemplateSpec};
 use capstan_proto::meta::v1::LabelSelector;
 use capstan_proto::Resource;
+use capstan_runtime::wait_for;
 use capstan_scheduler::{Config as SchedulerConfig, Scheduler};
 pub use capstan_testkit::TestCluster;
 use std::future::Future;

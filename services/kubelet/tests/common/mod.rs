@@ -76,7 +76,7 @@ pub async fn wait_for<K: Resource + std::fmt::Debug>(
     name: &str,
     done: impl Fn(Option<&K>) -> bool,
 ) -> Option<K> {
-    match capstan_client::wait_for(&client.api::<K>(namespace), name, TIMEOUT, done).await {
+    match capstan_runtime::wait_for(&client.api::<K>(namespace), name, TIMEOUT, done).await {
         Ok(object) => object,
         Err(error) => panic!("waiting for {name}: {error:?}"),
     }

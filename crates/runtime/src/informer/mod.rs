@@ -4,7 +4,8 @@
 //!
 //! ```no_run
 //! # async fn demo(client: capstan_client::Client) {
-//! use capstan_client::{informer::Informer, ListParams};
+//! use capstan_client::ListParams;
+//! use capstan_runtime::informer::Informer;
 //! use capstan_proto::core::v1::Pod;
 //! let informer = Informer::new(client.api::<Pod>(None), ListParams::default());
 //! let store = informer.store();
@@ -32,9 +33,9 @@ mod writer;
 pub use event::{InformerEvent, Subscription};
 pub use store::{ObjectKey, Snapshot, Store};
 
-use crate::api::Api;
-use crate::backoff::Backoff;
-use crate::params::ListParams;
+use capstan_backoff::Backoff;
+use capstan_client::Api;
+use capstan_client::ListParams;
 use capstan_proto::Resource;
 use std::future::Future;
 use std::sync::Arc;

@@ -11,11 +11,11 @@
 //! API server restart is ridden out without losing the cache.
 
 use super::store::Shared;
-use crate::api::Api;
-use crate::backoff::Backoff;
-use crate::error::ClientError;
-use crate::params::ListParams;
-use crate::watch::WatchStream;
+use capstan_backoff::Backoff;
+use capstan_client::Api;
+use capstan_client::ClientError;
+use capstan_client::ListParams;
+use capstan_client::WatchStream;
 use capstan_proto::Resource;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -86,7 +86,7 @@ impl<K: Resource> ListWatch<K> {
                     // A server that closes every watch at once must not make
                     // this loop spin.
                     if !received {
-                        self.backoff.wait().await;
+                        tokio::time::sleep(self.backoff.next_delay()).await;
                     }
                     Phase::Watch
                 }
@@ -111,6 +111,6 @@ impl<K: Resource> ListWatch<K> {
 
     async fn failed(&mut self, what: &str, error: &ClientError) {
         tracing::warn!(kind = K::INFO.kind, %error, "informer {what} failed; retrying");
-        self.backoff.wait().await;
+        tokio::time::sleep(self.backoff.next_delay()).await;
     }
 }

@@ -3,12 +3,15 @@
 //! resync. The clock is paused, so backoff and resync delays pass instantly,
 //! and every step is awaited on a channel, never slept for.
 
+// The scripted API server the client's own tests use.
+#[path = "../../client/tests/fake/mod.rs"]
 mod fake;
 
-use capstan_client::informer::{Informer, InformerEvent, Subscription};
-use capstan_client::{Backoff, Client, ListParams};
+use capstan_client::{Client, ListParams};
 use capstan_proto::core::v1::Pod;
 use capstan_proto::Resource;
+use capstan_runtime::informer::{Informer, InformerEvent, Subscription};
+use capstan_runtime::Backoff;
 use fake::{event, list, pod, FakeServer};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -51,7 +54,7 @@ async fn next_n(events: &mut Subscription<Pod>, n: usize) -> Vec<String> {
     out
 }
 
-fn rv_of(store: &capstan_client::informer::Store<Pod>, name: &str) -> Option<String> {
+fn rv_of(store: &capstan_runtime::informer::Store<Pod>, name: &str) -> Option<String> {
     store.get("default", name).map(|p| p.meta().resource_version.clone())
 }
 

@@ -4,7 +4,7 @@
 
 use super::event::{InformerEvent, Subscription};
 use super::store::{ObjectKey, Shared, State, SyncState};
-use crate::watch::WatchEvent;
+use capstan_client::WatchEvent;
 use capstan_proto::Resource;
 use std::collections::BTreeMap;
 use std::sync::{Arc, MutexGuard, PoisonError, RwLockWriteGuard};

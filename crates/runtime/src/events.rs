@@ -6,7 +6,7 @@
 //! `count` and `lastTimestamp` on the existing Event instead of creating a
 //! new one, so a crash loop or a retried reconcile does not flood the store.
 
-use crate::{Client, ClientError};
+use capstan_client::{Client, ClientError};
 use capstan_proto::core::v1::{Event, EventSource, ObjectReference};
 use capstan_proto::kinds::Resource;
 use capstan_proto::meta::v1::{ObjectMeta, Time};

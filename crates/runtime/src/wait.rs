@@ -1,13 +1,21 @@
 //! Waiting for an object to reach a state: read it, then watch it from that
-//! revision until a predicate holds, re-reading after a dropped watch.
+//! revision until a predicate holds, re-reading after a dropped watch. A
+//! failed read or watch waits on the back-off first, so a server that is
+//! down or refuses every watch is not hammered in a tight loop.
 //!
 //! The CLI (`rollout status`, `drain`) and integration tests wait this way
 //! instead of polling, so they see every intermediate version.
 
-use crate::{Api, ClientError, ListParams, WatchEvent};
+use capstan_backoff::Backoff;
+use capstan_client::{Api, ClientError, ListParams, WatchEvent};
 use capstan_proto::kinds::Resource;
 use futures::StreamExt;
 use std::time::Duration;
+
+/// The first delay before a failed read or watch is tried again.
+const RETRY_INITIAL: Duration = Duration::from_millis(100);
+/// The longest such delay.
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// Why a wait ended without the predicate holding.
 #[derive(Debug, thiserror::Error)]
@@ -31,13 +39,14 @@ where
 {
     let params = ListParams::default().fields(&format!("metadata.name={name}"));
     let mut last: Option<K> = None;
+    let mut backoff = Backoff::new(RETRY_INITIAL, RETRY_MAX);
     let watching = async {
         loop {
             let current = match api.get(name).await {
                 Ok(object) => Some(object),
                 Err(error) if error.is_not_found() => None,
                 Err(error) if error.is_retryable() => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    tokio::time::sleep(backoff.next_delay()).await;
                     continue;
                 }
                 Err(error) => return Err(error),
@@ -49,10 +58,18 @@ where
             last = current;
             let mut stream = match api.watch(&params, &revision).await {
                 Ok(stream) => stream,
-                Err(error) if error.is_retryable() || matches!(error, ClientError::Expired { .. }) => continue,
+                // the revision read is already gone: read again at once
+                Err(ClientError::Expired { .. }) => continue,
+                Err(error) if error.is_retryable() => {
+                    tokio::time::sleep(backoff.next_delay()).await;
+                    continue;
+                }
                 Err(error) => return Err(error),
             };
+            let mut received = false;
             while let Some(Ok(event)) = stream.next().await {
+                received = true;
+                backoff.reset();
                 let object = match event {
                     WatchEvent::Added(o) | WatchEvent::Modified(o) => Some(o),
                     WatchEvent::Deleted(_) => None,
@@ -62,6 +79,11 @@ where
                     return Ok(object);
                 }
                 last = object;
+            }
+            // a watch that ends (or fails) before any event is a server
+            // that cannot serve it now, not a reason to ask again at once
+            if !received {
+                tokio::time::sleep(backoff.next_delay()).await;
             }
         }
     };

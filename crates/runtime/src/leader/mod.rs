@@ -3,16 +3,29 @@
 //! controller-manager).
 //!
 //! Only the holder works. The holder renews every `retry_every`; a lease
-//! not renewed for `lease_duration` may be taken over; a holder that cannot
+//! whose record this candidate has not seen change for `lease_duration` of
+//! its own clock may be taken over (see [`observed`]: the holder's
+//! `renewTime` is never compared with the local clock); a holder that cannot
 //! renew for `renew_deadline` steps down. Every write carries the
 //! resourceVersion it read, so two candidates can never both win.
+//!
+//! # Layout
+//! - this module: [`LeaderElector`] (acquire, renew, release, `lead`).
+//! - [`observed`]: the local time at which the record last changed.
+//! - `leases`: the three Lease calls the elector makes, behind a trait so
+//!   tests script them without a server.
 
-use crate::{Api, Client, ClientError};
+mod leases;
+pub mod observed;
+
+use capstan_client::{Client, ClientError};
 use capstan_proto::coordination::v1::{Lease, LeaseSpec};
 use capstan_proto::meta::v1::{MicroTime, ObjectMeta};
+use leases::Leases;
+use observed::{Observation, Record};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -49,21 +62,38 @@ pub fn identity() -> String {
     format!("{}_{}", host.trim(), uuid::Uuid::new_v4())
 }
 
-/// One candidate for one lease.
+/// One candidate for one lease; clones share one candidacy.
 #[derive(Clone)]
 pub struct LeaderElector {
-    api: Api<Lease>,
+    api: Arc<dyn Leases>,
     config: LeaseConfig,
     leading: Arc<AtomicBool>,
+    observed: Arc<Mutex<Observation>>,
 }
 
 impl LeaderElector {
     pub fn new(client: &Client, config: LeaseConfig) -> Self {
+        Self::with_leases(Arc::new(client.api::<Lease>(Some(&config.namespace))), config)
+    }
+
+    fn with_leases(api: Arc<dyn Leases>, config: LeaseConfig) -> Self {
         LeaderElector {
-            api: client.api::<Lease>(Some(&config.namespace)),
+            api,
             config,
             leading: Arc::new(AtomicBool::new(false)),
+            observed: Arc::new(Mutex::new(Observation::default())),
         }
+    }
+
+    /// Notes the record as read at `now`; true while it is fresh, that is
+    /// younger than its lease duration on this candidate's clock.
+    fn observe(&self, lease: &Lease, now: Instant) -> bool {
+        let seconds = lease.spec.as_ref().and_then(|s| s.lease_duration_seconds);
+        let duration =
+            seconds.and_then(|s| u64::try_from(s).ok()).map_or(self.config.lease_duration, Duration::from_secs);
+        let mut observed = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
+        observed.observe(Record::of(lease), now);
+        observed.fresh(duration, now)
     }
 
     /// True while this candidate holds the lease.
@@ -79,6 +109,7 @@ impl LeaderElector {
     /// Take or renew the lease once; `Ok(false)` when someone else holds it.
     pub async fn try_acquire(&self) -> Result<bool, ClientError> {
         let (config, now) = (&self.config, MicroTime::now());
+        let local = Instant::now();
         let seconds = i32::try_from(config.lease_duration.as_secs()).unwrap_or(i32::MAX);
         let mut lease = match self.api.get(&config.name).await {
             Ok(lease) => lease,
@@ -99,16 +130,20 @@ impl LeaderElector {
                     ..Default::default()
                 };
                 return match self.api.create(&lease).await {
-                    Ok(_) => Ok(true),
+                    Ok(created) => {
+                        self.observe(&created, local);
+                        Ok(true)
+                    }
                     Err(e) if e.is_already_exists() || e.is_conflict() => Ok(false),
                     Err(e) => Err(e),
                 };
             }
             Err(e) => return Err(e),
         };
+        let fresh = self.observe(&lease, local);
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
         let holder = spec.holder_identity.clone().unwrap_or_default();
-        if !holder.is_empty() && holder != config.identity && !expired(spec, now) {
+        if !holder.is_empty() && holder != config.identity && fresh {
             return Ok(false);
         }
         if holder != config.identity {
@@ -119,7 +154,10 @@ impl LeaderElector {
         spec.renew_time = Some(now);
         spec.lease_duration_seconds = Some(seconds);
         match self.api.update(&lease).await {
-            Ok(_) => Ok(true),
+            Ok(updated) => {
+                self.observe(&updated, local);
+                Ok(true)
+            }
             Err(e) if e.is_conflict() => Ok(false),
             Err(e) => Err(e),
         }
@@ -204,30 +242,5 @@ impl LeaderElector {
     }
 }
 
-fn expired(spec: &LeaseSpec, now: MicroTime) -> bool {
-    let renewed = spec.renew_time.map_or(0, |t| t.seconds);
-    let duration = i64::from(spec.lease_duration_seconds.unwrap_or(15));
-    renewed + duration < now.seconds
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(renewed: i64, duration: i32) -> LeaseSpec {
-        LeaseSpec {
-            renew_time: Some(MicroTime { seconds: renewed, nanos: 0 }),
-            lease_duration_seconds: Some(duration),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_lease_expires_only_after_its_duration() {
-        let now = MicroTime { seconds: 100, nanos: 0 };
-        assert!(!expired(&spec(90, 15), now));
-        assert!(!expired(&spec(85, 15), now));
-        assert!(expired(&spec(84, 15), now));
-        assert!(expired(&LeaseSpec::default(), now), "never renewed");
-    }
-}
+mod tests;

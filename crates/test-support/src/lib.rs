@@ -12,6 +12,7 @@ mod containerd;
 mod daemon;
 mod docker;
 mod etcd;
+mod etcd_cluster;
 mod http;
 mod poll;
 mod ports;
@@ -26,6 +27,7 @@ pub use containerd::{
 pub use daemon::{find_binary, require_daemon, HarnessError};
 pub use docker::{ensure_images, ping_docker, require_docker, DOCKER_SOCKET, PAUSE_IMAGE, TEST_IMAGE};
 pub use etcd::EtcdServer;
+pub use etcd_cluster::EtcdCluster;
 pub use http::{http_get, metric_sample, HttpResponse};
 pub use poll::eventually;
 pub use ports::free_ports;

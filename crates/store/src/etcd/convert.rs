@@ -5,6 +5,8 @@
 //! answers 503 and clients retry), etcd's compaction errors become `Compacted` / a no-op, and
 //! anything else keeps etcd's own message together with the operation and key.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use etcd_client::{Error as EtcdError, ResponseHeader};
 use tonic::Code;
@@ -19,7 +21,7 @@ pub(crate) struct Op<'a> {
     pub(crate) endpoints: &'a str,
 }
 
-impl Op<'_> {
+impl<'a> Op<'a> {
     pub(crate) fn err(self, error: EtcdError) -> StoreError {
         let (name, key, endpoints) = (self.name, self.key, self.endpoints);
         match &error {
@@ -36,8 +38,31 @@ impl Op<'_> {
         }
     }
 
-    pub(crate) fn timed_out(self) -> StoreError {
-        StoreError::Unavailable(format!("etcd at {}: {} {} timed out", self.endpoints, self.name, self.key))
+    /// The same operation, on one member.
+    pub(crate) fn at<'b>(self, endpoint: &'b str) -> Op<'b>
+    where
+        'a: 'b,
+    {
+        Op { endpoints: endpoint, ..self }
+    }
+
+    pub(crate) fn timed_out(self, after: Duration) -> StoreError {
+        StoreError::Unavailable(format!(
+            "etcd at {}: {} {} timed out after {after:?}",
+            self.endpoints, self.name, self.key
+        ))
+    }
+
+    /// No member answered: names every endpoint, and the last member's failure.
+    pub(crate) fn gave_up(self, last: StoreError, attempts: usize, budget: Duration) -> StoreError {
+        let last = match last {
+            StoreError::Unavailable(detail) => detail,
+            other => other.to_string(),
+        };
+        StoreError::Unavailable(format!(
+            "etcd at {}: {} {}: no member answered in {attempts} attempts within {budget:?}; last: {last}",
+            self.endpoints, self.name, self.key
+        ))
     }
 
     /// A response etcd always sends with a header arrived without one.

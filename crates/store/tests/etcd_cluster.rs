@@ -1,9 +1,12 @@
 //! The etcd backend on a three-member cluster keeps serving while any one member is down,
 //! leader or follower, and after it is back: etcd keeps a quorum, so the store must too.
 
+use std::future::Future;
+use std::time::Duration;
+
 use bytes::Bytes;
 use capstan_store::{EtcdOptions, EtcdStore, Store};
-use capstan_test_support::{require_daemon, EtcdCluster};
+use capstan_test_support::{eventually, require_daemon, EtcdCluster, LossyProxy};
 
 /// Requests of each kind per phase (one member down; all back).
 const STEPS_DOWN: usize = 25;
@@ -104,4 +107,75 @@ async fn puts(watch: &mut capstan_store::WatchStream, count: usize) -> Vec<Strin
         }
     }
     keys
+}
+
+/// etcd applied the write, its answer was lost (every member's answers are held back, then
+/// the connections cut): the store's retry on another member must report the write as done
+/// — not AlreadyExists, Conflict or NotFound — and must not apply it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_answer_was_lost_is_resolved_not_repeated() {
+    let Some(cluster) = require_daemon(EtcdCluster::start().await) else {
+        return;
+    };
+    let mut proxies = Vec::new();
+    for endpoint in cluster.endpoints() {
+        proxies.push(LossyProxy::start(&endpoint).await.expect("proxy starts"));
+    }
+    let urls: Vec<String> = proxies.iter().map(LossyProxy::url).collect();
+    let store = EtcdStore::connect(&urls, EtcdOptions::default()).await.expect("connect through the proxies");
+    let observer = etcd_client::Client::connect(cluster.endpoints(), None).await.expect("observer connects");
+    let key = "/registry/pods/default/lost";
+    let version = |wanted: i64| {
+        let observer = observer.clone();
+        move || {
+            let mut observer = observer.clone();
+            async move {
+                let response = observer.get(key, None).await.ok()?;
+                let version = response.kvs().first().map_or(0, |kv| kv.version());
+                (version == wanted).then(|| response.kvs().first().map(|kv| (kv.create_revision(), kv.mod_revision())))
+            }
+        }
+    };
+
+    let created = answer_lost(&proxies, store.create(key, Bytes::from_static(b"v1")), version(1)).await;
+    let (create_revision, _) = created.1.expect("the key exists");
+    assert_eq!(created.0.expect("the create is reported done"), create_revision);
+
+    let updated =
+        answer_lost(&proxies, store.update(key, Bytes::from_static(b"v2"), create_revision), version(2)).await;
+    let (_, mod_revision) = updated.1.expect("the key exists");
+    assert_eq!(updated.0.expect("the update is reported done"), mod_revision, "applied once: version 2, not 3");
+
+    let deleted = answer_lost(&proxies, store.delete(key, Some(mod_revision)), version(0)).await;
+    let (revision, prev) = deleted.0.expect("the delete is reported done");
+    assert_eq!((prev.value.as_ref(), prev.mod_revision), (&b"v2"[..], mod_revision), "it returns what it deleted");
+    let history = store.watch(key, revision - 1).await.expect("watch the delete");
+    let first = futures::StreamExt::into_future(history).await.0.expect("an event").expect("no error");
+    assert!(matches!(first, capstan_store::WatchEvent::Delete { revision: r, .. } if r == revision), "{first:?}");
+}
+
+/// Runs `write` while every member's answers are held back, waits until `applied` sees it
+/// applied in etcd, cuts the connections (so the answer is lost), and returns what the write
+/// reports with what `applied` saw.
+async fn answer_lost<T: std::fmt::Debug, R, F, Fut>(
+    proxies: &[LossyProxy],
+    write: impl Future<Output = T>,
+    applied: F,
+) -> (T, R)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<R>>,
+{
+    for proxy in proxies {
+        proxy.hold_answers();
+    }
+    let mut write = std::pin::pin!(write);
+    let seen = tokio::select! {
+        result = &mut write => panic!("the write was answered while every answer was held: {result:?}"),
+        seen = eventually("the write applied in etcd", Duration::from_secs(60), applied) => seen,
+    };
+    for proxy in proxies {
+        proxy.cut();
+    }
+    (write.await, seen)
 }

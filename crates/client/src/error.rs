@@ -47,6 +47,10 @@ pub enum ClientError {
     /// The server could not be reached or is not serving; worth retrying.
     #[error("{message}")]
     Unavailable { message: String },
+    /// The API server answered, but cannot serve the call now: what it depends on (its
+    /// store, e.g. etcd) is unavailable. Worth retrying; the server itself is reachable.
+    #[error("{message}")]
+    ServerUnavailable { message: String },
     /// The server address is not a usable URL.
     #[error("invalid server address {url:?}: {message}")]
     InvalidUrl { url: String, message: String },
@@ -71,7 +75,7 @@ impl ClientError {
             ClientError::FailedPrecondition { .. } => "Forbidden",
             ClientError::Forbidden { .. } => "Forbidden",
             ClientError::Unauthenticated { .. } => "Unauthorized",
-            ClientError::Unavailable { .. } => "ServiceUnavailable",
+            ClientError::Unavailable { .. } | ClientError::ServerUnavailable { .. } => "ServiceUnavailable",
             ClientError::InvalidUrl { .. } => "BadRequest",
             ClientError::UnexpectedResponse { .. } => "InternalError",
             ClientError::Other { code, .. } => match code {
@@ -86,7 +90,7 @@ impl ClientError {
     /// True when trying the same call again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ClientError::Unavailable { .. } => true,
+            ClientError::Unavailable { .. } | ClientError::ServerUnavailable { .. } => true,
             ClientError::Other { code, .. } => matches!(
                 code,
                 Code::DeadlineExceeded | Code::ResourceExhausted | Code::Unknown | Code::Internal | Code::Cancelled
@@ -106,6 +110,12 @@ impl ClientError {
     pub fn is_already_exists(&self) -> bool {
         matches!(self, ClientError::AlreadyExists { .. })
     }
+}
+
+/// Whether the status carries the API server's own `Status` body: then the server answered,
+/// and an `Unavailable` is its verdict, not a failure to reach it (tonic makes those, bare).
+fn from_api_server(status: &tonic::Status) -> bool {
+    !status.details().is_empty() && ApiStatus::decode(status.details()).is_ok_and(|body| body.kind == "Status")
 }
 
 /// Field errors carried in the status details, when the server attached them.
@@ -134,6 +144,7 @@ impl From<tonic::Status> for ClientError {
             Code::FailedPrecondition => ClientError::FailedPrecondition { message },
             Code::PermissionDenied => ClientError::Forbidden { message },
             Code::Unauthenticated => ClientError::Unauthenticated { message },
+            Code::Unavailable if from_api_server(&status) => ClientError::ServerUnavailable { message },
             Code::Unavailable => ClientError::Unavailable { message },
             code => ClientError::Other { code, message },
         }
@@ -162,6 +173,25 @@ mod tests {
             let err = ClientError::from(tonic::Status::new(code, "boom"));
             assert_eq!(err.reason(), reason, "{code:?}");
             assert!(err.to_string().starts_with("boom"));
+        }
+    }
+
+    #[test]
+    fn unavailable_tells_the_server_answering_from_the_server_unreachable() {
+        let body = |kind: &str| ApiStatus { kind: kind.into(), code: 503, ..Default::default() }.encode_to_vec();
+        let answered = |details: Vec<u8>| tonic::Status::with_details(Code::Unavailable, "store down", details.into());
+        let cases = [
+            ("tonic's own: the server was not reached", tonic::Status::unavailable("tcp connect error"), false),
+            ("the API server's Status body", answered(body("Status")), true),
+            ("details that are not a Status", answered(body("Pod")), false),
+            ("details that do not decode", answered(vec![0xff, 0xff]), false),
+        ];
+        for (case, status, from_server) in cases {
+            let err = ClientError::from(status);
+            assert_eq!(matches!(err, ClientError::ServerUnavailable { .. }), from_server, "{case}");
+            assert_eq!(matches!(err, ClientError::Unavailable { .. }), !from_server, "{case}");
+            assert_eq!(err.reason(), "ServiceUnavailable", "{case}");
+            assert!(err.is_retryable(), "{case}");
         }
     }
 

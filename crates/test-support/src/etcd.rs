@@ -4,7 +4,6 @@
 //! revisions, compactions or keys and can run in parallel. The server lives in a temporary
 //! directory and is killed and deleted on drop.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,8 +33,7 @@ impl EtcdServer {
     /// Starts etcd on free loopback ports and waits until it answers.
     /// `Err(NotInstalled)` if there is no etcd binary (pass the result to `require_daemon`).
     pub async fn start() -> Result<EtcdServer, HarnessError> {
-        let binary = find_binary("etcd", "CAPSTAN_ETCD_BIN", &["/usr/bin", "/usr/local/bin"])
-            .ok_or(HarnessError::NotInstalled { daemon: DAEMON, hint: HINT })?;
+        let binary = etcd_binary()?;
         let mut last_error = None;
         for _ in 0..ATTEMPTS {
             match Self::start_once(&binary).await {
@@ -65,35 +63,64 @@ impl EtcdServer {
     async fn start_once(binary: &Path) -> Result<EtcdServer, HarnessError> {
         let ports = free_ports(2)?;
         let (client_url, peer_url) = (loopback(ports[0]), loopback(ports[1]));
-        let dir = tempfile::Builder::new()
-            .prefix("capstan-etcd-")
-            .tempdir()
-            .map_err(|source| HarnessError::Io { what: "create etcd temp dir".into(), source })?;
-        let log_path = dir.path().join("etcd.log");
-        let log = File::create(&log_path)
-            .map_err(|source| HarnessError::Io { what: format!("create {}", log_path.display()), source })?;
+        let dir = temp_dir()?;
+        let name = instance_name();
+        let member = Member {
+            initial_cluster: format!("{name}={peer_url}"),
+            name,
+            data_dir: dir.path().join("data"),
+            log_path: dir.path().join("etcd.log"),
+            client_url,
+            peer_url,
+        };
+        let child = member.spawn(binary)?;
+        let mut server = EtcdServer { child, endpoint: member.client_url.clone(), dir };
+        member.wait_ready(&mut server.child).await?;
+        Ok(server)
+    }
+}
+
+/// How one etcd member is run: everything needed to start it, and to start it again over
+/// the same data after it was killed.
+#[derive(Debug, Clone)]
+pub(crate) struct Member {
+    pub(crate) name: String,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) log_path: PathBuf,
+    pub(crate) client_url: String,
+    pub(crate) peer_url: String,
+    /// etcd's `--initial-cluster`: `name=peer_url` of every member (ignored on a restart,
+    /// when the data directory already names the cluster).
+    pub(crate) initial_cluster: String,
+}
+
+impl Member {
+    pub(crate) fn spawn(&self, binary: &Path) -> Result<Child, HarnessError> {
+        // Appending keeps the log of a member's earlier lives for a failing test to read.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .map_err(|source| HarnessError::Io { what: format!("open {}", self.log_path.display()), source })?;
         let log_err = log
             .try_clone()
-            .map_err(|source| HarnessError::Io { what: format!("reopen {}", log_path.display()), source })?;
-        // A name unique to this instance proves that whoever answers on the port is ours.
-        static INSTANCE: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("capstan-test-{}-{}", std::process::id(), INSTANCE.fetch_add(1, Ordering::Relaxed));
+            .map_err(|source| HarnessError::Io { what: format!("reopen {}", self.log_path.display()), source })?;
         let mut command = Command::new(binary);
         command
             .arg("--name")
-            .arg(&name)
+            .arg(&self.name)
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(&self.data_dir)
             .arg("--listen-client-urls")
-            .arg(&client_url)
+            .arg(&self.client_url)
             .arg("--advertise-client-urls")
-            .arg(&client_url)
+            .arg(&self.client_url)
             .arg("--listen-peer-urls")
-            .arg(&peer_url)
+            .arg(&self.peer_url)
             .arg("--initial-advertise-peer-urls")
-            .arg(&peer_url)
+            .arg(&self.peer_url)
             .arg("--initial-cluster")
-            .arg(format!("{name}={peer_url}"))
+            .arg(&self.initial_cluster)
             .arg("--initial-cluster-state")
             .arg("new")
             .arg("--logger")
@@ -106,35 +133,54 @@ impl EtcdServer {
         for (var, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("ETCD_")) {
             command.env_remove(var);
         }
-        let child = command.stdin(Stdio::null()).stdout(log).stderr(log_err).spawn().map_err(|e| {
-            HarnessError::StartFailed { daemon: DAEMON, detail: format!("spawn {}: {e}", binary.display()) }
-        })?;
-        let mut server = EtcdServer { child, endpoint: client_url, dir };
-        server.wait_ready(&name, &log_path).await?;
-        Ok(server)
+        command.stdin(Stdio::null()).stdout(log).stderr(log_err).spawn().map_err(|e| HarnessError::StartFailed {
+            daemon: DAEMON,
+            detail: format!("spawn {}: {e}", binary.display()),
+        })
     }
 
-    async fn wait_ready(&mut self, name: &str, log_path: &Path) -> Result<(), HarnessError> {
+    /// Waits until the member answers as itself and serves a linearizable read (so it has
+    /// joined a cluster that has a leader).
+    pub(crate) async fn wait_ready(&self, child: &mut Child) -> Result<(), HarnessError> {
         let started = Instant::now();
         let mut last = String::from("no answer yet");
         while started.elapsed() < READY_TIMEOUT {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let detail = format!("exited with {status}: {}", log_tail(log_path));
+            if let Ok(Some(status)) = child.try_wait() {
+                let detail = format!("{} exited with {status}: {}", self.name, log_tail(&self.log_path));
                 return Err(HarnessError::StartFailed { daemon: DAEMON, detail });
             }
-            match answers_as(&self.endpoint, name).await {
+            match answers_as(&self.client_url, &self.name).await {
                 Ok(true) => return Ok(()),
                 Ok(false) => {
-                    let detail = format!("another etcd answered on {}", self.endpoint);
+                    let detail = format!("another etcd answered on {}", self.client_url);
                     return Err(HarnessError::StartFailed { daemon: DAEMON, detail });
                 }
                 Err(error) => last = error.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let detail = format!("{last}; log: {}", log_tail(log_path));
+        let detail = format!("{}: {last}; log: {}", self.name, log_tail(&self.log_path));
         Err(HarnessError::NotReady { daemon: DAEMON, waited: READY_TIMEOUT, detail })
     }
+}
+
+/// The etcd binary, or `NotInstalled` (for `require_daemon`).
+pub(crate) fn etcd_binary() -> Result<PathBuf, HarnessError> {
+    find_binary("etcd", "CAPSTAN_ETCD_BIN", &["/usr/bin", "/usr/local/bin"])
+        .ok_or(HarnessError::NotInstalled { daemon: DAEMON, hint: HINT })
+}
+
+pub(crate) fn temp_dir() -> Result<tempfile::TempDir, HarnessError> {
+    tempfile::Builder::new()
+        .prefix("capstan-etcd-")
+        .tempdir()
+        .map_err(|source| HarnessError::Io { what: "create etcd temp dir".into(), source })
+}
+
+/// A name unique to this instance: it proves that whoever answers on a port is ours.
+pub(crate) fn instance_name() -> String {
+    static INSTANCE: AtomicUsize = AtomicUsize::new(0);
+    format!("capstan-test-{}-{}", std::process::id(), INSTANCE.fetch_add(1, Ordering::Relaxed))
 }
 
 impl Drop for EtcdServer {
@@ -145,17 +191,22 @@ impl Drop for EtcdServer {
     }
 }
 
-fn loopback(port: u16) -> String {
+pub(crate) fn loopback(port: u16) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// Whether etcd at `endpoint` answers and is the member called `name`.
+/// Whether etcd at `endpoint` answers, is the member called `name`, and serves a
+/// linearizable read (which needs a leader).
 async fn answers_as(endpoint: &str, name: &str) -> Result<bool, etcd_client::Error> {
     let options =
         ConnectOptions::new().with_connect_timeout(Duration::from_secs(1)).with_timeout(Duration::from_secs(2));
     let mut client = Client::connect([endpoint], Some(options)).await?;
     let members = client.member_list().await?;
-    Ok(members.members().iter().any(|m| m.name() == name))
+    if !members.members().iter().any(|m| m.name() == name) {
+        return Ok(false);
+    }
+    client.get("/capstan-test/ready", None).await?;
+    Ok(true)
 }
 
 /// The last lines of etcd's log, for start-failure messages.

@@ -6,13 +6,17 @@
 //!
 //! The one stand-in is the image registry ([`serve_registry`]): none is reachable from these
 //! machines, so pull tests get a small one on the loopback that both shims' tests share.
+//! [`LossyProxy`] is no stand-in: it sits in front of a real daemon and loses its answers on
+//! cue, so a test can make a request apply without the client hearing of it.
 
 mod binaries;
 mod containerd;
 mod daemon;
 mod docker;
 mod etcd;
+mod etcd_cluster;
 mod http;
+mod lossy_proxy;
 mod poll;
 mod ports;
 mod registry;
@@ -26,7 +30,9 @@ pub use containerd::{
 pub use daemon::{find_binary, require_daemon, HarnessError};
 pub use docker::{ensure_images, ping_docker, require_docker, DOCKER_SOCKET, PAUSE_IMAGE, TEST_IMAGE};
 pub use etcd::EtcdServer;
+pub use etcd_cluster::EtcdCluster;
 pub use http::{http_get, metric_sample, HttpResponse};
+pub use lossy_proxy::LossyProxy;
 pub use poll::{eventually, Probed};
 pub use ports::free_ports;
 pub use registry::{

@@ -27,7 +27,7 @@ pub enum ApiError {
     UnknownResource(String),
     #[error("too old resource version: {requested} (oldest available is {oldest}): expired, relist")]
     Expired { requested: i64, oldest: i64 },
-    #[error("storage is unavailable: {0}")]
+    #[error("the API server's store is unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),

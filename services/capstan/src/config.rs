@@ -42,7 +42,9 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, CliError> {
     if text.trim().is_empty() {
         return Ok(Some(ConfigFile::default()));
     }
-    serde_yaml_ng::from_str(&text).map(Some).map_err(|e| CliError::Usage(format!("config file {}: {e}", path.display())))
+    serde_yaml_ng::from_str(&text)
+        .map(Some)
+        .map_err(|e| CliError::Usage(format!("config file {}: {e}", path.display())))
 }
 
 /// Writes the config file, creating its directory.

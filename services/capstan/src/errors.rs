@@ -119,6 +119,8 @@ impl CliError {
 
     /// A client error as kubectl would word it. `subject` names the object
     /// the call was about; `server` is the address, for connection errors.
+    /// Only a server that was not reached reads as "connection refused": when the API
+    /// server answered that its store is down, the message says so, and where.
     pub fn from_client(error: ClientError, subject: Option<Subject<'_>>, server: &str) -> CliError {
         let reason = error.reason();
         let message = match (&error, subject) {
@@ -249,14 +251,31 @@ mod tests {
     }
 
     #[test]
-    fn refused_connections_name_the_server() {
-        let e = ClientError::Unavailable { message: "tcp connect error: Connection refused (os error 111)".into() };
-        assert_eq!(
-            text(e, None),
-            "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"
-        );
-        let e = ClientError::Unavailable { message: "shutting down".into() };
-        assert_eq!(text(e, None), "Error from server (ServiceUnavailable): shutting down");
+    fn only_an_unreached_server_reads_as_connection_refused() {
+        let refused =
+            "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?";
+        let store_down = "the API server's store is unavailable: etcd at http://127.0.0.1:2379: create \
+                          /registry/pods/default/x: tcp connect error: Connection refused (os error 111)";
+        let pod = Some(Subject { info: &POD, name: "x" });
+        let cases = [
+            (
+                ClientError::Unavailable { message: "tcp connect error: Connection refused (os error 111)".into() },
+                refused.to_string(),
+            ),
+            (ClientError::Unavailable { message: "dns error: failed to lookup address".into() }, refused.to_string()),
+            (
+                ClientError::Unavailable { message: "shutting down".into() },
+                "Error from server (ServiceUnavailable): shutting down".into(),
+            ),
+            // The API server answered: its store refused it, not the server the CLI called.
+            (
+                ClientError::ServerUnavailable { message: store_down.into() },
+                format!("Error from server (ServiceUnavailable): {store_down}"),
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(text(error.clone(), pod), want, "{error:?}");
+        }
     }
 
     #[test]

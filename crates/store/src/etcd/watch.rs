@@ -149,3 +149,29 @@ fn deleted(tombstone: KeyValue, prev: Option<KeyValue>) -> WatchEvent {
     });
     WatchEvent::Delete { key: tombstone.key, revision, prev }
 }
+
+/// What happened next to a key, for telling whether a lost delete applied.
+pub(crate) enum Change {
+    Put,
+    Deleted { revision: Revision, prev: KeyValue },
+}
+
+/// The first change to the key `op` names after revision `after`, from etcd's history (the
+/// caller knows there is one). A one-off watch: it is dropped, and so cancelled, on return.
+pub(crate) async fn first_change(client: Client, op: Op<'_>, after: Revision) -> Result<Change, StoreError> {
+    let options = WatchOptions::new().with_prev_key().with_start_revision(after + 1);
+    let mut stream = client.watch_client().watch(op.key, Some(options)).await.map_err(|e| op.err(e))?;
+    loop {
+        let Some(response) = stream.message().await.map_err(|e| op.err(e))? else {
+            let detail = format!("etcd at {} closed the watch on {}", op.endpoints, op.key);
+            return Err(StoreError::Unavailable(detail));
+        };
+        if response.compact_revision() > 0 {
+            return Err(StoreError::Compacted { requested: after, compacted: response.compact_revision() });
+        }
+        let Some(event) = response.events().first() else { continue };
+        let (Some(kv), EventType::Delete) = (event.kv(), event.event_type()) else { return Ok(Change::Put) };
+        let Some(prev) = event.prev_kv().map(key_value).transpose()? else { return Ok(Change::Put) };
+        return Ok(Change::Deleted { revision: kv.mod_revision(), prev });
+    }
+}

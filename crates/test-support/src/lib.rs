@@ -26,7 +26,7 @@ pub use containerd::{
 pub use daemon::{find_binary, require_daemon, HarnessError};
 pub use docker::{ensure_images, ping_docker, require_docker, DOCKER_SOCKET, PAUSE_IMAGE, TEST_IMAGE};
 pub use etcd::EtcdServer;
-pub use http::{http_get, metric_sample, HttpResponse};
+pub use http::{http_get, http_get_unix, metric_sample, HttpResponse};
 pub use poll::eventually;
 pub use ports::free_ports;
 pub use registry::{

@@ -74,6 +74,16 @@ impl Server {
         Ok(Server::with_request_metrics(config, registry, metrics))
     }
 
+    /// A server with a registry of its own, holding only the request metrics:
+    /// for a component with no metrics of its own (a runtime shim).
+    pub fn with_new_registry(config: ServerConfig) -> Server {
+        let registry = Registry::new();
+        #[allow(clippy::expect_used)]
+        let metrics = RequestMetrics::register(&registry)
+            .expect("the request metrics' names are valid and a new registry holds no other");
+        Server::with_request_metrics(config, registry, metrics)
+    }
+
     /// As [`Server::new`], counting calls in `metrics` already registered on
     /// `registry`: for a component with two ports and one registry.
     pub fn with_request_metrics(config: ServerConfig, registry: Registry, metrics: RequestMetrics) -> Server {
@@ -135,7 +145,11 @@ impl Server {
 
     /// Serves on `listener` until `shutdown` completes, then drains the calls
     /// in flight.
-    pub async fn serve(self, listener: impl Into<Listener>, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    pub async fn serve(
+        self,
+        listener: impl Into<Listener>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
         let listener = listener.into();
         let addr = listener.describe();
         tracing::debug!(%addr, services = ?self.names, "serving");

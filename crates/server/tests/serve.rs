@@ -47,7 +47,8 @@ async fn scrape_and_health_share_one_tcp_port() {
     requests.with(["500"]).inc();
     let body = capstan_test_support::http_get(addr, "/metrics").await.expect("GET").body;
     assert!(body.contains("demo_requests_total{code=\"500\"} 1\n"), "{body}");
-    let checks = "grpc_server_handled_total{grpc_service=\"grpc.health.v1.Health\",grpc_method=\"Check\",grpc_code=\"OK\"}";
+    let checks =
+        "grpc_server_handled_total{grpc_service=\"grpc.health.v1.Health\",grpc_method=\"Check\",grpc_code=\"OK\"}";
     assert_eq!(capstan_test_support::metric_sample(&body, checks), Some(1.0), "{body}");
 
     let _ = stop.send(());
@@ -70,7 +71,8 @@ async fn scrape_and_health_share_one_unix_socket() {
         let path = path.clone();
         async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?)) }
     });
-    let channel = Endpoint::from_static("http://shim.invalid").connect_with_connector(connector).await.expect("connects");
+    let channel =
+        Endpoint::from_static("http://shim.invalid").connect_with_connector(connector).await.expect("connects");
     assert_eq!(check(channel, "").await.expect("checked"), ServingStatus::Serving as i32);
     let response = capstan_test_support::http_get_unix(&socket, "/metrics").await.expect("GET");
     assert_eq!(response.status_line, "HTTP/1.1 200 OK");

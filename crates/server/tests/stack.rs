@@ -77,7 +77,8 @@ fn harness(config: ServerConfig) -> Harness {
     let release = Arc::new(Semaphore::new(0));
     let registry = Registry::new();
     let fake = Fake { entered, release: release.clone() };
-    let server = Server::new(config, registry.clone()).expect("metrics register").add_service(KubeletServiceServer::new(fake));
+    let server =
+        Server::new(config, registry.clone()).expect("metrics register").add_service(KubeletServiceServer::new(fake));
     Harness { stack: server.into_service(), registry, entered: entered_rx, release }
 }
 

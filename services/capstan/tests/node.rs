@@ -78,7 +78,7 @@ impl Cluster {
     }
 
     async fn stop(self) {
-        self.kubelet.stop().await;
+        self.kubelet.stop().await.expect("the kubelet stops cleanly");
         self.server.stop().await.expect("the API server stops");
     }
 }

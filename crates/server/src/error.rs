@@ -7,6 +7,12 @@ use capstan_metrics::MetricsError;
 pub enum ServerError {
     #[error("registering the request metrics: {0}")]
     Metrics(#[from] MetricsError),
+    #[error("accepting connections on {addr}: {source}")]
+    Accept {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("serving gRPC and /metrics on {addr}: {source}")]
     Serve {
         addr: String,

@@ -22,6 +22,8 @@
 //!   [`message`] caps message sizes in each service's codec; [`scrape`] is
 //!   `GET /metrics`. Trace propagation is `capstan_telemetry`'s layer.
 //! - [`config`]: [`ServerConfig`], the limits, with defaults for Kubernetes-sized objects.
+//! - `accept`: a listener that fails for good ends [`Server::serve`] with
+//!   its error (tonic alone would spin on it), so the component stops.
 //!
 //! # Invariants
 //! - `tonic::transport::Server` is built only here (tests of other crates aside).
@@ -29,7 +31,10 @@
 //!   subject to the timeout or the concurrency limit.
 //! - A streaming call is timed and limited only until it answers; its
 //!   messages are never cut.
+//! - [`Server::serve`] returns only at shutdown or when its listener fails
+//!   for good; then with that error.
 
+mod accept;
 pub mod config;
 pub mod error;
 pub mod limit;

@@ -18,6 +18,7 @@ use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
 use tower::{Layer, Service};
 
+use crate::accept::{until_fatal, Fatal};
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::message::MessageLimits;
@@ -144,7 +145,7 @@ impl Server {
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains the calls
-    /// in flight.
+    /// in flight; or until the listener fails for good, then with its error.
     pub async fn serve(
         self,
         listener: impl Into<Listener>,
@@ -153,6 +154,7 @@ impl Server {
         let listener = listener.into();
         let addr = listener.describe();
         tracing::debug!(%addr, services = ?self.names, "serving");
+        let fatal = Fatal::default();
         let served = match listener {
             // small calls in both directions: Nagle's delay would only hold them back
             Listener::Tcp(l) => {
@@ -162,11 +164,17 @@ impl Server {
                     }
                     conn
                 });
-                self.serve_incoming(incoming, shutdown).await
+                self.serve_incoming(until_fatal(incoming, fatal.clone()), shutdown).await
             }
-            Listener::Unix(l) => self.serve_incoming(UnixListenerStream::new(l), shutdown).await,
+            Listener::Unix(l) => {
+                self.serve_incoming(until_fatal(UnixListenerStream::new(l), fatal.clone()), shutdown).await
+            }
         };
-        served.map_err(|source| ServerError::Serve { addr, source })
+        served.map_err(|source| ServerError::Serve { addr: addr.clone(), source })?;
+        match fatal.take() {
+            Some(source) => Err(ServerError::Accept { addr, source }),
+            None => Ok(()),
+        }
     }
 
     /// Serves the connections `incoming` yields until `shutdown` completes.

@@ -81,3 +81,16 @@ async fn scrape_and_health_share_one_unix_socket() {
     let _ = stop.send(());
     serving.await.expect("server task").expect("server stops cleanly");
 }
+
+#[tokio::test]
+async fn a_listener_that_fails_for_good_ends_serve_with_its_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let same_socket = listener.try_clone().expect("dup");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+    let serving = tokio::spawn(server(&Registry::new()).serve(listener, std::future::pending()));
+    // the kernel refuses every accept on a listening socket shut down for reading
+    socket2::SockRef::from(&same_socket).shutdown(std::net::Shutdown::Read).expect("shut down");
+    let outcome = serving.await.expect("server task");
+    assert!(matches!(outcome, Err(capstan_server::ServerError::Accept { .. })), "{outcome:?}");
+}

@@ -4,6 +4,8 @@
 //! inherits one behaviour: free loopback ports, throwaway state in a temp dir, bounded
 //! readiness waits, cleanup on drop, and the missing-daemon policy of [`require_daemon`].
 //!
+//! [`probe_server`] asks any Capstan server what every one must answer: health and `GET /metrics`.
+//!
 //! The one stand-in is the image registry ([`serve_registry`]): none is reachable from these
 //! machines, so pull tests get a small one on the loopback that both shims' tests share.
 
@@ -15,6 +17,7 @@ mod etcd;
 mod http;
 mod poll;
 mod ports;
+mod probe;
 mod registry;
 mod sweeper;
 
@@ -29,6 +32,7 @@ pub use etcd::EtcdServer;
 pub use http::{http_get, http_get_unix, metric_sample, HttpResponse};
 pub use poll::eventually;
 pub use ports::free_ports;
+pub use probe::{health_status, probe_server, ServerAddr, HEALTH_CHECKS_OK};
 pub use registry::{
     self_signed_registry_tls, serve_registry, RegistryGuard, RegistryImage, REGISTRY_PASSWORD, REGISTRY_TAG,
     REGISTRY_TOKEN, REGISTRY_USER,

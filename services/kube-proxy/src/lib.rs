@@ -237,3 +237,28 @@ fn table(
 ) -> std::collections::BTreeMap<model::PortKey, model::PortSpec> {
     model::table(&services.list(), &|namespace, name| endpoints.get(namespace, name), config)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The admin port's accept loop fails under a running proxy (its socket
+    /// is shut down, as when the kernel takes it away): the proxy stops by
+    /// itself and that failure is its result, the exit status of `capstan-proxy`.
+    #[tokio::test]
+    async fn a_proxy_whose_admin_port_fails_ends_with_that_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let same_socket = listener.try_clone().expect("dup");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let healthz = TcpListener::from_std(listener).expect("tokio listener");
+        // nothing listens on the API server's URL: the informers keep retrying
+        let mut config = Config::new("http://127.0.0.1:1", "node-1");
+        config.nodeport_addresses = vec![];
+        let tasks = start_tasks(config, Some(healthz), None).expect("tasks start");
+        let proxy = Proxy { tasks, healthz_address: None, metrics_address: None };
+
+        socket2::SockRef::from(&same_socket).shutdown(std::net::Shutdown::Read).expect("shut the socket down");
+        let outcome = proxy.run_until(std::future::pending()).await;
+        assert!(matches!(outcome, Err(ProxyError::Server(_))), "{outcome:?}");
+    }
+}

@@ -4,7 +4,7 @@
 //! port died must not go on looking healthy.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
@@ -12,9 +12,9 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 pub struct Tasks<E> {
     shutdown: CancellationToken,
     running: JoinSet<()>,
-    /// The first error a task returned. A `std` mutex: it is held only to
-    /// swap a value, never across an await.
-    first_error: Arc<Mutex<Option<E>>>,
+    /// Where failing tasks send their errors, in the order they fail: the
+    /// first one received is the component's.
+    failures: (mpsc::UnboundedSender<E>, mpsc::UnboundedReceiver<E>),
 }
 
 impl<E> std::fmt::Debug for Tasks<E> {
@@ -32,7 +32,7 @@ impl<E: Send + 'static> Default for Tasks<E> {
 
 impl<E: Send + 'static> Tasks<E> {
     pub fn new() -> Self {
-        Tasks { shutdown: CancellationToken::new(), running: JoinSet::new(), first_error: Arc::default() }
+        Tasks { shutdown: CancellationToken::new(), running: JoinSet::new(), failures: mpsc::unbounded_channel() }
     }
 
     /// The token [`Self::stop`] cancels, and a failing task too: every task
@@ -48,12 +48,11 @@ impl<E: Send + 'static> Tasks<E> {
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
-        let (shutdown, first_error) = (self.shutdown.clone(), self.first_error.clone());
+        let (shutdown, failures) = (self.shutdown.clone(), self.failures.0.clone());
         self.running.spawn(async move {
             if let Err(error) = task.await {
-                if let Ok(mut first) = first_error.lock() {
-                    first.get_or_insert(error);
-                }
+                // the receiver lives as long as the tasks: sending cannot fail
+                let _ = failures.send(error);
                 shutdown.cancel();
             }
         });
@@ -93,8 +92,7 @@ impl<E: Send + 'static> Tasks<E> {
     pub async fn stop(mut self) -> Result<(), E> {
         self.shutdown.cancel();
         while self.running.join_next().await.is_some() {}
-        let first = self.first_error.lock().ok().and_then(|mut first| first.take());
-        first.map_or(Ok(()), Err)
+        self.failures.1.try_recv().map_or(Ok(()), Err)
     }
 }
 

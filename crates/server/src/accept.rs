@@ -6,24 +6,22 @@
 //! [`Server::serve`](crate::Server::serve) returns it and the component stops.
 
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use tokio_stream::{Stream, StreamExt};
 
 /// The first error that ended a listener, shared with the stream that saw it.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Fatal(Arc<Mutex<Option<io::Error>>>);
+pub(crate) struct Fatal(Arc<OnceLock<io::Error>>);
 
 impl Fatal {
     /// The error that ended the listener, if one did.
     pub(crate) fn take(&self) -> Option<io::Error> {
-        self.0.lock().ok().and_then(|mut fatal| fatal.take())
+        self.0.get().map(|error| io::Error::new(error.kind(), error.to_string()))
     }
 
     fn keep(&self, error: &io::Error) {
-        if let Ok(mut fatal) = self.0.lock() {
-            fatal.get_or_insert_with(|| io::Error::new(error.kind(), error.to_string()));
-        }
+        let _ = self.0.set(io::Error::new(error.kind(), error.to_string()));
     }
 }
 

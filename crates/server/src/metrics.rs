@@ -195,13 +195,17 @@ impl<B: Body> Body for MeteredBody<B> {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let frame = ready!(this.inner.poll_frame(cx));
+        // a body that fails ends the call as tonic tells the caller (INTERNAL);
+        // one that ends without trailers never said how it ended
         let code = match &frame {
             Some(Ok(frame)) => frame.trailers_ref().map(|t| grpc_status(t).unwrap_or(tonic::Code::Unknown)),
             Some(Err(_)) => Some(tonic::Code::Internal),
             None => Some(tonic::Code::Unknown),
         };
-        if let Some(call) = code.and_then(|code| this.call.take().map(|call| (call, code))) {
-            call.0.finish(call.1);
+        if let Some(code) = code {
+            if let Some(call) = this.call.take() {
+                call.finish(code);
+            }
         }
         Poll::Ready(frame)
     }

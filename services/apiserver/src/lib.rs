@@ -171,10 +171,17 @@ impl ApiServer {
     }
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, or until the port fails (its listener
+/// died): then with that error, the binary's exit status.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ApiServerError> {
-    let server = ApiServer::start(config).await?;
-    shutdown.await;
+    let mut server = ApiServer::start(config).await?;
+    tokio::select! {
+        () = shutdown => {}
+        served = &mut server.task => {
+            server.shutdown.cancel();
+            return served.map_err(|e| ApiServerError::Task(e.to_string()))?;
+        }
+    }
     tracing::info!("API server shutting down");
     server.stop().await
 }

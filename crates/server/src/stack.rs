@@ -21,6 +21,10 @@ use crate::timeout::TimeoutLayer;
 ///
 /// axum wraps only the routes that exist when `.layer` is called, so the
 /// layers read innermost first, and what is added after a layer skips it.
+/// Two concerns sit outside this function: the maximum message size lives in
+/// each service's codec ([`MessageLimits`], applied as a service is added),
+/// and TLS (next issue) wraps each connection before the stack sees it
+/// ([`Server::serve_incoming`](crate::Server::serve_incoming)).
 pub fn stack(
     services: Routes,
     health: &HealthReporter,
@@ -40,6 +44,7 @@ pub fn stack(
     // Authentication and authorization (next issue) go here: outside the
     // limits, so a caller who is refused takes no slot, and inside the
     // metrics and the trace, so refusals are counted and traced.
+    // Maximum message size, for health as for every added service.
     let health = HealthServer::new(HealthService::from_health_reporter(health.clone()))
         .limit_messages(config.max_receive_message_bytes, config.max_send_message_bytes);
     Routes::from(services)

@@ -8,12 +8,10 @@ use std::path::PathBuf;
 
 use capstan_apiserver::{ApiServer, Config as ApiConfig, StoreConfig};
 use capstan_client::Client;
-use capstan_cri::RuntimeServer;
 use capstan_docker_shim::{DockerConfig, DockerRuntime};
 use capstan_kubelet::Kubelet;
 use tokio::net::UnixListener;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::calls::{CallLog, TimingLayer};
@@ -72,7 +70,9 @@ impl Cluster {
     /// Stops the kubelet, the shim and the API server (containers are not
     /// touched: delete the pods first).
     pub async fn stop(self) {
-        self.kubelet.stop().await;
+        if let Err(error) = self.kubelet.stop().await {
+            tracing::warn!(%error, "stopping the kubelet");
+        }
         self.shim_stop.cancel();
         let _ = self.shim_task.await;
         if let Err(error) = self.server.stop().await {
@@ -81,7 +81,8 @@ impl Cluster {
     }
 }
 
-/// Binds `socket` and serves the shim's two services behind the timing layer.
+/// Binds `socket` and serves the shim on the one server stack, its two
+/// services behind the timing layer.
 fn serve_shim(
     socket: &std::path::Path,
     engine: DockerRuntime,
@@ -90,15 +91,10 @@ fn serve_shim(
 ) -> Result<JoinHandle<()>, BenchError> {
     let listener = UnixListener::bind(socket)
         .map_err(|source| BenchError::Io { what: format!("binding {}", socket.display()), source })?;
-    let (runtime_service, image_service) = RuntimeServer::new(engine).services();
-    let router = tonic::transport::Server::builder()
-        .layer(TimingLayer(calls))
-        .add_service(runtime_service)
-        .add_service(image_service);
+    let server = capstan_shim_common::serve::runtime_server(engine).layer_services(TimingLayer(calls));
     let path: PathBuf = socket.to_path_buf();
     Ok(tokio::spawn(async move {
-        let incoming = UnixListenerStream::new(listener);
-        if let Err(error) = router.serve_with_incoming_shutdown(incoming, stop.cancelled_owned()).await {
+        if let Err(error) = server.serve(listener, stop.cancelled_owned()).await {
             tracing::error!(%error, path = %path.display(), "the Docker shim stopped");
         }
     }))

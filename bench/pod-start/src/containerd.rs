@@ -235,7 +235,9 @@ impl NodeCluster {
     }
 
     async fn stop(self) {
-        self.kubelet.stop().await;
+        if let Err(error) = self.kubelet.stop().await {
+            tracing::warn!(%error, "stopping the kubelet");
+        }
         self.shim.stop().await;
         if let Err(error) = self.server.stop().await {
             tracing::warn!(%error, "stopping the API server");

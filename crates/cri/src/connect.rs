@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
 use capstan_proto::runtime::v1::image_service_client::ImageServiceClient;
 use capstan_proto::runtime::v1::runtime_service_client::RuntimeServiceClient;
-use capstan_shim_common::{parse_endpoint, ContainerRuntime, RuntimeEndpoint, RuntimeServer};
+use capstan_shim_common::{parse_endpoint, ContainerRuntime, RuntimeEndpoint};
 use futures::StreamExt;
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
@@ -77,14 +77,10 @@ pub async fn connect_unix(path: &Path) -> Result<RuntimeClients, CriError> {
 /// Serves `runtime` in this process and connects clients to it.
 pub async fn connect_in_process<R: ContainerRuntime>(runtime: R) -> Result<RuntimeClients, CriError> {
     let (pipes, incoming) = mpsc::channel::<tokio::io::DuplexStream>(4);
-    let (runtime_service, image_service) = RuntimeServer::new(runtime).services();
-    let server = tonic::transport::Server::builder()
-        .layer(capstan_telemetry::TraceServerLayer)
-        .add_service(runtime_service)
-        .add_service(image_service);
+    let server = capstan_shim_common::serve::runtime_server(runtime);
     let incoming = ReceiverStream::new(incoming).map(Ok::<_, std::io::Error>);
     tokio::spawn(async move {
-        if let Err(error) = server.serve_with_incoming(incoming).await {
+        if let Err(error) = server.serve_incoming(incoming, std::future::pending()).await {
             tracing::warn!(%error, "the in-process runtime server stopped");
         }
     });

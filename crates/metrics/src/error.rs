@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-/// What went wrong registering or serving metrics, and on what.
+/// What went wrong registering metrics, and on what.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
     #[error("invalid {what} {name:?}: {rule}")]
@@ -9,10 +9,4 @@ pub enum MetricsError {
     Duplicate(String),
     #[error("histogram {name:?}: bad buckets: {message}")]
     Buckets { name: String, message: String },
-    #[error("cannot serve metrics and gRPC on {addr}: {source}")]
-    Serve {
-        addr: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
 }

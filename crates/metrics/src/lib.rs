@@ -1,6 +1,7 @@
 //! Prometheus metrics for every Capstan component (DESIGN.md: every service
 //! serves `grpc.health.v1` and Prometheus metrics), small and without a
-//! metrics framework behind it.
+//! metrics framework behind it. Serving them (`GET /metrics`) is
+//! `capstan-server`'s: this crate knows no network.
 //!
 //! ```
 //! # fn demo() -> Result<(), capstan_metrics::MetricsError> {
@@ -22,7 +23,6 @@
 //!   [`CounterVec`], [`GaugeVec`], [`HistogramVec`]).
 //! - [`registry`]: names, HELP and TYPE, and the scrape's text.
 //! - [`text`]: the exposition format (name rules, escaping, values).
-//! - [`serve`](mod@serve): gRPC services and `GET /metrics` on one port.
 //!
 //! # Invariants
 //! - A registered name is valid and unique, label names are valid and the
@@ -35,7 +35,6 @@ pub mod error;
 pub mod family;
 pub mod histogram;
 pub mod registry;
-pub mod serve;
 pub mod text;
 
 pub use counter::{Counter, Gauge};
@@ -43,5 +42,4 @@ pub use error::MetricsError;
 pub use family::{CounterVec, Family, GaugeVec, HistogramVec};
 pub use histogram::{exponential_buckets, linear_buckets, Histogram, DEFAULT_BUCKETS};
 pub use registry::Registry;
-pub use serve::{serve, with_metrics, METRICS_PATH};
 pub use text::CONTENT_TYPE;

@@ -9,10 +9,31 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
+use capstan_server::{LongRunning, Server, ServerConfig};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::wrappers::UnixListenerStream;
 
 use crate::{ContainerRuntime, RuntimeServer, ShimCommonError};
+
+/// The runtime calls exempt from the server's request timeout and
+/// concurrency limit: each is bounded by its own arguments (a pull by the
+/// image's size, a stop by its grace period, an exec by its timeout) and the
+/// kubelet sets its own deadline, as it does with a CRI runtime.
+pub const LONG_RUNNING: [&str; 5] = [
+    "/capstan.runtime.v1.ImageService/PullImage",
+    "/capstan.runtime.v1.RuntimeService/StopContainer",
+    "/capstan.runtime.v1.RuntimeService/StopPodSandbox",
+    "/capstan.runtime.v1.RuntimeService/RemovePodSandbox",
+    "/capstan.runtime.v1.RuntimeService/ExecSync",
+];
+
+/// `runtime`'s two services on the one server stack (with `grpc.health.v1`
+/// and `GET /metrics`): what every shim serves, whatever it listens on.
+pub fn runtime_server<R: ContainerRuntime>(runtime: R) -> Server {
+    let config = ServerConfig { long_running: LongRunning::new(LONG_RUNNING), ..ServerConfig::default() };
+    let (runtime_service, image_service) = RuntimeServer::new(runtime).services();
+    Server::with_new_registry(config).add_service(runtime_service).add_service(image_service)
+}
 
 /// A bound, not yet serving, unix socket.
 #[derive(Debug)]
@@ -46,7 +67,8 @@ impl UnixServer {
         &self.path
     }
 
-    /// Serves both services of `runtime` until `shutdown` completes, then drains
+    /// Serves both services of `runtime`, health and `GET /metrics` (`curl
+    /// --unix-socket PATH http://shim/metrics`) until `shutdown` completes, then drains
     /// in-flight calls and removes the socket file.
     pub async fn serve<R, F>(self, runtime: R, shutdown: F) -> Result<(), ShimCommonError>
     where
@@ -55,13 +77,7 @@ impl UnixServer {
     {
         let UnixServer { path, listener } = self;
         tracing::info!(path = %path.display(), "serving the runtime");
-        let (runtime_service, image_service) = RuntimeServer::new(runtime).services();
-        let result = tonic::transport::Server::builder()
-            .layer(capstan_telemetry::TraceServerLayer)
-            .add_service(runtime_service)
-            .add_service(image_service)
-            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
-            .await;
+        let result = runtime_server(runtime).serve_incoming(UnixListenerStream::new(listener), shutdown).await;
         if let Err(error) = std::fs::remove_file(&path) {
             tracing::warn!(path = %path.display(), %error, "could not remove the runtime socket");
         }

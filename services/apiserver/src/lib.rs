@@ -5,7 +5,9 @@
 //! ([`validation`]), namespace admission, address allocation for services
 //! ([`allocator`]) and optimistic concurrency against the [`Store`]. Watches
 //! are served from one [`watch_cache`] per kind, never from a store watch per
-//! client. Start reading at [`ApiServer::start`].
+//! client. Start reading at [`ApiServer::start`]. The port (the API,
+//! `grpc.health.v1` and `GET /metrics` with per-call request metrics) is
+//! served through `capstan_server`'s stack.
 //!
 //! # Invariants
 //! - Only this crate writes to the store; every other component goes through
@@ -27,8 +29,8 @@ pub use error::ApiError;
 
 use allocator::Allocator;
 use capstan_proto::api::v1::resource_service_server::ResourceServiceServer;
+use capstan_server::{Server, ServerConfig};
 use capstan_store::{open_store, Store};
-use futures::StreamExt;
 use registry::Registry;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -94,8 +96,8 @@ pub enum ApiServerError {
     Range(#[from] allocator::RangeError),
     #[error("starting the watch caches: {0}")]
     Startup(#[from] ApiError),
-    #[error("serving gRPC: {0}")]
-    Serve(#[from] tonic::transport::Error),
+    #[error("serving the API: {0}")]
+    Serve(#[from] capstan_server::ServerError),
     #[error("the server task failed: {0}")]
     Task(String),
 }
@@ -136,29 +138,15 @@ impl ApiServer {
             .map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
 
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_serving::<ResourceServiceServer<grpc::ResourceApi>>().await;
-        let api = ResourceServiceServer::new(grpc::ResourceApi::new(registry))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        // connections carry many small request/response pairs: don't let
-        // Nagle hold them back
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|conn| {
-            if let Ok(stream) = &conn {
-                let _ = stream.set_nodelay(true);
-            }
-            conn
-        });
+        let server_config = ServerConfig {
+            max_receive_message_bytes: MAX_MESSAGE_BYTES,
+            max_send_message_bytes: MAX_MESSAGE_BYTES,
+            ..ServerConfig::default()
+        };
+        let server = Server::new(server_config, capstan_metrics::Registry::new())?
+            .add_service(ResourceServiceServer::new(grpc::ResourceApi::new(registry)));
         let token = shutdown.clone();
-        let task = tokio::spawn(async move {
-            tonic::transport::Server::builder()
-                .layer(capstan_telemetry::TraceServerLayer)
-                .add_service(health_service)
-                .add_service(api)
-                .serve_with_incoming_shutdown(incoming, token.cancelled_owned())
-                .await
-                .map_err(ApiServerError::from)
-        });
+        let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });
         tracing::info!(%addr, backend = config.storage.backend(), "API server listening");
         Ok(ApiServer { addr, shutdown, task, store })
     }
@@ -183,10 +171,17 @@ impl ApiServer {
     }
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, or until the port fails (its listener
+/// died): then with that error, the binary's exit status.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ApiServerError> {
-    let server = ApiServer::start(config).await?;
-    shutdown.await;
+    let mut server = ApiServer::start(config).await?;
+    tokio::select! {
+        () = shutdown => {}
+        served = &mut server.task => {
+            server.shutdown.cancel();
+            return served.map_err(|e| ApiServerError::Task(e.to_string()))?;
+        }
+    }
     tracing::info!("API server shutting down");
     server.stop().await
 }

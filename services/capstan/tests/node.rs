@@ -68,7 +68,7 @@ impl Cluster {
     }
 
     async fn stop(self) {
-        self.kubelet.stop().await;
+        self.kubelet.stop().await.expect("the kubelet stops cleanly");
         self.api.stop().await;
     }
 }

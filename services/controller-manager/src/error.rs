@@ -22,6 +22,8 @@ pub enum ControllerError {
     UnknownController { name: String, known: String },
     #[error("metrics: {0}")]
     Metrics(#[from] capstan_metrics::MetricsError),
+    #[error("the controller-manager's port: {0}")]
+    Server(#[from] capstan_server::ServerError),
     #[error("cannot serve on {addr}: {source}")]
     Serve {
         addr: String,

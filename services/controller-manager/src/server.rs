@@ -1,5 +1,5 @@
 //! The controller-manager's own port: `grpc.health.v1` and Prometheus
-//! metrics at `GET /metrics`, on one listener.
+//! metrics at `GET /metrics`, on one listener, through [`capstan_server`]'s stack.
 
 use crate::error::ControllerError;
 use capstan_metrics::Registry;
@@ -12,7 +12,6 @@ pub async fn serve(
     registry: Registry,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ControllerError> {
-    let (_reporter, health) = tonic_health::server::health_reporter();
-    let grpc = tonic::service::Routes::new(health);
-    Ok(capstan_metrics::serve(listener, grpc, registry, shutdown).await?)
+    let server = capstan_server::Server::new(capstan_server::ServerConfig::default(), registry)?;
+    Ok(server.serve(listener, shutdown).await?)
 }

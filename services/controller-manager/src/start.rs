@@ -63,17 +63,22 @@ impl ControllerManager {
         self.leading.load(Ordering::SeqCst)
     }
 
+    /// Completes when the controller-manager is stopping because a task
+    /// failed (its port died); [`ControllerManager::stop`] then returns that error.
+    pub async fn stopping(&self) {
+        self.tasks.stopping().await
+    }
+
     /// Stop everything and wait for it; the first error wins.
     pub async fn stop(self) -> Result<(), ControllerError> {
         self.tasks.stop().await
     }
 }
 
-/// Run until `shutdown` completes (the binary's entry point).
+/// Run until `shutdown` completes or a task fails (the binary's entry
+/// point); the first error is the result.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ControllerError> {
-    let manager = ControllerManager::start(config).await?;
-    shutdown.await;
-    manager.stop().await
+    ControllerManager::start(config).await?.tasks.run_until(shutdown).await
 }
 
 /// One leadership term: fill the caches, then run every chosen controller

@@ -112,5 +112,5 @@ async fn a_deleted_namespace_empties_and_disappears() {
 
     manager.stop().await.expect("controller-manager stops");
     scheduler.stop().await.expect("scheduler stops");
-    node.kubelet.stop().await;
+    node.kubelet.stop().await.expect("the kubelet stops cleanly");
 }

@@ -97,7 +97,7 @@ async fn a_silent_node_is_tainted_its_pods_evicted_and_replaced_and_it_recovers(
 
     // the kubelet of that node stops: no lease renewals, no status
     let stopped = if dead == "node-a" { a.take() } else { b.take() }.expect("node to stop");
-    stopped.kubelet.stop().await;
+    stopped.kubelet.stop().await.expect("the kubelet stops cleanly");
     let node: Node = wait_object(&cluster.client, None, &dead, |n: Option<&Node>| {
         n.is_some_and(|n| ready_condition(n).is_some_and(|(s, _)| s == "Unknown") && has_unreachable_taint(n))
     })
@@ -156,10 +156,10 @@ async fn a_silent_node_is_tainted_its_pods_evicted_and_replaced_and_it_recovers(
     })
     .await;
 
-    restarted.stop().await;
+    restarted.stop().await.expect("the kubelet stops cleanly");
     manager.stop().await.expect("controller-manager stops");
     scheduler.stop().await.expect("scheduler stops");
     for node in [a, b].into_iter().flatten() {
-        node.kubelet.stop().await;
+        node.kubelet.stop().await.expect("the kubelet stops cleanly");
     }
 }

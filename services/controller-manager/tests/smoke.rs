@@ -27,16 +27,12 @@ async fn two_managers_elect_one_leader_and_hand_over() {
 
 #[tokio::test]
 async fn health_and_metrics_share_the_managers_port() {
-    use capstan_test_support::{http_get, metric_sample};
-    use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
+    use capstan_test_support::{http_get, metric_sample, probe_server, ServerAddr};
 
     let cluster = cluster().await;
     let manager = start_controllers(&cluster, &["replicaset"]).await;
     let addr = manager.addr().expect("serves a port");
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("endpoint");
-    let mut health = HealthClient::new(channel.connect().await.expect("connect to health"));
-    let status = health.check(HealthCheckRequest { service: String::new() }).await.expect("health check");
-    assert_eq!(status.into_inner().status, ServingStatus::Serving as i32);
+    probe_server(&ServerAddr::Tcp(addr)).await.expect("health and /metrics through the stack");
 
     // a ReplicaSet with no pods yet: one reconcile at least, counted as a success
     let rs = capstan_proto::apps::v1::ReplicaSet {

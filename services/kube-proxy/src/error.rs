@@ -13,8 +13,8 @@ pub enum ProxyError {
     Client { url: String, source: capstan_client::ClientError },
     #[error("metrics: {0}")]
     Metrics(#[from] capstan_metrics::MetricsError),
-    #[error("admin gRPC server on {addr} failed: {source}")]
-    Admin { addr: SocketAddr, source: tonic::transport::Error },
+    #[error("the proxy's admin or metrics port: {0}")]
+    Server(#[from] capstan_server::ServerError),
     #[error("no ready backend for {service}")]
     NoBackend { service: String },
     #[error("every backend of {service} refused or failed: {source}")]

@@ -9,7 +9,9 @@
 //! Endpoints into a table of [`model::PortSpec`]s. The running parts:
 //! `proxier` opens and closes listeners to match the table, `tcp` and `udp`
 //! forward, `port` is one service port's shared state, [`traffic`] counts (in
-//! a shared `capstan_metrics` registry) and `admin` serves health and metrics.
+//! a shared `capstan_metrics` registry) and `admin` serves health and metrics
+//! through `capstan_server`'s stack. [`Proxy`] owns every task (`capstan_lifecycle`):
+//! the first to fail stops the rest and is the proxy's exit status.
 //!
 //! # How traffic reaches the proxy
 //!
@@ -42,10 +44,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use capstan_client::{Client, ListParams};
+use capstan_lifecycle::Tasks;
 use capstan_proto::core::v1::{Endpoints, Service};
 use capstan_runtime::informer::{Informer, InformerEvent, Store};
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::TableConfig;
@@ -81,11 +83,12 @@ impl Config {
     }
 }
 
-/// A running proxy; [`Proxy::shutdown`] stops it, dropping it stops it too.
+/// A running proxy: its informers, its listeners and its two admin ports,
+/// stopped together by [`Proxy::stop`] (dropping it stops it too) or by the
+/// first of them to fail.
 #[derive(Debug)]
 pub struct Proxy {
-    token: CancellationToken,
-    task: tokio::task::JoinHandle<Result<(), ProxyError>>,
+    tasks: Tasks<ProxyError>,
     pub healthz_address: Option<SocketAddr>,
     pub metrics_address: Option<SocketAddr>,
 }
@@ -97,25 +100,36 @@ impl Proxy {
         let metrics = bind(config.metrics_bind_address).await?;
         let healthz_address = healthz.as_ref().and_then(|l| l.local_addr().ok());
         let metrics_address = metrics.as_ref().and_then(|l| l.local_addr().ok());
-        let token = CancellationToken::new();
-        let task = tokio::spawn(run_with(config, healthz, metrics, token.clone().cancelled_owned()));
-        Ok(Proxy { token, task, healthz_address, metrics_address })
+        let tasks = start_tasks(config, healthz, metrics)?;
+        Ok(Proxy { tasks, healthz_address, metrics_address })
     }
 
-    /// Stops the proxy and waits for every listener and connection to end.
-    pub async fn shutdown(mut self) -> Result<(), ProxyError> {
-        self.token.cancel();
-        let task = &mut self.task;
-        match task.await {
-            Ok(result) => result,
-            Err(_) => Ok(()),
-        }
+    /// Completes when the proxy is stopping because one of its tasks failed
+    /// (an admin port died); [`Proxy::stop`] then returns that error.
+    pub async fn stopping(&self) {
+        self.tasks.stopping().await
+    }
+
+    /// Stops the proxy and waits for every listener and connection to end;
+    /// the first task error, if any, is the result.
+    pub async fn stop(mut self) -> Result<(), ProxyError> {
+        std::mem::take(&mut self.tasks).stop().await
+    }
+
+    /// [`Proxy::stop`], under the name `capstan up` calls.
+    pub async fn shutdown(self) -> Result<(), ProxyError> {
+        self.stop().await
+    }
+
+    /// Runs until `shutdown` completes or a task fails, then stops.
+    pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> Result<(), ProxyError> {
+        std::mem::take(&mut self.tasks).run_until(shutdown).await
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        self.token.cancel();
+        self.tasks.shutdown().cancel();
     }
 }
 
@@ -126,51 +140,72 @@ async fn bind(address: Option<SocketAddr>) -> Result<Option<TcpListener>, ProxyE
     }
 }
 
-/// Runs the proxy until `shutdown`.
+/// Runs the proxy until `shutdown` completes or one of its tasks fails.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ProxyError> {
-    let healthz = bind(config.healthz_bind_address).await?;
-    let metrics = bind(config.metrics_bind_address).await?;
-    run_with(config, healthz, metrics, shutdown).await
+    Proxy::start(config).await?.run_until(shutdown).await
 }
 
-async fn run_with(
+/// The proxy's tasks: two informers, the loop that reconciles listeners with
+/// them, and the admin and metrics ports.
+fn start_tasks(
     config: Config,
     healthz: Option<TcpListener>,
     metrics_listener: Option<TcpListener>,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), ProxyError> {
+) -> Result<Tasks<ProxyError>, ProxyError> {
     let client =
         Client::connect(&config.server).map_err(|source| ProxyError::Client { url: config.server.clone(), source })?;
     let services = Informer::new(client.api::<Service>(None), ListParams::default());
     let endpoints = Informer::new(client.api::<Endpoints>(None), ListParams::default());
     let (service_store, endpoint_store) = (services.store(), endpoints.store());
-    let (mut service_events, mut endpoint_events) = (services.subscribe(), endpoints.subscribe());
-    let root = CancellationToken::new();
-    let metrics = TrafficMetrics::register(&capstan_metrics::Registry::new())?;
-    let mut tasks = JoinSet::new();
-    tasks.spawn(services.run(root.clone().cancelled_owned()));
-    tasks.spawn(endpoints.run(root.clone().cancelled_owned()));
+    let (service_events, endpoint_events) = (services.subscribe(), endpoints.subscribe());
+    let mut tasks = Tasks::new();
+    let root = tasks.shutdown().clone();
+    let registry = capstan_metrics::Registry::new();
+    let metrics = TrafficMetrics::register(&registry)?;
+    // both ports count their calls in the one registry the metrics port renders
+    let request_metrics = capstan_server::RequestMetrics::register(&registry)?;
+    let stopped = root.clone();
+    tasks.spawn(async move {
+        services.run(stopped.cancelled_owned()).await;
+        Ok(())
+    });
+    let stopped = root.clone();
+    tasks.spawn(async move {
+        endpoints.run(stopped.cancelled_owned()).await;
+        Ok(())
+    });
     if let Some(listener) = metrics_listener {
-        tasks.spawn(admin::serve_metrics(listener, metrics.registry().clone(), root.clone()));
+        let server = admin::metrics_server(registry.clone(), request_metrics.clone());
+        tasks.spawn(admin::serve(server, listener, root.clone()));
     }
     tracing::info!(node = %config.node_name, mode = ?config.mode, "proxy started");
     let table_config = TableConfig { mode: config.mode, nodeport_addresses: config.nodeport_addresses.clone() };
-    let mut proxier = Proxier::new(root.clone(), metrics.clone(), config.udp_idle_timeout);
+    let proxier = Proxier::new(root.clone(), metrics.clone(), config.udp_idle_timeout);
     if let Some(listener) = healthz {
-        let (token, admin) = (root.clone(), admin_rpc::AdminService::new(proxier.view(), metrics));
-        tasks.spawn(async move {
-            if let Err(error) = admin::serve_admin(listener, admin, token).await {
-                tracing::error!(%error, "admin server stopped");
-            }
-        });
+        let admin = admin_rpc::AdminService::new(proxier.view(), metrics);
+        let server = admin::admin_server(admin, registry, request_metrics);
+        tasks.spawn(admin::serve(server, listener, root.clone()));
     }
-    let mut shutdown = std::pin::pin!(shutdown);
+    let stores = (service_store, endpoint_store, table_config);
+    tasks.spawn(reconcile(proxier, service_events, endpoint_events, stores, root));
+    Ok(tasks)
+}
+
+/// Opens and closes listeners to match the informers' caches until `stop`,
+/// then closes every listener.
+async fn reconcile(
+    mut proxier: Proxier,
+    mut service_events: capstan_runtime::informer::Subscription<Service>,
+    mut endpoint_events: capstan_runtime::informer::Subscription<Endpoints>,
+    (service_store, endpoint_store, table_config): (Store<Service>, Store<Endpoints>, TableConfig),
+    stop: CancellationToken,
+) -> Result<(), ProxyError> {
     // Synced is tracked from the events themselves: the store's own flag may
     // turn true only after the Synced event has been delivered.
     let (mut services_synced, mut endpoints_synced) = (false, false);
     loop {
         tokio::select! {
-            _ = &mut shutdown => break,
+            _ = stop.cancelled() => break,
             event = service_events.recv() => match event {
                 Some(event) => services_synced |= matches!(event, InformerEvent::Synced),
                 None => break,
@@ -191,9 +226,8 @@ async fn run_with(
             proxier.apply(&table(&service_store, &endpoint_store, &table_config));
         }
     }
-    root.cancel();
+    stop.cancel();
     proxier.shutdown().await;
-    while tasks.join_next().await.is_some() {}
     Ok(())
 }
 
@@ -203,4 +237,29 @@ fn table(
     config: &TableConfig,
 ) -> std::collections::BTreeMap<model::PortKey, model::PortSpec> {
     model::table(&services.list(), &|namespace, name| endpoints.get(namespace, name), config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The admin port's accept loop fails under a running proxy (its socket
+    /// is shut down, as when the kernel takes it away): the proxy stops by
+    /// itself and that failure is its result, the exit status of `capstan-proxy`.
+    #[tokio::test]
+    async fn a_proxy_whose_admin_port_fails_ends_with_that_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let same_socket = listener.try_clone().expect("dup");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let healthz = TcpListener::from_std(listener).expect("tokio listener");
+        // nothing listens on the API server's URL: the informers keep retrying
+        let mut config = Config::new("http://127.0.0.1:1", "node-1");
+        config.nodeport_addresses = vec![];
+        let tasks = start_tasks(config, Some(healthz), None).expect("tasks start");
+        let proxy = Proxy { tasks, healthz_address: None, metrics_address: None };
+
+        socket2::SockRef::from(&same_socket).shutdown(std::net::Shutdown::Read).expect("shut the socket down");
+        let outcome = proxy.run_until(std::future::pending()).await;
+        assert!(matches!(outcome, Err(ProxyError::Server(_))), "{outcome:?}");
+    }
 }

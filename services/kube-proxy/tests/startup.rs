@@ -1,15 +1,13 @@
 //! Start-up: Services that exist before the proxy are served once its
-//! informers have synced; the health service answers SERVING; shutdown ends
+//! informers have synced; both admin addresses answer health and `/metrics`; shutdown ends
 //! the listeners.
 
 mod common;
 
 use capstan_kube_proxy::Algorithm;
+use capstan_test_support::{probe_server, ServerAddr};
 use common::backends::{ask, Backends};
 use common::{eventually, start_proxy, Cluster, ServiceOptions, TestCluster};
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_services_that_existed_before_it_started() {
@@ -27,12 +25,14 @@ async fn serves_services_that_existed_before_it_started() {
     )
     .await;
 
-    let health = proxy.healthz_address.expect("healthz address");
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{health}")).expect("url");
-    let mut health = HealthClient::new(channel.connect().await.expect("health connects"));
-    let status =
-        health.check(HealthCheckRequest { service: String::new() }).await.expect("health answers").into_inner().status;
-    assert_eq!(status, ServingStatus::Serving as i32);
+    // both addresses answer health and /metrics through the one stack, and
+    // count their calls in the one registry
+    let healthz = ServerAddr::Tcp(proxy.healthz_address.expect("healthz address"));
+    probe_server(&healthz).await.expect("health and /metrics on the healthz address");
+    let metrics = ServerAddr::Tcp(proxy.metrics_address.expect("metrics address"));
+    let text = probe_server(&metrics).await.expect("health and /metrics on the metrics address");
+    let checks = capstan_test_support::metric_sample(&text, capstan_test_support::HEALTH_CHECKS_OK);
+    assert_eq!(checks, Some(2.0), "{text}");
 
     proxy.shutdown().await.expect("clean shutdown");
     assert!(ask(node_port).await.is_err(), "the node port closes with the proxy");

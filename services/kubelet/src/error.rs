@@ -44,7 +44,7 @@ pub enum KubeletError {
     },
 
     #[error("serving the kubelet service: {0}")]
-    Serve(#[from] tonic::transport::Error),
+    Serve(#[from] capstan_server::ServerError),
 
     #[error("pod {pod} has no container named {container}")]
     NoSuchContainer { pod: String, container: String },

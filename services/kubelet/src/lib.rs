@@ -19,7 +19,7 @@
 //! - [`terminate`]: graceful deletion; [`gc`]: removing orphans of deleted pods.
 //! - [`runtime`], [`model`]: the runtime calls and the plain records they yield.
 //! - [`server`]: logs, exec and usage behind a plain API; [`grpc`]: its gRPC face,
-//!   served on the port with health.
+//!   served on the port with health and `GET /metrics` through `capstan_server`.
 //!
 //! # Invariants
 //! - One worker per pod uid; only that worker touches the pod's containers (the
@@ -29,7 +29,9 @@
 //! - Every runtime read is filtered by this node's label, so kubelets sharing an
 //!   engine never touch each other's containers.
 //! - Pod status is written only through the status subresource, and only when it
-//!   changed. Every task stops with the kubelet's cancellation token.
+//!   changed. Every task stops with the kubelet's cancellation token
+//!   (`capstan_lifecycle::Tasks`); the first task to fail stops the rest and is
+//!   the kubelet's exit status.
 
 pub mod backoff;
 pub mod cache;
@@ -64,12 +66,11 @@ use std::sync::Arc;
 
 use capstan_client::{Client, ListParams};
 use capstan_cri::MemoryConfig;
+use capstan_lifecycle::Tasks;
 use capstan_proto::core::v1::Pod;
 use capstan_runtime::informer::{Informer, Store};
 use capstan_runtime::EventRecorder;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, Timings};
 pub use error::KubeletError;
@@ -82,13 +83,13 @@ use relist::Relister;
 use runtime::Runtime;
 use server::KubeletApi;
 
-/// A running kubelet.
+/// A running kubelet: its loops and its port, stopped together by
+/// [`Kubelet::stop`] or by the first of them to fail.
 pub struct Kubelet {
     addr: SocketAddr,
     pods: Store<Pod>,
     api: Arc<KubeletApi>,
-    shutdown: CancellationToken,
-    tasks: JoinSet<()>,
+    tasks: Tasks<KubeletError>,
 }
 
 impl Kubelet {
@@ -128,7 +129,8 @@ impl Kubelet {
         let informer = Informer::new(client.api::<Pod>(None), params);
         let (pods, events) = (informer.store(), informer.subscribe());
         let api = Arc::new(KubeletApi::new(runtime.clone(), pods.clone()));
-        let shutdown = CancellationToken::new();
+        let mut tasks = Tasks::new();
+        let shutdown = tasks.shutdown().clone();
         let timings = config.timings.clone();
         // the first relist fills the cache before any worker reads it: a restarted
         // kubelet's workers see what is running and adopt it
@@ -145,27 +147,24 @@ impl Kubelet {
             host_ip: ip.to_string(),
             timings: timings.clone(),
         });
-        let mut tasks = JoinSet::new();
-        tasks.spawn(informer.run(shutdown.clone().cancelled_owned()));
-        tasks.spawn(relist::run(relister, timings.relist, shutdown.clone()));
-        tasks.spawn(pods::dispatch(ctx, events, shutdown.clone()));
-        tasks.spawn(lease::keep_alive(
+        tasks.spawn_loop(informer.run(shutdown.clone().cancelled_owned()));
+        tasks.spawn_loop(relist::run(relister, timings.relist, shutdown.clone()));
+        tasks.spawn_loop(pods::dispatch(ctx, events, shutdown.clone()));
+        tasks.spawn_loop(lease::keep_alive(
             client.clone(),
             node_name.clone(),
             timings.lease_renew,
             timings.lease_duration_seconds,
             shutdown.clone(),
         ));
-        tasks.spawn(node::heartbeat(client, facts, timings.node_status, shutdown.clone()));
-        tasks.spawn(gc::run(runtime, pods.clone(), timings.gc, shutdown.clone()));
-        let (served, token) = (api.clone(), shutdown.clone());
-        tasks.spawn(async move {
-            if let Err(error) = server::serve(listener, served, token).await {
-                tracing::error!(%error, "the kubelet service stopped");
-            }
-        });
+        tasks.spawn_loop(node::heartbeat(client, facts, timings.node_status, shutdown.clone()));
+        tasks.spawn_loop(gc::run(runtime, pods.clone(), timings.gc, shutdown.clone()));
+        // the port failing stops the kubelet: a node whose kubelet cannot be
+        // reached for logs, exec or usage must not go on looking healthy
+        let registry = capstan_metrics::Registry::new();
+        tasks.spawn(server::serve(listener, api.clone(), registry, shutdown));
         tracing::info!(node = %node_name, %addr, "kubelet started");
-        Ok(Kubelet { addr, pods, api, shutdown, tasks })
+        Ok(Kubelet { addr, pods, api, tasks })
     }
 
     /// Where the kubelet's service listens.
@@ -183,19 +182,24 @@ impl Kubelet {
         self.api.clone()
     }
 
+    /// Completes when the kubelet is stopping because a task failed (its
+    /// port died); [`Kubelet::stop`] then returns that error.
+    pub async fn stopping(&self) {
+        self.tasks.stopping().await
+    }
+
     /// Stops every loop and waits for them; containers keep running (a restarted
-    /// kubelet adopts them).
-    pub async fn stop(mut self) {
-        self.shutdown.cancel();
-        while self.tasks.join_next().await.is_some() {}
+    /// kubelet adopts them). The first task error, if any, is the result.
+    pub async fn stop(self) -> Result<(), KubeletError> {
+        self.tasks.stop().await
     }
 }
 
-/// Runs a kubelet until `shutdown` completes.
+/// Runs a kubelet until `shutdown` completes or a task fails; the first error
+/// is the result.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), KubeletError> {
     let kubelet = Kubelet::start(config).await?;
-    shutdown.await;
-    tracing::info!("kubelet shutting down");
-    kubelet.stop().await;
-    Ok(())
+    let stopped = kubelet.tasks.run_until(shutdown).await;
+    tracing::info!("kubelet stopped");
+    stopped
 }

@@ -1,7 +1,7 @@
 //! The kubelet's own service: logs, exec and pod usage for the CLI and the
 //! autoscaler. The logic lives behind [`KubeletApi`] on plain values and runtime
 //! messages; [`crate::grpc`] is the thin `capstan.kubelet.v1` adapter over it, served
-//! on the kubelet's port next to `grpc.health.v1` by [`serve`].
+//! on the kubelet's port next to `grpc.health.v1` and `GET /metrics` by [`serve`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use capstan_proto::runtime::v1::{
 use capstan_runtime::informer::Store;
 use futures::stream::{BoxStream, StreamExt};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::runtime::Runtime;
@@ -190,19 +190,16 @@ fn container_name(object: &Pod, pod: &str, container: &str) -> Result<String, Ku
     }
 }
 
-/// Serves the kubelet's port — [`crate::grpc`]'s `KubeletService` and
-/// `grpc.health.v1` — until `shutdown`.
+/// Serves the kubelet's port — [`crate::grpc`]'s `KubeletService`,
+/// `grpc.health.v1` and `GET /metrics` (`registry`, with the per-call request
+/// metrics) through [`capstan_server`]'s stack — until `shutdown`.
 pub async fn serve(
     listener: TcpListener,
     api: Arc<KubeletApi>,
+    registry: capstan_metrics::Registry,
     shutdown: CancellationToken,
 ) -> Result<(), KubeletError> {
-    let (_health, health_service) = tonic_health::server::health_reporter();
-    tonic::transport::Server::builder()
-        .layer(capstan_telemetry::TraceServerLayer)
-        .add_service(health_service)
-        .add_service(crate::grpc::service(api))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
-        .await?;
-    Ok(())
+    let server = capstan_server::Server::new(capstan_server::ServerConfig::default(), registry)?
+        .add_service(crate::grpc::service(api));
+    Ok(server.serve(listener, shutdown.cancelled_owned()).await?)
 }

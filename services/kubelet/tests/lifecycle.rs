@@ -75,7 +75,7 @@ async fn the_node_registers_with_capacity_labels_and_a_lease() {
     let spec = lease.spec.expect("lease spec");
     assert_eq!(spec.holder_identity.as_deref(), Some("node-a"));
     assert!(spec.renew_time.is_some());
-    kubelet.stop().await;
+    kubelet.stop().await.expect("the kubelet stops cleanly");
 }
 
 #[tokio::test]
@@ -104,7 +104,7 @@ async fn a_bound_pod_runs_with_an_ip_and_ready_conditions() {
     assert!(web.ready && web.started == Some(true));
     assert!(web.container_id.starts_with("memory://"), "{}", web.container_id);
     assert!(web.state.as_ref().and_then(|s| s.running.as_ref()).is_some());
-    kubelet.stop().await;
+    kubelet.stop().await.expect("the kubelet stops cleanly");
 }
 
 #[tokio::test]
@@ -134,7 +134,7 @@ async fn a_crashing_container_under_always_backs_off() {
     assert_eq!(last.exit_code, 1);
     assert_eq!(last.reason, "Error");
     assert_eq!(condition(&crashed, "Ready").as_deref(), Some("False"));
-    kubelet.stop().await;
+    kubelet.stop().await.expect("the kubelet stops cleanly");
 }
 
 #[tokio::test]
@@ -156,7 +156,7 @@ async fn never_fails_and_on_failure_succeeds() {
     assert_eq!((terminated.exit_code, app.restart_count), (3, 0));
     let succeeded = wait_pod(&cluster.client, "once", |p| phase(p) == "Succeeded").await;
     assert_eq!(condition(&succeeded, "Ready").as_deref(), Some("False"));
-    kubelet.stop().await;
+    kubelet.stop().await.expect("the kubelet stops cleanly");
 }
 
 #[tokio::test]
@@ -183,7 +183,7 @@ async fn init_containers_run_first_and_delete_removes_everything() {
         "the kubelet removed the containers before finishing the delete"
     );
     assert_eq!(sandboxes_of(&runtime, &uid).await, 0);
-    kubelet.stop().await;
+    kubelet.stop().await.expect("the kubelet stops cleanly");
 }
 
 #[tokio::test]
@@ -206,7 +206,7 @@ async fn a_restarted_kubelet_adopts_running_containers_and_removes_orphans() {
     let before = wait_pod(&cluster.client, "keep", |p| phase(p) == "Running").await;
     wait_pod(&cluster.client, "gone", |p| phase(p) == "Running").await;
     let id_before = container_status(&before, "app").expect("app").container_id.clone();
-    first.stop().await;
+    first.stop().await.expect("the kubelet stops cleanly");
 
     // the pod is force-deleted while no kubelet runs: its containers are orphans
     let api = cluster.client.api::<Pod>(Some("default"));
@@ -223,7 +223,7 @@ async fn a_restarted_kubelet_adopts_running_containers_and_removes_orphans() {
         containers_of(&runtime, &keep.meta().uid).await,
         [id_before.trim_start_matches("memory://").to_string()]
     );
-    second.stop().await;
+    second.stop().await.expect("the kubelet stops cleanly");
 }
 
 #[tokio::test]
@@ -265,7 +265,7 @@ async fn a_failing_liveness_probe_restarts_the_container() {
         "{seen:?}"
     );
     assert!(seen.iter().any(|(r, m)| r == "Unhealthy" && m.starts_with("Liveness probe failed")), "{seen:?}");
-    kubelet.stop().await;
+    kubelet.stop().await.expect("the kubelet stops cleanly");
 }
 
 #[tokio::test]
@@ -293,7 +293,7 @@ async fn a_new_pod_goes_to_running_in_one_status_write() {
     .await
     .expect("a status within the timeout");
     assert_eq!(first.phase, "Running", "{first:#?}");
-    kubelet.stop().await;
+    kubelet.stop().await.expect("the kubelet stops cleanly");
 }
 
 #[tokio::test]
@@ -332,7 +332,7 @@ async fn logs_since_leave_out_older_lines() {
     };
     assert_eq!(logs(Some(1)).await, "new\n");
     assert_eq!(logs(None).await, "old\nnew\n");
-    kubelet.stop().await;
+    kubelet.stop().await.expect("the kubelet stops cleanly");
 }
 
 #[tokio::test]
@@ -366,5 +366,5 @@ async fn a_container_created_early_but_never_started_is_replaced_and_removed() {
         (containers_of(&runtime, &uid).await == [started.clone()]).then_some(())
     })
     .await;
-    kubelet.stop().await;
+    kubelet.stop().await.expect("the kubelet stops cleanly");
 }

@@ -13,6 +13,8 @@ pub enum SchedulerError {
     },
     #[error("metrics: {0}")]
     Metrics(#[from] capstan_metrics::MetricsError),
+    #[error("the scheduler's port: {0}")]
+    Server(#[from] capstan_server::ServerError),
     #[error("cannot serve on {addr}: {source}")]
     Serve {
         addr: String,

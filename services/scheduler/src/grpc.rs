@@ -1,5 +1,5 @@
 //! The scheduler's own port: `grpc.health.v1`, `SchedulerService/Explain`
-//! and `GET /metrics`, served together by [`capstan_metrics::serve`]. This
+//! and `GET /metrics`, served together through [`capstan_server`]'s stack. This
 //! face only translates: the answers come from the scheduling loop through
 //! a [`LoopHandle`].
 
@@ -78,8 +78,7 @@ pub async fn serve(
     registry: Registry,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SchedulerError> {
-    let (_reporter, health) = tonic_health::server::health_reporter();
-    let routes = tonic::service::Routes::new(health).add_service(SchedulerServiceServer::new(Service { handle }));
-    capstan_metrics::serve(listener, routes, registry, shutdown).await?;
-    Ok(())
+    let server = capstan_server::Server::new(capstan_server::ServerConfig::default(), registry)?
+        .add_service(SchedulerServiceServer::new(Service { handle }));
+    Ok(server.serve(listener, shutdown).await?)
 }

@@ -158,15 +158,20 @@ impl Scheduler {
         self.leading.load(Ordering::SeqCst)
     }
 
+    /// Completes when the scheduler is stopping because a task failed (its
+    /// port died); [`Scheduler::stop`] then returns that error.
+    pub async fn stopping(&self) {
+        self.tasks.stopping().await
+    }
+
     /// Stop everything and wait for it; the first error wins.
     pub async fn stop(self) -> Result<(), SchedulerError> {
         self.tasks.stop().await
     }
 }
 
-/// Run a scheduler until `shutdown` completes.
+/// Run a scheduler until `shutdown` completes or a task fails; the first
+/// error is the result.
 pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>) -> Result<(), SchedulerError> {
-    let scheduler = Scheduler::start(config).await?;
-    shutdown.await;
-    scheduler.stop().await
+    Scheduler::start(config).await?.tasks.run_until(shutdown).await
 }

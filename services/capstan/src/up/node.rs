@@ -93,7 +93,9 @@ impl Node {
     /// Stops the kubelet, then the shim (containers keep running; a later `up`
     /// adopts them).
     pub async fn stop(self) {
-        self.kubelet.stop().await;
+        if let Err(error) = self.kubelet.stop().await {
+            tracing::warn!(%error, "stopping the kubelet");
+        }
         if let Some(shim) = self.shim {
             shim.stop().await;
         }

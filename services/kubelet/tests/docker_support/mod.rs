@@ -100,7 +100,7 @@ impl DockerNode {
 
     /// Stops the kubelet, then the shim; the node's containers keep running.
     pub async fn stop(self) {
-        self.kubelet.stop().await;
+        self.kubelet.stop().await.expect("the kubelet stops cleanly");
         drop(self.runtime);
         self.shim.stop().await;
     }

@@ -1,0 +1,220 @@
+//! Request metrics: every gRPC call counted by service, method and status
+//! code, and timed, under grpc-go's Prometheus names so existing dashboards
+//! and alerts read them unchanged.
+//!
+//! A call is recorded when it ends: at a trailers-only answer (an error, or a
+//! refusal by the limits), at the trailers that close its body, or when its
+//! body is dropped unfinished (the caller went away: `Canceled`). A stream is
+//! thus timed over its whole life, as grpc-go does.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use capstan_metrics::{CounterVec, HistogramVec, MetricsError, Registry, DEFAULT_BUCKETS};
+use http::HeaderMap;
+use http_body::{Body, Frame};
+use pin_project_lite::pin_project;
+use tokio::time::Instant;
+use tower::{Layer, Service};
+
+/// The two metric families, registered once per registry.
+#[derive(Clone, Debug)]
+pub struct RequestMetrics {
+    handled: CounterVec<3>,
+    handling: HistogramVec<2>,
+}
+
+impl RequestMetrics {
+    /// Registers `grpc_server_handled_total` and `grpc_server_handling_seconds`.
+    pub fn register(registry: &Registry) -> Result<RequestMetrics, MetricsError> {
+        Ok(RequestMetrics {
+            handled: registry.counter_vec(
+                "grpc_server_handled_total",
+                "Total number of RPCs completed on the server, regardless of success or failure.",
+                ["grpc_service", "grpc_method", "grpc_code"],
+            )?,
+            handling: registry.histogram_vec(
+                "grpc_server_handling_seconds",
+                "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+                ["grpc_service", "grpc_method"],
+                DEFAULT_BUCKETS,
+            )?,
+        })
+    }
+}
+
+/// Wraps a service in a [`Metered`] one.
+#[derive(Clone, Debug)]
+pub struct RequestMetricsLayer(pub RequestMetrics);
+
+impl<S> Layer<S> for RequestMetricsLayer {
+    type Service = Metered<S>;
+
+    fn layer(&self, inner: S) -> Metered<S> {
+        Metered { inner, metrics: self.0.clone() }
+    }
+}
+
+/// See the [module](self) docs.
+#[derive(Clone, Debug)]
+pub struct Metered<S> {
+    inner: S,
+    metrics: RequestMetrics,
+}
+
+/// One call on its way: what it is and when it began.
+#[derive(Debug)]
+struct Call {
+    metrics: RequestMetrics,
+    service: String,
+    method: String,
+    started: Instant,
+}
+
+impl Call {
+    fn start(metrics: &RequestMetrics, path: &str) -> Call {
+        let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
+        Call { metrics: metrics.clone(), service: service.into(), method: method.into(), started: Instant::now() }
+    }
+
+    fn finish(self, code: tonic::Code) {
+        // an unknown method would otherwise make a new series per path a caller invents
+        let method = if code == tonic::Code::Unimplemented { "unknown" } else { &self.method };
+        self.metrics.handled.with([&self.service, method, code_name(code)]).inc();
+        self.metrics.handling.with([&self.service, method]).observe_duration(self.started.elapsed());
+    }
+}
+
+/// grpc-go's spelling of a status code, which its metrics carry.
+fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "Canceled",
+        Unknown => "Unknown",
+        InvalidArgument => "InvalidArgument",
+        DeadlineExceeded => "DeadlineExceeded",
+        NotFound => "NotFound",
+        AlreadyExists => "AlreadyExists",
+        PermissionDenied => "PermissionDenied",
+        ResourceExhausted => "ResourceExhausted",
+        FailedPrecondition => "FailedPrecondition",
+        Aborted => "Aborted",
+        OutOfRange => "OutOfRange",
+        Unimplemented => "Unimplemented",
+        Internal => "Internal",
+        Unavailable => "Unavailable",
+        DataLoss => "DataLoss",
+        Unauthenticated => "Unauthenticated",
+    }
+}
+
+fn grpc_status(headers: &HeaderMap) -> Option<tonic::Code> {
+    headers.get("grpc-status").map(|value| tonic::Code::from_bytes(value.as_bytes()))
+}
+
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/grpc"))
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Metered<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+{
+    type Response = http::Response<MeteredBody<ResBody>>;
+    type Error = S::Error;
+    type Future = MeteredFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        // plain HTTP (a scrape of /metrics) is not a gRPC call
+        let call = is_grpc(request.headers()).then(|| Call::start(&self.metrics, request.uri().path()));
+        MeteredFuture { inner: self.inner.call(request), call }
+    }
+}
+
+pin_project! {
+    /// The response future of [`Metered`].
+    pub struct MeteredFuture<F> {
+        #[pin]
+        inner: F,
+        call: Option<Call>,
+    }
+}
+
+impl<F, B, E> Future for MeteredFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+{
+    type Output = Result<http::Response<MeteredBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answered = ready!(this.inner.poll(cx));
+        let mut call = this.call.take();
+        Poll::Ready(answered.map(|response| {
+            if let Some(code) = grpc_status(response.headers()) {
+                // trailers-only: the call ended with its head
+                if let Some(call) = call.take() {
+                    call.finish(code);
+                }
+            }
+            response.map(|inner| MeteredBody { inner, call })
+        }))
+    }
+}
+
+pin_project! {
+    /// A response body that records its call when it ends.
+    pub struct MeteredBody<B> {
+        #[pin]
+        inner: B,
+        call: Option<Call>,
+    }
+
+    impl<B> PinnedDrop for MeteredBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(call) = this.project().call.take() {
+                call.finish(tonic::Code::Cancelled);
+            }
+        }
+    }
+}
+
+impl<B: Body> Body for MeteredBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        // a body that fails ends the call as tonic tells the caller (INTERNAL);
+        // one that ends without trailers never said how it ended
+        let code = match &frame {
+            Some(Ok(frame)) => frame.trailers_ref().map(|t| grpc_status(t).unwrap_or(tonic::Code::Unknown)),
+            Some(Err(_)) => Some(tonic::Code::Internal),
+            None => Some(tonic::Code::Unknown),
+        };
+        if let Some(code) = code {
+            if let Some(call) = this.call.take() {
+                call.finish(code);
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

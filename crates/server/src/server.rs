@@ -1,0 +1,201 @@
+//! A component's server: the services it adds, the [`stack`](crate::stack)
+//! around them, and the listener it serves on (TCP, a unix socket, or any
+//! stream of connections, such as in-process pipes).
+
+use std::convert::Infallible;
+use std::future::Future;
+
+use axum::response::IntoResponse;
+use capstan_metrics::Registry;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tokio_stream::{Stream, StreamExt};
+use tonic::server::NamedService;
+use tonic::service::Routes;
+use tonic::transport::server::Connected;
+use tonic_health::server::HealthReporter;
+use tonic_health::ServingStatus;
+use tower::{Layer, Service};
+
+use crate::accept::{until_fatal, Fatal};
+use crate::config::ServerConfig;
+use crate::error::ServerError;
+use crate::message::MessageLimits;
+use crate::metrics::RequestMetrics;
+
+/// Where a server accepts connections.
+#[derive(Debug)]
+pub enum Listener {
+    Tcp(TcpListener),
+    /// The runtime shims' sockets; `curl --unix-socket` scrapes them.
+    Unix(UnixListener),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(listener: TcpListener) -> Self {
+        Listener::Tcp(listener)
+    }
+}
+
+impl From<UnixListener> for Listener {
+    fn from(listener: UnixListener) -> Self {
+        Listener::Unix(listener)
+    }
+}
+
+impl Listener {
+    fn describe(&self) -> String {
+        let described = match self {
+            Listener::Tcp(l) => l.local_addr().map(|a| a.to_string()),
+            Listener::Unix(l) => l.local_addr().map(|a| match a.as_pathname() {
+                Some(path) => format!("unix://{}", path.display()),
+                None => "an unnamed unix socket".into(),
+            }),
+        };
+        described.unwrap_or_else(|_| "an unknown address".into())
+    }
+}
+
+/// A server being assembled: add services, then [`serve`](Server::serve).
+pub struct Server {
+    config: ServerConfig,
+    registry: Registry,
+    metrics: RequestMetrics,
+    health: HealthReporter,
+    services: Routes,
+    names: Vec<&'static str>,
+}
+
+impl Server {
+    /// A server whose `GET /metrics` renders `registry`, with the request
+    /// metrics registered on it.
+    pub fn new(config: ServerConfig, registry: Registry) -> Result<Server, ServerError> {
+        let metrics = RequestMetrics::register(&registry)?;
+        Ok(Server::with_request_metrics(config, registry, metrics))
+    }
+
+    /// A server with a registry of its own, holding only the request metrics:
+    /// for a component with no metrics of its own (a runtime shim).
+    pub fn with_new_registry(config: ServerConfig) -> Server {
+        let registry = Registry::new();
+        #[allow(clippy::expect_used)]
+        let metrics = RequestMetrics::register(&registry)
+            .expect("the request metrics' names are valid and a new registry holds no other");
+        Server::with_request_metrics(config, registry, metrics)
+    }
+
+    /// As [`Server::new`], counting calls in `metrics` already registered on
+    /// `registry`: for a component with two ports and one registry.
+    pub fn with_request_metrics(config: ServerConfig, registry: Registry, metrics: RequestMetrics) -> Server {
+        Server {
+            config,
+            registry,
+            metrics,
+            health: HealthReporter::new(),
+            services: Routes::default(),
+            names: Vec::new(),
+        }
+    }
+
+    /// The reporter behind `grpc.health.v1`: every added service reports
+    /// SERVING once the server serves; the component may say otherwise.
+    pub fn health(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
+    /// Adds one of the component's gRPC services, its message sizes capped
+    /// by the config.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: MessageLimits
+            + Service<http::Request<tonic::body::Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: IntoResponse,
+        S::Future: Send + 'static,
+    {
+        let limits = (self.config.max_receive_message_bytes, self.config.max_send_message_bytes);
+        self.services = self.services.add_service(service.limit_messages(limits.0, limits.1));
+        self.names.push(S::NAME);
+        self
+    }
+
+    /// Wraps the services added so far (not health, not /metrics) in `layer`,
+    /// inside the shared stack: for a benchmark that times each runtime call.
+    pub fn layer_services<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<axum::extract::Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<axum::extract::Request>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.services = self.services.into_axum_router().layer(layer).into();
+        self
+    }
+
+    /// The whole stack as one service, without a listener: what the stack's
+    /// own tests call directly.
+    pub fn into_service(self) -> Routes {
+        crate::stack(self.services, &self.health, self.registry, self.metrics, &self.config).prepare()
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then drains the calls
+    /// in flight; or until the listener fails for good, then with its error.
+    pub async fn serve(
+        self,
+        listener: impl Into<Listener>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
+        let listener = listener.into();
+        let addr = listener.describe();
+        tracing::debug!(%addr, services = ?self.names, "serving");
+        let fatal = Fatal::default();
+        let served = match listener {
+            // small calls in both directions: Nagle's delay would only hold them back
+            Listener::Tcp(l) => {
+                let incoming = TcpListenerStream::new(l).map(|conn| {
+                    if let Ok(stream) = &conn {
+                        let _ = stream.set_nodelay(true);
+                    }
+                    conn
+                });
+                self.serve_incoming(until_fatal(incoming, fatal.clone()), shutdown).await
+            }
+            Listener::Unix(l) => {
+                self.serve_incoming(until_fatal(UnixListenerStream::new(l), fatal.clone()), shutdown).await
+            }
+        };
+        served.map_err(|source| ServerError::Serve { addr: addr.clone(), source })?;
+        match fatal.take() {
+            Some(source) => Err(ServerError::Accept { addr, source }),
+            None => Ok(()),
+        }
+    }
+
+    /// Serves the connections `incoming` yields until `shutdown` completes.
+    /// TLS (next issue) wraps each connection here, before the stack sees it.
+    pub async fn serve_incoming<I, IO, IE>(
+        self,
+        incoming: I,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), tonic::transport::Error>
+    where
+        I: Stream<Item = Result<IO, IE>>,
+        IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+        IE: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        for name in &self.names {
+            self.health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+        tonic::transport::Server::builder()
+            // a Prometheus scrape is plain HTTP/1.1
+            .accept_http1(true)
+            .serve_with_incoming_shutdown(self.into_service(), incoming, shutdown)
+            .await
+    }
+}

@@ -1,0 +1,96 @@
+//! One port, two protocols: a plain HTTP/1.1 scrape of `/metrics` and a gRPC
+//! health check against the same listener, over real TCP and a unix socket.
+
+use capstan_metrics::{Registry, CONTENT_TYPE};
+use capstan_server::{Server, ServerConfig};
+use hyper_util::rt::TokioIo;
+use tonic::transport::{Channel, Endpoint, Uri};
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
+
+fn server(registry: &Registry) -> Server {
+    Server::new(ServerConfig::default(), registry.clone()).expect("request metrics register")
+}
+
+async fn check(channel: Channel, service: &str) -> Result<i32, tonic::Status> {
+    let reply = HealthClient::new(channel).check(HealthCheckRequest { service: service.into() }).await?;
+    Ok(reply.into_inner().status)
+}
+
+#[tokio::test]
+async fn scrape_and_health_share_one_tcp_port() {
+    let registry = Registry::new();
+    let requests = registry.counter_vec("demo_requests_total", "Requests by code.", ["code"]).expect("register");
+    requests.with(["200"]).inc_by(2);
+    let server = server(&registry);
+    server.health().set_service_status("demo.Service", tonic_health::ServingStatus::Serving).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(listener, async {
+        let _ = stopped.await;
+    }));
+
+    let response = capstan_test_support::http_get(addr, "/metrics").await.expect("GET");
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+    assert!(response.headers.contains(&format!("content-type: {CONTENT_TYPE}")), "{}", response.headers);
+    let want = "# HELP demo_requests_total Requests by code.\n# TYPE demo_requests_total counter\n\
+                demo_requests_total{code=\"200\"} 2\n";
+    assert!(response.body.contains(want), "{}", response.body);
+
+    let channel = Endpoint::from_shared(format!("http://{addr}")).expect("endpoint").connect().await.expect("connects");
+    assert_eq!(check(channel.clone(), "demo.Service").await.expect("checked"), ServingStatus::Serving as i32);
+    let unknown = check(channel, "no.Such").await.err().map(|s| s.code());
+    assert_eq!(unknown, Some(tonic::Code::NotFound));
+
+    // a later scrape sees later updates, the health checks among them
+    requests.with(["500"]).inc();
+    let body = capstan_test_support::http_get(addr, "/metrics").await.expect("GET").body;
+    assert!(body.contains("demo_requests_total{code=\"500\"} 1\n"), "{body}");
+    let checks =
+        "grpc_server_handled_total{grpc_service=\"grpc.health.v1.Health\",grpc_method=\"Check\",grpc_code=\"OK\"}";
+    assert_eq!(capstan_test_support::metric_sample(&body, checks), Some(1.0), "{body}");
+
+    let _ = stop.send(());
+    serving.await.expect("server task").expect("server stops cleanly");
+}
+
+#[tokio::test]
+async fn scrape_and_health_share_one_unix_socket() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("shim.sock");
+    let registry = Registry::new();
+    let listener = tokio::net::UnixListener::bind(&socket).expect("bind");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server(&registry).serve(listener, async {
+        let _ = stopped.await;
+    }));
+
+    let path = socket.clone();
+    let connector = tower::service_fn(move |_: Uri| {
+        let path = path.clone();
+        async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?)) }
+    });
+    let channel =
+        Endpoint::from_static("http://shim.invalid").connect_with_connector(connector).await.expect("connects");
+    assert_eq!(check(channel, "").await.expect("checked"), ServingStatus::Serving as i32);
+    let response = capstan_test_support::http_get_unix(&socket, "/metrics").await.expect("GET");
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+    assert!(response.body.contains("grpc_method=\"Check\",grpc_code=\"OK\"} 1\n"), "{}", response.body);
+
+    let _ = stop.send(());
+    serving.await.expect("server task").expect("server stops cleanly");
+}
+
+#[tokio::test]
+async fn a_listener_that_fails_for_good_ends_serve_with_its_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let same_socket = listener.try_clone().expect("dup");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+    let serving = tokio::spawn(server(&Registry::new()).serve(listener, std::future::pending()));
+    // the kernel refuses every accept on a listening socket shut down for reading
+    socket2::SockRef::from(&same_socket).shutdown(std::net::Shutdown::Read).expect("shut down");
+    let outcome = serving.await.expect("server task");
+    assert!(matches!(outcome, Err(capstan_server::ServerError::Accept { .. })), "{outcome:?}");
+}

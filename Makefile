@@ -18,6 +18,8 @@ up: build
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	# a dependency no crate uses only costs build time: none may stay
+	$(CARGO) machete
 
 ## The whole suite: formatting, lints, then every test against real daemons.
 test: lint

@@ -77,4 +77,9 @@ if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev
   cargo install cargo-nextest --locked
 fi
 
+if ! command -v cargo-machete >/dev/null 2>&1; then
+  echo "setup: installing cargo-machete"
+  cargo install cargo-machete --locked
+fi
+
 echo "setup: ready (protoc $(protoc --version | cut -d' ' -f2), etcd $(etcd --version | head -1 | cut -d' ' -f3), docker $(docker version --format '{{.Server.Version}}'), containerd $(ctr --address "$containerd_socket" version | sed -n 's/^ *Version: *//p' | tail -1))"

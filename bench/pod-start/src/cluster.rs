@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use capstan_apiserver::{ApiServer, Config as ApiConfig, StoreConfig};
 use capstan_client::Client;
-use capstan_cri::RuntimeServer;
 use capstan_docker_shim::{DockerConfig, DockerRuntime};
 use capstan_kubelet::Kubelet;
+use capstan_shim_common::RuntimeServer;
 use tokio::net::UnixListener;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::UnixListenerStream;
@@ -48,7 +48,7 @@ impl Cluster {
         let client = Client::connect(&server.url()).map_err(BenchError::api("connect"))?;
 
         let docker =
-            DockerConfig { node_name: node.to_string(), network: network.to_string(), ..DockerConfig::default() };
+            DockerConfig { node_name: Some(node.to_string()), network: network.to_string(), ..DockerConfig::default() };
         let engine = DockerRuntime::connect(docker).await.map_err(|e| BenchError::Shim(e.to_string()))?;
         let socket = dir.path().join("docker-shim.sock");
         let calls = CallLog::default();

@@ -4,8 +4,11 @@
 //! The gRPC services of `runtime.proto` are served once, by [`crate::RuntimeServer`],
 //! for any implementation of this trait; a shim therefore never writes a tonic
 //! handler, and its methods take IDs and messages rather than `tonic::Request`s, so
-//! tests can call them directly. Each shim keeps its own error type; the adapter turns
-//! it into a gRPC status through the shim's `From<Error> for Status`.
+//! tests can call them directly. Each shim keeps its own error type, wrapping the shared
+//! [`RuntimeError`](crate::RuntimeError); the adapter answers it through
+//! [`RuntimeFailure`]. A runtime handle answers for one node at a time:
+//! [`ContainerRuntime::for_node`] is how the adapter scopes each call to its caller's
+//! node (see [`crate::node`]).
 
 use std::pin::Pin;
 
@@ -17,6 +20,8 @@ use capstan_proto::runtime::v1::{
 use futures::Stream;
 use tonic::Status;
 
+use crate::{RuntimeFailure, ShimNode};
+
 /// The chunks of a ContainerLogs answer.
 pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
 /// What an Exec client sends: `start` first, then stdin, close and resize messages.
@@ -24,18 +29,22 @@ pub type ExecInputStream = Pin<Box<dyn Stream<Item = Result<ExecInput, Status>> 
 /// What an Exec answers: output chunks, then the exit code last.
 pub type ExecOutputStream = Pin<Box<dyn Stream<Item = Result<ExecOutput, Status>> + Send>>;
 
-/// What the adapter and the trait's provided methods need of a shim's error.
-pub trait RuntimeError: Into<Status> + Send {
-    /// Whether the runtime said the object does not exist.
-    fn is_not_found(&self) -> bool;
-}
-
 /// A container runtime as the kubelet sees it (see `runtime.proto` for the meaning
 /// of each call). Stop and remove calls are idempotent: the kubelet retries them.
 #[tonic::async_trait]
 pub trait ContainerRuntime: Send + Sync + 'static {
-    /// The shim's error; its conversion decides each failure's gRPC code.
-    type Error: RuntimeError;
+    /// The shim's error; its [`RuntimeFailure::code`] decides each failure's gRPC code.
+    type Error: RuntimeFailure;
+
+    /// The node this runtime answers for when a caller names none, and whether it
+    /// refuses callers of other nodes.
+    fn node(&self) -> &ShimNode;
+
+    /// A handle on the same runtime answering for `node`: what it creates is
+    /// labelled with `node`, and it sees only what is. Called once per gRPC call.
+    fn for_node(&self, node: &str) -> Self
+    where
+        Self: Sized;
 
     async fn version(&self) -> Result<VersionResponse, Self::Error>;
 

@@ -6,6 +6,8 @@
 //! task. The task is kept after it exits, so its exit code and time stay readable
 //! until the container is removed; the start time is a label on the record.
 
+use capstan_shim_common::RuntimeError;
+use capstan_shim_common::ShimNode;
 use std::path::Path;
 
 use capstan_proto::runtime::v1::{
@@ -102,14 +104,15 @@ impl ContainerdRuntime {
     }
 
     pub(crate) async fn create_container(&self, request: CreateContainerRequest) -> Result<String, ContainerdError> {
-        let missing = |field| ContainerdError::MissingField { request: "CreateContainer", field };
+        let missing =
+            |field| ContainerdError::Runtime(RuntimeError::MissingField { request: "CreateContainer", field });
         let config = request.config.ok_or(missing("config"))?;
         config.metadata.as_ref().ok_or(missing("config.metadata"))?;
         let image = config.image.clone().map(|i| i.image).filter(|i| !i.is_empty()).ok_or(missing("config.image"))?;
         let sandbox_id = request.pod_sandbox_id;
         let sandbox = self.sandbox(&sandbox_id).await?;
         if label(&sandbox, SANDBOX_STATE) == NOT_READY {
-            return Err(ContainerdError::SandboxNotReady { id: sandbox_id });
+            return Err(ContainerdError::Runtime(RuntimeError::SandboxNotReady { id: sandbox_id }));
         }
         let sandbox_config = request.sandbox_config.unwrap_or_default();
         let (info, chain) = self.image_for_container(&image).await?;
@@ -170,7 +173,10 @@ impl ContainerdRuntime {
     pub(crate) async fn start_container(&self, id: &str) -> Result<(), ContainerdError> {
         let observed = self.observe(id).await?;
         if observed.task.is_some() || !label(&observed.record, STARTED_AT).is_empty() {
-            return Err(ContainerdError::NotCreated { id: id.to_string(), state: observed.state_name() });
+            return Err(ContainerdError::Runtime(RuntimeError::NotCreated {
+                id: id.to_string(),
+                state: observed.state_name().to_string(),
+            }));
         }
         let dir = self.container_dir(id);
         std::fs::create_dir_all(&dir).map_err(crate::error::io("creating", &dir))?;
@@ -341,11 +347,16 @@ impl ContainerdRuntime {
         Ok(listed.into_inner().tasks)
     }
 
-    /// Re-attaches the log copiers of this node's tasks after a (re)start, so their
-    /// output — including what they printed while no shim was reading — reaches the
-    /// log files again.
+    /// Re-attaches the log copiers of the tasks this shim serves after a (re)start —
+    /// its node's when pinned to one, every node's in the namespace otherwise — so
+    /// their output, including what they printed while no shim was reading, reaches
+    /// the log files again.
     pub(crate) async fn adopt(&self) -> Result<(), ContainerdError> {
-        let records = self.list_owned(labels::KIND_CONTAINER, &[]).await?;
+        let node = match &self.inner.node {
+            ShimNode::Pinned(name) => Some(name.as_str()),
+            ShimNode::Default(_) => None,
+        };
+        let records = self.list_records(node, labels::KIND_CONTAINER, &[]).await?;
         let tasks = self.all_tasks().await?;
         let mut adopted = 0;
         for record in records {
@@ -365,7 +376,7 @@ impl ContainerdRuntime {
                 }
             }
         }
-        tracing::info!(node = %self.node_name(), adopted, "adopted running containers");
+        tracing::info!(node = node.unwrap_or("(any)"), adopted, "adopted running containers");
         Ok(())
     }
 }

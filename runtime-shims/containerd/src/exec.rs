@@ -7,6 +7,7 @@
 //! client stdin into the stdin FIFO (closing it with CloseIO when the client does),
 //! resizes to the terminal, output back to the client, and the exit code last.
 
+use capstan_shim_common::RuntimeError;
 use std::time::Duration;
 
 use capstan_proto::runtime::v1::exec_input::{Input, Start};
@@ -42,7 +43,10 @@ impl ContainerdRuntime {
     async fn start_exec(&self, id: &str, cmd: &[String], stdin: bool, tty: bool) -> Result<Running, ContainerdError> {
         let observed = self.observe(id).await?;
         if observed.state() != ContainerState::ContainerRunning {
-            return Err(ContainerdError::NotRunning { id: id.to_string(), state: observed.state_name() });
+            return Err(ContainerdError::Runtime(RuntimeError::NotRunning {
+                id: id.to_string(),
+                state: observed.state_name().to_string(),
+            }));
         }
         let process = spec::exec_process(&spec_json(&observed.record), cmd, tty);
         let exec_id = uuid::Uuid::new_v4().simple().to_string();
@@ -137,7 +141,11 @@ impl ContainerdRuntime {
                     };
                     let _ = self.client().tasks().kill(self.client().request(kill)).await;
                     self.end_exec(&container_id, &exec_id).await;
-                    return Err(ContainerdError::ExecTimedOut { id: container_id, cmd, seconds: timeout });
+                    return Err(ContainerdError::Runtime(RuntimeError::ExecTimedOut {
+                        id: container_id,
+                        cmd,
+                        seconds: timeout,
+                    }));
                 }
             }
         } else {
@@ -149,7 +157,7 @@ impl ContainerdRuntime {
 
     pub(crate) async fn exec_stream(&self, mut input: ExecInputStream) -> Result<ExecOutputStream, ContainerdError> {
         let Some(Ok(ExecInput { input: Some(Input::Start(start)) })) = input.next().await else {
-            return Err(ContainerdError::ExecNotStarted);
+            return Err(ContainerdError::Runtime(RuntimeError::ExecNotStarted));
         };
         let Start { container_id, cmd, stdin, tty } = start;
         let running = self.start_exec(&container_id, &cmd, stdin, tty).await?;

@@ -69,7 +69,7 @@ pub async fn import_archive(address: &str, namespace: &str, archive: &Path) -> R
     let config = ContainerdConfig {
         address: address.to_string(),
         namespace: namespace.to_string(),
-        node_name: "image-import".to_string(),
+        node_name: Some("image-import".to_string()),
         ..ContainerdConfig::default()
     };
     ContainerdRuntime::connect_for_images(config).await?.import_archive(archive).await

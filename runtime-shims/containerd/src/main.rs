@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use capstan_containerd_shim::{ContainerdConfig, NetworkConfig, RegistryConfig};
-use capstan_shim_common::{node_name_or_hostname, parse_endpoint, RuntimeEndpoint};
+use capstan_shim_common::{parse_endpoint, RuntimeEndpoint};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
@@ -19,7 +19,9 @@ struct Flags {
     /// The containerd namespace pods live in.
     #[arg(long, env = "CAPSTAN_CONTAINERD_NAMESPACE", default_value = "capstan")]
     namespace: String,
-    /// The node this shim serves; it touches only containers labelled with it.
+    /// The only node this shim serves (a kubelet of another node is refused).
+    /// Without it, the shim serves whichever node each kubelet names, and this
+    /// machine's hostname for callers that name none.
     #[arg(long, env = "CAPSTAN_NODE_NAME")]
     node_name: Option<String>,
     /// The snapshotter images are unpacked into.
@@ -58,11 +60,10 @@ async fn main() -> anyhow::Result<()> {
     let RuntimeEndpoint::Unix(path) = parse_endpoint(&flags.listen)? else {
         anyhow::bail!("--listen must be a unix:// endpoint, not {}", flags.listen);
     };
-    let node_name = node_name_or_hostname(flags.node_name)?;
     let config = ContainerdConfig {
         address: flags.containerd_address,
         namespace: flags.namespace,
-        node_name,
+        node_name: flags.node_name,
         snapshotter: flags.snapshotter,
         state_dir: flags.state_dir,
         network: NetworkConfig {

@@ -33,7 +33,7 @@ where
 }
 
 async fn remove_image(runtime: &ContainerdRuntime, image: &str) -> Result<(), tonic::Status> {
-    capstan_cri::ContainerRuntime::remove_image(runtime, image).await.map_err(Into::into)
+    capstan_shim_common::ContainerRuntime::remove_image(runtime, image).await.map_err(Into::into)
 }
 
 runtime_conformance_tests!(containerd);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use capstan_docker_shim::DockerConfig;
-use capstan_shim_common::{node_name_or_hostname, parse_endpoint, RuntimeEndpoint};
+use capstan_shim_common::{parse_endpoint, RuntimeEndpoint};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
@@ -20,7 +20,9 @@ struct Flags {
     /// Docker's default network, starts pods faster (no embedded DNS).
     #[arg(long, env = "CAPSTAN_NETWORK", default_value = "capstan")]
     network: String,
-    /// The node this shim serves; it touches only containers labelled with it.
+    /// The only node this shim serves (a kubelet of another node is refused).
+    /// Without it, the shim serves whichever node each kubelet names, and this
+    /// machine's hostname for callers that name none.
     #[arg(long, env = "CAPSTAN_NODE_NAME")]
     node_name: Option<String>,
     /// The pause image of pod sandboxes (built from --busybox if missing).
@@ -38,11 +40,10 @@ async fn main() -> anyhow::Result<()> {
     let RuntimeEndpoint::Unix(path) = parse_endpoint(&flags.listen)? else {
         anyhow::bail!("--listen must be a unix:// endpoint, not {}", flags.listen);
     };
-    let node_name = node_name_or_hostname(flags.node_name)?;
     let config = DockerConfig {
         docker_host: flags.docker_host,
         network: flags.network,
-        node_name,
+        node_name: flags.node_name,
         pause_image: flags.pause_image,
         busybox: flags.busybox,
     };

@@ -8,17 +8,19 @@ use capstan_proto::runtime::v1::{
     PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxNetworkStatus, PodSandboxState, PodSandboxStatus,
 };
 use capstan_shim_common::labels;
+use capstan_shim_common::RuntimeError;
 
 use crate::state::Sandbox;
 use crate::{MemoryError, MemoryRuntime};
 
 impl MemoryRuntime {
     pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, MemoryError> {
-        let config = config.ok_or(MemoryError::MissingField { request: "RunPodSandbox", field: "config" })?;
-        let meta = config
-            .metadata
-            .clone()
-            .ok_or(MemoryError::MissingField { request: "RunPodSandbox", field: "config.metadata" })?;
+        let config = config
+            .ok_or(MemoryError::Runtime(RuntimeError::MissingField { request: "RunPodSandbox", field: "config" }))?;
+        let meta = config.metadata.clone().ok_or(MemoryError::Runtime(RuntimeError::MissingField {
+            request: "RunPodSandbox",
+            field: "config.metadata",
+        }))?;
         let mut state = self.lock().await;
         let same_pod = |s: &&Sandbox| {
             let theirs = labels::sandbox_metadata(&s.labels);
@@ -35,7 +37,7 @@ impl MemoryRuntime {
         let id = new_id();
         let sandbox = Sandbox {
             id: id.clone(),
-            labels: labels::sandbox_labels(&self.inner.node, &config),
+            labels: labels::sandbox_labels(self.node_name(), &config),
             config,
             created_at: self.inner.clock.now_ns(),
             ready: true,
@@ -72,7 +74,7 @@ impl MemoryRuntime {
 
     pub(crate) async fn sandbox_status(&self, id: &str) -> Result<PodSandboxStatus, MemoryError> {
         let state = self.lock().await;
-        let sandbox = state.sandboxes.get(id).ok_or_else(|| MemoryError::SandboxNotFound { id: id.to_string() })?;
+        let sandbox = state.sandboxes.get(id).ok_or_else(|| self.sandbox_not_found(id))?;
         Ok(PodSandboxStatus {
             id: sandbox.id.clone(),
             metadata: sandbox.config.metadata.clone(),
@@ -90,6 +92,7 @@ impl MemoryRuntime {
         state
             .sandboxes
             .values()
+            .filter(|s| labels::is_of_node(&s.labels, self.node_name()))
             .filter(|s| filter.id.is_empty() || s.id.starts_with(&filter.id))
             .filter(|s| filter.state.is_none_or(|wanted| wanted == sandbox_state(s) as i32))
             .filter(|s| labels::matches_selector(&s.labels, &filter.label_selector))

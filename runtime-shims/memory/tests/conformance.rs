@@ -13,10 +13,11 @@ where
     F: FnOnce(Runtime) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let config = MemoryConfig { node_name: format!("memory-{}", name.replace('_', "-")), ..MemoryConfig::default() };
+    let config =
+        MemoryConfig { node_name: Some(format!("memory-{}", name.replace('_', "-"))), ..MemoryConfig::default() };
     let runtime = MemoryRuntime::new(config).expect("an in-memory runtime");
     runtime.preload_image(DISPOSABLE).await;
-    let clients = capstan_cri::connect_in_process(runtime).await.expect("connecting in-process");
+    let clients = capstan_shim_common::connect_in_process(runtime).await.expect("connecting in-process");
     let images =
         Images { pause: "capstan/pause:1".into(), test: "capstan/test:1".into(), disposable: DISPOSABLE.into() };
     let caps = Capabilities { real_processes: false, pulls_any_image: true };

@@ -51,6 +51,7 @@ pub mod pods;
 pub mod probes;
 pub mod relist;
 pub mod runtime;
+pub mod runtime_health;
 pub mod server;
 pub mod status;
 #[cfg(test)]
@@ -64,7 +65,7 @@ use std::sync::Arc;
 
 use capstan_client::informer::{Informer, Store};
 use capstan_client::{Client, EventRecorder, ListParams};
-use capstan_cri::MemoryConfig;
+use capstan_cri::{RuntimeClients, RuntimeEndpoint};
 use capstan_proto::core::v1::Pod;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -75,7 +76,7 @@ pub use error::KubeletError;
 
 use cache::RuntimeCache;
 use machine::Machine;
-use node::NodeFacts;
+use node::{NodeFacts, RuntimeHealth};
 use pod_worker::WorkerContext;
 use relist::Relister;
 use runtime::Runtime;
@@ -92,36 +93,39 @@ pub struct Kubelet {
 
 impl Kubelet {
     /// Connects to the API server and the runtime, registers the node and starts
-    /// every loop; returns once the node is registered and the port is bound.
+    /// every loop; returns once the node is registered, the runtime answers and the
+    /// port is bound. Waits (with back-off) for an API server or a runtime that is
+    /// not answering yet, reporting the node NotReady meanwhile; refuses a runtime
+    /// that serves another node.
     pub async fn start(config: Config) -> Result<Kubelet, KubeletError> {
         let node_name = config.node_name.clone();
         let client = Client::connect(&config.server)
             .map_err(|source| KubeletError::Connect { url: config.server.clone(), source })?;
-        let clients = match config.runtime.clone() {
-            Some(clients) => clients,
-            None => {
-                let memory = MemoryConfig { node_name: node_name.clone(), ..Default::default() };
-                capstan_cri::connect_with(&config.runtime_endpoint, memory)
-                    .await
-                    .map_err(|source| KubeletError::Runtime { endpoint: config.runtime_endpoint.clone(), source })?
-            }
-        };
-        let version = Runtime::version(&clients).await?;
-        let runtime = Runtime { clients, node: node_name.clone(), name: version.runtime_name.clone() };
+        let endpoint = config.runtime_endpoint.clone();
+        let runtime_error = |source| KubeletError::Runtime { endpoint: endpoint.clone(), source };
+        let clients = runtime_clients(&config).await?.for_node(&node_name).map_err(runtime_error)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| KubeletError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| KubeletError::Bind { addr: config.listen, source })?;
         let ip = config.node_ip.unwrap_or_else(|| machine::address_towards(&config.server));
-        let facts = NodeFacts {
-            name: node_name.clone(),
-            machine: Machine::read(),
-            ip,
-            port: addr.port(),
-            runtime_name: version.runtime_name,
-            runtime_version: version.runtime_version,
+        let mut facts =
+            NodeFacts { name: node_name.clone(), machine: Machine::read(), ip, port: addr.port(), runtime: None };
+        // the runtime's first answer, if it gives one at once, goes into the registration
+        let health = match runtime_health::probe(&clients, &endpoint).await {
+            Ok(info) => {
+                facts.runtime = Some(info);
+                RuntimeHealth::Up
+            }
+            Err(down) => RuntimeHealth::Down { message: down.to_string() },
         };
-        node::register(&client, &facts).await?;
+        node::register(&client, &facts, &health).await?;
+        if facts.runtime.is_none() {
+            facts.runtime = Some(runtime_health::wait_for_runtime(&client, &facts, &clients, &endpoint).await?);
+            node::register(&client, &facts, &RuntimeHealth::Up).await?;
+        }
+        let runtime_name = facts.runtime.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+        let runtime = Runtime { clients: clients.clone(), node: node_name.clone(), name: runtime_name };
 
         let params = ListParams::default().fields(&format!("spec.nodeName={node_name}"));
         let informer = Informer::new(client.api::<Pod>(None), params);
@@ -155,7 +159,7 @@ impl Kubelet {
             timings.lease_duration_seconds,
             shutdown.clone(),
         ));
-        tasks.spawn(node::heartbeat(client, facts, timings.node_status, shutdown.clone()));
+        tasks.spawn(node::heartbeat(client, facts, clients, endpoint, timings.node_status, shutdown.clone()));
         tasks.spawn(gc::run(runtime, pods.clone(), timings.gc, shutdown.clone()));
         let (served, token) = (api.clone(), shutdown.clone());
         tasks.spawn(async move {
@@ -188,6 +192,37 @@ impl Kubelet {
         self.shutdown.cancel();
         while self.tasks.join_next().await.is_some() {}
     }
+}
+
+/// The clients of the runtime `config` names (not yet naming this node): the
+/// caller's own, an in-process in-memory runtime, or a unix socket connected on
+/// first use, so a shim that is not serving yet is waited for rather than fatal.
+async fn runtime_clients(config: &Config) -> Result<RuntimeClients, KubeletError> {
+    let endpoint = &config.runtime_endpoint;
+    let runtime_error = |source| KubeletError::Runtime { endpoint: endpoint.clone(), source };
+    if let Some(clients) = &config.runtime {
+        return Ok(clients.clone());
+    }
+    match capstan_cri::parse_endpoint(endpoint).map_err(runtime_error)? {
+        RuntimeEndpoint::Unix(_) => capstan_cri::connect_lazy(endpoint).map_err(runtime_error),
+        RuntimeEndpoint::Memory => in_memory_runtime(&config.node_name).await,
+    }
+}
+
+/// The in-memory runtime, served in-process for `memory://`.
+#[cfg(feature = "memory-runtime")]
+async fn in_memory_runtime(node_name: &str) -> Result<RuntimeClients, KubeletError> {
+    use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
+    let config = MemoryConfig { node_name: Some(node_name.to_string()), ..MemoryConfig::default() };
+    let runtime = MemoryRuntime::new(config).map_err(|error| KubeletError::MemoryRuntime(error.to_string()))?;
+    capstan_shim_common::connect_in_process(runtime)
+        .await
+        .map_err(|error| KubeletError::MemoryRuntime(error.to_string()))
+}
+
+#[cfg(not(feature = "memory-runtime"))]
+async fn in_memory_runtime(_node_name: &str) -> Result<RuntimeClients, KubeletError> {
+    Err(KubeletError::NoMemoryRuntime)
 }
 
 /// Runs a kubelet until `shutdown` completes.

@@ -44,7 +44,7 @@ pub async fn ensure_images() -> Vec<String> {
 /// The shim's configuration for `node`, with its state in `dir`.
 pub fn config(node: &str, dir: &std::path::Path) -> ContainerdConfig {
     ContainerdConfig {
-        node_name: node.to_string(),
+        node_name: Some(node.to_string()),
         state_dir: dir.join("state"),
         log_dir: dir.join("logs"),
         ..ContainerdConfig::default()

@@ -140,6 +140,11 @@ pub fn matches_selector(labels: &Labels, selector: &Labels) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// Whether a sandbox or container with `labels` is `node`'s.
+pub fn is_of_node(labels: &Labels, node: &str) -> bool {
+    labels.get(NODE_NAME).is_some_and(|of| of == node)
+}
+
 /// A sandbox's metadata, read back from its labels.
 pub fn sandbox_metadata(labels: &Labels) -> PodSandboxMetadata {
     PodSandboxMetadata {

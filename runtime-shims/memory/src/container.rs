@@ -24,7 +24,11 @@ impl MemoryRuntime {
         let image = config.image.clone().map(|i| i.image).filter(|i| !i.is_empty()).ok_or(missing("config.image"))?;
         let sandbox_id = request.pod_sandbox_id;
         let mut state = self.lock().await;
-        let sandbox = state.sandboxes.get(&sandbox_id).ok_or_else(|| self.sandbox_not_found(&sandbox_id))?;
+        let sandbox = state
+            .sandboxes
+            .get(&sandbox_id)
+            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
+            .ok_or_else(|| self.sandbox_not_found(&sandbox_id))?;
         if !sandbox.ready {
             return Err(MemoryError::Runtime(RuntimeError::SandboxNotReady { id: sandbox_id }));
         }
@@ -68,7 +72,11 @@ impl MemoryRuntime {
 
     pub(crate) async fn start_container(&self, id: &str) -> Result<(), MemoryError> {
         let mut state = self.lock().await;
-        let container = state.containers.get_mut(id).ok_or_else(|| self.not_found(id))?;
+        let container = state
+            .containers
+            .get_mut(id)
+            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
+            .ok_or_else(|| self.not_found(id))?;
         if container.started.is_some() {
             return Err(MemoryError::Runtime(RuntimeError::NotCreated {
                 id: id.to_string(),
@@ -82,7 +90,11 @@ impl MemoryRuntime {
     pub(crate) async fn stop_container(&self, id: &str, timeout_seconds: i64) -> Result<(), MemoryError> {
         let on_term = {
             let mut state = self.lock().await;
-            let container = state.containers.get_mut(id).ok_or_else(|| self.not_found(id))?;
+            let container = state
+                .containers
+                .get_mut(id)
+                .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
+                .ok_or_else(|| self.not_found(id))?;
             if !container.is_running() {
                 return Ok(());
             }
@@ -99,19 +111,28 @@ impl MemoryRuntime {
         }
         let now = self.inner.clock.now_ns();
         let mut state = self.lock().await;
-        if let Some(container) = state.containers.get_mut(id) {
+        if let Some(container) =
+            state.containers.get_mut(id).filter(|found| labels::is_of_node(&found.labels, self.node_name()))
+        {
             container.finish(now, 137, None); // no effect if it exited meanwhile
         }
         Ok(())
     }
 
     pub(crate) async fn remove_container(&self, id: &str) {
-        self.lock().await.containers.remove(id);
+        let mut state = self.lock().await;
+        if state.containers.get(id).is_some_and(|c| labels::is_of_node(&c.labels, self.node_name())) {
+            state.containers.remove(id);
+        }
     }
 
     pub(crate) async fn container_status(&self, id: &str) -> Result<ContainerStatus, MemoryError> {
         let state = self.lock().await;
-        let c = state.containers.get(id).ok_or_else(|| self.not_found(id))?;
+        let c = state
+            .containers
+            .get(id)
+            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
+            .ok_or_else(|| self.not_found(id))?;
         Ok(ContainerStatus {
             id: c.id.clone(),
             metadata: c.config.metadata.clone(),

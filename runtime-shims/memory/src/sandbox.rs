@@ -50,7 +50,11 @@ impl MemoryRuntime {
     pub(crate) async fn stop_sandbox(&self, id: &str) -> Result<(), MemoryError> {
         let now = self.inner.clock.now_ns();
         let mut state = self.lock().await;
-        let Some(sandbox) = state.sandboxes.get_mut(id) else { return Ok(()) };
+        let Some(sandbox) =
+            state.sandboxes.get_mut(id).filter(|found| labels::is_of_node(&found.labels, self.node_name()))
+        else {
+            return Ok(());
+        };
         sandbox.ready = false;
         let ip = sandbox.ip.take();
         for container in state.containers.values_mut().filter(|c| c.sandbox_id == id && c.is_running()) {
@@ -64,6 +68,9 @@ impl MemoryRuntime {
 
     pub(crate) async fn remove_sandbox(&self, id: &str) -> Result<(), MemoryError> {
         let mut state = self.lock().await;
+        if !state.sandboxes.get(id).is_some_and(|s| labels::is_of_node(&s.labels, self.node_name())) {
+            return Ok(());
+        }
         let Some(sandbox) = state.sandboxes.remove(id) else { return Ok(()) };
         state.containers.retain(|_, c| c.sandbox_id != id);
         if let Some(ip) = sandbox.ip {
@@ -74,7 +81,11 @@ impl MemoryRuntime {
 
     pub(crate) async fn sandbox_status(&self, id: &str) -> Result<PodSandboxStatus, MemoryError> {
         let state = self.lock().await;
-        let sandbox = state.sandboxes.get(id).ok_or_else(|| self.sandbox_not_found(id))?;
+        let sandbox = state
+            .sandboxes
+            .get(id)
+            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
+            .ok_or_else(|| self.sandbox_not_found(id))?;
         Ok(PodSandboxStatus {
             id: sandbox.id.clone(),
             metadata: sandbox.config.metadata.clone(),

@@ -24,11 +24,7 @@ impl MemoryRuntime {
         let image = config.image.clone().map(|i| i.image).filter(|i| !i.is_empty()).ok_or(missing("config.image"))?;
         let sandbox_id = request.pod_sandbox_id;
         let mut state = self.lock().await;
-        let sandbox = state
-            .sandboxes
-            .get(&sandbox_id)
-            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-            .ok_or_else(|| self.sandbox_not_found(&sandbox_id))?;
+        let sandbox = self.own_sandbox(&state, &sandbox_id)?;
         if !sandbox.ready {
             return Err(MemoryError::Runtime(RuntimeError::SandboxNotReady { id: sandbox_id }));
         }
@@ -72,11 +68,7 @@ impl MemoryRuntime {
 
     pub(crate) async fn start_container(&self, id: &str) -> Result<(), MemoryError> {
         let mut state = self.lock().await;
-        let container = state
-            .containers
-            .get_mut(id)
-            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-            .ok_or_else(|| self.not_found(id))?;
+        let container = self.own_container_mut(&mut state, id)?;
         if container.started.is_some() {
             return Err(MemoryError::Runtime(RuntimeError::NotCreated {
                 id: id.to_string(),
@@ -90,11 +82,7 @@ impl MemoryRuntime {
     pub(crate) async fn stop_container(&self, id: &str, timeout_seconds: i64) -> Result<(), MemoryError> {
         let on_term = {
             let mut state = self.lock().await;
-            let container = state
-                .containers
-                .get_mut(id)
-                .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-                .ok_or_else(|| self.not_found(id))?;
+            let container = self.own_container_mut(&mut state, id)?;
             if !container.is_running() {
                 return Ok(());
             }
@@ -111,9 +99,7 @@ impl MemoryRuntime {
         }
         let now = self.inner.clock.now_ns();
         let mut state = self.lock().await;
-        if let Some(container) =
-            state.containers.get_mut(id).filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-        {
+        if let Ok(container) = self.own_container_mut(&mut state, id) {
             container.finish(now, 137, None); // no effect if it exited meanwhile
         }
         Ok(())
@@ -121,18 +107,14 @@ impl MemoryRuntime {
 
     pub(crate) async fn remove_container(&self, id: &str) {
         let mut state = self.lock().await;
-        if state.containers.get(id).is_some_and(|c| labels::is_of_node(&c.labels, self.node_name())) {
+        if self.own_container(&state, id).is_ok() {
             state.containers.remove(id);
         }
     }
 
     pub(crate) async fn container_status(&self, id: &str) -> Result<ContainerStatus, MemoryError> {
         let state = self.lock().await;
-        let c = state
-            .containers
-            .get(id)
-            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-            .ok_or_else(|| self.not_found(id))?;
+        let c = self.own_container(&state, id)?;
         Ok(ContainerStatus {
             id: c.id.clone(),
             metadata: c.config.metadata.clone(),

@@ -6,7 +6,6 @@
 //! or on its next scripted event (tokio time), and ends when the client drops it.
 
 use capstan_proto::runtime::v1::{ContainerLogsRequest, LogChunk};
-use capstan_shim_common::labels;
 use capstan_shim_common::LogStream;
 use futures::{stream, StreamExt};
 use tokio::sync::watch;
@@ -20,11 +19,7 @@ impl MemoryRuntime {
     pub(crate) async fn logs(&self, request: ContainerLogsRequest) -> Result<LogStream, MemoryError> {
         let (backlog, cursor, changed) = {
             let state = self.lock().await;
-            let container = state
-                .containers
-                .get(&request.container_id)
-                .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-                .ok_or_else(|| self.not_found(&request.container_id))?;
+            let container = self.own_container(&state, &request.container_id)?;
             let lines: Vec<&LogLine> = container.logs.iter().filter(|l| l.at >= request.since_time).collect();
             let skip = usize::try_from(request.tail_lines).map_or(0, |tail| lines.len().saturating_sub(tail));
             let backlog: Vec<_> = lines[skip..].iter().map(|l| Ok(chunk(l))).collect();

@@ -6,7 +6,6 @@
 //! echoes each chunk back. Stats grow CPU by a tenth of a core while running and
 //! report a fixed memory footprint.
 
-use capstan_shim_common::labels;
 use capstan_shim_common::RuntimeError;
 use std::time::Duration;
 
@@ -30,11 +29,7 @@ const USAGE_BYTES: u64 = 6 << 20;
 impl MemoryRuntime {
     async fn exec_context(&self, id: &str) -> Result<ExecContext, MemoryError> {
         let state = self.lock().await;
-        let container = state
-            .containers
-            .get(id)
-            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-            .ok_or_else(|| self.not_found(id))?;
+        let container = self.own_container(&state, id)?;
         if !container.is_running() {
             return Err(MemoryError::Runtime(RuntimeError::NotRunning {
                 id: id.to_string(),
@@ -102,11 +97,7 @@ impl MemoryRuntime {
 
     pub(crate) async fn stats(&self, id: &str) -> Result<ContainerStats, MemoryError> {
         let state = self.lock().await;
-        let container = state
-            .containers
-            .get(id)
-            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-            .ok_or_else(|| self.not_found(id))?;
+        let container = self.own_container(&state, id)?;
         Ok(self.stats_of(container))
     }
 

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use capstan_shim_common::{RuntimeError, ShimNode};
+use capstan_shim_common::{labels, RuntimeError, ShimNode};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::clock::Clock;
 use crate::images::ImageStore;
 use crate::ipam::Ipam;
 use crate::script::Stream;
-use crate::state::State;
+use crate::state::{Container, Sandbox, State};
 use crate::MemoryError;
 
 /// How an in-memory runtime is set up.
@@ -139,6 +139,35 @@ impl MemoryRuntime {
             container.finish(now, exit_code, reason);
         }
         Ok(())
+    }
+
+    /// Container `id`, if it is this handle's node's.
+    pub(crate) fn own_container<'s>(&self, state: &'s State, id: &str) -> Result<&'s Container, MemoryError> {
+        state
+            .containers
+            .get(id)
+            .filter(|c| labels::is_of_node(&c.labels, self.node_name()))
+            .ok_or_else(|| self.not_found(id))
+    }
+
+    /// [`Self::own_container`], to change.
+    pub(crate) fn own_container_mut<'s>(
+        &self,
+        state: &'s mut State,
+        id: &str,
+    ) -> Result<&'s mut Container, MemoryError> {
+        let node = self.node_name();
+        state.containers.get_mut(id).filter(|c| labels::is_of_node(&c.labels, node)).ok_or_else(|| self.not_found(id))
+    }
+
+    /// Sandbox `id`, if it is this handle's node's.
+    pub(crate) fn own_sandbox<'s>(&self, state: &'s State, id: &str) -> Result<&'s Sandbox, MemoryError> {
+        let node = self.node_name();
+        state
+            .sandboxes
+            .get(id)
+            .filter(|s| labels::is_of_node(&s.labels, node))
+            .ok_or_else(|| self.sandbox_not_found(id))
     }
 
     pub(crate) fn not_found(&self, id: &str) -> MemoryError {

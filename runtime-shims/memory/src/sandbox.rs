@@ -50,9 +50,10 @@ impl MemoryRuntime {
     pub(crate) async fn stop_sandbox(&self, id: &str) -> Result<(), MemoryError> {
         let now = self.inner.clock.now_ns();
         let mut state = self.lock().await;
-        let Some(sandbox) =
-            state.sandboxes.get_mut(id).filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-        else {
+        if self.own_sandbox(&state, id).is_err() {
+            return Ok(());
+        }
+        let Some(sandbox) = state.sandboxes.get_mut(id) else {
             return Ok(());
         };
         sandbox.ready = false;
@@ -68,7 +69,7 @@ impl MemoryRuntime {
 
     pub(crate) async fn remove_sandbox(&self, id: &str) -> Result<(), MemoryError> {
         let mut state = self.lock().await;
-        if !state.sandboxes.get(id).is_some_and(|s| labels::is_of_node(&s.labels, self.node_name())) {
+        if self.own_sandbox(&state, id).is_err() {
             return Ok(());
         }
         let Some(sandbox) = state.sandboxes.remove(id) else { return Ok(()) };
@@ -81,11 +82,7 @@ impl MemoryRuntime {
 
     pub(crate) async fn sandbox_status(&self, id: &str) -> Result<PodSandboxStatus, MemoryError> {
         let state = self.lock().await;
-        let sandbox = state
-            .sandboxes
-            .get(id)
-            .filter(|found| labels::is_of_node(&found.labels, self.node_name()))
-            .ok_or_else(|| self.sandbox_not_found(id))?;
+        let sandbox = self.own_sandbox(&state, id)?;
         Ok(PodSandboxStatus {
             id: sandbox.id.clone(),
             metadata: sandbox.config.metadata.clone(),

@@ -24,10 +24,10 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::container::spec_json;
 use crate::logs::{make_fifo, open_fifo};
 use crate::runtime::remove_dir;
 use crate::spec::{self, PROCESS_TYPE};
+use crate::status::spec_json;
 use crate::{error, ContainerdError, ContainerdRuntime, Context};
 
 /// A started exec process and its stdio.

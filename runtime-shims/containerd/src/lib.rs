@@ -13,7 +13,8 @@
 //! # Layout
 //! - [`runtime`]: the handle and its config; `client`: containerd's clients in the
 //!   namespace; `lookup`: finding this node's records and the labels on them.
-//! - `sandbox` and [`network`] (netns + CNI); `container` and [`spec`] (the OCI spec);
+//! - `sandbox` and [`network`] (netns + CNI); `container`, [`spec`] (the OCI spec) and
+//!   `status` (a container's state, exit and status from its record and task);
 //!   [`logs`] (FIFOs into CRI-format log files and back); `exec`; `stats` (and
 //!   whether the OOM killer struck, for the `OOMKilled` reason).
 //! - [`images`]: status, list, remove, unpack, archive import, pull (over TLS or,
@@ -39,6 +40,7 @@ mod served;
 mod service;
 pub mod spec;
 mod stats;
+mod status;
 
 use std::future::Future;
 use std::path::Path;

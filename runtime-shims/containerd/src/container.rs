@@ -94,7 +94,7 @@ impl ContainerdRuntime {
             labels: stored,
             image: normalize(&image)?,
             runtime: Some(Runtime { name: RUNC.to_string(), options: None }),
-            spec: Some(spec::to_any(&spec, SPEC_TYPE)),
+            spec: Some(spec::to_any(&spec, SPEC_TYPE)?),
             snapshotter: self.config().snapshotter.clone(),
             snapshot_key: id.clone(),
             ..Default::default()

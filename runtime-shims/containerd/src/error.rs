@@ -82,6 +82,13 @@ pub enum ContainerdError {
         source: serde_json::Error,
     },
 
+    #[error("building {what} of an OCI runtime spec: {source}")]
+    OciSpec {
+        what: &'static str,
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+
     #[error("decoding {what}: {source}")]
     Decode {
         what: String,
@@ -143,6 +150,7 @@ impl RuntimeFailure for ContainerdError {
             | ContainerdError::Netns { .. }
             | ContainerdError::Io { .. }
             | ContainerdError::Json { .. }
+            | ContainerdError::OciSpec { .. }
             | ContainerdError::Decode { .. } => Code::Internal,
         }
     }

@@ -27,7 +27,6 @@ use tonic::Status;
 use crate::logs::{make_fifo, open_fifo};
 use crate::runtime::remove_dir;
 use crate::spec::{self, PROCESS_TYPE};
-use crate::status::spec_json;
 use crate::{error, ContainerdError, ContainerdRuntime, Context};
 
 /// A started exec process and its stdio.
@@ -48,7 +47,7 @@ impl ContainerdRuntime {
                 state: observed.state_name().to_string(),
             }));
         }
-        let process = spec::exec_process(&spec_json(&observed.record), cmd, tty);
+        let process = spec::exec_process(spec::stored_spec(observed.record.spec.as_ref()).as_ref(), cmd, tty)?;
         let exec_id = uuid::Uuid::new_v4().simple().to_string();
         let dir = self.exec_dir(&exec_id);
         std::fs::create_dir_all(&dir).map_err(error::io("creating", &dir))?;
@@ -80,7 +79,7 @@ impl ContainerdRuntime {
             stdout: stdout_path.display().to_string(),
             stderr: stderr_path,
             terminal: tty,
-            spec: Some(spec::to_any(&process, PROCESS_TYPE)),
+            spec: Some(spec::to_any(&process, PROCESS_TYPE)?),
             exec_id: exec_id.clone(),
         };
         let what = || format!("exec {cmd:?} in container {id}");

@@ -10,7 +10,7 @@ use capstan_proto::runtime::v1::{Container, ContainerState, ContainerStatus, Ima
 use capstan_shim_common::labels;
 use containerd_client::services::v1::Container as Record;
 use containerd_client::types::v1::{Process, Status as TaskStatus};
-use serde_json::Value;
+use oci_spec::runtime::Spec;
 
 use crate::lookup::{decoded, label, nanos, IMAGE, IMAGE_ID, STARTED_AT};
 
@@ -43,23 +43,19 @@ impl Observed {
 }
 
 /// The binds of a spec that the kubelet asked for (not the pod's own files).
-fn user_mounts(spec: &Value) -> Vec<Mount> {
-    spec["mounts"]
-        .as_array()
+fn user_mounts(spec: Option<&Spec>) -> Vec<Mount> {
+    let pod_files = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
+    spec.and_then(|spec| spec.mounts().as_ref())
         .into_iter()
         .flatten()
-        .filter(|m| m["type"] == "bind")
-        .filter(|m| !matches!(m["destination"].as_str(), Some("/etc/hostname" | "/etc/hosts" | "/etc/resolv.conf")))
+        .filter(|m| m.typ().as_deref() == Some("bind"))
+        .filter(|m| !pod_files.iter().any(|file| m.destination() == std::path::Path::new(file)))
         .map(|m| Mount {
-            container_path: m["destination"].as_str().unwrap_or_default().to_string(),
-            host_path: m["source"].as_str().unwrap_or_default().to_string(),
-            readonly: m["options"].as_array().is_some_and(|o| o.iter().any(|o| o == "ro")),
+            container_path: m.destination().display().to_string(),
+            host_path: m.source().as_ref().map(|s| s.display().to_string()).unwrap_or_default(),
+            readonly: m.options().as_ref().is_some_and(|o| o.iter().any(|o| o == "ro")),
         })
         .collect()
-}
-
-pub(crate) fn spec_json(record: &Record) -> Value {
-    record.spec.as_ref().and_then(|s| serde_json::from_slice(&s.value).ok()).unwrap_or(Value::Null)
 }
 
 fn exit_of(observed: &Observed) -> (i32, i64) {
@@ -95,7 +91,7 @@ pub(crate) fn status_of(observed: &Observed) -> ContainerStatus {
         message: String::new(),
         labels,
         annotations,
-        mounts: user_mounts(&spec_json(record)),
+        mounts: user_mounts(crate::spec::stored_spec(record.spec.as_ref()).as_ref()),
         log_path: label(record, labels::LOG_PATH).to_string(),
     }
 }

@@ -22,7 +22,7 @@ pub const POD_ATTEMPT: &str = "io.capstan.pod.attempt";
 pub const CONTAINER_NAME: &str = "io.capstan.container.name";
 /// The container's attempt (restart) number (on containers).
 pub const CONTAINER_ATTEMPT: &str = "io.capstan.container.attempt";
-/// The node whose kubelet created it; a shim lists and touches only its own node's.
+/// The node whose kubelet created it; a shim lists and touches for each caller only its node's.
 pub const NODE_NAME: &str = "io.capstan.node.name";
 /// [`KIND_SANDBOX`] or [`KIND_CONTAINER`].
 pub const KIND: &str = "io.capstan.kind";

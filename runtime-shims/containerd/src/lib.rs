@@ -8,7 +8,10 @@
 //! image; their runc tasks join the pod's network namespace and mount its hostname,
 //! hosts and resolv.conf. Image references are normalised as Docker does. The shim
 //! is stateless: everything it created carries labels naming its node, pod and
-//! container, and a restarted shim finds (adopts) it by them.
+//! container, and a restarted shim finds (adopts) it by them. Each call serves the
+//! node its caller names (`--node-name` pins the shim to one node, see
+//! `capstan_shim_common::node`); adoption covers that node, or every node in the
+//! namespace when the shim is not pinned.
 //!
 //! # Layout
 //! - [`runtime`]: the handle and its config; `client`: containerd's clients in the

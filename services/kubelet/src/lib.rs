@@ -17,7 +17,9 @@
 //!   are woken when theirs change.
 //! - [`backoff`]: crash-loop back-off; [`probes`]: liveness, readiness, startup.
 //! - [`terminate`]: graceful deletion; [`gc`]: removing orphans of deleted pods.
-//! - [`runtime`], [`model`]: the runtime calls and the plain records they yield.
+//! - [`runtime`], [`model`]: the runtime calls and the plain records they yield;
+//!   [`runtime_health`]: whether the runtime answers (start waits on it, every
+//!   heartbeat reports it in the Ready condition).
 //! - [`server`]: logs, exec and usage behind a plain API; [`grpc`]: its gRPC face,
 //!   served on the port with health.
 //!
@@ -27,7 +29,16 @@
 //! - The runtime cache keeps, per pod, the read that began last, so a relist that
 //!   raced a worker's action never hides that action from the worker.
 //! - Every runtime read is filtered by this node's label, so kubelets sharing an
-//!   engine never touch each other's containers.
+//!   engine never touch each other's containers; every runtime call names this node
+//!   (`capstan-cri` sends it), so the shim labels and filters by the kubelet's name,
+//!   and a shim pinned to another node (`--node-name`) makes the start fail.
+//! - Neither the API server nor the runtime has to be up first: registration waits
+//!   for the API server, the runtime is waited for with the node reported
+//!   `Ready=False` (`ContainerRuntimeNotReady`), and a runtime that stops answering
+//!   later is reported the same way until it is back.
+//! - The kubelet links no shim: `memory://` is served in-process only when built
+//!   with the `memory-runtime` feature (capstan enables it), or when the caller hands
+//!   its own clients in [`Config::runtime`].
 //! - Pod status is written only through the status subresource, and only when it
 //!   changed. Every task stops with the kubelet's cancellation token.
 

@@ -14,7 +14,8 @@ struct Flags {
     /// this node's name (default: the hostname)
     #[arg(long, env = "CAPSTAN_NODE_NAME")]
     node_name: Option<String>,
-    /// the runtime: unix:///run/capstan/docker-shim.sock or memory://
+    /// the runtime: unix:///run/capstan/docker-shim.sock, or memory:// (only in a
+    /// kubelet built with the memory-runtime feature); waited for if not serving yet
     #[arg(long, env = "CAPSTAN_RUNTIME_ENDPOINT", default_value = "unix:///run/capstan/docker-shim.sock")]
     runtime_endpoint: String,
     /// the port of the kubelet's own gRPC service

@@ -15,12 +15,23 @@ use std::pin::Pin;
 use capstan_proto::runtime::v1::{
     AuthConfig, Container, ContainerFilter, ContainerLogsRequest, ContainerState, ContainerStats, ContainerStatus,
     CreateContainerRequest, ExecInput, ExecOutput, ExecSyncRequest, ExecSyncResponse, Image, LogChunk, PodSandbox,
-    PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, VersionResponse,
+    PodSandboxConfig, PodSandboxFilter, PodSandboxMetadata, PodSandboxStatus, VersionResponse,
 };
 use futures::Stream;
 use tonic::Status;
 
-use crate::{RuntimeFailure, ShimNode};
+use crate::{RuntimeError, RuntimeFailure, ShimNode};
+
+/// A RunPodSandbox request's config and its metadata, both of which every runtime
+/// needs; a missing one is the caller's mistake.
+pub fn sandbox_config(
+    config: Option<PodSandboxConfig>,
+) -> Result<(PodSandboxConfig, PodSandboxMetadata), RuntimeError> {
+    let missing = |field| RuntimeError::MissingField { request: "RunPodSandbox", field };
+    let config = config.ok_or(missing("config"))?;
+    let meta = config.metadata.clone().ok_or(missing("config.metadata"))?;
+    Ok((config, meta))
+}
 
 /// The chunks of a ContainerLogs answer.
 pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;

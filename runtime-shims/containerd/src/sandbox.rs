@@ -10,7 +10,6 @@ use capstan_proto::runtime::v1::{
     PortMapping,
 };
 use capstan_shim_common::labels;
-use capstan_shim_common::RuntimeError;
 use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::{Container as Record, CreateContainerRequest, DeleteContainerRequest};
 
@@ -24,14 +23,7 @@ use crate::{error, ContainerdError, ContainerdRuntime, Context};
 
 impl ContainerdRuntime {
     pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, ContainerdError> {
-        let config = config.ok_or(ContainerdError::Runtime(RuntimeError::MissingField {
-            request: "RunPodSandbox",
-            field: "config",
-        }))?;
-        let meta = config.metadata.clone().ok_or(ContainerdError::Runtime(RuntimeError::MissingField {
-            request: "RunPodSandbox",
-            field: "config.metadata",
-        }))?;
+        let (config, meta) = capstan_shim_common::sandbox_config(config)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let hostname = if config.hostname.is_empty() { meta.name.clone() } else { config.hostname.clone() };
         let ip =

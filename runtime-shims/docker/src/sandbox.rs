@@ -9,7 +9,6 @@
 //! removes them all. Both are idempotent (a missing sandbox is already stopped and
 //! removed), as the kubelet retries them.
 
-use capstan_shim_common::RuntimeError;
 use std::collections::HashMap;
 
 use bollard::models::{
@@ -31,12 +30,7 @@ const PAUSE_STOP_SECONDS: i32 = 10;
 
 impl DockerRuntime {
     pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, ShimError> {
-        let config = config
-            .ok_or(ShimError::Runtime(RuntimeError::MissingField { request: "RunPodSandbox", field: "config" }))?;
-        let meta = config.metadata.clone().ok_or(ShimError::Runtime(RuntimeError::MissingField {
-            request: "RunPodSandbox",
-            field: "config.metadata",
-        }))?;
+        let (config, meta) = capstan_shim_common::sandbox_config(config)?;
         let pod = format!("{}/{}", meta.namespace, meta.name);
         let (exposed, bindings) = ports(&config.port_mappings);
         let host_config = HostConfig {

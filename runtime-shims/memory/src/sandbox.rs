@@ -8,19 +8,13 @@ use capstan_proto::runtime::v1::{
     PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxNetworkStatus, PodSandboxState, PodSandboxStatus,
 };
 use capstan_shim_common::labels;
-use capstan_shim_common::RuntimeError;
 
 use crate::state::Sandbox;
 use crate::{MemoryError, MemoryRuntime};
 
 impl MemoryRuntime {
     pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, MemoryError> {
-        let config = config
-            .ok_or(MemoryError::Runtime(RuntimeError::MissingField { request: "RunPodSandbox", field: "config" }))?;
-        let meta = config.metadata.clone().ok_or(MemoryError::Runtime(RuntimeError::MissingField {
-            request: "RunPodSandbox",
-            field: "config.metadata",
-        }))?;
+        let (config, meta) = capstan_shim_common::sandbox_config(config)?;
         let mut state = self.lock().await;
         let same_pod = |s: &&Sandbox| {
             let theirs = labels::sandbox_metadata(&s.labels);

@@ -36,19 +36,25 @@ pub use node::ShimNode;
 pub use runtime::{sandbox_config, ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream};
 pub use serve::{serve_unix, ServedRuntime, UnixServer};
 
+/// An I/O failure on a path, saying what was being done ("binding /run/…: …");
+/// the shims' own errors carry it too.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {path}: {source}")]
+pub struct PathIoError {
+    pub what: &'static str,
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// Why a runtime endpoint could not be parsed or served.
 #[derive(Debug, thiserror::Error)]
 pub enum ShimCommonError {
     #[error("another runtime is already serving on {path}")]
     SocketInUse { path: String },
 
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathIoError),
 
     #[error("connecting to the in-process runtime: {source}")]
     InProcess {

@@ -11,7 +11,7 @@
 //! silently (the kubelet would otherwise list by one name while the shim labels by
 //! another, and never see its own containers).
 
-use crate::{RuntimeError, ShimCommonError};
+use crate::{PathIoError, RuntimeError, ShimCommonError};
 
 #[cfg(doc)]
 use crate::NODE_NAME_METADATA;
@@ -34,7 +34,7 @@ impl ShimNode {
             return Ok(ShimNode::Pinned(name));
         }
         let path = "/etc/hostname";
-        let hostname = std::fs::read_to_string(path).map_err(|source| ShimCommonError::Io {
+        let hostname = std::fs::read_to_string(path).map_err(|source| PathIoError {
             what: "--node-name not given, and reading",
             path: path.into(),
             source,

@@ -8,7 +8,7 @@
 //! in gRPC codes already; those pass through (NotFound stays NotFound), except that
 //! failing to reach containerd at all is Unavailable.
 
-use capstan_shim_common::{RuntimeError, RuntimeFailure};
+use capstan_shim_common::{PathIoError, RuntimeError, RuntimeFailure};
 use tonic::{Code, Status};
 
 /// What went wrong, naming the object it went wrong on.
@@ -67,13 +67,8 @@ pub enum ContainerdError {
     #[error("pod subnet {subnet:?}: {reason}")]
     BadSubnet { subnet: String, reason: &'static str },
 
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(PathIoError),
 
     #[error("{what}: {source}")]
     Json {
@@ -126,7 +121,7 @@ impl<T> Context<T> for Result<T, Status> {
 /// An I/O error on `path`, saying what was being done.
 pub fn io(what: &'static str, path: impl AsRef<std::path::Path>) -> impl FnOnce(std::io::Error) -> ContainerdError {
     let path = path.as_ref().display().to_string();
-    move |source| ContainerdError::Io { what, path, source }
+    move |source| ContainerdError::Io(PathIoError { what, path, source })
 }
 
 impl RuntimeFailure for ContainerdError {
@@ -148,7 +143,7 @@ impl RuntimeFailure for ContainerdError {
             ContainerdError::BadImage { .. }
             | ContainerdError::Cni { .. }
             | ContainerdError::Netns { .. }
-            | ContainerdError::Io { .. }
+            | ContainerdError::Io(_)
             | ContainerdError::Json { .. }
             | ContainerdError::OciSpec { .. }
             | ContainerdError::Decode { .. } => Code::Internal,

@@ -33,7 +33,7 @@ pub use failure::{status, RuntimeError, RuntimeFailure};
 pub use grpc::RuntimeServer;
 pub use in_process::connect_in_process;
 pub use node::ShimNode;
-pub use runtime::{sandbox_config, ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream};
+pub use runtime::{sandbox_config, state_name, ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream};
 pub use serve::{serve_unix, ServedRuntime, UnixServer};
 
 /// An I/O failure on a path, saying what was being done ("binding /run/…: …");

@@ -22,6 +22,16 @@ use tonic::Status;
 
 use crate::{RuntimeError, RuntimeFailure, ShimNode};
 
+/// A container state as the shared failures name it ("container … is exited").
+pub fn state_name(state: ContainerState) -> &'static str {
+    match state {
+        ContainerState::ContainerCreated => "created",
+        ContainerState::ContainerRunning => "running",
+        ContainerState::ContainerExited => "exited",
+        ContainerState::ContainerUnknown => "unknown",
+    }
+}
+
 /// A RunPodSandbox request's config and its metadata, both of which every runtime
 /// needs; a missing one is the caller's mistake.
 pub fn sandbox_config(

@@ -46,7 +46,7 @@ impl Cluster {
         let client = Client::connect(&server.url()).map_err(BenchError::api("connect"))?;
 
         let docker =
-            DockerConfig { node_name: node.to_string(), network: network.to_string(), ..DockerConfig::default() };
+            DockerConfig { node_name: Some(node.to_string()), network: network.to_string(), ..DockerConfig::default() };
         let engine = DockerRuntime::connect(docker).await.map_err(|e| BenchError::Shim(e.to_string()))?;
         let socket = dir.path().join("docker-shim.sock");
         let calls = CallLog::default();

@@ -213,7 +213,7 @@ impl NodeCluster {
         let server = ApiServer::start(config).await.map_err(|e| BenchError::ApiServer(e.to_string()))?;
         let client = Client::connect(&server.url()).map_err(BenchError::api("connect"))?;
         let shim_config = ContainerdConfig {
-            node_name: node.to_string(),
+            node_name: Some(node.to_string()),
             state_dir: dir.join("shim"),
             log_dir: dir.join("logs"),
             ..ContainerdConfig::default()

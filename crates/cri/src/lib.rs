@@ -1,25 +1,28 @@
-//! The kubelet's side of Capstan's runtime interface: gRPC clients for whatever
-//! runtime a node's `--runtime-endpoint` names.
+//! The kubelet's side of Capstan's runtime interface — gRPC clients for whatever
+//! runtime a node's `--runtime-endpoint` names — and the vocabulary both sides share.
 //!
-//! Start with [`connect`]: `unix:///run/capstan/docker-shim.sock` reaches a shim
-//! process over its unix socket; `memory://` starts the in-memory runtime in-process
-//! and talks to it through the same gRPC clients over an in-memory pipe, so the
-//! kubelet has one code path for every runtime. [`labels`] holds the label keys every
-//! shim sets and the kubelet reads; [`serve_unix`] is how a shim serves.
+//! Start with [`connect`] (or [`connect_lazy`], which waits for a shim that is not
+//! serving yet): `unix:///run/capstan/docker-shim.sock` reaches a shim process over
+//! its unix socket. Every call names the calling node ([`caller`]), so a shim serves
+//! each kubelet as its own node. This crate links no shim: an in-process runtime
+//! (`memory://`) is built by whoever starts the kubelet and handed over as a channel
+//! ([`RuntimeClients::over`]). The shims depend on this crate for the vocabulary
+//! ([`labels`], [`endpoint`], [`NODE_NAME_METADATA`]), never the other way round.
 //!
 //! # Layout
-//! - [`connect`](mod@connect): endpoints to [`RuntimeClients`], including in-process servers.
+//! - [`connect`](mod@connect): endpoints to [`RuntimeClients`].
+//! - [`caller`]: the caller's node name on every call.
+//! - [`labels`]: the `io.capstan.*` label keys every shim sets and the kubelet reads.
+//! - [`endpoint`]: parsing `unix://` and `memory://` endpoints.
 //! - [`CriError`]: why connecting failed.
-//! - re-exported from `capstan-shim-common` (which sits below both the kubelet and
-//!   the shims): [`labels`], [`serve_unix`], [`UnixServer`], [`parse_endpoint`],
-//!   [`ContainerRuntime`] and its gRPC face [`RuntimeServer`].
 
+pub mod caller;
 pub mod connect;
+pub mod endpoint;
 mod error;
+pub mod labels;
 
-pub use capstan_memory_shim::MemoryConfig;
-pub use capstan_shim_common::{
-    labels, parse_endpoint, serve_unix, ContainerRuntime, RuntimeEndpoint, RuntimeServer, UnixServer,
-};
-pub use connect::{connect, connect_in_process, connect_unix, connect_with, RuntimeChannel, RuntimeClients};
+pub use caller::{CallerNode, NODE_NAME_METADATA};
+pub use connect::{connect, connect_lazy, connect_unix, RuntimeChannel, RuntimeClients};
+pub use endpoint::{parse_endpoint, RuntimeEndpoint};
 pub use error::CriError;

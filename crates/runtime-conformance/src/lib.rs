@@ -12,7 +12,7 @@
 //!
 //! # Layout
 //! - [`fixtures`]: building configs, starting pods and containers, bounded waits.
-//! - [`cases`]: the cases, by area (basics, lifecycle, io, lists, images).
+//! - [`cases`]: the cases, by area (basics, lifecycle, io, lists, images, nodes).
 //! - [`harness`]: [`run_case`] and [`remove_everything`].
 
 pub mod cases;
@@ -77,6 +77,7 @@ macro_rules! runtime_conformance_tests {
             list_filters_by_label_and_state,
             image_status_list_remove,
             missing_images_are_reported,
+            calls_for_another_node_are_refused,
         );
     };
     (@cases $harness:path; $($case:ident),* $(,)?) => {

@@ -1,49 +1,65 @@
-//! What every Capstan runtime shim shares with the kubelet, below both of them.
+//! What every Capstan runtime shim shares, so the Docker, containerd and in-memory
+//! shims differ only where their backends do.
 //!
-//! The kubelet's client crate (`capstan-cri`) connects to a runtime by endpoint and
-//! can start the in-memory runtime in-process, so it depends on the memory shim; the
-//! shims in turn need the runtime contract, the label vocabulary and a way to serve on a
-//! unix socket. Those live here so neither side depends on the other, and `capstan-cri` re-exports
-//! them: the kubelet never needs to name this crate.
+//! The kubelet never links this crate: it speaks `runtime.proto` through
+//! `capstan-cri`, which also holds the vocabulary both sides agree on (labels,
+//! endpoints, the caller's node metadata) and is re-exported here so a shim names
+//! one crate.
 //!
 //! # Layout
 //! - [`runtime`]: [`ContainerRuntime`], the runtime interface as plain async methods,
 //!   which every shim implements; [`grpc`]: [`RuntimeServer`], the one gRPC face that
 //!   serves both services for any of them.
-//! - [`labels`]: the `io.capstan.*` label keys every shim sets and the kubelet reads,
-//!   and the one place that turns a sandbox or container config into its label set.
-//! - [`endpoint`]: parsing `unix://` and `memory://` endpoints.
+//! - [`failure`]: [`RuntimeError`], the failures every shim shares, and
+//!   [`RuntimeFailure`], the one way any shim's error becomes a gRPC status.
+//! - [`node`]: which node a call is for — the caller's, sent in
+//!   [`NODE_NAME_METADATA`]; a shim's `--node-name` ([`ShimNode`]) is a default, or a pin.
+//! - [`labels`], [`parse_endpoint`], [`NODE_NAME_METADATA`]: re-exported from `capstan-cri`.
 //! - [`registry`]: naming registries as pull credentials are keyed.
 //! - [`serve`]: serving a runtime (both gRPC services) on a unix socket, removing a
-//!   stale socket first and the socket file on shutdown.
+//!   stale socket first and the socket file on shutdown; [`in_process`]: serving one
+//!   inside the caller's process, for tests and `capstan up`'s in-memory node.
 
-pub mod endpoint;
+pub mod failure;
 pub mod grpc;
-pub mod labels;
+pub mod in_process;
+pub mod node;
 pub mod registry;
 pub mod runtime;
 pub mod serve;
 
-pub use endpoint::{node_name_or_hostname, parse_endpoint, RuntimeEndpoint};
+pub use capstan_cri::{labels, parse_endpoint, RuntimeEndpoint, NODE_NAME_METADATA};
+pub use failure::{status, RuntimeError, RuntimeFailure};
 pub use grpc::RuntimeServer;
-pub use runtime::{ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream, RuntimeError};
+pub use in_process::connect_in_process;
+pub use node::ShimNode;
+pub use runtime::{sandbox_config, state_name, ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream};
 pub use serve::{serve_unix, ServedRuntime, UnixServer};
+
+/// An I/O failure on a path, saying what was being done ("binding /run/…: …");
+/// the shims' own errors carry it too.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {path}: {source}")]
+pub struct PathIoError {
+    pub what: &'static str,
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
 
 /// Why a runtime endpoint could not be parsed or served.
 #[derive(Debug, thiserror::Error)]
 pub enum ShimCommonError {
-    #[error("runtime endpoint {endpoint:?} is not supported: expected unix:///path/to.sock or memory://")]
-    BadEndpoint { endpoint: String },
-
     #[error("another runtime is already serving on {path}")]
     SocketInUse { path: String },
 
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: String,
+    #[error(transparent)]
+    Io(#[from] PathIoError),
+
+    #[error("connecting to the in-process runtime: {source}")]
+    InProcess {
         #[source]
-        source: std::io::Error,
+        source: tonic::transport::Error,
     },
 
     #[error("serving the runtime on {path}: {source}")]

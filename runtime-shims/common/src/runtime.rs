@@ -4,18 +4,44 @@
 //! The gRPC services of `runtime.proto` are served once, by [`crate::RuntimeServer`],
 //! for any implementation of this trait; a shim therefore never writes a tonic
 //! handler, and its methods take IDs and messages rather than `tonic::Request`s, so
-//! tests can call them directly. Each shim keeps its own error type; the adapter turns
-//! it into a gRPC status through the shim's `From<Error> for Status`.
+//! tests can call them directly. Each shim keeps its own error type, wrapping the shared
+//! [`RuntimeError`](crate::RuntimeError); the adapter answers it through
+//! [`RuntimeFailure`]. A runtime handle answers for one node at a time:
+//! [`ContainerRuntime::for_node`] is how the adapter scopes each call to its caller's
+//! node (see [`crate::node`]).
 
 use std::pin::Pin;
 
 use capstan_proto::runtime::v1::{
     AuthConfig, Container, ContainerFilter, ContainerLogsRequest, ContainerState, ContainerStats, ContainerStatus,
     CreateContainerRequest, ExecInput, ExecOutput, ExecSyncRequest, ExecSyncResponse, Image, LogChunk, PodSandbox,
-    PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, VersionResponse,
+    PodSandboxConfig, PodSandboxFilter, PodSandboxMetadata, PodSandboxStatus, VersionResponse,
 };
 use futures::Stream;
 use tonic::Status;
+
+use crate::{RuntimeError, RuntimeFailure, ShimNode};
+
+/// A container state as the shared failures name it ("container … is exited").
+pub fn state_name(state: ContainerState) -> &'static str {
+    match state {
+        ContainerState::ContainerCreated => "created",
+        ContainerState::ContainerRunning => "running",
+        ContainerState::ContainerExited => "exited",
+        ContainerState::ContainerUnknown => "unknown",
+    }
+}
+
+/// A RunPodSandbox request's config and its metadata, both of which every runtime
+/// needs; a missing one is the caller's mistake.
+pub fn sandbox_config(
+    config: Option<PodSandboxConfig>,
+) -> Result<(PodSandboxConfig, PodSandboxMetadata), RuntimeError> {
+    let missing = |field| RuntimeError::MissingField { request: "RunPodSandbox", field };
+    let config = config.ok_or(missing("config"))?;
+    let meta = config.metadata.clone().ok_or(missing("config.metadata"))?;
+    Ok((config, meta))
+}
 
 /// The chunks of a ContainerLogs answer.
 pub type LogStream = Pin<Box<dyn Stream<Item = Result<LogChunk, Status>> + Send>>;
@@ -24,18 +50,22 @@ pub type ExecInputStream = Pin<Box<dyn Stream<Item = Result<ExecInput, Status>> 
 /// What an Exec answers: output chunks, then the exit code last.
 pub type ExecOutputStream = Pin<Box<dyn Stream<Item = Result<ExecOutput, Status>> + Send>>;
 
-/// What the adapter and the trait's provided methods need of a shim's error.
-pub trait RuntimeError: Into<Status> + Send {
-    /// Whether the runtime said the object does not exist.
-    fn is_not_found(&self) -> bool;
-}
-
 /// A container runtime as the kubelet sees it (see `runtime.proto` for the meaning
 /// of each call). Stop and remove calls are idempotent: the kubelet retries them.
 #[tonic::async_trait]
 pub trait ContainerRuntime: Send + Sync + 'static {
-    /// The shim's error; its conversion decides each failure's gRPC code.
-    type Error: RuntimeError;
+    /// The shim's error; its [`RuntimeFailure::code`] decides each failure's gRPC code.
+    type Error: RuntimeFailure;
+
+    /// The node this runtime answers for when a caller names none, and whether it
+    /// refuses callers of other nodes.
+    fn node(&self) -> &ShimNode;
+
+    /// A handle on the same runtime answering for `node`: what it creates is
+    /// labelled with `node`, and it sees only what is. Called once per gRPC call.
+    fn for_node(&self, node: &str) -> Self
+    where
+        Self: Sized;
 
     async fn version(&self) -> Result<VersionResponse, Self::Error>;
 

@@ -13,7 +13,7 @@ use capstan_server::{LongRunning, Server, ServerConfig};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::wrappers::UnixListenerStream;
 
-use crate::{ContainerRuntime, RuntimeServer, ShimCommonError};
+use crate::{ContainerRuntime, PathIoError, RuntimeServer, ShimCommonError};
 
 /// The runtime calls exempt from the server's request timeout and
 /// concurrency limit: each is bounded by its own arguments (a pull by the
@@ -47,7 +47,7 @@ impl UnixServer {
     /// nothing answers on) and binds. Refuses a socket another server is live on.
     pub async fn bind(path: impl AsRef<Path>) -> Result<UnixServer, ShimCommonError> {
         let path = path.as_ref().to_path_buf();
-        let io = |what, source| ShimCommonError::Io { what, path: path.display().to_string(), source };
+        let io = |what, source| ShimCommonError::from(PathIoError { what, path: path.display().to_string(), source });
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io("creating the directory of", e))?;
         }

@@ -8,10 +8,8 @@
 
 use std::path::Path;
 
-use capstan_proto::runtime::v1::{
-    Container, ContainerFilter, ContainerState, ContainerStatus, CreateContainerRequest, ImageSpec, Mount,
-};
-use capstan_shim_common::labels;
+use capstan_proto::runtime::v1::{Container, ContainerFilter, ContainerState, ContainerStatus, CreateContainerRequest};
+use capstan_shim_common::{labels, RuntimeError, ShimNode};
 use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::snapshots::{MountsRequest, PrepareSnapshotRequest};
 use containerd_client::services::v1::{
@@ -19,71 +17,22 @@ use containerd_client::services::v1::{
     DeleteTaskRequest, GetRequest, KillRequest, ListTasksRequest, StartRequest, WaitRequest,
 };
 use containerd_client::types::v1::{Process, Status as TaskStatus};
-use serde_json::Value;
 
 use crate::logs::{make_fifo, open_fifo};
 use crate::lookup::{
-    decoded, label, nanos, IMAGE, IMAGE_ID, LOG_FILE, NOT_READY, SANDBOX_HOSTNAME, SANDBOX_IP, SANDBOX_STATE,
-    STARTED_AT,
+    label, IMAGE, IMAGE_ID, LOG_FILE, NOT_READY, SANDBOX_HOSTNAME, SANDBOX_IP, SANDBOX_STATE, STARTED_AT,
 };
 use crate::network::{netns_name, netns_path};
 use crate::reference::normalize;
 use crate::runtime::remove_dir;
 use crate::spec::{self, SpecInputs, RUNC, SPEC_TYPE};
+use crate::status::{item_of, status_of, Observed};
 use crate::{ContainerdError, ContainerdRuntime, Context};
 
 const SIGKILL: u32 = 9;
 const SIGTERM: u32 = 15;
 /// How long a killed task may take to be reaped before stop gives up waiting.
 const KILL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// What the shim reads of a container: its record and its task, if it has one.
-pub(crate) struct Observed {
-    pub record: Record,
-    pub task: Option<Process>,
-}
-
-impl Observed {
-    pub fn state(&self) -> ContainerState {
-        match self.task.as_ref().map(|t| t.status()) {
-            None if label(&self.record, STARTED_AT).is_empty() => ContainerState::ContainerCreated,
-            None => ContainerState::ContainerExited,
-            Some(TaskStatus::Created) => ContainerState::ContainerCreated,
-            Some(TaskStatus::Running | TaskStatus::Paused | TaskStatus::Pausing) => ContainerState::ContainerRunning,
-            Some(TaskStatus::Stopped) => ContainerState::ContainerExited,
-            Some(TaskStatus::Unknown) => ContainerState::ContainerUnknown,
-        }
-    }
-
-    pub fn state_name(&self) -> &'static str {
-        match self.state() {
-            ContainerState::ContainerCreated => "created",
-            ContainerState::ContainerRunning => "running",
-            ContainerState::ContainerExited => "exited",
-            ContainerState::ContainerUnknown => "unknown",
-        }
-    }
-}
-
-/// The binds of a spec that the kubelet asked for (not the pod's own files).
-fn user_mounts(spec: &Value) -> Vec<Mount> {
-    spec["mounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["type"] == "bind")
-        .filter(|m| !matches!(m["destination"].as_str(), Some("/etc/hostname" | "/etc/hosts" | "/etc/resolv.conf")))
-        .map(|m| Mount {
-            container_path: m["destination"].as_str().unwrap_or_default().to_string(),
-            host_path: m["source"].as_str().unwrap_or_default().to_string(),
-            readonly: m["options"].as_array().is_some_and(|o| o.iter().any(|o| o == "ro")),
-        })
-        .collect()
-}
-
-pub(crate) fn spec_json(record: &Record) -> Value {
-    record.spec.as_ref().and_then(|s| serde_json::from_slice(&s.value).ok()).unwrap_or(Value::Null)
-}
 
 impl ContainerdRuntime {
     pub(crate) async fn task(&self, id: &str) -> Result<Option<Process>, ContainerdError> {
@@ -102,14 +51,15 @@ impl ContainerdRuntime {
     }
 
     pub(crate) async fn create_container(&self, request: CreateContainerRequest) -> Result<String, ContainerdError> {
-        let missing = |field| ContainerdError::MissingField { request: "CreateContainer", field };
+        let missing =
+            |field| ContainerdError::Runtime(RuntimeError::MissingField { request: "CreateContainer", field });
         let config = request.config.ok_or(missing("config"))?;
         config.metadata.as_ref().ok_or(missing("config.metadata"))?;
         let image = config.image.clone().map(|i| i.image).filter(|i| !i.is_empty()).ok_or(missing("config.image"))?;
         let sandbox_id = request.pod_sandbox_id;
         let sandbox = self.sandbox(&sandbox_id).await?;
         if label(&sandbox, SANDBOX_STATE) == NOT_READY {
-            return Err(ContainerdError::SandboxNotReady { id: sandbox_id });
+            return Err(ContainerdError::Runtime(RuntimeError::SandboxNotReady { id: sandbox_id }));
         }
         let sandbox_config = request.sandbox_config.unwrap_or_default();
         let (info, chain) = self.image_for_container(&image).await?;
@@ -144,7 +94,7 @@ impl ContainerdRuntime {
             labels: stored,
             image: normalize(&image)?,
             runtime: Some(Runtime { name: RUNC.to_string(), options: None }),
-            spec: Some(spec::to_any(&spec, SPEC_TYPE)),
+            spec: Some(spec::to_any(&spec, SPEC_TYPE)?),
             snapshotter: self.config().snapshotter.clone(),
             snapshot_key: id.clone(),
             ..Default::default()
@@ -170,7 +120,10 @@ impl ContainerdRuntime {
     pub(crate) async fn start_container(&self, id: &str) -> Result<(), ContainerdError> {
         let observed = self.observe(id).await?;
         if observed.task.is_some() || !label(&observed.record, STARTED_AT).is_empty() {
-            return Err(ContainerdError::NotCreated { id: id.to_string(), state: observed.state_name() });
+            return Err(ContainerdError::Runtime(RuntimeError::NotCreated {
+                id: id.to_string(),
+                state: observed.state_name().to_string(),
+            }));
         }
         let dir = self.container_dir(id);
         std::fs::create_dir_all(&dir).map_err(crate::error::io("creating", &dir))?;
@@ -341,11 +294,16 @@ impl ContainerdRuntime {
         Ok(listed.into_inner().tasks)
     }
 
-    /// Re-attaches the log copiers of this node's tasks after a (re)start, so their
-    /// output — including what they printed while no shim was reading — reaches the
-    /// log files again.
+    /// Re-attaches the log copiers of the tasks this shim serves after a (re)start —
+    /// its node's when pinned to one, every node's in the namespace otherwise — so
+    /// their output, including what they printed while no shim was reading, reaches
+    /// the log files again.
     pub(crate) async fn adopt(&self) -> Result<(), ContainerdError> {
-        let records = self.list_owned(labels::KIND_CONTAINER, &[]).await?;
+        let node = match &self.inner.node {
+            ShimNode::Pinned(name) => Some(name.as_str()),
+            ShimNode::Default(_) => None,
+        };
+        let records = self.list_records(node, labels::KIND_CONTAINER, &[]).await?;
         let tasks = self.all_tasks().await?;
         let mut adopted = 0;
         for record in records {
@@ -365,7 +323,7 @@ impl ContainerdRuntime {
                 }
             }
         }
-        tracing::info!(node = %self.node_name(), adopted, "adopted running containers");
+        tracing::info!(node = node.unwrap_or("(any)"), adopted, "adopted running containers");
         Ok(())
     }
 }
@@ -387,99 +345,4 @@ fn is_task_of(task: &Process, id: &str) -> bool {
 
 fn path_string(path: &Path) -> String {
     path.display().to_string()
-}
-
-fn exit_of(observed: &Observed) -> (i32, i64) {
-    match &observed.task {
-        Some(task) if task.status() == TaskStatus::Stopped => (task.exit_status as i32, nanos(task.exited_at.as_ref())),
-        // started, but its task is gone (containerd restarted): nothing to report
-        None if !label(&observed.record, STARTED_AT).is_empty() => (255, 0),
-        _ => (0, 0),
-    }
-}
-
-pub(crate) fn status_of(observed: &Observed) -> ContainerStatus {
-    let record = &observed.record;
-    let (labels, annotations) = decoded(record);
-    let state = observed.state();
-    let (exit_code, finished_at) = if state == ContainerState::ContainerExited { exit_of(observed) } else { (0, 0) };
-    let reason = match (state, exit_code) {
-        (ContainerState::ContainerExited, 0) => "Completed",
-        (ContainerState::ContainerExited, _) => "Error",
-        _ => "",
-    };
-    ContainerStatus {
-        id: record.id.clone(),
-        metadata: Some(labels::container_metadata(&crate::lookup::sorted(&record.labels))),
-        state: state as i32,
-        created_at: nanos(record.created_at.as_ref()),
-        started_at: label(record, STARTED_AT).parse().unwrap_or_default(),
-        finished_at,
-        exit_code,
-        image: Some(ImageSpec { image: label(record, IMAGE).to_string() }),
-        image_ref: label(record, IMAGE_ID).to_string(),
-        reason: reason.to_string(),
-        message: String::new(),
-        labels,
-        annotations,
-        mounts: user_mounts(&spec_json(record)),
-        log_path: label(record, labels::LOG_PATH).to_string(),
-    }
-}
-
-fn item_of(observed: &Observed) -> Container {
-    let record = &observed.record;
-    let (labels, annotations) = decoded(record);
-    Container {
-        id: record.id.clone(),
-        pod_sandbox_id: label(record, labels::SANDBOX_ID).to_string(),
-        metadata: Some(labels::container_metadata(&crate::lookup::sorted(&record.labels))),
-        image: Some(ImageSpec { image: label(record, IMAGE).to_string() }),
-        image_ref: label(record, IMAGE_ID).to_string(),
-        state: observed.state() as i32,
-        created_at: nanos(record.created_at.as_ref()),
-        labels,
-        annotations,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn observed(task: Option<Process>, started: bool) -> Observed {
-        let mut record = Record { id: "c".into(), ..Default::default() };
-        if started {
-            record.labels.insert(STARTED_AT.into(), "5".into());
-        }
-        Observed { record, task }
-    }
-
-    fn task(status: TaskStatus, exit_status: u32) -> Process {
-        Process {
-            status: status as i32,
-            exit_status,
-            exited_at: Some(prost_types::Timestamp { seconds: 1, nanos: 2 }),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn states_follow_the_task() {
-        assert_eq!(observed(None, false).state(), ContainerState::ContainerCreated);
-        assert_eq!(observed(Some(task(TaskStatus::Running, 0)), true).state(), ContainerState::ContainerRunning);
-        assert_eq!(observed(Some(task(TaskStatus::Stopped, 0)), true).state(), ContainerState::ContainerExited);
-        assert_eq!(observed(None, true).state(), ContainerState::ContainerExited, "started, task gone");
-    }
-
-    #[test]
-    fn exits_carry_code_time_and_reason() {
-        let failed = status_of(&observed(Some(task(TaskStatus::Stopped, 3)), true));
-        assert_eq!((failed.exit_code, failed.finished_at, failed.reason.as_str()), (3, 1_000_000_002, "Error"));
-        assert_eq!(failed.started_at, 5);
-        let done = status_of(&observed(Some(task(TaskStatus::Stopped, 0)), true));
-        assert_eq!(done.reason, "Completed");
-        let running = status_of(&observed(Some(task(TaskStatus::Running, 0)), true));
-        assert_eq!((running.exit_code, running.finished_at, running.reason.as_str()), (0, 0, ""));
-    }
 }

@@ -1,15 +1,22 @@
-//! The containerd shim's one error type and its one mapping onto gRPC statuses.
+//! The containerd shim's one error type and its one mapping onto gRPC codes.
+//!
+//! The failures every shim shares are `capstan_shim_common::RuntimeError`, wrapped
+//! and coded there; this module codes only what is particular to containerd.
 //!
 //! Every containerd call is wrapped with what was being done and to which object, so
 //! a status reads like "creating the task of container 3f2a…: …". containerd answers
 //! in gRPC codes already; those pass through (NotFound stays NotFound), except that
 //! failing to reach containerd at all is Unavailable.
 
+use capstan_shim_common::{PathIoError, RuntimeError, RuntimeFailure};
 use tonic::{Code, Status};
 
 /// What went wrong, naming the object it went wrong on.
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerdError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+
     #[error("connecting to containerd at {address}: {source}")]
     Connect {
         address: String,
@@ -23,24 +30,6 @@ pub enum ContainerdError {
         #[source]
         source: Status,
     },
-
-    #[error("pod sandbox {id} not found on node {node}")]
-    SandboxNotFound { id: String, node: String },
-
-    #[error("container {id} not found on node {node}")]
-    ContainerNotFound { id: String, node: String },
-
-    #[error("pod sandbox {id} is not ready: it was stopped")]
-    SandboxNotReady { id: String },
-
-    #[error("container {id} is {state}; only a created container can be started")]
-    NotCreated { id: String, state: &'static str },
-
-    #[error("container {id} is {state}, not running")]
-    NotRunning { id: String, state: &'static str },
-
-    #[error("{request}: {field} is required")]
-    MissingField { request: &'static str, field: &'static str },
 
     #[error("image reference {reference:?} is not valid: {reason}")]
     BadReference { reference: String, reason: &'static str },
@@ -63,9 +52,6 @@ pub enum ContainerdError {
     #[error("pulling image {image} from registry {registry}: {detail}")]
     Registry { image: String, registry: String, detail: String, code: Code },
 
-    #[error("pulling image {image}: the credentials cannot be used: {reason}")]
-    BadAuth { image: String, reason: &'static str },
-
     #[error("registry CA file {path}: {reason}")]
     RegistryCa { path: String, reason: String },
 
@@ -81,13 +67,8 @@ pub enum ContainerdError {
     #[error("pod subnet {subnet:?}: {reason}")]
     BadSubnet { subnet: String, reason: &'static str },
 
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(PathIoError),
 
     #[error("{what}: {source}")]
     Json {
@@ -96,18 +77,19 @@ pub enum ContainerdError {
         source: serde_json::Error,
     },
 
+    #[error("building {what} of an OCI runtime spec: {source}")]
+    OciSpec {
+        what: &'static str,
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+
     #[error("decoding {what}: {source}")]
     Decode {
         what: String,
         #[source]
         source: prost::DecodeError,
     },
-
-    #[error("exec {cmd:?} in container {id} did not finish within {seconds}s")]
-    ExecTimedOut { id: String, cmd: Vec<String>, seconds: i64 },
-
-    #[error("exec: the first message of the stream must be `start`")]
-    ExecNotStarted,
 
     #[error(transparent)]
     Serve(#[from] capstan_shim_common::ShimCommonError),
@@ -139,46 +121,43 @@ impl<T> Context<T> for Result<T, Status> {
 /// An I/O error on `path`, saying what was being done.
 pub fn io(what: &'static str, path: impl AsRef<std::path::Path>) -> impl FnOnce(std::io::Error) -> ContainerdError {
     let path = path.as_ref().display().to_string();
-    move |source| ContainerdError::Io { what, path, source }
+    move |source| ContainerdError::Io(PathIoError { what, path, source })
 }
 
-impl From<ContainerdError> for Status {
-    fn from(error: ContainerdError) -> Status {
-        let code = match &error {
+impl RuntimeFailure for ContainerdError {
+    fn code(&self) -> Code {
+        match self {
+            ContainerdError::Runtime(shared) => shared.code(),
             ContainerdError::Containerd { source, .. } => match source.code() {
                 Code::Unknown => Code::Internal,
                 code => code,
             },
             ContainerdError::Connect { .. } | ContainerdError::Serve(_) => Code::Unavailable,
-            ContainerdError::SandboxNotFound { .. }
-            | ContainerdError::ContainerNotFound { .. }
-            | ContainerdError::ImageNotPresent { .. } => Code::NotFound,
-            ContainerdError::SandboxNotReady { .. }
-            | ContainerdError::NotCreated { .. }
-            | ContainerdError::NotRunning { .. } => Code::FailedPrecondition,
-            ContainerdError::MissingField { .. }
-            | ContainerdError::BadReference { .. }
+            ContainerdError::ImageNotPresent { .. } => Code::NotFound,
+            ContainerdError::BadReference { .. }
             | ContainerdError::Archive { .. }
             | ContainerdError::BadSubnet { .. }
-            | ContainerdError::BadAuth { .. }
-            | ContainerdError::RegistryCa { .. }
-            | ContainerdError::ExecNotStarted => Code::InvalidArgument,
+            | ContainerdError::RegistryCa { .. } => Code::InvalidArgument,
             ContainerdError::RegistryUnreachable { .. } => Code::Unavailable,
             ContainerdError::Registry { code, .. } => *code,
-            ContainerdError::ExecTimedOut { .. } => Code::DeadlineExceeded,
             ContainerdError::BadImage { .. }
             | ContainerdError::Cni { .. }
             | ContainerdError::Netns { .. }
-            | ContainerdError::Io { .. }
+            | ContainerdError::Io(_)
             | ContainerdError::Json { .. }
+            | ContainerdError::OciSpec { .. }
             | ContainerdError::Decode { .. } => Code::Internal,
-        };
-        Status::new(code, error.to_string())
+        }
+    }
+
+    /// Whether containerd said the object does not exist.
+    fn is_not_found(&self) -> bool {
+        ContainerdError::is_not_found(self)
     }
 }
 
-impl capstan_shim_common::RuntimeError for ContainerdError {
-    fn is_not_found(&self) -> bool {
-        ContainerdError::is_not_found(self)
+impl From<ContainerdError> for Status {
+    fn from(error: ContainerdError) -> Status {
+        capstan_shim_common::status(&error)
     }
 }

@@ -7,6 +7,7 @@
 //! client stdin into the stdin FIFO (closing it with CloseIO when the client does),
 //! resizes to the terminal, output back to the client, and the exit code last.
 
+use capstan_shim_common::RuntimeError;
 use std::time::Duration;
 
 use capstan_proto::runtime::v1::exec_input::{Input, Start};
@@ -23,7 +24,6 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::container::spec_json;
 use crate::logs::{make_fifo, open_fifo};
 use crate::runtime::remove_dir;
 use crate::spec::{self, PROCESS_TYPE};
@@ -42,9 +42,12 @@ impl ContainerdRuntime {
     async fn start_exec(&self, id: &str, cmd: &[String], stdin: bool, tty: bool) -> Result<Running, ContainerdError> {
         let observed = self.observe(id).await?;
         if observed.state() != ContainerState::ContainerRunning {
-            return Err(ContainerdError::NotRunning { id: id.to_string(), state: observed.state_name() });
+            return Err(ContainerdError::Runtime(RuntimeError::NotRunning {
+                id: id.to_string(),
+                state: observed.state_name().to_string(),
+            }));
         }
-        let process = spec::exec_process(&spec_json(&observed.record), cmd, tty);
+        let process = spec::exec_process(spec::stored_spec(observed.record.spec.as_ref()).as_ref(), cmd, tty)?;
         let exec_id = uuid::Uuid::new_v4().simple().to_string();
         let dir = self.exec_dir(&exec_id);
         std::fs::create_dir_all(&dir).map_err(error::io("creating", &dir))?;
@@ -76,7 +79,7 @@ impl ContainerdRuntime {
             stdout: stdout_path.display().to_string(),
             stderr: stderr_path,
             terminal: tty,
-            spec: Some(spec::to_any(&process, PROCESS_TYPE)),
+            spec: Some(spec::to_any(&process, PROCESS_TYPE)?),
             exec_id: exec_id.clone(),
         };
         let what = || format!("exec {cmd:?} in container {id}");
@@ -137,7 +140,11 @@ impl ContainerdRuntime {
                     };
                     let _ = self.client().tasks().kill(self.client().request(kill)).await;
                     self.end_exec(&container_id, &exec_id).await;
-                    return Err(ContainerdError::ExecTimedOut { id: container_id, cmd, seconds: timeout });
+                    return Err(ContainerdError::Runtime(RuntimeError::ExecTimedOut {
+                        id: container_id,
+                        cmd,
+                        seconds: timeout,
+                    }));
                 }
             }
         } else {
@@ -149,7 +156,7 @@ impl ContainerdRuntime {
 
     pub(crate) async fn exec_stream(&self, mut input: ExecInputStream) -> Result<ExecOutputStream, ContainerdError> {
         let Some(Ok(ExecInput { input: Some(Input::Start(start)) })) = input.next().await else {
-            return Err(ContainerdError::ExecNotStarted);
+            return Err(ContainerdError::Runtime(RuntimeError::ExecNotStarted));
         };
         let Start { container_id, cmd, stdin, tty } = start;
         let running = self.start_exec(&container_id, &cmd, stdin, tty).await?;

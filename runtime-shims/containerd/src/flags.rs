@@ -20,7 +20,9 @@ pub struct Flags {
     /// The containerd namespace pods live in.
     #[arg(long, env = "CAPSTAN_CONTAINERD_SHIM_NAMESPACE", default_value = "capstan")]
     pub namespace: String,
-    /// The node this shim serves; it touches only containers labelled with it.
+    /// The only node this shim serves (a kubelet of another node is refused).
+    /// Without it, the shim serves whichever node each kubelet names, and this
+    /// machine's hostname for callers that name none.
     #[arg(long, env = "CAPSTAN_CONTAINERD_SHIM_NODE_NAME")]
     pub node_name: Option<String>,
     /// The snapshotter images are unpacked into.

@@ -8,12 +8,16 @@
 //! image; their runc tasks join the pod's network namespace and mount its hostname,
 //! hosts and resolv.conf. Image references are normalised as Docker does. The shim
 //! is stateless: everything it created carries labels naming its node, pod and
-//! container, and a restarted shim finds (adopts) it by them.
+//! container, and a restarted shim finds (adopts) it by them. Each call serves the
+//! node its caller names (`--node-name` pins the shim to one node, see
+//! `capstan_shim_common::node`); adoption covers that node, or every node in the
+//! namespace when the shim is not pinned.
 //!
 //! # Layout
 //! - [`runtime`]: the handle and its config; `client`: containerd's clients in the
 //!   namespace; `lookup`: finding this node's records and the labels on them.
-//! - `sandbox` and [`network`] (netns + CNI); `container` and [`spec`] (the OCI spec);
+//! - `sandbox` and [`network`] (netns + CNI); `container`, [`spec`] (the OCI spec) and
+//!   `status` (a container's state, exit and status from its record and task);
 //!   [`logs`] (FIFOs into CRI-format log files and back); `exec`; `stats` (and
 //!   whether the OOM killer struck, for the `OOMKilled` reason).
 //! - [`images`]: status, list, remove, unpack, archive import, pull (over TLS or,
@@ -39,6 +43,7 @@ mod served;
 mod service;
 pub mod spec;
 mod stats;
+mod status;
 
 use std::future::Future;
 use std::path::Path;
@@ -69,7 +74,7 @@ pub async fn import_archive(address: &str, namespace: &str, archive: &Path) -> R
     let config = ContainerdConfig {
         address: address.to_string(),
         namespace: namespace.to_string(),
-        node_name: "image-import".to_string(),
+        node_name: Some("image-import".to_string()),
         ..ContainerdConfig::default()
     };
     ContainerdRuntime::connect_for_images(config).await?.import_archive(archive).await

@@ -84,7 +84,19 @@ impl ContainerdRuntime {
         kind: &str,
         matching: &[(&str, &str)],
     ) -> Result<Vec<Record>, ContainerdError> {
-        let mut filter = vec![label_filter(labels::NODE_NAME, self.node_name()), label_filter(labels::KIND, kind)];
+        self.list_records(Some(self.node_name()), kind, matching).await
+    }
+
+    /// The records of `kind` of `node` (of every node: `None`) carrying every
+    /// `(key, value)` of `matching`.
+    pub(crate) async fn list_records(
+        &self,
+        node: Option<&str>,
+        kind: &str,
+        matching: &[(&str, &str)],
+    ) -> Result<Vec<Record>, ContainerdError> {
+        let mut filter: Vec<String> = node.map(|node| label_filter(labels::NODE_NAME, node)).into_iter().collect();
+        filter.push(label_filter(labels::KIND, kind));
         filter.extend(matching.iter().map(|(k, v)| label_filter(k, v)));
         let request = self.client().request(ListContainersRequest { filters: vec![filter.join(",")] });
         let listed = self
@@ -92,7 +104,7 @@ impl ContainerdRuntime {
             .containers()
             .list(request)
             .await
-            .during(|| format!("listing the {kind}s of node {}", self.node_name()))?;
+            .during(|| format!("listing the {kind}s of node {}", node.unwrap_or("(any)")))?;
         Ok(listed.into_inner().containers)
     }
 

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use capstan_containerd_shim::{ContainerdConfig, NetworkConfig, RegistryConfig};
-use capstan_shim_common::{node_name_or_hostname, parse_endpoint, RuntimeEndpoint};
+use capstan_shim_common::{parse_endpoint, RuntimeEndpoint};
 use clap::Parser;
 use flags::Flags;
 
@@ -15,11 +15,10 @@ async fn main() -> anyhow::Result<()> {
     let RuntimeEndpoint::Unix(path) = parse_endpoint(&flags.listen)? else {
         anyhow::bail!("--listen must be a unix:// endpoint, not {}", flags.listen);
     };
-    let node_name = node_name_or_hostname(flags.node_name)?;
     let config = ContainerdConfig {
         address: flags.containerd_address,
         namespace: flags.namespace,
-        node_name,
+        node_name: flags.node_name,
         snapshotter: flags.snapshotter,
         state_dir: flags.state_dir,
         network: NetworkConfig {

@@ -7,8 +7,11 @@
 //! are caches of immutable image metadata and the log copiers of running tasks,
 //! which [`ContainerdRuntime::connect`] re-attaches (adoption).
 
+use capstan_shim_common::RuntimeError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use capstan_shim_common::ShimNode;
 
 use crate::client::Client;
 use crate::images::transport::RegistryConfig;
@@ -24,8 +27,10 @@ pub struct ContainerdConfig {
     pub address: String,
     /// The containerd namespace everything lives in.
     pub namespace: String,
-    /// The node whose containers these are; the shim touches no other node's.
-    pub node_name: String,
+    /// `--node-name`: the only node this shim serves (a caller naming another is
+    /// refused). `None`: whichever node each caller names, the machine's hostname
+    /// for callers that name none. A handle touches only its node's containers.
+    pub node_name: Option<String>,
     /// The snapshotter images are unpacked into and containers run from.
     pub snapshotter: String,
     /// Where the shim keeps per-pod files (hostname, hosts, resolv.conf) and FIFOs.
@@ -43,7 +48,7 @@ impl Default for ContainerdConfig {
         ContainerdConfig {
             address: "/run/containerd/containerd.sock".to_string(),
             namespace: "capstan".to_string(),
-            node_name: "containerd-node".to_string(),
+            node_name: Some("containerd-node".to_string()),
             snapshotter: "overlayfs".to_string(),
             state_dir: PathBuf::from("/run/capstan/containerd-shim"),
             log_dir: PathBuf::from("/var/log/capstan/containerd"),
@@ -57,11 +62,14 @@ impl Default for ContainerdConfig {
 #[derive(Clone)]
 pub struct ContainerdRuntime {
     pub(crate) inner: Arc<Inner>,
+    /// The node this handle answers for (see `ContainerRuntime::for_node`).
+    pub(crate) node: Arc<str>,
 }
 
 pub(crate) struct Inner {
     pub client: Client,
     pub config: ContainerdConfig,
+    pub node: ShimNode,
     pub version: String,
     pub images: ImageCache,
     pub copiers: Copiers,
@@ -94,12 +102,14 @@ impl ContainerdRuntime {
         for dir in [&config.state_dir, &config.log_dir] {
             std::fs::create_dir_all(dir).map_err(crate::error::io("creating", dir))?;
         }
-        tracing::info!(containerd = %version, namespace = %config.namespace, node = %config.node_name,
-            "connected to containerd");
+        let node = ShimNode::from_flag(config.node_name.clone())?;
+        tracing::info!(containerd = %version, namespace = %config.namespace, node = ?node, "connected to containerd");
         Ok(ContainerdRuntime {
+            node: Arc::from(node.name()),
             inner: Arc::new(Inner {
                 client,
                 config,
+                node,
                 version,
                 images: ImageCache::default(),
                 copiers: Copiers::default(),
@@ -108,9 +118,9 @@ impl ContainerdRuntime {
         })
     }
 
-    /// The node this shim serves.
+    /// The node this handle serves.
     pub fn node_name(&self) -> &str {
-        &self.inner.config.node_name
+        &self.node
     }
 
     /// The containerd namespace.
@@ -153,11 +163,17 @@ impl ContainerdRuntime {
     }
 
     pub(crate) fn sandbox_not_found(&self, id: &str) -> ContainerdError {
-        ContainerdError::SandboxNotFound { id: id.to_string(), node: self.node_name().to_string() }
+        ContainerdError::Runtime(RuntimeError::SandboxNotFound {
+            id: id.to_string(),
+            node: self.node_name().to_string(),
+        })
     }
 
     pub(crate) fn container_not_found(&self, id: &str) -> ContainerdError {
-        ContainerdError::ContainerNotFound { id: id.to_string(), node: self.node_name().to_string() }
+        ContainerdError::Runtime(RuntimeError::ContainerNotFound {
+            id: id.to_string(),
+            node: self.node_name().to_string(),
+        })
     }
 }
 

@@ -23,11 +23,7 @@ use crate::{error, ContainerdError, ContainerdRuntime, Context};
 
 impl ContainerdRuntime {
     pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, ContainerdError> {
-        let config = config.ok_or(ContainerdError::MissingField { request: "RunPodSandbox", field: "config" })?;
-        let meta = config
-            .metadata
-            .clone()
-            .ok_or(ContainerdError::MissingField { request: "RunPodSandbox", field: "config.metadata" })?;
+        let (config, meta) = capstan_shim_common::sandbox_config(config)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let hostname = if config.hostname.is_empty() { meta.name.clone() } else { config.hostname.clone() };
         let ip =

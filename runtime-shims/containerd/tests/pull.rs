@@ -15,8 +15,8 @@ mod support;
 
 use base64::Engine;
 use capstan_containerd_shim::{ContainerdRuntime, RegistryConfig};
-use capstan_cri::ContainerRuntime;
 use capstan_proto::runtime::v1::AuthConfig;
+use capstan_shim_common::ContainerRuntime;
 use capstan_test_support::{
     self_signed_registry_tls, serve_registry, RegistryGuard, RegistryImage, REGISTRY_PASSWORD as PASSWORD,
     REGISTRY_TOKEN as TOKEN, REGISTRY_USER as USER,

@@ -20,6 +20,7 @@ use capstan_proto::runtime::v1::{
     LinuxResources, PodSandboxConfig,
 };
 use capstan_shim_common::labels;
+use capstan_shim_common::RuntimeError;
 
 use crate::convert::{container_item, container_status, state_of};
 use crate::error::{Context, Op};
@@ -31,13 +32,13 @@ const STOP_CALL_MARGIN_SECONDS: u64 = 120;
 
 impl DockerRuntime {
     pub(crate) async fn create_container(&self, request: CreateContainerRequest) -> Result<String, ShimError> {
-        let missing = |field| ShimError::MissingField { request: "CreateContainer", field };
+        let missing = |field| ShimError::Runtime(RuntimeError::MissingField { request: "CreateContainer", field });
         let config = request.config.ok_or(missing("config"))?;
         let meta = config.metadata.clone().ok_or(missing("config.metadata"))?;
         let sandbox = self.listed_sandbox(&request.pod_sandbox_id).await?;
         let sandbox_id = sandbox.id.unwrap_or(request.pod_sandbox_id);
         if !accepts_containers(sandbox.state) {
-            return Err(ShimError::SandboxNotReady { id: sandbox_id });
+            return Err(ShimError::Runtime(RuntimeError::SandboxNotReady { id: sandbox_id }));
         }
         let sandbox_labels = sandbox.labels.unwrap_or_default();
         let sandbox_config = request.sandbox_config.unwrap_or_else(|| PodSandboxConfig {
@@ -75,7 +76,10 @@ impl DockerRuntime {
         let inspect = self.container(id).await?;
         let state = state_of(inspect.state.and_then(|s| s.status));
         if state != ContainerState::ContainerCreated {
-            return Err(ShimError::NotCreated { id: id.to_string(), state: state.as_str_name().to_lowercase() });
+            return Err(ShimError::Runtime(RuntimeError::NotCreated {
+                id: id.to_string(),
+                state: state.as_str_name().to_lowercase(),
+            }));
         }
         self.inner.docker.start_container(id, None).await.during(Op::Start, id)
     }

@@ -1,4 +1,7 @@
-//! The Docker shim's one error type and its one mapping onto gRPC statuses.
+//! The Docker shim's one error type and its one mapping onto gRPC codes.
+//!
+//! The failures every shim shares are `capstan_shim_common::RuntimeError`, wrapped
+//! and coded there; this module codes only what is particular to Docker.
 //!
 //! Every engine call is wrapped with what was being done ([`Op`]) and to which
 //! object, so a status reads like "stopping container 3f2a…: Docker responded with
@@ -15,6 +18,7 @@
 //! message says so, so [`PullRefusal::of`] reads the message too.
 
 use bollard::errors::Error as DockerError;
+use capstan_shim_common::{RuntimeError, RuntimeFailure};
 use tonic::{Code, Status};
 
 /// What the shim was doing when the engine failed.
@@ -75,23 +79,8 @@ pub enum ShimError {
     #[error("the Docker network {name} disappeared while it was being set up")]
     NetworkVanished { name: String },
 
-    #[error("pod sandbox {id} not found on node {node}")]
-    SandboxNotFound { id: String, node: String },
-
-    #[error("container {id} not found on node {node}")]
-    ContainerNotFound { id: String, node: String },
-
-    #[error("pod sandbox {id} is not ready: it was stopped")]
-    SandboxNotReady { id: String },
-
-    #[error("container {id} is {state}; only a created container can be started")]
-    NotCreated { id: String, state: String },
-
-    #[error("container {id} is {state}, not running")]
-    NotRunning { id: String, state: String },
-
-    #[error("{request}: {field} is required")]
-    MissingField { request: &'static str, field: &'static str },
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
 
     #[error("pulling image {image}: {refusal}: {source}")]
     Pull {
@@ -100,9 +89,6 @@ pub enum ShimError {
         #[source]
         source: DockerError,
     },
-
-    #[error("pulling image {image}: the credentials cannot be used: {reason}")]
-    BadAuth { image: String, reason: &'static str },
 
     #[error("building the pause image {image}: {message}")]
     Build { image: String, message: String },
@@ -114,14 +100,8 @@ pub enum ShimError {
         source: std::io::Error,
     },
 
-    #[error("exec {cmd:?} in container {id} did not finish within {seconds}s")]
-    ExecTimedOut { id: String, cmd: Vec<String>, seconds: i64 },
-
     #[error("exec in container {id}: the engine started the process detached")]
     ExecDetached { id: String },
-
-    #[error("exec: the first message of the stream must be `start`")]
-    ExecNotStarted,
 
     #[error("exec in container {id}: writing stdin: {source}")]
     Stdin {
@@ -208,9 +188,9 @@ fn http_status(error: &DockerError) -> Option<u16> {
     }
 }
 
-impl From<ShimError> for Status {
-    fn from(error: ShimError) -> Status {
-        let code = match &error {
+impl RuntimeFailure for ShimError {
+    fn code(&self) -> Code {
+        match self {
             ShimError::Docker { op, source, .. } => match (http_status(source), op) {
                 (Some(404), _) => Code::NotFound,
                 (Some(409), Op::CreateSandbox | Op::CreateContainer) => Code::AlreadyExists,
@@ -222,28 +202,20 @@ impl From<ShimError> for Status {
                     _ => Code::Unavailable,
                 },
             },
-            ShimError::SandboxNotFound { .. } | ShimError::ContainerNotFound { .. } => Code::NotFound,
+            ShimError::Runtime(shared) => shared.code(),
             ShimError::Pull { refusal: PullRefusal::Credentials, .. } => Code::PermissionDenied,
             ShimError::Pull { refusal: PullRefusal::NoSuchImage, .. } => Code::NotFound,
             ShimError::Pull { refusal: PullRefusal::Unavailable, .. } => Code::Unavailable,
-            ShimError::SandboxNotReady { .. } | ShimError::NotCreated { .. } | ShimError::NotRunning { .. } => {
-                Code::FailedPrecondition
-            }
-            ShimError::MissingField { .. } | ShimError::ExecNotStarted | ShimError::BadAuth { .. } => {
-                Code::InvalidArgument
-            }
-            ShimError::ExecTimedOut { .. } => Code::DeadlineExceeded,
             ShimError::Stdin { .. } => Code::Aborted,
             ShimError::Build { .. } | ShimError::Busybox { .. } | ShimError::ExecDetached { .. } => Code::Internal,
             ShimError::Serve(_) | ShimError::NetworkVanished { .. } => Code::Unavailable,
-        };
-        Status::new(code, error.to_string())
+        }
     }
 }
 
-impl capstan_shim_common::RuntimeError for ShimError {
-    fn is_not_found(&self) -> bool {
-        ShimError::is_not_found(self)
+impl From<ShimError> for Status {
+    fn from(error: ShimError) -> Status {
+        capstan_shim_common::status(&error)
     }
 }
 
@@ -305,7 +277,10 @@ mod tests {
 
     #[test]
     fn unusable_credentials_are_the_callers_mistake() {
-        let error = ShimError::BadAuth { image: "app:1".into(), reason: "auth is not base64 of user:password" };
+        let error = ShimError::from(RuntimeError::BadAuth {
+            image: "app:1".into(),
+            reason: "auth is not base64 of user:password",
+        });
         let status = Status::from(error);
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(status.message().contains("app:1"), "{status:?}");

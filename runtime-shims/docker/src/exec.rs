@@ -6,6 +6,7 @@
 //! to the client, and the exit code last. That task ends when the process's output
 //! ends or the client goes away, whichever is first.
 
+use capstan_shim_common::RuntimeError;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -39,7 +40,7 @@ impl DockerRuntime {
         let state = inspect.state.unwrap_or_default();
         if state.running != Some(true) {
             let state = state.status.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into());
-            return Err(ShimError::NotRunning { id: id.to_string(), state });
+            return Err(ShimError::Runtime(RuntimeError::NotRunning { id: id.to_string(), state }));
         }
         let options = CreateExecOptions {
             attach_stdin: Some(stdin),
@@ -84,7 +85,7 @@ impl DockerRuntime {
         }
         match tokio::time::timeout(Duration::from_secs(timeout.unsigned_abs()), run).await {
             Ok(result) => result,
-            Err(_) => Err(ShimError::ExecTimedOut { id: container_id, cmd, seconds: timeout }),
+            Err(_) => Err(ShimError::Runtime(RuntimeError::ExecTimedOut { id: container_id, cmd, seconds: timeout })),
         }
     }
 
@@ -93,7 +94,7 @@ impl DockerRuntime {
         S: Stream<Item = Result<ExecInput, Status>> + Send + Unpin + 'static,
     {
         let Some(Ok(ExecInput { input: Some(Input::Start(start)) })) = input.next().await else {
-            return Err(ShimError::ExecNotStarted);
+            return Err(ShimError::Runtime(RuntimeError::ExecNotStarted));
         };
         let Start { container_id, cmd, stdin, tty } = start;
         let (exec_id, output, writer) = self.start_exec(&container_id, cmd, stdin, tty).await?;

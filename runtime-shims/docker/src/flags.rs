@@ -20,7 +20,9 @@ pub struct Flags {
     /// Docker's default network, starts pods faster (no embedded DNS).
     #[arg(long, env = "CAPSTAN_DOCKER_SHIM_NETWORK", default_value = "capstan")]
     pub network: String,
-    /// The node this shim serves; it touches only containers labelled with it.
+    /// The only node this shim serves (a kubelet of another node is refused).
+    /// Without it, the shim serves whichever node each kubelet names, and this
+    /// machine's hostname for callers that name none.
     #[arg(long, env = "CAPSTAN_DOCKER_SHIM_NODE_NAME")]
     pub node_name: Option<String>,
     /// The pause image of pod sandboxes (built from --busybox if missing).

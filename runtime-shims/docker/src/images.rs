@@ -12,6 +12,7 @@
 //! silently (an anonymous pull), so the shim refuses them with a message that
 //! says so instead.
 
+use capstan_shim_common::RuntimeError;
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD;
@@ -72,7 +73,7 @@ fn engine_credentials(auth: Option<&AuthConfig>, name: &str) -> Result<Option<Do
             "the pull's credentials are for another registry; pulling anonymously");
         return Ok(None);
     }
-    let bad = |reason: &'static str| ShimError::BadAuth { image: name.to_string(), reason };
+    let bad = |reason: &'static str| ShimError::Runtime(RuntimeError::BadAuth { image: name.to_string(), reason });
     let (mut username, mut password) = (auth.username.clone(), auth.password.clone());
     if username.is_empty() && password.is_empty() && !auth.auth.is_empty() {
         let decoded = STANDARD.decode(auth.auth.trim()).map_err(|_| bad("auth is not base64 of user:password"))?;
@@ -207,7 +208,7 @@ mod tests {
     fn unusable_auth_fields_are_refused() {
         for bad in ["not base64!".to_string(), STANDARD.encode("no colon")] {
             let refused = engine_credentials(Some(&auth(|a| a.auth = bad.clone())), "app:1").map(|_| ());
-            assert!(matches!(refused, Err(ShimError::BadAuth { .. })), "{bad}: {refused:?}");
+            assert!(matches!(refused, Err(ShimError::Runtime(RuntimeError::BadAuth { .. }))), "{bad}: {refused:?}");
         }
     }
 

@@ -4,8 +4,10 @@
 //! A pod sandbox is a pause container on the shim's bridge network (`capstan`); app
 //! containers join its network and IPC namespaces, so the pod IP is the sandbox's.
 //! The shim is stateless: every container carries labels naming its node, pod and
-//! container, and the shim finds — and touches — only its own node's, by label. It
-//! builds its pause image itself if the engine lacks it.
+//! container, and each call finds — and touches — only its caller's node's, by
+//! label (the kubelet names its node on every call; `--node-name` pins the shim to
+//! one node, see `capstan_shim_common::node`). It builds its pause image itself if
+//! the engine lacks it.
 //!
 //! # Layout
 //! - [`runtime`]: the handle, config, engine connection and pod network; `pause`: the

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use capstan_docker_shim::DockerConfig;
-use capstan_shim_common::{node_name_or_hostname, parse_endpoint, RuntimeEndpoint};
+use capstan_shim_common::{parse_endpoint, RuntimeEndpoint};
 use clap::Parser;
 use flags::Flags;
 
@@ -15,11 +15,10 @@ async fn main() -> anyhow::Result<()> {
     let RuntimeEndpoint::Unix(path) = parse_endpoint(&flags.listen)? else {
         anyhow::bail!("--listen must be a unix:// endpoint, not {}", flags.listen);
     };
-    let node_name = node_name_or_hostname(flags.node_name)?;
     let config = DockerConfig {
         docker_host: flags.docker_host,
         network: flags.network,
-        node_name,
+        node_name: flags.node_name,
         pause_image: flags.pause_image,
         busybox: flags.busybox,
     };

@@ -4,6 +4,7 @@
 //! The shim keeps no state of its own — Docker is the state. Everything it created is
 //! found again by labels, so a restarted shim adopts what is running.
 
+use capstan_shim_common::RuntimeError;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use std::sync::Arc;
 use bollard::models::NetworkCreateRequest;
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 use bollard::Docker;
+
+use capstan_shim_common::ShimNode;
 
 use crate::error::{Context, Op};
 use crate::ShimError;
@@ -28,8 +31,10 @@ pub struct DockerConfig {
     /// new sandbox (a re-exec of dockerd running iptables in the namespace),
     /// 60-90 ms per pod start on a 2-core machine.
     pub network: String,
-    /// The node whose containers these are; the shim touches no other node's.
-    pub node_name: String,
+    /// `--node-name`: the only node this shim serves (a caller naming another is
+    /// refused). `None`: whichever node each caller names, the machine's hostname
+    /// for callers that name none. A handle touches only its node's containers.
+    pub node_name: Option<String>,
     /// The image of sandbox (pause) containers; built from `busybox` if missing.
     pub pause_image: String,
     /// A static busybox to build the pause image from.
@@ -41,7 +46,7 @@ impl Default for DockerConfig {
         DockerConfig {
             docker_host: "unix:///var/run/docker.sock".to_string(),
             network: "capstan".to_string(),
-            node_name: "docker-node".to_string(),
+            node_name: Some("docker-node".to_string()),
             pause_image: "capstan/pause:1".to_string(),
             busybox: PathBuf::from("/bin/busybox"),
         }
@@ -52,11 +57,14 @@ impl Default for DockerConfig {
 #[derive(Clone)]
 pub struct DockerRuntime {
     pub(crate) inner: Arc<Inner>,
+    /// The node this handle answers for (see `ContainerRuntime::for_node`).
+    pub(crate) node: Arc<str>,
 }
 
 pub(crate) struct Inner {
     pub docker: Docker,
     pub config: DockerConfig,
+    pub node: ShimNode,
     pub network_id: String,
     pub engine_version: String,
 }
@@ -71,8 +79,13 @@ impl DockerRuntime {
         let network_id = ensure_network(&docker, &config.network).await?;
         crate::pause::ensure_pause_image(&docker, &config.pause_image, &config.busybox).await?;
         let engine_version = version.version.unwrap_or_default();
-        tracing::info!(engine = %engine_version, api = ?docker.client_version(), network = %config.network, node = %config.node_name, "connected to Docker");
-        Ok(DockerRuntime { inner: Arc::new(Inner { docker, config, network_id, engine_version }) })
+        let node = ShimNode::from_flag(config.node_name.clone())?;
+        tracing::info!(engine = %engine_version, api = ?docker.client_version(), network = %config.network, node = ?node, "connected to Docker");
+        let handle_node = Arc::from(node.name());
+        Ok(DockerRuntime {
+            inner: Arc::new(Inner { docker, config, node, network_id, engine_version }),
+            node: handle_node,
+        })
     }
 
     /// The engine client (tests use it to prepare images).
@@ -80,17 +93,17 @@ impl DockerRuntime {
         &self.inner.docker
     }
 
-    /// The node this shim serves.
+    /// The node this handle serves.
     pub fn node_name(&self) -> &str {
-        &self.inner.config.node_name
+        &self.node
     }
 
     pub(crate) fn not_found_sandbox(&self, id: &str) -> ShimError {
-        ShimError::SandboxNotFound { id: id.to_string(), node: self.node_name().to_string() }
+        ShimError::Runtime(RuntimeError::SandboxNotFound { id: id.to_string(), node: self.node_name().to_string() })
     }
 
     pub(crate) fn not_found_container(&self, id: &str) -> ShimError {
-        ShimError::ContainerNotFound { id: id.to_string(), node: self.node_name().to_string() }
+        ShimError::Runtime(RuntimeError::ContainerNotFound { id: id.to_string(), node: self.node_name().to_string() })
     }
 }
 

@@ -30,11 +30,7 @@ const PAUSE_STOP_SECONDS: i32 = 10;
 
 impl DockerRuntime {
     pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, ShimError> {
-        let config = config.ok_or(ShimError::MissingField { request: "RunPodSandbox", field: "config" })?;
-        let meta = config
-            .metadata
-            .clone()
-            .ok_or(ShimError::MissingField { request: "RunPodSandbox", field: "config.metadata" })?;
+        let (config, meta) = capstan_shim_common::sandbox_config(config)?;
         let pod = format!("{}/{}", meta.namespace, meta.name);
         let (exposed, bindings) = ports(&config.port_mappings);
         let host_config = HostConfig {

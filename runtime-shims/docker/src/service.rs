@@ -2,13 +2,21 @@
 //! that does the work; `capstan_shim_common::RuntimeServer` is its gRPC face.
 
 use capstan_proto::runtime::v1::*;
-use capstan_shim_common::{ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream};
+use capstan_shim_common::{ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream, ShimNode};
 
 use crate::{DockerRuntime, ShimError};
 
 #[tonic::async_trait]
 impl ContainerRuntime for DockerRuntime {
     type Error = ShimError;
+
+    fn node(&self) -> &ShimNode {
+        &self.inner.node
+    }
+
+    fn for_node(&self, node: &str) -> DockerRuntime {
+        DockerRuntime { inner: self.inner.clone(), node: node.into() }
+    }
 
     async fn version(&self) -> Result<VersionResponse, ShimError> {
         Ok(VersionResponse {

@@ -5,6 +5,7 @@ mod support;
 use std::future::Future;
 
 use bollard::query_parameters::{RemoveImageOptions, TagImageOptionsBuilder};
+use capstan_runtime_conformance::cases::each_caller_is_served_as_its_node;
 use capstan_runtime_conformance::{run_case, runtime_conformance_tests, Capabilities, Images, Runtime};
 use support::{ensure_images, node_name, require_docker, Shim, Sweeper, PAUSE_IMAGE, TEST_IMAGE};
 
@@ -34,3 +35,16 @@ where
 }
 
 runtime_conformance_tests!(docker);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shim_without_a_node_name_serves_each_caller_as_its_node() {
+    let Some(()) = require_docker() else { return };
+    ensure_images().await;
+    let (a, b) = (node_name("unpinned-a"), node_name("unpinned-b"));
+    let _sweepers = (Sweeper::new(&a), Sweeper::new(&b));
+    let shim = Shim::serving(None).await;
+    let images = Images { pause: PAUSE_IMAGE.into(), test: TEST_IMAGE.into(), disposable: String::new() };
+    let caps = Capabilities { real_processes: true, pulls_any_image: false };
+    each_caller_is_served_as_its_node(Runtime { clients: shim.clients().await, images, caps }, &a, &b).await;
+    shim.stop().await;
+}

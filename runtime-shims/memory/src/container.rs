@@ -5,12 +5,12 @@
 //! once with its code; one that ignores TERM is killed (137) when the timeout (tokio
 //! time) runs out.
 
+use capstan_shim_common::RuntimeError;
 use std::time::Duration;
 
 use capstan_proto::runtime::v1::{Container, ContainerFilter, ContainerStatus, CreateContainerRequest, ImageSpec};
 use capstan_shim_common::labels;
 
-use crate::runtime::not_found;
 use crate::sandbox::new_id;
 use crate::script::{self, OnTerm};
 use crate::state::{self, State};
@@ -18,20 +18,19 @@ use crate::{MemoryError, MemoryRuntime};
 
 impl MemoryRuntime {
     pub(crate) async fn create_container(&self, request: CreateContainerRequest) -> Result<String, MemoryError> {
-        let missing = |field| MemoryError::MissingField { request: "CreateContainer", field };
+        let missing = |field| MemoryError::Runtime(RuntimeError::MissingField { request: "CreateContainer", field });
         let config = request.config.ok_or(missing("config"))?;
         let meta = config.metadata.clone().ok_or(missing("config.metadata"))?;
         let image = config.image.clone().map(|i| i.image).filter(|i| !i.is_empty()).ok_or(missing("config.image"))?;
         let sandbox_id = request.pod_sandbox_id;
         let mut state = self.lock().await;
-        let sandbox =
-            state.sandboxes.get(&sandbox_id).ok_or_else(|| MemoryError::SandboxNotFound { id: sandbox_id.clone() })?;
+        let sandbox = self.own_sandbox(&state, &sandbox_id)?;
         if !sandbox.ready {
-            return Err(MemoryError::SandboxNotReady { id: sandbox_id });
+            return Err(MemoryError::Runtime(RuntimeError::SandboxNotReady { id: sandbox_id }));
         }
         let image_ref = state.images.get(&image).map(|i| i.id.clone());
         let image_ref =
-            image_ref.ok_or_else(|| MemoryError::ImageNotPresent { image, node: self.inner.node.clone() })?;
+            image_ref.ok_or_else(|| MemoryError::ImageNotPresent { image, node: self.node_name().to_string() })?;
         let sandbox_config = request.sandbox_config.unwrap_or_else(|| sandbox.config.clone());
         let log_path = labels::container_log_path(&sandbox.config.log_directory, &config.log_path);
         let taken = state.containers.values().find(|c| {
@@ -51,7 +50,7 @@ impl MemoryRuntime {
         let container = state::Container {
             id: id.clone(),
             sandbox_id: sandbox_id.clone(),
-            labels: labels::container_labels(&self.inner.node, &sandbox_id, &sandbox_config, &config),
+            labels: labels::container_labels(self.node_name(), &sandbox_id, &sandbox_config, &config),
             config,
             image_ref,
             log_path,
@@ -69,9 +68,12 @@ impl MemoryRuntime {
 
     pub(crate) async fn start_container(&self, id: &str) -> Result<(), MemoryError> {
         let mut state = self.lock().await;
-        let container = state.containers.get_mut(id).ok_or_else(|| not_found(id))?;
+        let container = self.own_container_mut(&mut state, id)?;
         if container.started.is_some() {
-            return Err(MemoryError::NotCreated { id: id.to_string(), state: container.state_name() });
+            return Err(MemoryError::Runtime(RuntimeError::NotCreated {
+                id: id.to_string(),
+                state: container.state_name().to_string(),
+            }));
         }
         container.start(&self.inner.clock);
         Ok(())
@@ -80,7 +82,7 @@ impl MemoryRuntime {
     pub(crate) async fn stop_container(&self, id: &str, timeout_seconds: i64) -> Result<(), MemoryError> {
         let on_term = {
             let mut state = self.lock().await;
-            let container = state.containers.get_mut(id).ok_or_else(|| not_found(id))?;
+            let container = self.own_container_mut(&mut state, id)?;
             if !container.is_running() {
                 return Ok(());
             }
@@ -97,19 +99,22 @@ impl MemoryRuntime {
         }
         let now = self.inner.clock.now_ns();
         let mut state = self.lock().await;
-        if let Some(container) = state.containers.get_mut(id) {
+        if let Ok(container) = self.own_container_mut(&mut state, id) {
             container.finish(now, 137, None); // no effect if it exited meanwhile
         }
         Ok(())
     }
 
     pub(crate) async fn remove_container(&self, id: &str) {
-        self.lock().await.containers.remove(id);
+        let mut state = self.lock().await;
+        if self.own_container(&state, id).is_ok() {
+            state.containers.remove(id);
+        }
     }
 
     pub(crate) async fn container_status(&self, id: &str) -> Result<ContainerStatus, MemoryError> {
         let state = self.lock().await;
-        let c = state.containers.get(id).ok_or_else(|| not_found(id))?;
+        let c = self.own_container(&state, id)?;
         Ok(ContainerStatus {
             id: c.id.clone(),
             metadata: c.config.metadata.clone(),
@@ -132,7 +137,7 @@ impl MemoryRuntime {
     pub(crate) async fn list_containers(&self, filter: Option<ContainerFilter>) -> Vec<Container> {
         let filter = filter.unwrap_or_default();
         let state = self.lock().await;
-        matching(&state, &filter)
+        matching(&state, &filter, self.node_name())
             .map(|c| Container {
                 id: c.id.clone(),
                 pod_sandbox_id: c.sandbox_id.clone(),
@@ -148,14 +153,16 @@ impl MemoryRuntime {
     }
 }
 
-/// The containers `filter` selects.
+/// The containers of `node` that `filter` selects.
 pub(crate) fn matching<'a>(
     state: &'a State,
     filter: &'a ContainerFilter,
+    node: &'a str,
 ) -> impl Iterator<Item = &'a state::Container> {
     state
         .containers
         .values()
+        .filter(move |c| labels::is_of_node(&c.labels, node))
         .filter(|c| filter.id.is_empty() || c.id.starts_with(&filter.id))
         .filter(|c| filter.pod_sandbox_id.is_empty() || c.sandbox_id == filter.pod_sandbox_id)
         .filter(|c| filter.state.is_none_or(|wanted| wanted == c.state() as i32))

@@ -11,9 +11,10 @@ pub struct Flags {
     /// Where to serve the runtime interface.
     #[arg(long, env = "CAPSTAN_MEMORY_SHIM_LISTEN", default_value = "unix:///run/capstan/memory-shim.sock")]
     pub listen: String,
-    /// The node this runtime's containers belong to.
-    #[arg(long, env = "CAPSTAN_MEMORY_SHIM_NODE_NAME", default_value = "memory-node")]
-    pub node_name: String,
+    /// The only node this runtime serves; without it, whichever node each kubelet
+    /// names (`memory-node` for callers that name none).
+    #[arg(long, env = "CAPSTAN_MEMORY_SHIM_NODE_NAME")]
+    pub node_name: Option<String>,
     /// IPv4 subnet pod IPs are allocated from.
     #[arg(long, env = "CAPSTAN_MEMORY_SHIM_POD_SUBNET", default_value = "10.88.0.0/16")]
     pub pod_subnet: String,

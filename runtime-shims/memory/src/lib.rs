@@ -7,6 +7,8 @@
 //! `sh -c 'exit 3'` exits 3 right after start, `sleep 5` runs five seconds, a
 //! `trap '' TERM` makes stop wait out its timeout and kill (137) — see [`script`].
 //! Everything is measured on tokio's clock, so tests can pause and advance time.
+//! Like the real shims, each call sees only its caller's node's sandboxes and
+//! containers (`--node-name` pins the runtime to one node).
 //! Tests script the rest through hooks on [`MemoryRuntime`] (`set_exit`, `oom_kill`,
 //! `write_log`, `preload_image`).
 //!

@@ -11,7 +11,6 @@ use futures::{stream, StreamExt};
 use tokio::sync::watch;
 use tonic::Status;
 
-use crate::runtime::not_found;
 use crate::script::Stream as Output;
 use crate::state::LogLine;
 use crate::{MemoryError, MemoryRuntime};
@@ -20,8 +19,7 @@ impl MemoryRuntime {
     pub(crate) async fn logs(&self, request: ContainerLogsRequest) -> Result<LogStream, MemoryError> {
         let (backlog, cursor, changed) = {
             let state = self.lock().await;
-            let container =
-                state.containers.get(&request.container_id).ok_or_else(|| not_found(&request.container_id))?;
+            let container = self.own_container(&state, &request.container_id)?;
             let lines: Vec<&LogLine> = container.logs.iter().filter(|l| l.at >= request.since_time).collect();
             let skip = usize::try_from(request.tail_lines).map_or(0, |tail| lines.len().saturating_sub(tail));
             let backlog: Vec<_> = lines[skip..].iter().map(|l| Ok(chunk(l))).collect();

@@ -6,6 +6,7 @@
 //! echoes each chunk back. Stats grow CPU by a tenth of a core while running and
 //! report a fixed memory footprint.
 
+use capstan_shim_common::RuntimeError;
 use std::time::Duration;
 
 use capstan_proto::runtime::v1::exec_input::Input;
@@ -19,7 +20,6 @@ use tonic::Status;
 
 use crate::container::matching;
 use crate::exec::{answer, copies_stdin, ExecContext};
-use crate::runtime::not_found;
 use crate::state::Container;
 use crate::{MemoryError, MemoryRuntime};
 
@@ -29,9 +29,12 @@ const USAGE_BYTES: u64 = 6 << 20;
 impl MemoryRuntime {
     async fn exec_context(&self, id: &str) -> Result<ExecContext, MemoryError> {
         let state = self.lock().await;
-        let container = state.containers.get(id).ok_or_else(|| not_found(id))?;
+        let container = self.own_container(&state, id)?;
         if !container.is_running() {
-            return Err(MemoryError::NotRunning { id: id.to_string(), state: container.state_name() });
+            return Err(MemoryError::Runtime(RuntimeError::NotRunning {
+                id: id.to_string(),
+                state: container.state_name().to_string(),
+            }));
         }
         let sandbox = state.sandboxes.get(&container.sandbox_id);
         let pod_name = sandbox.and_then(|s| s.config.metadata.as_ref()).map(|m| m.name.clone()).unwrap_or_default();
@@ -56,11 +59,11 @@ impl MemoryRuntime {
         let answer = answer(&request.cmd, &context);
         if request.timeout > 0 && answer.takes > Duration::from_secs(request.timeout.unsigned_abs()) {
             tokio::time::sleep(Duration::from_secs(request.timeout.unsigned_abs())).await;
-            return Err(MemoryError::ExecTimedOut {
+            return Err(MemoryError::Runtime(RuntimeError::ExecTimedOut {
                 id: request.container_id,
                 cmd: request.cmd,
                 seconds: request.timeout,
-            });
+            }));
         }
         tokio::time::sleep(answer.takes).await;
         Ok(ExecSyncResponse { stdout: answer.stdout, stderr: answer.stderr, exit_code: answer.exit_code })
@@ -72,7 +75,7 @@ impl MemoryRuntime {
     {
         let start = match input.next().await {
             Some(Ok(ExecInput { input: Some(Input::Start(start)) })) => start,
-            _ => return Err(MemoryError::ExecNotStarted),
+            _ => return Err(MemoryError::Runtime(RuntimeError::ExecNotStarted)),
         };
         let context = self.exec_context(&start.container_id).await?;
         if start.stdin && copies_stdin(&start.cmd) {
@@ -94,14 +97,14 @@ impl MemoryRuntime {
 
     pub(crate) async fn stats(&self, id: &str) -> Result<ContainerStats, MemoryError> {
         let state = self.lock().await;
-        let container = state.containers.get(id).ok_or_else(|| not_found(id))?;
+        let container = self.own_container(&state, id)?;
         Ok(self.stats_of(container))
     }
 
     pub(crate) async fn list_stats(&self, filter: Option<ContainerFilter>) -> Vec<ContainerStats> {
         let filter = filter.unwrap_or_default();
         let state = self.lock().await;
-        matching(&state, &filter).filter(|c| c.is_running()).map(|c| self.stats_of(c)).collect()
+        matching(&state, &filter, self.node_name()).filter(|c| c.is_running()).map(|c| self.stats_of(c)).collect()
     }
 
     fn stats_of(&self, container: &Container) -> ContainerStats {

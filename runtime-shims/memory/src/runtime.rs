@@ -5,20 +5,23 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use capstan_shim_common::{labels, RuntimeError, ShimNode};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::clock::Clock;
 use crate::images::ImageStore;
 use crate::ipam::Ipam;
 use crate::script::Stream;
-use crate::state::State;
+use crate::state::{Container, Sandbox, State};
 use crate::MemoryError;
 
 /// How an in-memory runtime is set up.
 #[derive(Clone, Debug)]
 pub struct MemoryConfig {
-    /// The node whose containers these are; written into every label set.
-    pub node_name: String,
+    /// The node whose containers these are (`--node-name`): written into every
+    /// label set, and the only node this runtime serves. `None`: whichever node
+    /// each caller names, `memory-node` for callers that name none.
+    pub node_name: Option<String>,
     /// Pod IPs are allocated from this IPv4 subnet (`a.b.c.d/len`).
     pub pod_subnet: String,
     /// Images present from the start, as if pulled.
@@ -28,7 +31,7 @@ pub struct MemoryConfig {
 impl Default for MemoryConfig {
     fn default() -> Self {
         MemoryConfig {
-            node_name: "memory-node".to_string(),
+            node_name: Some("memory-node".to_string()),
             pod_subnet: "10.88.0.0/16".to_string(),
             preloaded_images: vec!["capstan/pause:1".to_string()],
         }
@@ -39,10 +42,12 @@ impl Default for MemoryConfig {
 #[derive(Clone)]
 pub struct MemoryRuntime {
     pub(crate) inner: Arc<Inner>,
+    /// The node this handle answers for (see `ContainerRuntime::for_node`).
+    pub(crate) node: Arc<str>,
 }
 
 pub(crate) struct Inner {
-    pub node: String,
+    pub node: ShimNode,
     pub clock: Clock,
     state: Mutex<State>,
 }
@@ -60,13 +65,18 @@ impl MemoryRuntime {
             images,
             ipam: Ipam::new(&config.pod_subnet)?,
         };
-        let inner = Inner { node: config.node_name, clock: Clock::new(), state: Mutex::new(state) };
-        Ok(MemoryRuntime { inner: Arc::new(inner) })
+        let node = match config.node_name {
+            Some(name) => ShimNode::Pinned(name),
+            None => ShimNode::Default("memory-node".to_string()),
+        };
+        let handle_node = Arc::from(node.name());
+        let inner = Inner { node, clock: Clock::new(), state: Mutex::new(state) };
+        Ok(MemoryRuntime { inner: Arc::new(inner), node: handle_node })
     }
 
-    /// The node name this runtime labels its containers with.
+    /// The node name this handle labels its containers with and lists by.
     pub fn node_name(&self) -> &str {
-        &self.inner.node
+        &self.node
     }
 
     /// The state, with every due container event applied.
@@ -105,7 +115,7 @@ impl MemoryRuntime {
         let age_ns = i64::try_from(age.as_nanos()).unwrap_or(i64::MAX);
         let at = self.inner.clock.now_ns().saturating_sub(age_ns);
         let mut state = self.lock().await;
-        let container = state.containers.get_mut(container_id).ok_or_else(|| not_found(container_id))?;
+        let container = state.containers.get_mut(container_id).ok_or_else(|| self.not_found(container_id))?;
         let stream = if stderr { Stream::Stderr } else { Stream::Stdout };
         container.print(stream, at, format!("{line}\n").into_bytes());
         Ok(())
@@ -124,14 +134,47 @@ impl MemoryRuntime {
     ) -> Result<(), MemoryError> {
         let now = self.inner.clock.now_ns();
         let mut state = self.lock().await;
-        let container = state.containers.get_mut(container_id).ok_or_else(|| not_found(container_id))?;
+        let container = state.containers.get_mut(container_id).ok_or_else(|| self.not_found(container_id))?;
         if container.is_running() {
             container.finish(now, exit_code, reason);
         }
         Ok(())
     }
-}
 
-pub(crate) fn not_found(id: &str) -> MemoryError {
-    MemoryError::ContainerNotFound { id: id.to_string() }
+    /// Container `id`, if it is this handle's node's.
+    pub(crate) fn own_container<'s>(&self, state: &'s State, id: &str) -> Result<&'s Container, MemoryError> {
+        state
+            .containers
+            .get(id)
+            .filter(|c| labels::is_of_node(&c.labels, self.node_name()))
+            .ok_or_else(|| self.not_found(id))
+    }
+
+    /// [`Self::own_container`], to change.
+    pub(crate) fn own_container_mut<'s>(
+        &self,
+        state: &'s mut State,
+        id: &str,
+    ) -> Result<&'s mut Container, MemoryError> {
+        let node = self.node_name();
+        state.containers.get_mut(id).filter(|c| labels::is_of_node(&c.labels, node)).ok_or_else(|| self.not_found(id))
+    }
+
+    /// Sandbox `id`, if it is this handle's node's.
+    pub(crate) fn own_sandbox<'s>(&self, state: &'s State, id: &str) -> Result<&'s Sandbox, MemoryError> {
+        let node = self.node_name();
+        state
+            .sandboxes
+            .get(id)
+            .filter(|s| labels::is_of_node(&s.labels, node))
+            .ok_or_else(|| self.sandbox_not_found(id))
+    }
+
+    pub(crate) fn not_found(&self, id: &str) -> MemoryError {
+        RuntimeError::ContainerNotFound { id: id.to_string(), node: self.node_name().to_string() }.into()
+    }
+
+    pub(crate) fn sandbox_not_found(&self, id: &str) -> MemoryError {
+        RuntimeError::SandboxNotFound { id: id.to_string(), node: self.node_name().to_string() }.into()
+    }
 }

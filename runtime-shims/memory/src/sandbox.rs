@@ -14,11 +14,7 @@ use crate::{MemoryError, MemoryRuntime};
 
 impl MemoryRuntime {
     pub(crate) async fn run_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, MemoryError> {
-        let config = config.ok_or(MemoryError::MissingField { request: "RunPodSandbox", field: "config" })?;
-        let meta = config
-            .metadata
-            .clone()
-            .ok_or(MemoryError::MissingField { request: "RunPodSandbox", field: "config.metadata" })?;
+        let (config, meta) = capstan_shim_common::sandbox_config(config)?;
         let mut state = self.lock().await;
         let same_pod = |s: &&Sandbox| {
             let theirs = labels::sandbox_metadata(&s.labels);
@@ -35,7 +31,7 @@ impl MemoryRuntime {
         let id = new_id();
         let sandbox = Sandbox {
             id: id.clone(),
-            labels: labels::sandbox_labels(&self.inner.node, &config),
+            labels: labels::sandbox_labels(self.node_name(), &config),
             config,
             created_at: self.inner.clock.now_ns(),
             ready: true,
@@ -48,7 +44,12 @@ impl MemoryRuntime {
     pub(crate) async fn stop_sandbox(&self, id: &str) -> Result<(), MemoryError> {
         let now = self.inner.clock.now_ns();
         let mut state = self.lock().await;
-        let Some(sandbox) = state.sandboxes.get_mut(id) else { return Ok(()) };
+        if self.own_sandbox(&state, id).is_err() {
+            return Ok(());
+        }
+        let Some(sandbox) = state.sandboxes.get_mut(id) else {
+            return Ok(());
+        };
         sandbox.ready = false;
         let ip = sandbox.ip.take();
         for container in state.containers.values_mut().filter(|c| c.sandbox_id == id && c.is_running()) {
@@ -62,6 +63,9 @@ impl MemoryRuntime {
 
     pub(crate) async fn remove_sandbox(&self, id: &str) -> Result<(), MemoryError> {
         let mut state = self.lock().await;
+        if self.own_sandbox(&state, id).is_err() {
+            return Ok(());
+        }
         let Some(sandbox) = state.sandboxes.remove(id) else { return Ok(()) };
         state.containers.retain(|_, c| c.sandbox_id != id);
         if let Some(ip) = sandbox.ip {
@@ -72,7 +76,7 @@ impl MemoryRuntime {
 
     pub(crate) async fn sandbox_status(&self, id: &str) -> Result<PodSandboxStatus, MemoryError> {
         let state = self.lock().await;
-        let sandbox = state.sandboxes.get(id).ok_or_else(|| MemoryError::SandboxNotFound { id: id.to_string() })?;
+        let sandbox = self.own_sandbox(&state, id)?;
         Ok(PodSandboxStatus {
             id: sandbox.id.clone(),
             metadata: sandbox.config.metadata.clone(),
@@ -90,6 +94,7 @@ impl MemoryRuntime {
         state
             .sandboxes
             .values()
+            .filter(|s| labels::is_of_node(&s.labels, self.node_name()))
             .filter(|s| filter.id.is_empty() || s.id.starts_with(&filter.id))
             .filter(|s| filter.state.is_none_or(|wanted| wanted == sandbox_state(s) as i32))
             .filter(|s| labels::matches_selector(&s.labels, &filter.label_selector))

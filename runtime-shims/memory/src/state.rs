@@ -89,12 +89,7 @@ impl Container {
     }
 
     pub fn state_name(&self) -> &'static str {
-        match self.state() {
-            ContainerState::ContainerCreated => "created",
-            ContainerState::ContainerRunning => "running",
-            ContainerState::ContainerExited => "exited",
-            ContainerState::ContainerUnknown => "unknown",
-        }
+        capstan_shim_common::state_name(self.state())
     }
 
     pub fn is_running(&self) -> bool {

@@ -11,7 +11,7 @@ use capstan_test_support::{metric_sample, probe_server, ServerAddr};
 async fn health_and_metrics_share_the_shims_socket() {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("memory-shim.sock");
-    let runtime = MemoryRuntime::new(MemoryConfig { node_name: "port-node".into(), ..Default::default() })
+    let runtime = MemoryRuntime::new(MemoryConfig { node_name: Some("port-node".into()), ..Default::default() })
         .expect("memory runtime");
     let served = ServedRuntime::start(runtime, &socket).await.expect("serving the shim");
     let mut clients = capstan_cri::connect(&served.endpoint()).await.expect("connecting to the shim");

@@ -157,7 +157,7 @@ const DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 async fn docker_shim(node: &str, dir: &TempDir) -> Result<ServedShim, HarnessError> {
     capstan_test_support::ping_docker()?;
     let config =
-        DockerConfig { docker_host: DOCKER_HOST.to_string(), node_name: node.to_string(), ..Default::default() };
+        DockerConfig { docker_host: DOCKER_HOST.to_string(), node_name: Some(node.to_string()), ..Default::default() };
     ServedShim::start(config, &dir.path().join("docker-shim.sock"))
         .await
         .map_err(|e| HarnessError::StartFailed { daemon: "docker shim", detail: e.to_string() })

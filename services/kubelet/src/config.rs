@@ -12,10 +12,12 @@ pub struct Config {
     /// the API server, `http://host:port`
     pub server: String,
     pub node_name: String,
-    /// `unix:///run/capstan/docker-shim.sock` or `memory://`
+    /// `unix:///run/capstan/docker-shim.sock`, or `memory://` (served in-process
+    /// with the `memory-runtime` feature)
     pub runtime_endpoint: String,
     /// a runtime the caller already connected (tests sharing one in-memory runtime
-    /// across kubelet restarts); wins over `runtime_endpoint`
+    /// across kubelet restarts); wins over `runtime_endpoint`, which then only names
+    /// it; the kubelet makes its calls name this node
     pub runtime: Option<RuntimeClients>,
     /// where the kubelet's own gRPC service listens (port 0 picks a free one)
     pub listen: SocketAddr,

@@ -19,6 +19,22 @@ pub enum KubeletError {
         source: capstan_cri::CriError,
     },
 
+    #[error(
+        "the runtime at {endpoint} refuses node {node}: {message} (the kubelet's --node-name is {node}; \
+         a shim started with --node-name serves that node only)"
+    )]
+    RuntimeRefusesNode { endpoint: String, node: String, message: String },
+
+    #[error(
+        "runtime endpoint memory:// runs the in-memory runtime inside the kubelet, and this kubelet was \
+         built without it: rebuild with `--features memory-runtime`, or run capstan-memory-shim and point \
+         --runtime-endpoint at its socket"
+    )]
+    NoMemoryRuntime,
+
+    #[error("starting the in-memory runtime: {0}")]
+    MemoryRuntime(String),
+
     #[error("runtime call {call} for {object}: {status}")]
     RuntimeCall { call: &'static str, object: String, status: tonic::Status },
 

@@ -16,7 +16,8 @@ pub struct Flags {
     /// this node's name (default: the hostname)
     #[arg(long, env = "CAPSTAN_KUBELET_NODE_NAME")]
     pub node_name: Option<String>,
-    /// the runtime: unix:///run/capstan/docker-shim.sock or memory://
+    /// the runtime: unix:///run/capstan/docker-shim.sock, or memory:// (only in a
+    /// kubelet built with the memory-runtime feature); waited for if not serving yet
     #[arg(long, env = "CAPSTAN_KUBELET_RUNTIME_ENDPOINT", default_value = "unix:///run/capstan/docker-shim.sock")]
     pub runtime_endpoint: String,
     /// the address the kubelet's own gRPC service (logs, exec, usage) listens on;

@@ -17,7 +17,9 @@
 //!   are woken when theirs change.
 //! - [`backoff`]: crash-loop back-off; [`probes`]: liveness, readiness, startup.
 //! - [`terminate`]: graceful deletion; [`gc`]: removing orphans of deleted pods.
-//! - [`runtime`], [`model`]: the runtime calls and the plain records they yield.
+//! - [`runtime`], [`model`]: the runtime calls and the plain records they yield;
+//!   [`runtime_health`]: whether the runtime answers (start waits on it, every
+//!   heartbeat reports it in the Ready condition).
 //! - [`server`]: logs, exec and usage behind a plain API; [`grpc`]: its gRPC face,
 //!   served on the port with health and `GET /metrics` through `capstan_server`.
 //!
@@ -27,7 +29,16 @@
 //! - The runtime cache keeps, per pod, the read that began last, so a relist that
 //!   raced a worker's action never hides that action from the worker.
 //! - Every runtime read is filtered by this node's label, so kubelets sharing an
-//!   engine never touch each other's containers.
+//!   engine never touch each other's containers; every runtime call names this node
+//!   (`capstan-cri` sends it), so the shim labels and filters by the kubelet's name,
+//!   and a shim pinned to another node (`--node-name`) makes the start fail.
+//! - Neither the API server nor the runtime has to be up first: registration waits
+//!   for the API server, the runtime is waited for with the node reported
+//!   `Ready=False` (`ContainerRuntimeNotReady`), and a runtime that stops answering
+//!   later is reported the same way until it is back.
+//! - The kubelet links no shim: `memory://` is served in-process only when built
+//!   with the `memory-runtime` feature (capstan enables it), or when the caller hands
+//!   its own clients in [`Config::runtime`].
 //! - Pod status is written only through the status subresource, and only when it
 //!   changed. Every task stops with the kubelet's cancellation token
 //!   (`capstan_lifecycle::Tasks`); the first task to fail stops the rest and is
@@ -53,6 +64,7 @@ pub mod pods;
 pub mod probes;
 pub mod relist;
 pub mod runtime;
+pub mod runtime_health;
 pub mod server;
 pub mod status;
 #[cfg(test)]
@@ -65,7 +77,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use capstan_client::{Client, ListParams};
-use capstan_cri::MemoryConfig;
+use capstan_cri::{RuntimeClients, RuntimeEndpoint};
 use capstan_lifecycle::Tasks;
 use capstan_proto::core::v1::Pod;
 use capstan_runtime::informer::{Informer, Store};
@@ -77,7 +89,7 @@ pub use error::KubeletError;
 
 use cache::RuntimeCache;
 use machine::Machine;
-use node::NodeFacts;
+use node::{NodeFacts, RuntimeHealth};
 use pod_worker::WorkerContext;
 use relist::Relister;
 use runtime::Runtime;
@@ -94,36 +106,39 @@ pub struct Kubelet {
 
 impl Kubelet {
     /// Connects to the API server and the runtime, registers the node and starts
-    /// every loop; returns once the node is registered and the port is bound.
+    /// every loop; returns once the node is registered, the runtime answers and the
+    /// port is bound. Waits (with back-off) for an API server or a runtime that is
+    /// not answering yet, reporting the node NotReady meanwhile; refuses a runtime
+    /// that serves another node.
     pub async fn start(config: Config) -> Result<Kubelet, KubeletError> {
         let node_name = config.node_name.clone();
         let client = Client::connect(&config.server)
             .map_err(|source| KubeletError::Connect { url: config.server.clone(), source })?;
-        let clients = match config.runtime.clone() {
-            Some(clients) => clients,
-            None => {
-                let memory = MemoryConfig { node_name: node_name.clone(), ..Default::default() };
-                capstan_cri::connect_with(&config.runtime_endpoint, memory)
-                    .await
-                    .map_err(|source| KubeletError::Runtime { endpoint: config.runtime_endpoint.clone(), source })?
-            }
-        };
-        let version = Runtime::version(&clients).await?;
-        let runtime = Runtime { clients, node: node_name.clone(), name: version.runtime_name.clone() };
+        let endpoint = config.runtime_endpoint.clone();
+        let runtime_error = |source| KubeletError::Runtime { endpoint: endpoint.clone(), source };
+        let clients = runtime_clients(&config).await?.for_node(&node_name).map_err(runtime_error)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| KubeletError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| KubeletError::Bind { addr: config.listen, source })?;
         let ip = config.node_ip.unwrap_or_else(|| machine::address_towards(&config.server));
-        let facts = NodeFacts {
-            name: node_name.clone(),
-            machine: Machine::read(),
-            ip,
-            port: addr.port(),
-            runtime_name: version.runtime_name,
-            runtime_version: version.runtime_version,
+        let mut facts =
+            NodeFacts { name: node_name.clone(), machine: Machine::read(), ip, port: addr.port(), runtime: None };
+        // the runtime's first answer, if it gives one at once, goes into the registration
+        let health = match runtime_health::probe(&clients, &endpoint).await {
+            Ok(info) => {
+                facts.runtime = Some(info);
+                RuntimeHealth::Up
+            }
+            Err(down) => RuntimeHealth::Down { message: down.to_string() },
         };
-        node::register(&client, &facts).await?;
+        node::register(&client, &facts, &health).await?;
+        if facts.runtime.is_none() {
+            facts.runtime = Some(runtime_health::wait_for_runtime(&client, &facts, &clients, &endpoint).await?);
+            node::register(&client, &facts, &RuntimeHealth::Up).await?;
+        }
+        let runtime_name = facts.runtime.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+        let runtime = Runtime { clients: clients.clone(), node: node_name.clone(), name: runtime_name };
 
         let params = ListParams::default().fields(&format!("spec.nodeName={node_name}"));
         let informer = Informer::new(client.api::<Pod>(None), params);
@@ -157,7 +172,7 @@ impl Kubelet {
             timings.lease_duration_seconds,
             shutdown.clone(),
         ));
-        tasks.spawn_loop(node::heartbeat(client, facts, timings.node_status, shutdown.clone()));
+        tasks.spawn_loop(node::heartbeat(client, facts, clients, endpoint, timings.node_status, shutdown.clone()));
         tasks.spawn_loop(gc::run(runtime, pods.clone(), timings.gc, shutdown.clone()));
         // the port failing stops the kubelet: a node whose kubelet cannot be
         // reached for logs, exec or usage must not go on looking healthy
@@ -193,6 +208,37 @@ impl Kubelet {
     pub async fn stop(self) -> Result<(), KubeletError> {
         self.tasks.stop().await
     }
+}
+
+/// The clients of the runtime `config` names (not yet naming this node): the
+/// caller's own, an in-process in-memory runtime, or a unix socket connected on
+/// first use, so a shim that is not serving yet is waited for rather than fatal.
+async fn runtime_clients(config: &Config) -> Result<RuntimeClients, KubeletError> {
+    let endpoint = &config.runtime_endpoint;
+    let runtime_error = |source| KubeletError::Runtime { endpoint: endpoint.clone(), source };
+    if let Some(clients) = &config.runtime {
+        return Ok(clients.clone());
+    }
+    match capstan_cri::parse_endpoint(endpoint).map_err(runtime_error)? {
+        RuntimeEndpoint::Unix(_) => capstan_cri::connect_lazy(endpoint).map_err(runtime_error),
+        RuntimeEndpoint::Memory => in_memory_runtime(&config.node_name).await,
+    }
+}
+
+/// The in-memory runtime, served in-process for `memory://`.
+#[cfg(feature = "memory-runtime")]
+async fn in_memory_runtime(node_name: &str) -> Result<RuntimeClients, KubeletError> {
+    use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
+    let config = MemoryConfig { node_name: Some(node_name.to_string()), ..MemoryConfig::default() };
+    let runtime = MemoryRuntime::new(config).map_err(|error| KubeletError::MemoryRuntime(error.to_string()))?;
+    capstan_shim_common::connect_in_process(runtime)
+        .await
+        .map_err(|error| KubeletError::MemoryRuntime(error.to_string()))
+}
+
+#[cfg(not(feature = "memory-runtime"))]
+async fn in_memory_runtime(_node_name: &str) -> Result<RuntimeClients, KubeletError> {
+    Err(KubeletError::NoMemoryRuntime)
 }
 
 /// Runs a kubelet until `shutdown` completes or a task fails; the first error

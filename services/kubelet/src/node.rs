@@ -1,12 +1,21 @@
 //! The kubelet's Node object: built from the machine and the runtime (capacity,
 //! labels, addresses, nodeInfo, the kubelet's port, a `Ready` condition),
 //! registered at start and its status re-posted as a heartbeat.
+//!
+//! Registering needs only the machine: a kubelet whose runtime is not answering yet
+//! registers anyway, reports `Ready=False` with reason `ContainerRuntimeNotReady`
+//! (as Kubernetes' kubelet does) and fills nodeInfo's runtime once the runtime
+//! answers. Every heartbeat asks the runtime again ([`RuntimeHealth`]), so a shim
+//! restarted under a running kubelet shows as NotReady for as long as it is down.
+//! An API server that is not up yet is waited for with back-off.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use capstan_client::Client;
+use capstan_backoff::Backoff;
+use capstan_client::{Client, ClientError};
+use capstan_cri::RuntimeClients;
 use capstan_proto::core::v1::{
     DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeStatus, NodeSystemInfo,
 };
@@ -23,19 +32,41 @@ pub struct NodeFacts {
     pub machine: Machine,
     pub ip: IpAddr,
     pub port: u16,
-    /// `docker`, `memory`, …
-    pub runtime_name: String,
-    pub runtime_version: String,
+    /// What the runtime said it is; unknown until it first answers.
+    pub runtime: Option<RuntimeInfo>,
 }
+
+/// The runtime's name (`docker`, `memory`, …) and version, from its Version call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimeInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// Whether the runtime answered the last time the kubelet asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuntimeHealth {
+    Up,
+    /// Not answering, or refusing this node; `message` says which, and where.
+    Down {
+        message: String,
+    },
+}
+
+/// The Ready condition's reason while the runtime is down, as Kubernetes names it.
+pub const RUNTIME_NOT_READY: &str = "ContainerRuntimeNotReady";
 
 /// The labels the kubelet owns on its Node.
 pub fn labels(facts: &NodeFacts) -> BTreeMap<String, String> {
-    BTreeMap::from([
+    let mut labels = BTreeMap::from([
         ("kubernetes.io/hostname".to_string(), facts.name.clone()),
         ("kubernetes.io/os".to_string(), "linux".to_string()),
         ("kubernetes.io/arch".to_string(), arch().to_string()),
-        ("capstan.io/runtime".to_string(), facts.runtime_name.clone()),
-    ])
+    ]);
+    if let Some(runtime) = &facts.runtime {
+        labels.insert("capstan.io/runtime".to_string(), runtime.name.clone());
+    }
+    labels
 }
 
 /// The architecture as Kubernetes names it.
@@ -47,26 +78,37 @@ pub fn arch() -> &'static str {
     }
 }
 
+/// The node's Ready condition at `now` given the runtime's health, keeping the
+/// transition time of `old`'s when its status is unchanged.
+pub fn ready_condition(health: &RuntimeHealth, old: Option<&NodeStatus>, now: Time) -> NodeCondition {
+    let (status, reason, message) = match health {
+        RuntimeHealth::Up => ("True", "KubeletReady", "kubelet is posting ready status".to_string()),
+        RuntimeHealth::Down { message } => ("False", RUNTIME_NOT_READY, message.clone()),
+    };
+    let unchanged = old.and_then(|s| s.conditions.iter().find(|c| c.r#type == "Ready" && c.status == status));
+    NodeCondition {
+        r#type: "Ready".into(),
+        status: status.into(),
+        last_heartbeat_time: Some(now),
+        last_transition_time: unchanged.and_then(|c| c.last_transition_time).or(Some(now)),
+        reason: reason.into(),
+        message,
+    }
+}
+
 /// The node's status at `now`, keeping the Ready condition's transition time from `old`.
-pub fn status(facts: &NodeFacts, old: Option<&NodeStatus>, now: Time) -> NodeStatus {
+pub fn status(facts: &NodeFacts, health: &RuntimeHealth, old: Option<&NodeStatus>, now: Time) -> NodeStatus {
     let resources = BTreeMap::from([
         ("cpu".to_string(), Quantity::new(facts.machine.cpus.to_string())),
         ("memory".to_string(), Quantity::new(format!("{}Ki", facts.machine.memory_kib))),
         ("pods".to_string(), Quantity::new("110")),
     ]);
-    let was_ready = old.and_then(|s| s.conditions.iter().find(|c| c.r#type == "Ready" && c.status == "True"));
+    let runtime_version = facts.runtime.as_ref().map(|r| format!("{}://{}", r.name, r.version)).unwrap_or_default();
     NodeStatus {
         capacity: resources.clone(),
         allocatable: resources,
         phase: String::new(),
-        conditions: vec![NodeCondition {
-            r#type: "Ready".into(),
-            status: "True".into(),
-            last_heartbeat_time: Some(now),
-            last_transition_time: was_ready.and_then(|c| c.last_transition_time).or(Some(now)),
-            reason: "KubeletReady".into(),
-            message: "kubelet is posting ready status".into(),
-        }],
+        conditions: vec![ready_condition(health, old, now)],
         addresses: vec![
             NodeAddress { r#type: "InternalIP".into(), address: facts.ip.to_string() },
             NodeAddress { r#type: "Hostname".into(), address: facts.name.clone() },
@@ -77,7 +119,7 @@ pub fn status(facts: &NodeFacts, old: Option<&NodeStatus>, now: Time) -> NodeSta
         node_info: Some(NodeSystemInfo {
             kernel_version: facts.machine.kernel.clone(),
             os_image: facts.machine.os_image.clone(),
-            container_runtime_version: format!("{}://{}", facts.runtime_name, facts.runtime_version),
+            container_runtime_version: runtime_version,
             kubelet_version: concat!("v", env!("CARGO_PKG_VERSION")).to_string(),
             operating_system: "linux".into(),
             architecture: arch().into(),
@@ -86,8 +128,25 @@ pub fn status(facts: &NodeFacts, old: Option<&NodeStatus>, now: Time) -> NodeSta
     }
 }
 
-/// Creates the Node, or adopts an existing one (merging the kubelet's labels), and posts its status.
-pub async fn register(client: &Client, facts: &NodeFacts) -> Result<(), KubeletError> {
+/// Creates the Node, or adopts an existing one (merging the kubelet's labels), and
+/// posts its status; waits with back-off (logging each retry) while the API server
+/// cannot be reached.
+pub async fn register(client: &Client, facts: &NodeFacts, health: &RuntimeHealth) -> Result<(), KubeletError> {
+    let mut backoff = Backoff::default();
+    loop {
+        match try_register(client, facts, health).await {
+            Err(KubeletError::Api { call, source, .. }) if source.is_retryable() => {
+                let delay = backoff.next_delay();
+                tracing::warn!(node = %facts.name, call, error = %source, retry_in = ?delay,
+                    "registering the node: the API server is not answering; retrying");
+                tokio::time::sleep(delay).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn try_register(client: &Client, facts: &NodeFacts, health: &RuntimeHealth) -> Result<(), KubeletError> {
     let api = client.api::<Node>(None);
     let fresh = Node {
         metadata: Some(ObjectMeta { name: facts.name.clone(), labels: labels(facts), ..Default::default() }),
@@ -103,29 +162,58 @@ pub async fn register(client: &Client, facts: &NodeFacts) -> Result<(), KubeletE
         }
         Err(error) => return Err(KubeletError::api("Create", &facts.name)(error)),
     };
-    node.status = Some(status(facts, node.status.as_ref(), Time::now()));
+    node.status = Some(status(facts, health, node.status.as_ref(), Time::now()));
     api.update_status(&node).await.map_err(KubeletError::api("UpdateStatus", &facts.name))?;
     tracing::info!(node = %facts.name, "registered node");
     Ok(())
 }
 
-/// Re-posts the node's status every `every` until `shutdown`.
-pub async fn heartbeat(client: Client, facts: NodeFacts, every: Duration, shutdown: CancellationToken) {
+/// Writes the node's status as `facts` and `health` say, over whatever status it has.
+pub async fn post_status(client: &Client, facts: &NodeFacts, health: &RuntimeHealth) -> Result<(), ClientError> {
     let api = client.api::<Node>(None);
+    let mut node = api.get(&facts.name).await?;
+    node.status = Some(status(facts, health, node.status.as_ref(), Time::now()));
+    if let Some(meta) = node.metadata.as_mut() {
+        meta.resource_version.clear();
+    }
+    api.update_status(&node).await?;
+    Ok(())
+}
+
+/// Re-posts the node's status every `every` until `shutdown`, asking the runtime
+/// first whether it answers (and, when it does, what it is now).
+pub async fn heartbeat(
+    client: Client,
+    mut facts: NodeFacts,
+    runtime: RuntimeClients,
+    endpoint: String,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut last = RuntimeHealth::Up;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let result = async {
-            let mut node = api.get(&facts.name).await?;
-            node.status = Some(status(&facts, node.status.as_ref(), Time::now()));
-            if let Some(meta) = node.metadata.as_mut() {
-                meta.resource_version.clear();
+        let health = match crate::runtime_health::probe(&runtime, &endpoint).await {
+            Ok(info) => {
+                facts.runtime = Some(info);
+                RuntimeHealth::Up
             }
-            api.update_status(&node).await
+            Err(down) => RuntimeHealth::Down { message: down.to_string() },
         };
-        if let Err(error) = result.await {
+        match (&last, &health) {
+            (RuntimeHealth::Up, RuntimeHealth::Down { message }) => {
+                tracing::warn!(node = %facts.name, %message, "the container runtime is down: the node is NotReady")
+            }
+            (RuntimeHealth::Down { .. }, RuntimeHealth::Up) => {
+                tracing::info!(node = %facts.name, "the container runtime answers again: the node is Ready")
+            }
+            _ => {}
+        }
+        last = health;
+        if let Err(error) = post_status(&client, &facts, &last).await {
             tracing::warn!(node = %facts.name, %error, "posting node status");
         }
     }

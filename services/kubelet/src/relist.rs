@@ -206,8 +206,9 @@ mod tests {
 
     #[tokio::test]
     async fn one_listing_serves_every_pod_and_only_changes_are_read() {
-        let memory = MemoryRuntime::new(MemoryConfig { node_name: "n".into(), ..Default::default() }).expect("memory");
-        let clients = capstan_cri::connect_in_process(memory.clone()).await.expect("connect");
+        let memory =
+            MemoryRuntime::new(MemoryConfig { node_name: Some("n".into()), ..Default::default() }).expect("memory");
+        let clients = capstan_shim_common::connect_in_process(memory.clone()).await.expect("connect");
         let runtime = Runtime { clients, node: "n".into(), name: "memory".into() };
         let cache = Arc::new(RuntimeCache::default());
         let mut relister = Relister::new(runtime.clone(), cache.clone());

@@ -6,9 +6,11 @@ mod images;
 mod io;
 mod lifecycle;
 mod lists;
+mod nodes;
 
 pub use basics::*;
 pub use images::*;
 pub use io::*;
 pub use lifecycle::*;
 pub use lists::*;
+pub use nodes::*;

@@ -12,6 +12,7 @@
 //! why and which flag would help.
 
 use capstan_proto::runtime::v1::AuthConfig;
+use capstan_shim_common::RuntimeError;
 use containerd_client::types::Descriptor;
 use serde_json::Value;
 use tonic::Code;
@@ -43,7 +44,10 @@ impl ContainerdRuntime {
         }
         let reference = Reference::parse(name)?;
         let credentials = Credentials::for_registry(auth.as_ref(), &reference.domain).map_err(|_| {
-            ContainerdError::BadAuth { image: name.to_string(), reason: "auth is not base64 of user:password" }
+            ContainerdError::Runtime(RuntimeError::BadAuth {
+                image: name.to_string(),
+                reason: "auth is not base64 of user:password",
+            })
         })?;
         let (host, port) = registry_address(&reference.domain);
         let registry_name = format!("{host}:{port}");

@@ -44,7 +44,7 @@ pub async fn ensure_images() -> Vec<String> {
 /// The shim's configuration for `node`, with its state in `dir`.
 pub fn config(node: &str, dir: &std::path::Path) -> ContainerdConfig {
     ContainerdConfig {
-        node_name: node.to_string(),
+        node_name: Some(node.to_string()),
         state_dir: dir.join("state"),
         log_dir: dir.join("logs"),
         ..ContainerdConfig::default()
@@ -61,9 +61,17 @@ pub struct Shim {
 impl Shim {
     /// Connects a shim for `node` to containerd and serves it; state lives in `dir`.
     pub async fn start(node: &str, dir: &std::path::Path) -> Shim {
-        let served = ServedShim::start(config(node, dir), &dir.join("containerd-shim.sock"))
-            .await
-            .expect("serving the shim on containerd");
+        Shim::start_with(config(node, dir), dir).await
+    }
+
+    /// A shim started without `--node-name`: it serves whichever node each caller names.
+    pub async fn unpinned(dir: &std::path::Path) -> Shim {
+        Shim::start_with(ContainerdConfig { node_name: None, ..config("", dir) }, dir).await
+    }
+
+    async fn start_with(config: ContainerdConfig, dir: &std::path::Path) -> Shim {
+        let served =
+            ServedShim::start(config, &dir.join("containerd-shim.sock")).await.expect("serving the shim on containerd");
         let (runtime, endpoint) = (served.runtime().clone(), served.endpoint());
         Shim { served, runtime, endpoint }
     }

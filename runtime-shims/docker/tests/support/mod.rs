@@ -37,7 +37,13 @@ pub struct Shim {
 impl Shim {
     /// Connects a shim for `node` to the engine and serves it.
     pub async fn start(node: &str) -> Shim {
-        let config = DockerConfig { node_name: node.to_string(), ..DockerConfig::default() };
+        Shim::serving(Some(node)).await
+    }
+
+    /// A shim started with `--node-name pinned`, or without one (`None`): it then
+    /// serves whichever node each caller names.
+    pub async fn serving(pinned: Option<&str>) -> Shim {
+        let config = DockerConfig { node_name: pinned.map(str::to_string), ..DockerConfig::default() };
         let dir = tempfile::tempdir().expect("a temporary directory");
         let served =
             ServedShim::start(config, &dir.path().join("docker-shim.sock")).await.expect("serving the shim on Docker");

@@ -110,7 +110,7 @@ impl Shim {
         if config.runtime == UpRuntime::Containerd {
             let containerd = ContainerdConfig {
                 address: config.containerd_address.clone(),
-                node_name: config.name.clone(),
+                node_name: Some(config.name.clone()),
                 state_dir: config.containerd_state.clone(),
                 network: NetworkConfig::default(),
                 ..ContainerdConfig::default()
@@ -125,7 +125,7 @@ impl Shim {
         }
         let docker = DockerConfig {
             docker_host: config.docker_host.clone(),
-            node_name: config.name.clone(),
+            node_name: Some(config.name.clone()),
             busybox: config.busybox.clone(),
             ..DockerConfig::default()
         };

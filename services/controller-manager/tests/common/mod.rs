@@ -74,12 +74,12 @@ pub fn kubelet_config(cluster: &TestCluster, node: &str, clients: RuntimeClients
 
 pub async fn memory_runtime(node: &str) -> (MemoryRuntime, RuntimeClients) {
     let runtime = MemoryRuntime::new(MemoryConfig {
-        node_name: node.to_string(),
+        node_name: Some(node.to_string()),
         preloaded_images: vec!["capstan/pause:1".into(), "capstan/test:1".into(), "capstan/test:2".into()],
         ..Default::default()
     })
     .expect("memory runtime");
-    let clients = capstan_cri::connect_in_process(runtime.clone()).await.expect("connect");
+    let clients = capstan_shim_common::connect_in_process(runtime.clone()).await.expect("connect");
     (runtime, clients)
 }
 

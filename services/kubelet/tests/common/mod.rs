@@ -24,12 +24,12 @@ pub async fn cluster() -> TestCluster {
 /// A fresh in-memory runtime for `node`, and clients to it.
 pub async fn memory_runtime(node: &str) -> (MemoryRuntime, RuntimeClients) {
     let runtime = MemoryRuntime::new(MemoryConfig {
-        node_name: node.to_string(),
+        node_name: Some(node.to_string()),
         preloaded_images: vec!["capstan/pause:1".into(), "capstan/test:1".into()],
         ..Default::default()
     })
     .expect("memory runtime");
-    let clients = capstan_cri::connect_in_process(runtime.clone()).await.expect("connect");
+    let clients = capstan_shim_common::connect_in_process(runtime.clone()).await.expect("connect");
     (runtime, clients)
 }
 

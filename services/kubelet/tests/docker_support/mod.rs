@@ -50,12 +50,22 @@ pub struct Shim {
 }
 
 impl Shim {
+    /// A shim started with `--node-name node`: it serves that node only.
     pub async fn start(node: &str) -> Shim {
-        let config = DockerConfig { node_name: node.to_string(), ..DockerConfig::default() };
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let served =
-            ServedShim::start(config, &dir.path().join("docker-shim.sock")).await.expect("serving the shim on Docker");
+        Shim::start_in(Some(node), tempfile::tempdir().expect("a temporary directory")).await
+    }
+
+    /// A shim serving node `pinned` only, or (`None`, no `--node-name`) whichever
+    /// node each kubelet names, on [`Shim::socket_in`] `dir`.
+    pub async fn start_in(pinned: Option<&str>, dir: tempfile::TempDir) -> Shim {
+        let config = DockerConfig { node_name: pinned.map(str::to_string), ..DockerConfig::default() };
+        let served = ServedShim::start(config, &Shim::socket_in(&dir)).await.expect("serving the shim on Docker");
         Shim { endpoint: served.endpoint(), served, _dir: dir }
+    }
+
+    /// Where a shim started in `dir` serves.
+    pub fn socket_in(dir: &tempfile::TempDir) -> std::path::PathBuf {
+        dir.path().join("docker-shim.sock")
     }
 
     /// Stops serving; every client must be dropped first (the server drains).
@@ -77,6 +87,15 @@ pub fn test_timings() -> Timings {
     }
 }
 
+/// A kubelet for node `name` on the runtime at `endpoint`, on loopback.
+pub fn kubelet_config(cluster: &TestCluster, name: &str, endpoint: &str, timings: Timings) -> Config {
+    let mut config = Config::new(cluster.url(), name, endpoint);
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    config.timings = timings;
+    config
+}
+
 /// One node: a shim for it, a kubelet connected to the shim by its endpoint, and
 /// the test's own clients to the same shim.
 pub struct DockerNode {
@@ -89,11 +108,8 @@ pub struct DockerNode {
 impl DockerNode {
     pub async fn start(cluster: &TestCluster, name: &str, timings: Timings) -> DockerNode {
         let shim = Shim::start(name).await;
-        let mut config = Config::new(cluster.url(), name, shim.endpoint.clone());
-        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        config.timings = timings;
-        let kubelet = Kubelet::start(config).await.expect("the kubelet starts");
+        let kubelet =
+            Kubelet::start(kubelet_config(cluster, name, &shim.endpoint, timings)).await.expect("the kubelet starts");
         let runtime = capstan_cri::connect(&shim.endpoint).await.expect("connecting to the shim");
         DockerNode { name: name.to_string(), runtime, kubelet, shim }
     }

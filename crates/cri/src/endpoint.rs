@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::ShimCommonError;
+use crate::CriError;
 
 /// A parsed runtime endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,8 +18,8 @@ pub enum RuntimeEndpoint {
 }
 
 /// Parses `unix:///abs/path.sock` (or a bare absolute path) and `memory://`.
-pub fn parse_endpoint(endpoint: &str) -> Result<RuntimeEndpoint, ShimCommonError> {
-    let bad = || ShimCommonError::BadEndpoint { endpoint: endpoint.to_string() };
+pub fn parse_endpoint(endpoint: &str) -> Result<RuntimeEndpoint, CriError> {
+    let bad = || CriError::BadEndpoint { endpoint: endpoint.to_string() };
     let trimmed = endpoint.trim();
     if trimmed == "memory://" || trimmed == "memory" {
         return Ok(RuntimeEndpoint::Memory);
@@ -35,20 +35,6 @@ pub fn parse_endpoint(endpoint: &str) -> Result<RuntimeEndpoint, ShimCommonError
     Ok(RuntimeEndpoint::Unix(PathBuf::from(path)))
 }
 
-/// The node a shim serves: `--node-name` when given, else this machine's hostname.
-pub fn node_name_or_hostname(flag: Option<String>) -> Result<String, ShimCommonError> {
-    if let Some(name) = flag.filter(|n| !n.is_empty()) {
-        return Ok(name);
-    }
-    let path = "/etc/hostname";
-    let hostname = std::fs::read_to_string(path).map_err(|source| ShimCommonError::Io {
-        what: "--node-name not given, and reading",
-        path: path.into(),
-        source,
-    })?;
-    Ok(hostname.trim().to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,11 +48,6 @@ mod tests {
         );
         assert_eq!(parse_endpoint("/run/capstan/docker-shim.sock").ok(), Some(RuntimeEndpoint::Unix(sock)));
         assert_eq!(parse_endpoint("memory://").ok(), Some(RuntimeEndpoint::Memory));
-    }
-
-    #[test]
-    fn a_given_node_name_wins_over_the_hostname() {
-        assert_eq!(node_name_or_hostname(Some("n1".into())).ok().as_deref(), Some("n1"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub const POD_ATTEMPT: &str = "io.capstan.pod.attempt";
 pub const CONTAINER_NAME: &str = "io.capstan.container.name";
 /// The container's attempt (restart) number (on containers).
 pub const CONTAINER_ATTEMPT: &str = "io.capstan.container.attempt";
-/// The node whose kubelet created it; a shim lists and touches only its own node's.
+/// The node whose kubelet created it; a shim lists and touches for each caller only its node's.
 pub const NODE_NAME: &str = "io.capstan.node.name";
 /// [`KIND_SANDBOX`] or [`KIND_CONTAINER`].
 pub const KIND: &str = "io.capstan.kind";
@@ -138,6 +138,11 @@ pub fn container_log_path(log_directory: &str, log_path: &str) -> String {
 /// Whether every pair of `selector` is in `labels` (an empty selector matches all).
 pub fn matches_selector(labels: &Labels, selector: &Labels) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Whether a sandbox or container with `labels` is `node`'s.
+pub fn is_of_node(labels: &Labels, node: &str) -> bool {
+    labels.get(NODE_NAME).is_some_and(|of| of == node)
 }
 
 /// A sandbox's metadata, read back from its labels.

@@ -110,9 +110,14 @@ async fn update_rate(api: &capstan_client::Api<Pod>, pods: usize, label: &str) -
     Ok((pods as f64 / started.elapsed().as_secs_f64(), cpu_time().saturating_sub(cpu)))
 }
 
+/// The scheduler's metrics, as a scrape would read them.
+fn scrape(scheduler: &Scheduler) -> Result<String, BenchError> {
+    Ok(scheduler.registry().render().map_err(capstan_scheduler::SchedulerError::from)?)
+}
+
 /// Binds the scheduler has made, from its metrics.
-fn scheduled(scheduler: &Scheduler) -> usize {
-    metric_sum(&scheduler.registry().render(), "scheduler_schedule_attempts_total", "result=\"scheduled\"") as usize
+fn scheduled(scheduler: &Scheduler) -> Result<usize, BenchError> {
+    Ok(metric_sum(&scrape(scheduler)?, "scheduler_schedule_attempts_total", "result=\"scheduled\"") as usize)
 }
 
 /// Every pod bound, no node over its 110 pods: the run's result is real.
@@ -193,10 +198,10 @@ pub async fn run_point(nodes: usize, pods: usize, timeout: Duration) -> Result<P
     let mut bound = 0;
     while bound < pods && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
-        bound = scheduled(&scheduler);
+        bound = scheduled(&scheduler)?;
     }
     let (elapsed, cpu_binding) = (started.elapsed(), cpu_time().saturating_sub(cpu));
-    let text = scheduler.registry().render();
+    let text = scrape(&scheduler)?;
     let mean = |name: &str| {
         let count = metric_sum(&text, &format!("{name}_count"), "");
         if count > 0.0 {

@@ -1,45 +1,55 @@
 //! Prometheus metrics for every Capstan component (DESIGN.md: every service
-//! serves `grpc.health.v1` and Prometheus metrics), small and without a
-//! metrics framework behind it. Serving them (`GET /metrics`) is
-//! `capstan-server`'s: this crate knows no network.
+//! serves `grpc.health.v1` and Prometheus metrics). The metric types, label
+//! families and the text format are the Prometheus project's own client,
+//! `prometheus-client`, re-exported here so every crate uses one version.
+//! This crate adds only what that client leaves to its user: one registry
+//! that every clone shares (its own is registered into through `&mut` by a
+//! single owner), names scraped exactly as dashboards know them, duplicates
+//! refused, and Prometheus' default buckets. Serving the scrape
+//! (`GET /metrics`) is `capstan-server`'s: this crate knows no network.
 //!
 //! ```
-//! # fn demo() -> Result<(), capstan_metrics::MetricsError> {
-//! use capstan_metrics::{exponential_buckets, Registry};
+//! # fn main() -> Result<(), capstan_metrics::MetricsError> {
+//! use capstan_metrics::{exponential_buckets, Counter, Family, Histogram, Registry};
 //! let registry = Registry::new();
-//! let attempts = registry.counter_vec("x_attempts_total", "Attempts by result.", ["result"])?;
-//! let scheduled = attempts.with(["scheduled"]); // keep the handle; updates are lock-free
-//! scheduled.inc();
-//! let latency = registry.histogram("x_duration_seconds", "How long.", &exponential_buckets(0.001, 2.0, 15))?;
+//! // a label set is usually a `#[derive(prometheus_client::encoding::EncodeLabelSet)]`
+//! // struct (the derive names `prometheus_client` by path, so its crate depends on it
+//! // too); a list of pairs works as well
+//! let attempts: Family<Vec<(&str, String)>, Counter> =
+//!     registry.register("x_attempts_total", "Attempts by result.", Family::default())?;
+//! attempts.get_or_create(&vec![("result", "scheduled".into())]).inc();
+//! let latency = registry.register(
+//!     "x_duration_seconds",
+//!     "How long.",
+//!     Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+//! )?;
 //! latency.observe(0.003);
-//! assert!(registry.render().contains("x_attempts_total{result=\"scheduled\"} 1"));
+//! assert!(registry.render()?.contains("x_attempts_total{result=\"scheduled\"} 1\n"));
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! # Layout
-//! - [`counter`] ([`Counter`], [`Gauge`]), [`histogram`] ([`Histogram`] and
-//!   bucket helpers), [`family`] (the same metric by label values:
-//!   [`CounterVec`], [`GaugeVec`], [`HistogramVec`]).
-//! - [`registry`]: names, HELP and TYPE, and the scrape's text.
-//! - [`text`]: the exposition format (name rules, escaping, values).
-//!
 //! # Invariants
-//! - A registered name is valid and unique, label names are valid and the
-//!   number of label values is checked by the type system, so updating a
-//!   metric can never fail.
-//! - A histogram's `_count` equals its `+Inf` bucket in every scrape.
+//! - A name is registered once, and scraped exactly as registered: a
+//!   counter's name is given with its `_total`, which the text format adds
+//!   itself, so it is never doubled nor dropped.
+//! - The scrape is the Prometheus text format 0.0.4 ([`CONTENT_TYPE`]), not
+//!   OpenMetrics: it is what Capstan has always served, every scraper
+//!   accepts it, and its `# TYPE` lines keep a counter's `_total` name, so
+//!   scrapes and the tests that read them line by line are unchanged.
 
-pub mod counter;
 pub mod error;
-pub mod family;
-pub mod histogram;
 pub mod registry;
-pub mod text;
 
-pub use counter::{Counter, Gauge};
 pub use error::MetricsError;
-pub use family::{CounterVec, Family, GaugeVec, HistogramVec};
-pub use histogram::{exponential_buckets, linear_buckets, Histogram, DEFAULT_BUCKETS};
 pub use registry::Registry;
-pub use text::CONTENT_TYPE;
+
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+pub use prometheus_client::metrics::counter::Counter;
+pub use prometheus_client::metrics::family::Family;
+pub use prometheus_client::metrics::gauge::Gauge;
+pub use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+
+/// Prometheus' default buckets (seconds), 5 ms to 10 s, as every client
+/// library but this one names them; grpc-go's latency histogram uses them.
+pub const DEFAULT_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];

@@ -3,7 +3,8 @@
 //! outcome in Kubernetes' workqueue metrics.
 
 use crate::workqueue::WorkQueue;
-use capstan_metrics::{exponential_buckets, CounterVec, GaugeVec, HistogramVec, MetricsError, Registry};
+use capstan_metrics::{exponential_buckets, Counter, Family, Gauge, Histogram, MetricsError, Registry};
+use prometheus_client::encoding::EncodeLabelSet;
 use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
@@ -26,31 +27,55 @@ pub trait ReconcileError: Display {
     fn is_conflict(&self) -> bool;
 }
 
+/// The `workqueue_*` series' label: the queue, named for its controller.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Queue {
+    name: &'static str,
+}
+
+/// The reconcile duration's label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Controller {
+    controller: &'static str,
+}
+
+/// The reconcile count's labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    controller: &'static str,
+    result: &'static str,
+}
+
 /// The workqueue metrics of every controller, in Kubernetes' names.
 #[derive(Clone)]
 pub struct QueueMetrics {
-    depth: GaugeVec<1>,
-    reconciles: CounterVec<2>,
-    duration: HistogramVec<1>,
-    retries: CounterVec<1>,
+    depth: Family<Queue, Gauge>,
+    reconciles: Family<Outcome, Counter>,
+    duration: Family<Controller, Histogram>,
+    retries: Family<Queue, Counter>,
 }
 
 impl QueueMetrics {
     pub fn register(registry: &Registry) -> Result<Self, MetricsError> {
         Ok(QueueMetrics {
-            depth: registry.gauge_vec("workqueue_depth", "Keys waiting in a controller's queue.", ["name"])?,
-            reconciles: registry.counter_vec(
+            depth: registry.register("workqueue_depth", "Keys waiting in a controller's queue.", Family::default())?,
+            reconciles: registry.register(
                 "capstan_controller_reconcile_total",
                 "Reconciles by controller and result (success, requeue, conflict, error).",
-                ["controller", "result"],
+                Family::default(),
             )?,
-            duration: registry.histogram_vec(
+            duration: registry.register(
                 "capstan_controller_reconcile_duration_seconds",
                 "How long one reconcile took.",
-                ["controller"],
-                &exponential_buckets(0.0005, 2.0, 16),
+                Family::<Controller, Histogram>::new_with_constructor(|| {
+                    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+                }),
             )?,
-            retries: registry.counter_vec("workqueue_retries_total", "Keys re-queued after a failure.", ["name"])?,
+            retries: registry.register(
+                "workqueue_retries_total",
+                "Keys re-queued after a failure.",
+                Family::default(),
+            )?,
         })
     }
 }
@@ -83,10 +108,10 @@ where
         }
     };
     let metrics = workers.metrics.clone();
-    let depth = metrics.depth.with([controller]);
-    let duration = metrics.duration.with([controller]);
-    let retries = metrics.retries.with([controller]);
-    let result = |name: &str| metrics.reconciles.with([controller, name]);
+    let depth = metrics.depth.get_or_create_owned(&Queue { name: controller });
+    let duration = metrics.duration.get_or_create_owned(&Controller { controller });
+    let retries = metrics.retries.get_or_create_owned(&Queue { name: controller });
+    let result = |result| metrics.reconciles.get_or_create_owned(&Outcome { controller, result });
     let (success, requeued, conflict, failed) =
         (result("success"), result("requeue"), result("conflict"), result("error"));
     let loops = (0..workers.count.max(1)).map(|_| {
@@ -95,11 +120,11 @@ where
         let (success, requeued, conflict, failed) = (success.clone(), requeued.clone(), conflict.clone(), failed.clone());
         async move {
             while let Some(key) = queue.get().await {
-                depth.set(queue.len() as f64);
+                depth.set(i64::try_from(queue.len()).unwrap_or(i64::MAX));
                 let span = tracing::info_span!("reconcile", controller, key = %key);
                 let started = std::time::Instant::now();
                 let result = tracing::Instrument::instrument(reconcile(key.clone()), span).await;
-                duration.observe_duration(started.elapsed());
+                duration.observe(started.elapsed().as_secs_f64());
                 match result {
                     Ok(Requeue::No) => {
                         success.inc();
@@ -154,9 +179,10 @@ mod tests {
         let shutdown = CancellationToken::new();
         let (succeeded, mut success) = tokio::sync::mpsc::unbounded_channel();
         queue.add("k".to_string());
+        let registry = Registry::new();
         let run = tokio::spawn({
             let (queue, attempts, shutdown) = (queue.clone(), attempts.clone(), shutdown.clone());
-            let metrics = QueueMetrics::register(&Registry::new()).expect("metrics");
+            let metrics = QueueMetrics::register(&registry).expect("metrics");
             let workers = Workers { controller: "test", count: 2, metrics };
             run_workers(workers, queue, shutdown, move |_key: String| {
                 let (attempts, succeeded) = (attempts.clone(), succeeded.clone());
@@ -180,5 +206,17 @@ mod tests {
         assert_eq!(queue.failures(&"k".to_string()), 0, "success forgets");
         shutdown.cancel();
         assert!(run.await.is_ok());
+        // Kubernetes' names and labels, which dashboards read
+        let text = registry.render().expect("renders");
+        for line in [
+            "workqueue_depth{name=\"test\"} 0",
+            "workqueue_retries_total{name=\"test\"} 2",
+            "capstan_controller_reconcile_total{controller=\"test\",result=\"error\"} 2",
+            "capstan_controller_reconcile_total{controller=\"test\",result=\"success\"} 1",
+            "capstan_controller_reconcile_total{controller=\"test\",result=\"conflict\"} 0",
+            "capstan_controller_reconcile_duration_seconds_count{controller=\"test\"} 3",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
     }
 }

@@ -11,34 +11,49 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use capstan_metrics::{CounterVec, HistogramVec, MetricsError, Registry, DEFAULT_BUCKETS};
+use capstan_metrics::{Counter, Family, Histogram, MetricsError, Registry, DEFAULT_BUCKETS};
 use http::HeaderMap;
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
+use prometheus_client::encoding::EncodeLabelSet;
 use tokio::time::Instant;
 use tower::{Layer, Service};
+
+/// `grpc_server_handled_total`'s labels, as grpc-go names them.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Handled {
+    grpc_service: String,
+    grpc_method: String,
+    grpc_code: &'static str,
+}
+
+/// `grpc_server_handling_seconds`' labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Handling {
+    grpc_service: String,
+    grpc_method: String,
+}
 
 /// The two metric families, registered once per registry.
 #[derive(Clone, Debug)]
 pub struct RequestMetrics {
-    handled: CounterVec<3>,
-    handling: HistogramVec<2>,
+    handled: Family<Handled, Counter>,
+    handling: Family<Handling, Histogram>,
 }
 
 impl RequestMetrics {
     /// Registers `grpc_server_handled_total` and `grpc_server_handling_seconds`.
     pub fn register(registry: &Registry) -> Result<RequestMetrics, MetricsError> {
         Ok(RequestMetrics {
-            handled: registry.counter_vec(
+            handled: registry.register(
                 "grpc_server_handled_total",
                 "Total number of RPCs completed on the server, regardless of success or failure.",
-                ["grpc_service", "grpc_method", "grpc_code"],
+                Family::default(),
             )?,
-            handling: registry.histogram_vec(
+            handling: registry.register(
                 "grpc_server_handling_seconds",
                 "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
-                ["grpc_service", "grpc_method"],
-                DEFAULT_BUCKETS,
+                Family::<Handling, Histogram>::new_with_constructor(|| Histogram::new(DEFAULT_BUCKETS)),
             )?,
         })
     }
@@ -80,9 +95,15 @@ impl Call {
 
     fn finish(self, code: tonic::Code) {
         // an unknown method would otherwise make a new series per path a caller invents
-        let method = if code == tonic::Code::Unimplemented { "unknown" } else { &self.method };
-        self.metrics.handled.with([&self.service, method, code_name(code)]).inc();
-        self.metrics.handling.with([&self.service, method]).observe_duration(self.started.elapsed());
+        let method = if code == tonic::Code::Unimplemented { "unknown".into() } else { self.method };
+        let handling = Handling { grpc_service: self.service, grpc_method: method };
+        self.metrics.handling.get_or_create(&handling).observe(self.started.elapsed().as_secs_f64());
+        let handled = Handled {
+            grpc_service: handling.grpc_service,
+            grpc_method: handling.grpc_method,
+            grpc_code: code_name(code),
+        };
+        self.metrics.handled.get_or_create(&handled).inc();
     }
 }
 

@@ -1,7 +1,7 @@
 //! One port, two protocols: a plain HTTP/1.1 scrape of `/metrics` and a gRPC
 //! health check against the same listener, over real TCP and a unix socket.
 
-use capstan_metrics::{Registry, CONTENT_TYPE};
+use capstan_metrics::{Counter, Family, Registry, CONTENT_TYPE};
 use capstan_server::{Server, ServerConfig};
 use hyper_util::rt::TokioIo;
 use tonic::transport::{Channel, Endpoint, Uri};
@@ -20,8 +20,9 @@ async fn check(channel: Channel, service: &str) -> Result<i32, tonic::Status> {
 #[tokio::test]
 async fn scrape_and_health_share_one_tcp_port() {
     let registry = Registry::new();
-    let requests = registry.counter_vec("demo_requests_total", "Requests by code.", ["code"]).expect("register");
-    requests.with(["200"]).inc_by(2);
+    let requests: Family<[(&str, &str); 1], Counter> =
+        registry.register("demo_requests_total", "Requests by code.", Family::default()).expect("register");
+    requests.get_or_create(&[("code", "200")]).inc_by(2);
     let server = server(&registry);
     server.health().set_service_status("demo.Service", tonic_health::ServingStatus::Serving).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -44,7 +45,7 @@ async fn scrape_and_health_share_one_tcp_port() {
     assert_eq!(unknown, Some(tonic::Code::NotFound));
 
     // a later scrape sees later updates, the health checks among them
-    requests.with(["500"]).inc();
+    requests.get_or_create(&[("code", "500")]).inc();
     let body = capstan_test_support::http_get(addr, "/metrics").await.expect("GET").body;
     assert!(body.contains("demo_requests_total{code=\"500\"} 1\n"), "{body}");
     let checks =

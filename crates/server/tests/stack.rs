@@ -94,7 +94,7 @@ fn handled(registry: &Registry, method: &str, code: &str) -> Option<f64> {
     let series = format!(
         "grpc_server_handled_total{{grpc_service=\"capstan.kubelet.v1.KubeletService\",grpc_method=\"{method}\",grpc_code=\"{code}\"}}"
     );
-    metric_sample(&registry.render(), &series)
+    metric_sample(&registry.render().expect("renders"), &series)
 }
 
 #[tokio::test(start_paused = true)]
@@ -169,7 +169,7 @@ async fn metrics_count_calls_by_method_and_code() {
     assert_eq!(handled(&h.registry, "PodUsage", "NotFound"), Some(1.0));
     // an unimplemented method is not a series of its own
     assert_eq!(handled(&h.registry, "unknown", "Unimplemented"), Some(1.0));
-    let text = h.registry.render();
+    let text = h.registry.render().expect("renders");
     let timed = "grpc_server_handling_seconds_count{grpc_service=\"capstan.kubelet.v1.KubeletService\",grpc_method=\"PodUsage\"}";
     assert_eq!(metric_sample(&text, timed), Some(3.0), "{text}");
 }

@@ -52,8 +52,12 @@ pub async fn serve(socket: UdpSocket, port: Arc<PortState>, idle: Duration, stop
                 };
                 flow.touched.send_replace(());
                 match flow.upstream.send(&buf[..n]).await {
-                    Ok(sent) => flow.counters.bytes_to_backend.inc_by(sent as u64),
-                    Err(_) => flow.counters.errors.inc(),
+                    Ok(sent) => {
+                        flow.counters.bytes_to_backend.inc_by(sent as u64);
+                    }
+                    Err(_) => {
+                        flow.counters.errors.inc();
+                    }
                 }
             }
         }
@@ -87,8 +91,12 @@ async fn reply(
         tokio::select! {
             received = upstream.recv(&mut buf) => match received {
                 Ok(n) => match socket.send_to(&buf[..n], client).await {
-                    Ok(sent) => counters.bytes_from_backend.inc_by(sent as u64),
-                    Err(_) => counters.errors.inc(),
+                    Ok(sent) => {
+                        counters.bytes_from_backend.inc_by(sent as u64);
+                    }
+                    Err(_) => {
+                        counters.errors.inc();
+                    }
                 },
                 // ICMP unreachable from the backend, or the socket failed
                 Err(_) => {

@@ -5,7 +5,8 @@
 
 use crate::error::SchedulerError;
 use crate::queue::Lengths;
-use capstan_metrics::{exponential_buckets, Counter, Gauge, Histogram, HistogramVec, Registry};
+use capstan_metrics::{exponential_buckets, Counter, Family, Gauge, Histogram, Registry};
+use prometheus_client::encoding::EncodeLabelSet;
 
 /// How a scheduling attempt ended (the `result` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,24 @@ impl Attempt {
     }
 }
 
+/// The attempt count's and e2e latency's labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    result: &'static str,
+    profile: String,
+}
+
+/// `scheduler_pending_pods`' label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabel {
+    queue: &'static str,
+}
+
+/// 1 ms … about 16 s, doubling, as kube-scheduler's latency buckets.
+fn latency_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
 /// One profile's attempt counter and e2e histogram, per result.
 #[derive(Debug, Clone)]
 pub struct ProfileMetrics {
@@ -42,7 +61,7 @@ impl ProfileMetrics {
             Attempt::Error => &self.error,
         };
         count.inc();
-        latency.observe_duration(e2e);
+        latency.observe(e2e.as_secs_f64());
     }
 }
 
@@ -50,8 +69,8 @@ impl ProfileMetrics {
 #[derive(Debug, Clone)]
 pub struct Metrics {
     registry: Registry,
-    attempts: capstan_metrics::CounterVec<2>,
-    e2e: HistogramVec<2>,
+    attempts: Family<AttemptLabels, Counter>,
+    e2e: Family<AttemptLabels, Histogram>,
     algorithm: Histogram,
     binding: Histogram,
     pending: [Gauge; 3],
@@ -61,42 +80,46 @@ pub struct Metrics {
 impl Metrics {
     /// Register the scheduler's metrics in `registry`.
     pub fn register(registry: &Registry) -> Result<Metrics, SchedulerError> {
-        // 1 ms … about 16 s, doubling, as kube-scheduler's latency buckets
-        let seconds = exponential_buckets(0.001, 2.0, 15);
-        let attempts = registry.counter_vec(
+        let attempts = registry.register(
             "scheduler_schedule_attempts_total",
             "Number of attempts to schedule pods, by the result. 'unschedulable' means a pod could not be \
                  scheduled, while 'error' means an internal scheduler problem.",
-            ["result", "profile"],
+            Family::default(),
         )?;
-        let e2e = registry.histogram_vec(
+        let e2e = registry.register(
             "scheduler_e2e_scheduling_duration_seconds",
             "E2e scheduling latency in seconds (scheduling algorithm + binding), by the result.",
-            ["result", "profile"],
-            &seconds,
+            Family::<AttemptLabels, Histogram>::new_with_constructor(latency_buckets),
         )?;
-        let algorithm = registry.histogram(
+        let algorithm = registry.register(
             "scheduler_scheduling_algorithm_duration_seconds",
             "Scheduling algorithm latency in seconds (filtering and scoring nodes).",
-            &exponential_buckets(0.0001, 2.0, 15),
+            Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
         )?;
-        let binding =
-            registry.histogram("scheduler_binding_duration_seconds", "Binding latency in seconds.", &seconds)?;
-        let pending = registry.gauge_vec(
+        let binding = registry.register(
+            "scheduler_binding_duration_seconds",
+            "Binding latency in seconds.",
+            latency_buckets(),
+        )?;
+        let pending: Family<QueueLabel, Gauge> = registry.register(
             "scheduler_pending_pods",
             "Number of pending pods, by the queue type. 'active' means number of pods in activeQ; 'backoff' \
                  means number of pods in backoffQ; 'unschedulable' means number of pods in unschedulablePods.",
-            ["queue"],
+            Family::default(),
         )?;
-        let event_errors =
-            registry.counter("capstan_scheduler_event_errors_total", "Events the scheduler could not write.")?;
+        let event_errors = registry.register(
+            "capstan_scheduler_event_errors_total",
+            "Events the scheduler could not write.",
+            Counter::default(),
+        )?;
         Ok(Metrics {
             registry: registry.clone(),
             attempts,
             e2e,
             algorithm,
             binding,
-            pending: [pending.with(["active"]), pending.with(["backoff"]), pending.with(["unschedulable"])],
+            pending: ["active", "backoff", "unschedulable"]
+                .map(|queue| pending.get_or_create_owned(&QueueLabel { queue })),
             event_errors,
         })
     }
@@ -107,8 +130,10 @@ impl Metrics {
 
     /// The handles of one profile's series, looked up once.
     pub fn profile(&self, profile: &str) -> ProfileMetrics {
-        let series =
-            |result: Attempt| (self.attempts.with([result.label(), profile]), self.e2e.with([result.label(), profile]));
+        let series = |result: Attempt| {
+            let labels = AttemptLabels { result: result.label(), profile: profile.into() };
+            (self.attempts.get_or_create_owned(&labels), self.e2e.get_or_create_owned(&labels))
+        };
         ProfileMetrics {
             scheduled: series(Attempt::Scheduled),
             unschedulable: series(Attempt::Unschedulable),
@@ -117,18 +142,20 @@ impl Metrics {
     }
 
     pub fn algorithm(&self, took: std::time::Duration) {
-        self.algorithm.observe_duration(took);
+        self.algorithm.observe(took.as_secs_f64());
     }
 
     pub fn binding(&self, took: std::time::Duration) {
-        self.binding.observe_duration(took);
+        self.binding.observe(took.as_secs_f64());
     }
 
     pub fn pending(&self, lengths: Lengths) {
         let [active, backoff, unschedulable] = &self.pending;
-        active.set(lengths.active as f64);
-        backoff.set(lengths.backoff as f64);
-        unschedulable.set(lengths.unschedulable as f64);
+        // a queue longer than i64::MAX is not a thing; saturate rather than wrap
+        let set = |gauge: &Gauge, len: usize| gauge.set(i64::try_from(len).unwrap_or(i64::MAX));
+        set(active, lengths.active);
+        set(backoff, lengths.backoff);
+        set(unschedulable, lengths.unschedulable);
     }
 
     pub fn event_error(&self) {
@@ -148,7 +175,7 @@ mod tests {
         profile.attempt(Attempt::Scheduled, Duration::from_millis(3));
         profile.attempt(Attempt::Unschedulable, Duration::from_millis(1));
         m.pending(Lengths { active: 4, backoff: 1, unschedulable: 2 });
-        let text = m.registry().render();
+        let text = m.registry().render()?;
         for line in [
             "scheduler_schedule_attempts_total{result=\"scheduled\",profile=\"default-scheduler\"} 1",
             "scheduler_schedule_attempts_total{result=\"unschedulable\",profile=\"default-scheduler\"} 1",

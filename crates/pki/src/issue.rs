@@ -19,7 +19,10 @@ pub const CA_VALIDITY: Duration = Duration::days(3650);
 pub const LEAF_VALIDITY: Duration = Duration::days(365);
 /// How far back a certificate's validity starts (clock skew between machines).
 const BACKDATE: Duration = Duration::minutes(5);
-/// The CA's common name.
+/// The CA's common name, before the `@SECONDS-KEY` that makes each CA's name
+/// its own (k3s adds the time; two CAs made in one second differ by key): a
+/// certificate from another cluster's CA is then refused as "unknown issuer"
+/// rather than as a bad signature under the same name.
 pub const CA_NAME: &str = "capstan-ca";
 
 /// What a leaf certificate is for.
@@ -93,7 +96,9 @@ impl Ca {
         let key = KeyPair::generate().map_err(issue_error("the CA"))?;
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, CA_NAME);
+        let key_id: String = key.public_key_raw().iter().rev().take(4).map(|b| format!("{b:02x}")).collect();
+        let name = format!("{CA_NAME}@{}-{key_id}", not_before.unix_timestamp());
+        params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages =
             vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];

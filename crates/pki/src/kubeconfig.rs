@@ -207,6 +207,13 @@ impl Kubeconfig {
         }
         let config: Kubeconfig =
             serde_yaml_ng::from_str(text).map_err(|e| PkiError::kubeconfig(path, format!("not a kubeconfig: {e}")))?;
+        if config.kind.is_empty() && config.api_version.is_empty() && !config.extra.is_empty() {
+            let keys: Vec<&str> = config.extra.keys().map(String::as_str).collect();
+            return Err(PkiError::kubeconfig(
+                path,
+                format!("not a kubeconfig: no apiVersion or kind, and unknown fields {}", keys.join(", ")),
+            ));
+        }
         if !config.kind.is_empty() && config.kind != "Config" {
             return Err(PkiError::kubeconfig(path, format!("kind is {:?}, expected \"Config\"", config.kind)));
         }

@@ -156,8 +156,8 @@ fn start_tasks(
     healthz: Option<TcpListener>,
     metrics_listener: Option<TcpListener>,
 ) -> Result<Tasks<ProxyError>, ProxyError> {
-    let client =
-        Client::connect_with(&config.server, &config.credentials).map_err(|source| ProxyError::Client { url: config.server.clone(), source })?;
+    let client = Client::connect_with(&config.server, &config.credentials)
+        .map_err(|source| ProxyError::Client { url: config.server.clone(), source })?;
     let services = Informer::new(client.api::<Service>(None), ListParams::default());
     let endpoints = Informer::new(client.api::<Endpoints>(None), ListParams::default());
     let (service_store, endpoint_store) = (services.store(), endpoints.store());

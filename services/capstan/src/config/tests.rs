@@ -43,7 +43,9 @@ fn the_kubeconfig_path_is_the_flag_then_kubeconfig_then_home() {
     std::fs::write(&exists, "").expect("write");
     let home = Some(Path::new("/home/u"));
     let list = std::env::join_paths([dir.path().join("a"), exists.clone()]).expect("join");
-    let cases: [(Option<&Path>, Option<&OsStr>, Option<&Path>, Option<PathBuf>); 5] = [
+    /// flag, $KUBECONFIG, home, the path chosen
+    type Case<'a> = (Option<&'a Path>, Option<&'a OsStr>, Option<&'a Path>, Option<PathBuf>);
+    let cases: [Case<'_>; 5] = [
         (Some(Path::new("/f")), Some(OsStr::new("/e")), home, Some("/f".into())),
         (None, Some(OsStr::new("/e")), home, Some("/e".into())),
         (None, Some(list.as_os_str()), home, Some(exists.clone())),

@@ -3,19 +3,22 @@
 //! caller's span and the API server's handling of the call share one trace.
 
 use crate::api::Api;
+use crate::connect::{self, BearerChannel, ClientChannel, Target};
 use crate::error::ClientError;
 use crate::params::DeleteParams;
 use crate::watch::{self, WatchEvent, WatchStream};
+use capstan_pki::Credentials;
 use capstan_proto::api::v1::resource_service_client::ResourceServiceClient;
 use capstan_proto::api::v1::{
     ApiResource, CreateRequest, DeleteResponse, DiscoveryRequest, GetRequest, ListOptions, ListRequest, Object,
     ObjectList, PatchRequest, ResourceRef, UpdateRequest, WatchRequest,
 };
 use capstan_proto::{KindInfo, Resource};
-use capstan_telemetry::{traced_channel, TracedChannel};
+use capstan_telemetry::TraceClientLayer;
 use futures::StreamExt;
-use std::time::Duration;
-use tonic::transport::{Channel, Endpoint};
+use std::path::Path;
+use tonic::transport::Channel;
+use tower::Layer;
 
 /// The patch type the API server supports (RFC 7386).
 pub const MERGE_PATCH: &str = "application/merge-patch+json";
@@ -24,7 +27,7 @@ pub const MERGE_PATCH: &str = "application/merge-patch+json";
 /// connection.
 #[derive(Clone, Debug)]
 pub struct Client {
-    grpc: ResourceServiceClient<TracedChannel>,
+    grpc: ResourceServiceClient<ClientChannel>,
 }
 
 /// Names the object (or, with an empty name, the collection) of `info`'s
@@ -39,28 +42,47 @@ pub fn resource_ref(info: &KindInfo, namespace: &str, name: &str) -> ResourceRef
 }
 
 impl Client {
-    /// A client for the server at `url` (`http://host:port`). The connection
-    /// is made on first use and re-made after failures, so this only fails on
-    /// a malformed address. Call it inside a Tokio runtime.
+    /// A client for the server at `url` (`http://host:port`, or `https://`
+    /// trusting the system's roots), with no credentials. The connection is
+    /// made on first use and re-made after failures, so this only fails on a
+    /// malformed address. Call it inside a Tokio runtime.
     pub fn connect(url: &str) -> Result<Client, ClientError> {
-        let invalid = |message: String| ClientError::InvalidUrl { url: url.to_string(), message };
-        let endpoint = Endpoint::from_shared(url.to_string())
-            .map_err(|e| invalid(e.to_string()))?
-            .connect_timeout(Duration::from_secs(5))
-            // a watch on a half-open connection would otherwise wait forever
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(10))
-            .keep_alive_while_idle(true);
-        if endpoint.uri().host().is_none() {
-            return Err(invalid("no host".to_string()));
-        }
-        Ok(Client::from_channel(endpoint.connect_lazy()))
+        Client::connect_with(url, &Credentials::default())
+    }
+
+    /// A client for the server at `url` with `credentials` (a kubeconfig
+    /// context's): an `https://` address is dialled over TLS with its CA and
+    /// client certificate, and its token is sent on every call. An `http://`
+    /// address ignores the TLS material, as it always did.
+    pub fn connect_with(url: &str, credentials: &Credentials) -> Result<Client, ClientError> {
+        let endpoint = connect::endpoint(url)?;
+        let channel = match endpoint.uri().scheme_str() {
+            Some("https") => connect::tls_channel(endpoint, credentials)?,
+            _ => endpoint.connect_lazy(),
+        };
+        let channel = BearerChannel::new(channel, credentials.token.as_deref(), &credentials.source)?;
+        Ok(Client::over(channel))
+    }
+
+    /// A client for `target` (see [`Target::resolve`]).
+    pub fn connect_to(target: &Target) -> Result<Client, ClientError> {
+        Client::connect_with(&target.server, &target.credentials)
+    }
+
+    /// A client for the current context of the kubeconfig at `path`;
+    /// `server`, when given, overrides the kubeconfig's address.
+    pub fn from_kubeconfig(path: &Path, server: Option<&str>) -> Result<Client, ClientError> {
+        Client::connect_to(&Target::resolve(Some(path), server)?)
     }
 
     /// A client over an existing channel (tests, custom endpoints). The trace
     /// layer is added here.
     pub fn from_channel(channel: Channel) -> Client {
-        Client { grpc: ResourceServiceClient::new(traced_channel(channel)) }
+        Client::over(BearerChannel::anonymous(channel))
+    }
+
+    fn over(channel: BearerChannel) -> Client {
+        Client { grpc: ResourceServiceClient::new(TraceClientLayer.layer(channel)) }
     }
 
     /// The typed view of one kind; `namespace: None` means all namespaces for
@@ -69,7 +91,7 @@ impl Client {
         Api::new(self.clone(), namespace)
     }
 
-    fn grpc(&self) -> ResourceServiceClient<TracedChannel> {
+    fn grpc(&self) -> ResourceServiceClient<ClientChannel> {
         self.grpc.clone()
     }
 
@@ -137,5 +159,7 @@ mod tests {
     async fn connect_refuses_malformed_urls() {
         assert!(matches!(Client::connect("not a url"), Err(ClientError::InvalidUrl { .. })));
         assert!(Client::connect("http://127.0.0.1:6443").is_ok());
+        assert!(Client::connect("https://127.0.0.1:6443").is_ok(), "the system's roots");
+        assert!(matches!(Client::connect("ftp://127.0.0.1:6443"), Err(ClientError::InvalidUrl { .. })));
     }
 }

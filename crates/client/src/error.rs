@@ -54,6 +54,12 @@ pub enum ClientError {
     /// The server address is not a usable URL.
     #[error("invalid server address {url:?}: {message}")]
     InvalidUrl { url: String, message: String },
+    /// The kubeconfig (or a file it names) cannot be read or used.
+    #[error(transparent)]
+    Kubeconfig(std::sync::Arc<capstan_pki::PkiError>),
+    /// Credentials that cannot be sent (a token that is not ASCII, …).
+    #[error("{message}")]
+    Credentials { message: String },
     /// The server answered with something the call cannot use.
     #[error("unexpected response: {message}")]
     UnexpectedResponse { message: String },
@@ -77,6 +83,7 @@ impl ClientError {
             ClientError::Unauthenticated { .. } => "Unauthorized",
             ClientError::Unavailable { .. } | ClientError::ServerUnavailable { .. } => "ServiceUnavailable",
             ClientError::InvalidUrl { .. } => "BadRequest",
+            ClientError::Kubeconfig(_) | ClientError::Credentials { .. } => "BadRequest",
             ClientError::UnexpectedResponse { .. } => "InternalError",
             ClientError::Other { code, .. } => match code {
                 Code::DeadlineExceeded => "Timeout",
@@ -132,9 +139,33 @@ fn causes_of(status: &tonic::Status) -> Vec<FieldCause> {
         .collect()
 }
 
+/// The status's message, and for a failure tonic made itself ("transport
+/// error"), the innermost cause: a TLS alert or a refused handshake is what the
+/// user has to act on.
+fn with_cause(status: &tonic::Status) -> String {
+    let message = status.message().to_string();
+    let mut innermost = None;
+    let mut source = std::error::Error::source(status);
+    while let Some(e) = source {
+        innermost = Some(e.to_string());
+        source = e.source();
+    }
+    match innermost {
+        Some(cause) if !message.contains(&cause) => {
+            let hint = if cause.contains("received fatal alert") {
+                " (the server refused the TLS connection: is the client certificate issued by the cluster's CA?)"
+            } else {
+                ""
+            };
+            format!("{message}: {cause}{hint}")
+        }
+        _ => message,
+    }
+}
+
 impl From<tonic::Status> for ClientError {
     fn from(status: tonic::Status) -> Self {
-        let message = status.message().to_string();
+        let message = with_cause(&status);
         match status.code() {
             Code::NotFound => ClientError::NotFound { message },
             Code::AlreadyExists => ClientError::AlreadyExists { message },

@@ -9,13 +9,19 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "capstan", version, about = "Capstan: a Kubernetes-style container orchestrator")]
 pub struct Cli {
-    /// API server address (default: $CAPSTAN_SERVER, then the config file,
+    /// API server address (default: $CAPSTAN_SERVER, then the kubeconfig's,
     /// then http://127.0.0.1:6443)
     #[arg(long, global = true, value_name = "URL")]
     pub server: Option<String>,
-    /// The namespace to work in (default: the config file's, else "default")
+    /// The namespace to work in (default: the kubeconfig context's, else "default")
     #[arg(short = 'n', long, global = true, value_name = "NS")]
     pub namespace: Option<String>,
+    /// The kubeconfig to use (default: $KUBECONFIG, then ~/.capstan/config)
+    #[arg(long, global = true, value_name = "FILE", env = "KUBECONFIG", hide_env_values = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current-context)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -58,6 +64,10 @@ pub enum Command {
     Up(UpArgs),
     /// Load image archives into a node's runtime
     Image(crate::image::ImageArgs),
+    /// Make the cluster's certificates and kubeconfigs
+    Certs(crate::certs::CertsArgs),
+    /// Show and change the kubeconfig
+    Config(crate::config_cmd::ConfigArgs),
 }
 
 impl Command {
@@ -82,6 +92,8 @@ impl Command {
             Command::Explain(_) => "explain",
             Command::Up(_) => "up",
             Command::Image(_) => "image",
+            Command::Certs(_) => "certs",
+            Command::Config(_) => "config",
         }
     }
 }

@@ -1,149 +1,184 @@
-//! Which server and namespace a command talks to: `--server`, else
-//! `$CAPSTAN_SERVER`, else the config file (`$CAPSTAN_CONFIG` or
-//! `~/.capstan/config`, which `capstan up` writes), else the default.
+//! Which server, namespace and credentials a command uses: `--server`, else
+//! `$CAPSTAN_SERVER`, else the kubeconfig, else the default; the kubeconfig is
+//! `--kubeconfig`, else `$KUBECONFIG`, else `~/.capstan/config` (which
+//! `capstan up` writes).
+//!
+//! The file is a kubeconfig in Kubernetes' format, so `kubectl` reads it too.
+//! Before certificates it was a two-key YAML file (`server`, `namespace`);
+//! such a file is still read (as a one-context kubeconfig) and is rewritten
+//! in the kubeconfig format the next time the CLI writes it.
 //!
 //! Resolution is a pure function of its inputs so tests need not touch the
 //! process environment; [`Settings::from_env`] gathers the real inputs.
 
 use crate::errors::CliError;
-use serde::{Deserialize, Serialize};
+use capstan_client::Credentials;
+use capstan_pki::kubeconfig::{Cluster, Context, NamedCluster, NamedContext, NamedUser};
+use capstan_pki::Kubeconfig;
+use serde::Deserialize;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:6443";
 pub const DEFAULT_NAMESPACE: &str = "default";
+/// The cluster, user and context name of the old format's file and of `capstan up`.
+pub const LOCAL: &str = "capstan-local";
 
-/// The config file: a tiny YAML document.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The file before it became a kubeconfig: a tiny YAML document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+struct LegacyFile {
+    #[serde(default)]
+    server: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
 }
 
-/// Where the config file lives: `$CAPSTAN_CONFIG`, else `~/.capstan/config`.
-pub fn config_path(env_config: Option<PathBuf>, home: Option<PathBuf>) -> Option<PathBuf> {
-    env_config.filter(|p| !p.as_os_str().is_empty()).or_else(|| home.map(|h| h.join(".capstan").join("config")))
+/// Where the kubeconfig is: the flag, else `$KUBECONFIG` (of a `:`-separated
+/// list, the first file that exists, else the first), else `~/.capstan/config`.
+pub fn kubeconfig_path(flag: Option<&Path>, env_kubeconfig: Option<&OsStr>, home: Option<&Path>) -> Option<PathBuf> {
+    if let Some(flag) = flag.filter(|p| !p.as_os_str().is_empty()) {
+        return Some(flag.to_path_buf());
+    }
+    if let Some(list) = env_kubeconfig.filter(|l| !l.is_empty()) {
+        let paths: Vec<PathBuf> = std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()).collect();
+        if let Some(path) = paths.iter().find(|p| p.exists()).or(paths.first()) {
+            return Some(path.clone());
+        }
+    }
+    home.map(|h| h.join(".capstan").join("config"))
 }
 
-/// The process's config file path.
+/// The process's kubeconfig path, `flag` first.
+pub fn default_kubeconfig_path(flag: Option<&Path>) -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    kubeconfig_path(flag, std::env::var_os("KUBECONFIG").as_deref(), home.as_deref())
+}
+
+/// The kubeconfig `capstan up` points at its cluster.
 pub fn default_config_path() -> Option<PathBuf> {
-    config_path(std::env::var_os("CAPSTAN_CONFIG").map(PathBuf::from), std::env::var_os("HOME").map(PathBuf::from))
+    default_kubeconfig_path(None)
 }
 
-/// Reads the config file; a missing file is no config.
-pub fn load(path: &Path) -> Result<Option<ConfigFile>, CliError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(CliError::io(path, e)),
-    };
-    if text.trim().is_empty() {
-        return Ok(Some(ConfigFile::default()));
+/// Parses the file's text: a kubeconfig, or the old format as a kubeconfig
+/// with one context.
+pub fn parse(text: &str, path: &Path) -> Result<Kubeconfig, CliError> {
+    if let Ok(legacy) = serde_yaml_ng::from_str::<LegacyFile>(text) {
+        if legacy != LegacyFile::default() {
+            let server = legacy.server.unwrap_or_else(|| DEFAULT_SERVER.to_string());
+            let mut config = Kubeconfig::empty();
+            point_at(&mut config, &server, legacy.namespace);
+            return Ok(config);
+        }
     }
-    serde_yaml_ng::from_str(&text)
-        .map(Some)
-        .map_err(|e| CliError::Usage(format!("config file {}: {e}", path.display())))
+    Ok(Kubeconfig::parse(text, path)?)
 }
 
-/// Writes the config file, creating its directory.
-pub fn save(path: &Path, config: &ConfigFile) -> Result<(), CliError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir, e))?;
+/// Reads the kubeconfig; a missing file is none.
+pub fn load(path: &Path) -> Result<Option<Kubeconfig>, CliError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, path).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CliError::io(path, e)),
     }
-    let text = serde_yaml_ng::to_string(config).map_err(|e| CliError::Usage(format!("encoding the config: {e}")))?;
-    std::fs::write(path, text).map_err(|e| CliError::io(path, e))
 }
 
-/// The server and namespace a command uses.
+/// Writes the kubeconfig (0600: it may hold keys), creating its directory.
+pub fn save(path: &Path, config: &Kubeconfig) -> Result<(), CliError> {
+    Ok(config.save(path)?)
+}
+
+/// Makes [`LOCAL`] (plain `server`, no credentials) the current context,
+/// keeping every other entry and the context's namespace.
+pub fn point_at(config: &mut Kubeconfig, server: &str, namespace: Option<String>) {
+    let cluster = Cluster { server: server.to_string(), ..Cluster::default() };
+    match config.clusters.iter_mut().find(|c| c.name == LOCAL) {
+        Some(named) => named.cluster = Cluster { extra: std::mem::take(&mut named.cluster.extra), ..cluster },
+        None => config.clusters.push(NamedCluster { name: LOCAL.to_string(), cluster }),
+    }
+    if !config.users.iter().any(|u| u.name == LOCAL) {
+        config.users.push(NamedUser { name: LOCAL.to_string(), ..NamedUser::default() });
+    }
+    match config.contexts.iter_mut().find(|c| c.name == LOCAL) {
+        Some(named) => {
+            named.context.cluster = LOCAL.to_string();
+            named.context.user = LOCAL.to_string();
+            if namespace.is_some() {
+                named.context.namespace = namespace;
+            }
+        }
+        None => config.contexts.push(NamedContext {
+            name: LOCAL.to_string(),
+            context: Context { cluster: LOCAL.to_string(), user: LOCAL.to_string(), namespace, ..Context::default() },
+        }),
+    }
+    config.current_context = LOCAL.to_string();
+}
+
+/// The server, namespace and credentials a command uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub server: String,
     pub namespace: String,
     /// true when `-n` was given (apply then refuses manifests that say otherwise)
     pub namespace_given: bool,
+    pub credentials: Credentials,
+}
+
+/// What the command line and environment say.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inputs<'a> {
+    pub flag_server: Option<&'a str>,
+    pub flag_namespace: Option<&'a str>,
+    pub flag_context: Option<&'a str>,
+    pub env_server: Option<&'a str>,
 }
 
 impl Settings {
-    /// Flags win over the environment, the environment over the file.
-    pub fn resolve(
-        flag_server: Option<&str>,
-        flag_namespace: Option<&str>,
-        env_server: Option<&str>,
-        file: Option<&ConfigFile>,
-    ) -> Settings {
+    /// Flags win over the environment, the environment over the kubeconfig.
+    /// A kubeconfig with no current context (and no `--context`) adds nothing.
+    pub fn resolve(inputs: Inputs<'_>, file: Option<(&Path, &Kubeconfig)>) -> Result<Settings, CliError> {
+        let resolved = match file {
+            Some((path, config)) if inputs.flag_context.is_some() || !config.current_context.is_empty() => {
+                Some(config.resolve(inputs.flag_context, path)?)
+            }
+            _ => None,
+        };
         let non_empty = |s: &&str| !s.trim().is_empty();
-        let server = flag_server
+        let server = inputs
+            .flag_server
             .filter(non_empty)
-            .or(env_server.filter(non_empty))
-            .or(file.and_then(|f| f.server.as_deref()).filter(non_empty))
+            .or(inputs.env_server.filter(non_empty))
+            .or(resolved.as_ref().map(|r| r.server.as_str()))
             .unwrap_or(DEFAULT_SERVER);
-        let namespace = flag_namespace
+        let namespace = inputs
+            .flag_namespace
             .filter(non_empty)
-            .or(file.and_then(|f| f.namespace.as_deref()).filter(non_empty))
+            .or(resolved.as_ref().and_then(|r| r.namespace.as_deref()))
             .unwrap_or(DEFAULT_NAMESPACE);
-        Settings {
+        Ok(Settings {
             server: server.trim().to_string(),
             namespace: namespace.to_string(),
-            namespace_given: flag_namespace.is_some_and(|n| !n.trim().is_empty()),
-        }
+            namespace_given: inputs.flag_namespace.is_some_and(|n| !n.trim().is_empty()),
+            credentials: resolved.map(|r| r.credentials).unwrap_or_default(),
+        })
     }
 
-    /// Resolves against `$CAPSTAN_SERVER` and the config file.
-    pub fn from_env(flag_server: Option<&str>, flag_namespace: Option<&str>) -> Result<Settings, CliError> {
+    /// Resolves against `$CAPSTAN_SERVER` and the kubeconfig.
+    pub fn from_env(inputs: Inputs<'_>, flag_kubeconfig: Option<&Path>) -> Result<Settings, CliError> {
         let env_server = std::env::var("CAPSTAN_SERVER").ok();
-        let file = match default_config_path() {
-            Some(path) => load(&path)?,
+        let path = default_kubeconfig_path(flag_kubeconfig);
+        let file = match &path {
+            Some(path) => load(path)?,
             None => None,
         };
-        Ok(Settings::resolve(flag_server, flag_namespace, env_server.as_deref(), file.as_ref()))
+        if let (Some(path), None, Some(_)) = (&path, &file, flag_kubeconfig) {
+            return Err(CliError::Usage(format!("kubeconfig {}: no such file", path.display())));
+        }
+        let inputs = Inputs { env_server: env_server.as_deref(), ..inputs };
+        Settings::resolve(inputs, path.as_deref().zip(file.as_ref()))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_beat_env_beats_file_beats_default() {
-        let file = ConfigFile { server: Some("http://file:1".into()), namespace: Some("team".into()) };
-        let cases = [
-            (Some("http://flag:1"), Some("http://env:1"), Some(&file), "http://flag:1"),
-            (None, Some("http://env:1"), Some(&file), "http://env:1"),
-            (None, Some(""), Some(&file), "http://file:1"),
-            (None, None, Some(&file), "http://file:1"),
-            (None, None, None, DEFAULT_SERVER),
-        ];
-        for (flag, env, file, want) in cases {
-            assert_eq!(Settings::resolve(flag, None, env, file).server, want, "{flag:?} {env:?}");
-        }
-        let s = Settings::resolve(None, None, None, Some(&file));
-        assert_eq!((s.namespace.as_str(), s.namespace_given), ("team", false));
-        let s = Settings::resolve(None, Some("prod"), None, Some(&file));
-        assert_eq!((s.namespace.as_str(), s.namespace_given), ("prod", true));
-        assert_eq!(Settings::resolve(None, None, None, None).namespace, "default");
-    }
-
-    #[test]
-    fn config_path_prefers_the_env_variable() {
-        let home = Some(PathBuf::from("/home/u"));
-        assert_eq!(config_path(Some("/etc/c".into()), home.clone()), Some(PathBuf::from("/etc/c")));
-        assert_eq!(config_path(None, home), Some(PathBuf::from("/home/u/.capstan/config")));
-        assert_eq!(config_path(None, None), None);
-    }
-
-    #[test]
-    fn config_file_round_trips_and_bad_files_name_their_path() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("sub").join("config");
-        assert_eq!(load(&path).expect("missing is fine"), None);
-        let config = ConfigFile { server: Some("http://127.0.0.1:7000".into()), namespace: None };
-        save(&path, &config).expect("save");
-        assert_eq!(std::fs::read_to_string(&path).expect("read"), "server: http://127.0.0.1:7000\n");
-        assert_eq!(load(&path).expect("load"), Some(config));
-        std::fs::write(&path, "servr: x\n").expect("write");
-        let err = load(&path).expect_err("unknown key").to_string();
-        assert!(err.contains("config file") && err.contains("servr"), "{err}");
-    }
-}
+mod tests;

@@ -30,6 +30,9 @@ pub enum CliError {
     Io { path: String, source: std::io::Error },
     #[error("error: writing output: {0}")]
     Output(#[from] std::io::Error),
+    /// A kubeconfig, certificate or key that cannot be read, made or used.
+    #[error("error: {0}")]
+    Pki(#[from] capstan_pki::PkiError),
     /// Wrong arguments or input, found before calling the server.
     #[error("error: {0}")]
     Usage(String),

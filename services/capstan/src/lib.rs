@@ -5,7 +5,9 @@
 //! would. `main.rs` only sets up telemetry and calls it.
 //!
 //! # Layout
-//! - [`cli`]: the flags; [`config`]: which server and namespace to use.
+//! - [`cli`]: the flags; [`config`]: which server, namespace and credentials
+//!   to use (the kubeconfig); [`config_cmd`]: `config view|get-contexts|use-context`;
+//!   [`certs`]: `certs init`.
 //! - One module per command: [`apply`], [`get`] (and [`watch`] for `-w`),
 //!   [`describe`], [`delete`], [`replace`], [`create`], [`api_resources`],
 //!   [`logs`] and [`exec`] (through the pod's [`kubelet`]), [`up`];
@@ -25,8 +27,10 @@
 pub mod api_resources;
 pub mod apply;
 pub mod autoscale;
+pub mod certs;
 pub mod cli;
 pub mod config;
+pub mod config_cmd;
 pub mod cordon;
 pub mod create;
 pub mod delete;
@@ -56,7 +60,7 @@ pub use errors::CliError;
 use capstan_client::{Client, ClientError};
 use clap::error::ErrorKind;
 use clap::Parser;
-use config::Settings;
+use config::{Inputs, Settings};
 use errors::Subject;
 use std::ffi::OsString;
 use std::io::Write;
@@ -105,8 +109,23 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send + Sync)) -> Result<()
         };
         return up::up(config, ctrl_c, out).await;
     }
-    let settings = Settings::from_env(cli.server.as_deref(), cli.namespace.as_deref())?;
-    let client = Client::connect(&settings.server).map_err(|e| CliError::from_client(e, None, &settings.server))?;
+    match &cli.command {
+        // these work on files, not on a cluster
+        Command::Certs(args) => return certs::run(args, cli.server.as_deref(), out),
+        Command::Config(args) => {
+            return config_cmd::run(args, cli.kubeconfig.as_deref(), cli.context.as_deref(), out);
+        }
+        _ => {}
+    }
+    let inputs = Inputs {
+        flag_server: cli.server.as_deref(),
+        flag_namespace: cli.namespace.as_deref(),
+        flag_context: cli.context.as_deref(),
+        env_server: None,
+    };
+    let settings = Settings::from_env(inputs, cli.kubeconfig.as_deref())?;
+    let client = Client::connect_with(&settings.server, &settings.credentials)
+        .map_err(|e| CliError::from_client(e, None, &settings.server))?;
     let name = cli.command.name();
     let span = tracing::info_span!("capstan", otel.name = %format!("capstan {name}"), command = name);
     let mut ctx = Context { client, settings, out };
@@ -132,6 +151,8 @@ async fn dispatch(command: &Command, ctx: &mut Context<'_>) -> Result<(), CliErr
         Command::Autoscale(args) => autoscale::run(ctx, args).await,
         Command::Explain(args) => explain::run(ctx, args).await,
         Command::Image(args) => image::run(ctx, args).await,
-        Command::Up(_) => Err(CliError::Usage("up runs on its own".to_string())),
+        Command::Up(_) | Command::Certs(_) | Command::Config(_) => {
+            Err(CliError::Usage(format!("{} runs on its own", command.name())))
+        }
     }
 }

@@ -88,7 +88,12 @@ mod tests {
     use super::*;
 
     fn settings(ns: &str, given: bool) -> Settings {
-        Settings { server: String::new(), namespace: ns.into(), namespace_given: given }
+        Settings {
+            server: String::new(),
+            namespace: ns.into(),
+            namespace_given: given,
+            credentials: Default::default(),
+        }
     }
 
     fn one(text: &str) -> Object {

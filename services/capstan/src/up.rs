@@ -241,8 +241,8 @@ fn announce(running: &Running, config: &UpConfig, out: &mut (dyn Write + Send + 
         writeln!(out, "{note}")?;
     }
     if let Some(path) = &config.config_path {
-        let mut file = config::load(path)?.unwrap_or_default();
-        file.server = Some(url);
+        let mut file = config::load(path)?.unwrap_or_else(capstan_pki::Kubeconfig::empty);
+        config::point_at(&mut file, &url, None);
         config::save(path, &file)?;
         writeln!(out, "CLI configured in {}", path.display())?;
     }

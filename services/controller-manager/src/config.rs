@@ -22,6 +22,9 @@ pub const CONTROLLERS: &[&str] = &[
 pub struct Config {
     /// The API server's URL.
     pub server: String,
+    /// Who the component is to the API server (from `--kubeconfig`): TLS
+    /// material and token; empty for plain `http://` without credentials.
+    pub credentials: capstan_client::Credentials,
     /// Where to serve health and metrics; `None` serves nothing.
     pub listen: Option<SocketAddr>,
     /// Which controllers run (names from [`CONTROLLERS`]).
@@ -46,6 +49,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             server: "http://127.0.0.1:6443".into(),
+            credentials: capstan_client::Credentials::default(),
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 10257))),
             controllers: CONTROLLERS.iter().map(|c| c.to_string()).collect(),
             leader_elect: false,

@@ -13,9 +13,13 @@ use std::time::Duration;
     about = "Runs the controllers that keep the cluster in its desired state"
 )]
 pub struct Flags {
-    /// The API server's URL.
-    #[arg(long, env = "CAPSTAN_CONTROLLER_MANAGER_SERVER", default_value = "http://127.0.0.1:6443")]
-    pub server: String,
+    /// The API server's URL (default: the kubeconfig's server, else
+    /// http://127.0.0.1:6443); overrides the kubeconfig's address.
+    #[arg(long, env = "CAPSTAN_CONTROLLER_MANAGER_SERVER")]
+    pub server: Option<String>,
+    /// A kubeconfig: the server, its CA and this component's credentials.
+    #[arg(long, env = "CAPSTAN_CONTROLLER_MANAGER_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// Which controllers run: a comma-separated list; `*` is all, `-name` removes one.
     #[arg(long, env = "CAPSTAN_CONTROLLER_MANAGER_CONTROLLERS", default_value = "*")]
     pub controllers: String,

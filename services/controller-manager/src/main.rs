@@ -12,8 +12,10 @@ mod flags;
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
     let _telemetry = capstan_telemetry::init_or_reuse("capstan-controller-manager")?;
+    let target = capstan_client::Target::resolve(flags.kubeconfig.as_deref(), flags.server.as_deref())?;
     let config = Config {
-        server: flags.server,
+        server: target.server,
+        credentials: target.credentials,
         listen: Some(SocketAddr::from(([0, 0, 0, 0], flags.port))),
         controllers: parse_controllers(&flags.controllers)?,
         leader_elect: flags.leader_elect,

@@ -31,8 +31,8 @@ impl ControllerManager {
     /// Connect, bind the health port and start the controllers (or campaign
     /// for the lease first).
     pub async fn start(config: Config) -> Result<ControllerManager, ControllerError> {
-        let client =
-            Client::connect(&config.server).map_err(ControllerError::api(format!("connect to {}", config.server)))?;
+        let client = Client::connect_with(&config.server, &config.credentials)
+            .map_err(ControllerError::api(format!("connect to {}", config.server)))?;
         let mut tasks = Tasks::new();
         let registry = capstan_metrics::Registry::new();
         let queue_metrics = QueueMetrics::register(&registry)?;

@@ -11,9 +11,13 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(name = "capstan-proxy", about = "Capstan's node proxy")]
 pub struct Flags {
-    /// the API server
-    #[arg(long, env = "CAPSTAN_PROXY_SERVER", default_value = "http://127.0.0.1:6443")]
-    pub server: String,
+    /// The API server's URL (default: the kubeconfig's server, else
+    /// http://127.0.0.1:6443); overrides the kubeconfig's address.
+    #[arg(long, env = "CAPSTAN_PROXY_SERVER")]
+    pub server: Option<String>,
+    /// A kubeconfig: the server, its CA and this component's credentials.
+    #[arg(long, env = "CAPSTAN_PROXY_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// this node's name
     #[arg(long, env = "CAPSTAN_PROXY_NODE_NAME", default_value = "")]
     pub node_name: String,

@@ -58,6 +58,9 @@ use crate::traffic::TrafficMetrics;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: String,
+    /// Who the component is to the API server (from `--kubeconfig`): TLS
+    /// material and token; empty for plain `http://` without credentials.
+    pub credentials: capstan_client::Credentials,
     pub node_name: String,
     pub mode: Algorithm,
     pub nodeport_addresses: Vec<IpAddr>,
@@ -72,6 +75,7 @@ impl Config {
     pub fn new(server: impl Into<String>, node_name: impl Into<String>) -> Self {
         Config {
             server: server.into(),
+            credentials: capstan_client::Credentials::default(),
             node_name: node_name.into(),
             mode: Algorithm::RoundRobin,
             nodeport_addresses: vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED)],
@@ -152,8 +156,8 @@ fn start_tasks(
     healthz: Option<TcpListener>,
     metrics_listener: Option<TcpListener>,
 ) -> Result<Tasks<ProxyError>, ProxyError> {
-    let client =
-        Client::connect(&config.server).map_err(|source| ProxyError::Client { url: config.server.clone(), source })?;
+    let client = Client::connect_with(&config.server, &config.credentials)
+        .map_err(|source| ProxyError::Client { url: config.server.clone(), source })?;
     let services = Informer::new(client.api::<Service>(None), ListParams::default());
     let endpoints = Informer::new(client.api::<Endpoints>(None), ListParams::default());
     let (service_store, endpoint_store) = (services.store(), endpoints.store());

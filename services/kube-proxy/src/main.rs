@@ -11,7 +11,9 @@ mod flags;
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
     let _telemetry = capstan_telemetry::init_or_reuse("capstan-proxy")?;
-    let mut config = Config::new(flags.server, flags.node_name);
+    let target = capstan_client::Target::resolve(flags.kubeconfig.as_deref(), flags.server.as_deref())?;
+    let mut config = Config::new(target.server, flags.node_name);
+    config.credentials = target.credentials;
     config.mode = flags.mode;
     config.nodeport_addresses = flags.nodeport_addresses;
     config.healthz_bind_address = Some(flags.healthz_bind_address);

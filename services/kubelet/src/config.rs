@@ -11,6 +11,9 @@ use capstan_cri::RuntimeClients;
 pub struct Config {
     /// the API server, `http://host:port`
     pub server: String,
+    /// Who the component is to the API server (from `--kubeconfig`): TLS
+    /// material and token; empty for plain `http://` without credentials.
+    pub credentials: capstan_client::Credentials,
     pub node_name: String,
     /// `unix:///run/capstan/docker-shim.sock`, or `memory://` (served in-process
     /// with the `memory-runtime` feature)
@@ -72,6 +75,7 @@ impl Config {
     pub fn new(server: impl Into<String>, node_name: impl Into<String>, runtime_endpoint: impl Into<String>) -> Self {
         Config {
             server: server.into(),
+            credentials: capstan_client::Credentials::default(),
             node_name: node_name.into(),
             runtime_endpoint: runtime_endpoint.into(),
             runtime: None,

@@ -10,9 +10,13 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(name = "capstan-kubelet", about = "Capstan's node agent")]
 pub struct Flags {
-    /// the API server
-    #[arg(long, env = "CAPSTAN_KUBELET_SERVER", default_value = "http://127.0.0.1:6443")]
-    pub server: String,
+    /// The API server's URL (default: the kubeconfig's server, else
+    /// http://127.0.0.1:6443); overrides the kubeconfig's address.
+    #[arg(long, env = "CAPSTAN_KUBELET_SERVER")]
+    pub server: Option<String>,
+    /// A kubeconfig: the server, its CA and this component's credentials.
+    #[arg(long, env = "CAPSTAN_KUBELET_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// this node's name (default: the hostname)
     #[arg(long, env = "CAPSTAN_KUBELET_NODE_NAME")]
     pub node_name: Option<String>,

@@ -112,7 +112,7 @@ impl Kubelet {
     /// that serves another node.
     pub async fn start(config: Config) -> Result<Kubelet, KubeletError> {
         let node_name = config.node_name.clone();
-        let client = Client::connect(&config.server)
+        let client = Client::connect_with(&config.server, &config.credentials)
             .map_err(|source| KubeletError::Connect { url: config.server.clone(), source })?;
         let endpoint = config.runtime_endpoint.clone();
         let runtime_error = |source| KubeletError::Runtime { endpoint: endpoint.clone(), source };

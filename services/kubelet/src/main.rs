@@ -17,7 +17,9 @@ async fn main() -> anyhow::Result<()> {
         None => capstan_kubelet::machine::Machine::read().hostname,
     };
     anyhow::ensure!(!node_name.is_empty(), "no node name: pass --node-name or set CAPSTAN_KUBELET_NODE_NAME");
-    let mut config = capstan_kubelet::Config::new(flags.server, node_name, flags.runtime_endpoint);
+    let target = capstan_client::Target::resolve(flags.kubeconfig.as_deref(), flags.server.as_deref())?;
+    let mut config = capstan_kubelet::Config::new(target.server, node_name, flags.runtime_endpoint);
+    config.credentials = target.credentials;
     config.listen = SocketAddr::new(flags.address, flags.port);
     config.node_ip = flags.node_ip;
     capstan_kubelet::run(config, async {

@@ -9,9 +9,13 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "capstan-scheduler", about = "Binds pending pods to nodes")]
 pub struct Flags {
-    /// The API server's URL.
-    #[arg(long, env = "CAPSTAN_SCHEDULER_SERVER", default_value = "http://127.0.0.1:6443")]
-    pub server: String,
+    /// The API server's URL (default: the kubeconfig's server, else
+    /// http://127.0.0.1:6443); overrides the kubeconfig's address.
+    #[arg(long, env = "CAPSTAN_SCHEDULER_SERVER")]
+    pub server: Option<String>,
+    /// A kubeconfig: the server, its CA and this component's credentials.
+    #[arg(long, env = "CAPSTAN_SCHEDULER_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// A YAML file of scheduling profiles (weights per schedulerName).
     #[arg(long, env = "CAPSTAN_SCHEDULER_CONFIG")]
     pub config: Option<PathBuf>,

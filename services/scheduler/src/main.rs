@@ -16,8 +16,10 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => Profiles::load(path)?,
         None => Profiles::default(),
     };
+    let target = capstan_client::Target::resolve(flags.kubeconfig.as_deref(), flags.server.as_deref())?;
     let config = Config {
-        server: flags.server,
+        server: target.server,
+        credentials: target.credentials,
         profiles,
         listen: Some(SocketAddr::from(([0, 0, 0, 0], flags.port))),
         leader_elect: flags.leader_elect,

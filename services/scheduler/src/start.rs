@@ -32,6 +32,9 @@ pub const LEASE_NAME: &str = "capstan-scheduler";
 pub struct Config {
     /// The API server's URL.
     pub server: String,
+    /// Who the component is to the API server (from `--kubeconfig`): TLS
+    /// material and token; empty for plain `http://` without credentials.
+    pub credentials: capstan_client::Credentials,
     pub profiles: Profiles,
     /// Where to serve `grpc.health.v1`, `SchedulerService` and `GET /metrics`;
     /// `None` serves nothing.
@@ -46,6 +49,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             server: "http://127.0.0.1:6443".into(),
+            credentials: capstan_client::Credentials::default(),
             profiles: Profiles::default(),
             listen: Some(SocketAddr::from(([0, 0, 0, 0], 10259))),
             leader_elect: false,
@@ -107,7 +111,7 @@ async fn schedule(shared: Shared, stop: CancellationToken) {
 impl Scheduler {
     /// Connect, bind the port and start scheduling (or campaigning).
     pub async fn start(config: Config) -> Result<Scheduler, SchedulerError> {
-        let client = Client::connect(&config.server)
+        let client = Client::connect_with(&config.server, &config.credentials)
             .map_err(|source| SchedulerError::Api { action: format!("connect to {}", config.server), source })?;
         let mut tasks = Tasks::new();
         let registry = Registry::new();

@@ -24,6 +24,18 @@ pub enum Plan<T> {
     Keep,
 }
 
+impl<T> Plan<T> {
+    /// The same plan for `f` of the object (to write it in another form).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Plan<U> {
+        match self {
+            Plan::Create(t) => Plan::Create(f(t)),
+            Plan::Update(t) => Plan::Update(f(t)),
+            Plan::Recreate(t) => Plan::Recreate(f(t)),
+            Plan::Keep => Plan::Keep,
+        }
+    }
+}
+
 fn opted_out(meta: &ObjectMeta) -> bool {
     meta.annotations.get(AUTOUPDATE_ANNOTATION).is_some_and(|v| v == "false")
 }

@@ -31,11 +31,18 @@ pub struct BindingEntry {
     pub role_ref: RoleRef,
 }
 
+/// The user names and groups a binding is filed under, so a replacement or
+/// deletion unfiles exactly those.
+struct Filed {
+    users: Vec<String>,
+    groups: Vec<String>,
+}
+
 #[derive(Default)]
 pub struct Index {
     roles: HashMap<(String, String), Arc<Vec<PolicyRule>>>,
     cluster_roles: HashMap<String, Arc<Vec<PolicyRule>>>,
-    bindings: HashMap<BindingKey, (Arc<BindingEntry>, Vec<String>, Vec<String>)>,
+    bindings: HashMap<BindingKey, Filed>,
     by_user: HashMap<String, Vec<Arc<BindingEntry>>>,
     by_group: HashMap<String, Vec<Arc<BindingEntry>>>,
 }
@@ -115,11 +122,11 @@ impl Index {
         for group in &groups {
             self.by_group.entry(group.clone()).or_default().push(entry.clone());
         }
-        self.bindings.insert(key, (entry, users, groups));
+        self.bindings.insert(key, Filed { users, groups });
     }
 
     fn unbind(&mut self, key: &BindingKey) {
-        let Some((_, users, groups)) = self.bindings.remove(key) else { return };
+        let Some(Filed { users, groups }) = self.bindings.remove(key) else { return };
         for (map, names) in [(&mut self.by_user, users), (&mut self.by_group, groups)] {
             for name in names {
                 if let Some(list) = map.get_mut(&name) {

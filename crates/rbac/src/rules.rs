@@ -136,7 +136,9 @@ fn urls_cover(owner: &[String], sub: &[String]) -> bool {
 /// with their verbs merged (`{APIGroups:["apps"], Resources:["deployments"],
 /// Verbs:["get" "list"]}`), in the shape of Kubernetes' `CompactString`.
 pub fn describe(rules: &[PolicyRule]) -> String {
-    let mut merged: BTreeMap<(Vec<String>, Vec<String>, Vec<String>, Vec<String>), Vec<String>> = BTreeMap::new();
+    // (groups, resources, names, URLs) → verbs
+    type Shape = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+    let mut merged: BTreeMap<Shape, Vec<String>> = BTreeMap::new();
     for rule in rules {
         let key = (
             rule.api_groups.clone(),

@@ -17,6 +17,7 @@ const JSON_PACKAGES: &[&str] = &[
     "capstan.coordination.v1",
     "capstan.autoscaling.v1",
     "capstan.autoscaling.v2",
+    "capstan.rbac.v1",
 ];
 
 /// Messages whose JSON form is not an object; their serde impls are written by

@@ -139,6 +139,42 @@ pub const HORIZONTAL_POD_AUTOSCALER: KindInfo = KindInfo {
     namespaced: true,
     subresources: &["status"],
 };
+pub const ROLE: KindInfo = KindInfo {
+    kind: "Role",
+    resource: "roles",
+    singular: "role",
+    short_names: &[],
+    api_version: "rbac.authorization.k8s.io/v1",
+    namespaced: true,
+    subresources: &[],
+};
+pub const CLUSTER_ROLE: KindInfo = KindInfo {
+    kind: "ClusterRole",
+    resource: "clusterroles",
+    singular: "clusterrole",
+    short_names: &[],
+    api_version: "rbac.authorization.k8s.io/v1",
+    namespaced: false,
+    subresources: &[],
+};
+pub const ROLE_BINDING: KindInfo = KindInfo {
+    kind: "RoleBinding",
+    resource: "rolebindings",
+    singular: "rolebinding",
+    short_names: &[],
+    api_version: "rbac.authorization.k8s.io/v1",
+    namespaced: true,
+    subresources: &[],
+};
+pub const CLUSTER_ROLE_BINDING: KindInfo = KindInfo {
+    kind: "ClusterRoleBinding",
+    resource: "clusterrolebindings",
+    singular: "clusterrolebinding",
+    short_names: &[],
+    api_version: "rbac.authorization.k8s.io/v1",
+    namespaced: false,
+    subresources: &[],
+};
 /// Subresource bodies: they travel in `Object` but are not stored.
 pub const SCALE: KindInfo = KindInfo {
     kind: "Scale",
@@ -160,8 +196,22 @@ pub const BINDING: KindInfo = KindInfo {
 };
 
 /// Every stored kind, in the order `api-resources` lists them.
-pub const STORED_KINDS: &[KindInfo] =
-    &[POD, NAMESPACE, NODE, SERVICE, ENDPOINTS, EVENT, REPLICA_SET, DEPLOYMENT, LEASE, HORIZONTAL_POD_AUTOSCALER];
+pub const STORED_KINDS: &[KindInfo] = &[
+    POD,
+    NAMESPACE,
+    NODE,
+    SERVICE,
+    ENDPOINTS,
+    EVENT,
+    REPLICA_SET,
+    DEPLOYMENT,
+    LEASE,
+    HORIZONTAL_POD_AUTOSCALER,
+    ROLE,
+    CLUSTER_ROLE,
+    ROLE_BINDING,
+    CLUSTER_ROLE_BINDING,
+];
 
 /// The stored kind that `name` names (plural, singular, short name or kind).
 pub fn lookup(name: &str) -> Option<&'static KindInfo> {
@@ -213,6 +263,10 @@ macro_rules! with_kind {
             Some(__K::Deployment($v)) => $body,
             Some(__K::Lease($v)) => $body,
             Some(__K::HorizontalPodAutoscaler($v)) => $body,
+            Some(__K::Role($v)) => $body,
+            Some(__K::ClusterRole($v)) => $body,
+            Some(__K::RoleBinding($v)) => $body,
+            Some(__K::ClusterRoleBinding($v)) => $body,
             Some(__K::Scale($v)) => $body,
             Some(__K::Binding($v)) => $body,
             None => $none,
@@ -267,6 +321,10 @@ resources! {
     crate::apps::v1::Deployment => Deployment, DEPLOYMENT;
     crate::coordination::v1::Lease => Lease, LEASE;
     crate::autoscaling::v2::HorizontalPodAutoscaler => HorizontalPodAutoscaler, HORIZONTAL_POD_AUTOSCALER;
+    crate::rbac::v1::Role => Role, ROLE;
+    crate::rbac::v1::ClusterRole => ClusterRole, CLUSTER_ROLE;
+    crate::rbac::v1::RoleBinding => RoleBinding, ROLE_BINDING;
+    crate::rbac::v1::ClusterRoleBinding => ClusterRoleBinding, CLUSTER_ROLE_BINDING;
     crate::autoscaling::v1::Scale => Scale, SCALE;
     crate::core::v1::Binding => Binding, BINDING;
 }
@@ -292,6 +350,10 @@ mod tests {
             ("lease", "Lease"),
             ("hpa", "HorizontalPodAutoscaler"),
             ("horizontalpodautoscalers.autoscaling", "HorizontalPodAutoscaler"),
+            ("role", "Role"),
+            ("clusterroles", "ClusterRole"),
+            ("rolebindings.rbac.authorization.k8s.io", "RoleBinding"),
+            ("ClusterRoleBinding", "ClusterRoleBinding"),
         ] {
             assert_eq!(lookup(name).map(|k| k.kind), Some(kind), "{name}");
         }

@@ -8,7 +8,7 @@
 //! int-or-string) written by hand in [`json`].
 //!
 //! # Layout
-//! - [`meta`], [`core`], [`apps`], [`coordination`], [`autoscaling`]: the API
+//! - [`meta`], [`core`], [`apps`], [`coordination`], [`autoscaling`], [`rbac`]: the API
 //!   groups' types; [`api`]: the generic resource service; [`runtime`]: the
 //!   CRI-like interface of the runtime shims.
 //! - [`kinds`]: the table of kinds (resource names, short names, scope) and
@@ -65,6 +65,14 @@ pub mod autoscaling {
     }
     pub mod v2 {
         include!(concat!(env!("OUT_DIR"), "/capstan.autoscaling.v2.rs"));
+    }
+}
+
+/// The RBAC group (rbac.authorization.k8s.io): roles, cluster roles and their
+/// bindings.
+pub mod rbac {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.rbac.v1.rs"));
     }
 }
 

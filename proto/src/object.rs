@@ -89,6 +89,7 @@ pub fn decode_body(info: &KindInfo, bytes: &[u8]) -> Result<Object, DecodeError>
         value.set_type_meta();
         Ok(value.into_object())
     }
+    use crate::rbac::v1 as rbac;
     use crate::{apps::v1 as apps, autoscaling::v2 as autoscaling, coordination::v1 as coord, core::v1 as core};
     match info.kind {
         "Pod" => body::<core::Pod>(bytes),
@@ -101,6 +102,10 @@ pub fn decode_body(info: &KindInfo, bytes: &[u8]) -> Result<Object, DecodeError>
         "Deployment" => body::<apps::Deployment>(bytes),
         "Lease" => body::<coord::Lease>(bytes),
         "HorizontalPodAutoscaler" => body::<autoscaling::HorizontalPodAutoscaler>(bytes),
+        "Role" => body::<rbac::Role>(bytes),
+        "ClusterRole" => body::<rbac::ClusterRole>(bytes),
+        "RoleBinding" => body::<rbac::RoleBinding>(bytes),
+        "ClusterRoleBinding" => body::<rbac::ClusterRoleBinding>(bytes),
         other => Err(DecodeError::Body { kind: info.kind, message: format!("{other} is not a stored kind") }),
     }
 }
@@ -134,7 +139,7 @@ pub fn from_json(doc: &str, value: serde_json::Value) -> Result<Object, DecodeEr
         return Err(DecodeError::UnknownKind { doc: doc.to_string(), api_version, kind });
     };
     use crate::autoscaling::{v1 as autoscaling, v2 as autoscaling_v2};
-    use crate::{apps::v1 as apps, coordination::v1 as coord, core::v1 as core};
+    use crate::{apps::v1 as apps, coordination::v1 as coord, core::v1 as core, rbac::v1 as rbac};
     match info.kind {
         "Pod" => typed::<core::Pod>(doc, value),
         "Namespace" => typed::<core::Namespace>(doc, value),
@@ -146,6 +151,10 @@ pub fn from_json(doc: &str, value: serde_json::Value) -> Result<Object, DecodeEr
         "Deployment" => typed::<apps::Deployment>(doc, value),
         "Lease" => typed::<coord::Lease>(doc, value),
         "HorizontalPodAutoscaler" => typed::<autoscaling_v2::HorizontalPodAutoscaler>(doc, value),
+        "Role" => typed::<rbac::Role>(doc, value),
+        "ClusterRole" => typed::<rbac::ClusterRole>(doc, value),
+        "RoleBinding" => typed::<rbac::RoleBinding>(doc, value),
+        "ClusterRoleBinding" => typed::<rbac::ClusterRoleBinding>(doc, value),
         "Scale" => typed::<autoscaling::Scale>(doc, value),
         _ => typed::<core::Binding>(doc, value),
     }

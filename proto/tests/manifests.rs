@@ -110,3 +110,87 @@ fn nulls_and_lists_are_accepted() {
     assert_eq!(objects.len(), 1);
     assert_eq!(objects[0].meta().name, "a");
 }
+
+/// RBAC objects as the Kubernetes documentation writes them.
+const RBAC: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  namespace: shop
+  name: pod-reader
+rules:
+- apiGroups: [""]
+  resources: ["pods", "pods/log"]
+  verbs: ["get", "watch", "list"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  resourceNames: ["web"]
+  verbs: ["get", "update"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: read-pods
+  namespace: shop
+subjects:
+- kind: User
+  name: jane
+  apiGroup: rbac.authorization.k8s.io
+- kind: Group
+  name: devs
+  apiGroup: rbac.authorization.k8s.io
+- kind: ServiceAccount
+  name: ci
+  namespace: shop
+roleRef:
+  kind: Role
+  name: pod-reader
+  apiGroup: rbac.authorization.k8s.io
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: monitoring
+aggregationRule:
+  clusterRoleSelectors:
+  - matchLabels:
+      rbac.example.com/aggregate-to-monitoring: "true"
+rules:
+- nonResourceURLs: ["/metrics"]
+  verbs: ["get"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: read-secrets-global
+subjects:
+- kind: Group
+  name: manager
+  apiGroup: rbac.authorization.k8s.io
+roleRef:
+  kind: ClusterRole
+  name: secret-reader
+  apiGroup: rbac.authorization.k8s.io
+"#;
+
+#[test]
+fn rbac_manifests_decode_and_print_back() {
+    let objects = parse_manifests("rbac.yaml", RBAC).expect("decodes");
+    let kinds: Vec<&str> = objects.iter().map(|o| o.kind_name()).collect();
+    assert_eq!(kinds, ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]);
+    let role = objects[0].to_json();
+    assert_eq!(role["apiVersion"], "rbac.authorization.k8s.io/v1");
+    assert_eq!(role["rules"][0]["apiGroups"], serde_json::json!([""]));
+    assert_eq!(role["rules"][1]["resourceNames"], serde_json::json!(["web"]));
+    let binding = objects[1].to_json();
+    assert_eq!(binding["roleRef"]["kind"], "Role");
+    assert_eq!(
+        binding["subjects"][2],
+        serde_json::json!({"kind": "ServiceAccount", "name": "ci", "namespace": "shop"})
+    );
+    let cluster_role = objects[2].to_json();
+    assert_eq!(cluster_role["rules"][0]["nonResourceURLs"], serde_json::json!(["/metrics"]));
+    assert!(cluster_role["aggregationRule"]["clusterRoleSelectors"][0]["matchLabels"].is_object());
+    let again = capstan_proto::object::from_json("again", binding).expect("round trip");
+    assert_eq!(again, objects[1]);
+}

@@ -74,6 +74,10 @@ impl fmt::Display for Verb {
 /// group; `subresource` is `status`, `binding`, `scale`, `log`, `exec` or empty;
 /// `namespace` is empty for cluster-scoped objects and all-namespace lists; `name`
 /// is empty for lists, watches of a collection and creates).
+///
+/// `field_selector` is a list's or watch's field selector as the client sent
+/// it (`spec.nodeName=n1`): the Node authorizer allows a kubelet to list only
+/// the pods bound to it, which it can judge only from the selector.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attributes {
     pub verb: Verb,
@@ -82,6 +86,7 @@ pub struct Attributes {
     pub subresource: String,
     pub namespace: String,
     pub name: String,
+    pub field_selector: String,
 }
 
 impl Attributes {
@@ -93,6 +98,7 @@ impl Attributes {
             subresource: String::new(),
             namespace: String::new(),
             name: String::new(),
+            field_selector: String::new(),
         }
     }
 
@@ -109,6 +115,20 @@ impl Attributes {
     pub fn name(mut self, name: &str) -> Attributes {
         self.name = name.to_string();
         self
+    }
+
+    pub fn field_selector(mut self, selector: &str) -> Attributes {
+        self.field_selector = selector.to_string();
+        self
+    }
+
+    /// The value the field selector requires `field` to equal (`=` or `==`),
+    /// if it does; a selector that also says `field!=…` still requires it.
+    pub fn required_field(&self, field: &str) -> Option<&str> {
+        self.field_selector.split(',').find_map(|term| {
+            let (key, value) = term.split_once("==").or_else(|| term.split_once('='))?;
+            (!key.ends_with('!') && key.trim() == field).then(|| value.trim())
+        })
     }
 
     /// `pods`, or `pods/status` for a subresource, as rules and messages name it.
@@ -139,5 +159,14 @@ mod tests {
         let attrs = Attributes::new(Verb::Update, "", "pods").subresource("status").namespace("shop").name("web");
         assert_eq!(attrs.resource_path(), "pods/status");
         assert_eq!(Attributes::new(Verb::List, "apps", "deployments").resource_path(), "deployments");
+    }
+
+    #[test]
+    fn a_field_selector_names_what_it_requires() {
+        let list = |s: &str| Attributes::new(Verb::List, "", "pods").field_selector(s);
+        assert_eq!(list("spec.nodeName=n1").required_field("spec.nodeName"), Some("n1"));
+        assert_eq!(list("status.phase!=Failed,spec.nodeName==n1").required_field("spec.nodeName"), Some("n1"));
+        assert_eq!(list("spec.nodeName!=n1").required_field("spec.nodeName"), None);
+        assert_eq!(list("").required_field("spec.nodeName"), None);
     }
 }

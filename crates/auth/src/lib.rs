@@ -6,7 +6,8 @@
 //! authorization takes that user and the request's [`Attributes`] and answers a
 //! [`Decision`]. Keeping the types in a crate of their own, with no dependency,
 //! lets the server stack, the API server's authorizers and the CLI's `auth can-i`
-//! speak the same words without depending on each other.
+//! speak the same words without depending on each other; a refusal is worded
+//! once, by [`forbidden_message`].
 //!
 //! # Invariants
 //! - An authenticated user is always in [`groups::AUTHENTICATED`]; the anonymous
@@ -16,8 +17,10 @@
 
 mod attributes;
 mod authorizer;
+mod forbidden;
 mod user;
 
 pub use attributes::{Attributes, Verb};
 pub use authorizer::{AlwaysAllow, Authorizer, Chain, Decision};
-pub use user::{groups, UserInfo};
+pub use forbidden::forbidden_message;
+pub use user::{groups, UserInfo, ANONYMOUS, NODE_USER_PREFIX};

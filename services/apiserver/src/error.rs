@@ -23,6 +23,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Authorization or an admission check refused the request (403), with
+    /// Kubernetes' message (`capstan_auth::forbidden_message`).
+    #[error("{0}")]
+    PermissionDenied(String),
     #[error("the server could not find the requested resource {0:?}")]
     UnknownResource(String),
     #[error("too old resource version: {requested} (oldest available is {oldest}): expired, relist")]
@@ -59,7 +63,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "Conflict",
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
-            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Forbidden(_) | ApiError::PermissionDenied(_) => "Forbidden",
             ApiError::Expired { .. } => "Expired",
             ApiError::Unavailable(_) => "ServiceUnavailable",
             ApiError::Internal(_) => "InternalError",
@@ -74,6 +78,7 @@ impl ApiError {
             ApiError::Invalid { .. } => (tonic::Code::InvalidArgument, 422),
             ApiError::BadRequest(_) => (tonic::Code::InvalidArgument, 400),
             ApiError::Forbidden(_) => (tonic::Code::FailedPrecondition, 403),
+            ApiError::PermissionDenied(_) => (tonic::Code::PermissionDenied, 403),
             ApiError::Expired { .. } => (tonic::Code::OutOfRange, 410),
             ApiError::Unavailable(_) => (tonic::Code::Unavailable, 503),
             ApiError::Internal(_) => (tonic::Code::Internal, 500),
@@ -122,6 +127,21 @@ impl ApiError {
             StoreError::Unavailable(what) => ApiError::Unavailable(what),
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<capstan_rbac::RbacError> for ApiError {
+    fn from(err: capstan_rbac::RbacError) -> Self {
+        match err {
+            capstan_rbac::RbacError::RoleNotFound { resource, name } => ApiError::NotFound { resource, name },
+            escalation => ApiError::PermissionDenied(escalation.to_string()),
+        }
+    }
+}
+
+impl From<capstan_node_authorizer::NodeRestrictionError> for ApiError {
+    fn from(err: capstan_node_authorizer::NodeRestrictionError) -> Self {
+        ApiError::PermissionDenied(err.to_string())
     }
 }
 

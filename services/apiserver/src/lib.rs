@@ -7,7 +7,9 @@
 //! are served from one [`watch_cache`] per kind, never from a store watch per
 //! client. Start reading at [`ApiServer::start`]. The port (the API,
 //! `grpc.health.v1` and `GET /metrics` with per-call request metrics) is
-//! served through `capstan_server`'s stack.
+//! served through `capstan_server`'s stack. [`authz`] holds what request
+//! authorization needs from this crate: a request's attributes, and the
+//! bootstrap RBAC policy, reconciled at every start.
 //!
 //! # Invariants
 //! - Only this crate writes to the store; every other component goes through
@@ -16,6 +18,7 @@
 //!   object body, always filled in from the revision on read.
 
 pub mod allocator;
+pub mod authz;
 pub mod defaults;
 pub mod error;
 pub mod grpc;
@@ -133,6 +136,7 @@ impl ApiServer {
                 .with_toleration_seconds(toleration_seconds),
         );
         registry.bootstrap().await?;
+        authz::reconcile_bootstrap_policy(&registry).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;

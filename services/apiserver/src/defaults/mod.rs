@@ -9,13 +9,14 @@
 //! # Layout
 //! One file per kind or family, as `validation/` is: [`pod`] (pods and pod
 //! templates, QoS), [`workloads`] (Deployment, ReplicaSet), [`service`],
-//! [`namespace`], [`hpa`]; [`tolerations`] is the create-only admission.
+//! [`namespace`], [`hpa`], [`rbac`]; [`tolerations`] is the create-only admission.
 
 use capstan_proto::api::v1::{object::Kind, Object};
 
 mod hpa;
 mod namespace;
 mod pod;
+mod rbac;
 mod service;
 #[cfg(test)]
 mod tests;
@@ -38,6 +39,8 @@ pub fn apply_defaults(obj: &mut Object) {
         Some(Kind::Service(svc)) => service::service(svc),
         Some(Kind::HorizontalPodAutoscaler(h)) => hpa::hpa(h),
         Some(Kind::Namespace(ns)) => namespace::namespace(ns),
+        Some(Kind::RoleBinding(b)) => rbac::subjects(&mut b.subjects),
+        Some(Kind::ClusterRoleBinding(b)) => rbac::subjects(&mut b.subjects),
         Some(Kind::Endpoints(ep)) => {
             for port in ep.subsets.iter_mut().flat_map(|s| s.ports.iter_mut()) {
                 set_if_empty(&mut port.protocol, "TCP");

@@ -21,15 +21,40 @@ pub enum NameRule {
     Subdomain,
     /// DNS-1123 label (namespaces, services)
     Label,
+    /// a path segment: anything but `.`, `..`, `/` and `%` (RBAC kinds,
+    /// whose names are `system:kube-scheduler` and the like)
+    PathSegment,
 }
 
 impl NameRule {
+    /// Checks `name` against the rule; the error is Kubernetes' message.
+    pub fn validate(self, name: &str) -> Result<(), String> {
+        self.check()(name)
+    }
+
     fn check(self) -> fn(&str) -> Result<(), String> {
         match self {
             NameRule::Subdomain => syntax::dns1123_subdomain,
             NameRule::Label => syntax::dns1123_label,
+            NameRule::PathSegment => path_segment,
         }
     }
+}
+
+/// Kubernetes' `path.IsValidPathSegmentName`, in its words: the name becomes
+/// one segment of the object's REST path and store key.
+fn path_segment(name: &str) -> Result<(), String> {
+    match name {
+        "." => return Err("may not be '.'".into()),
+        ".." => return Err("may not be '..'".into()),
+        _ => {}
+    }
+    for illegal in ["/", "%"] {
+        if name.contains(illegal) {
+            return Err(format!("may not contain '{illegal}'"));
+        }
+    }
+    Ok(())
 }
 
 /// The metadata of a stored object of kind `info`.

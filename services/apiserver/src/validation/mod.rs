@@ -21,6 +21,7 @@ mod namespace;
 mod node;
 mod pod;
 mod probe;
+mod rbac;
 mod replicaset;
 mod scheduling;
 mod selector;
@@ -50,6 +51,10 @@ pub fn validate_create(obj: &Object) -> Vec<FieldError> {
         Some(Kind::Deployment(v)) => deployment::deployment(&mut errs, v),
         Some(Kind::Lease(v)) => lease::lease(&mut errs, v),
         Some(Kind::HorizontalPodAutoscaler(v)) => hpa::hpa(&mut errs, v),
+        Some(Kind::Role(v)) => rbac::role(&mut errs, v),
+        Some(Kind::ClusterRole(v)) => rbac::cluster_role(&mut errs, v),
+        Some(Kind::RoleBinding(v)) => rbac::role_binding(&mut errs, v),
+        Some(Kind::ClusterRoleBinding(v)) => rbac::cluster_role_binding(&mut errs, v),
         Some(Kind::Scale(v)) => subresources::scale(&mut errs, v),
         Some(Kind::Binding(v)) => subresources::binding(&mut errs, v),
         None => errs.push(FieldError::required("kind", "the object names no kind")),
@@ -69,6 +74,12 @@ pub fn validate_update(new: &Object, old: &Object) -> Vec<FieldError> {
         (Some(Kind::ReplicaSet(n)), Some(Kind::ReplicaSet(o))) => replicaset::replica_set_update(&mut errs, n, o),
         (Some(Kind::Deployment(n)), Some(Kind::Deployment(o))) => deployment::deployment_update(&mut errs, n, o),
         (Some(Kind::Node(n)), Some(Kind::Node(o))) => node::node_update(&mut errs, n, o),
+        (Some(Kind::RoleBinding(n)), Some(Kind::RoleBinding(o))) => {
+            rbac::role_ref_update(&mut errs, n.role_ref.as_ref(), o.role_ref.as_ref())
+        }
+        (Some(Kind::ClusterRoleBinding(n)), Some(Kind::ClusterRoleBinding(o))) => {
+            rbac::role_ref_update(&mut errs, n.role_ref.as_ref(), o.role_ref.as_ref())
+        }
         (Some(n), Some(o)) if std::mem::discriminant(n) != std::mem::discriminant(o) => {
             errs.push(FieldError::invalid("kind", new.kind_name(), "may not change the kind of an object"));
         }

@@ -10,6 +10,7 @@ mod cluster;
 pub mod doc;
 mod network;
 mod pod;
+mod rbac;
 mod workloads;
 
 use crate::cli::DescribeArgs;
@@ -124,6 +125,10 @@ pub fn page(object: &Object, related: &Related, now: DateTime<Utc>) -> Doc {
         Some(Kind::Namespace(n)) => cluster::namespace(&mut doc, n),
         Some(Kind::Lease(l)) => cluster::lease(&mut doc, l),
         Some(Kind::HorizontalPodAutoscaler(h)) => autoscaling::hpa(&mut doc, h),
+        Some(Kind::Role(r)) => rbac::role(&mut doc, r.meta(), &r.rules),
+        Some(Kind::ClusterRole(r)) => rbac::role(&mut doc, r.meta(), &r.rules),
+        Some(Kind::RoleBinding(b)) => rbac::binding(&mut doc, b.meta(), b.role_ref.as_ref(), &b.subjects),
+        Some(Kind::ClusterRoleBinding(b)) => rbac::binding(&mut doc, b.meta(), b.role_ref.as_ref(), &b.subjects),
         _ => metadata(&mut doc, object.meta(), object.info().is_some_and(|i| i.namespaced)),
     }
     events(&mut doc, &related.events, now);

@@ -14,6 +14,7 @@ pub(crate) mod leases;
 pub(crate) mod namespaces;
 pub(crate) mod nodes;
 pub(crate) mod pods;
+pub(crate) mod rbac;
 pub(crate) mod replicasets;
 pub(crate) mod services;
 pub mod table;
@@ -50,6 +51,8 @@ pub fn header(info: &KindInfo, cols: Columns) -> Vec<String> {
         "Event" => events::HEADER.to_vec(),
         "Lease" => leases::HEADER.to_vec(),
         "HorizontalPodAutoscaler" => hpas::HEADER.to_vec(),
+        "Role" | "ClusterRole" => rbac::ROLE_HEADER.to_vec(),
+        "RoleBinding" | "ClusterRoleBinding" => rbac::binding_header(cols.wide),
         _ => vec!["NAME", "AGE"],
     };
     let mut out = Vec::new();
@@ -80,6 +83,9 @@ pub fn row(object: &Object, cols: Columns, now: DateTime<Utc>, event: Option<&st
         Some(Kind::Event(e)) => events::row(e, now),
         Some(Kind::Lease(l)) => leases::row(l, now),
         Some(Kind::HorizontalPodAutoscaler(h)) => hpas::row(h, now),
+        Some(Kind::Role(_)) | Some(Kind::ClusterRole(_)) => rbac::role_row(meta),
+        Some(Kind::RoleBinding(b)) => rbac::binding_row(meta, b.role_ref.as_ref(), &b.subjects, cols.wide, now),
+        Some(Kind::ClusterRoleBinding(b)) => rbac::binding_row(meta, b.role_ref.as_ref(), &b.subjects, cols.wide, now),
         _ => vec![meta.name.clone(), age::age(meta.creation_timestamp.as_ref(), now)],
     };
     let mut out = Vec::new();

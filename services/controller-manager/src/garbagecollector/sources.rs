@@ -3,8 +3,9 @@
 //! Any object may own any other, so the graph must hear about every kind
 //! the API stores. The informer is typed, so each kind has a typed source:
 //! the shared caches of the context where they exist, and the collector's
-//! own informers for the kinds no other controller reads (Events, and
-//! Leases in every namespace — the context only watches the node Leases).
+//! own informers for the kinds no other controller reads (Events, the RBAC
+//! kinds, and Leases in every namespace — the context only watches the node
+//! Leases).
 //! [`Source::for_kind`] is checked against `STORED_KINDS` in the tests, so
 //! a kind added to the API without a source here fails them.
 
@@ -13,6 +14,7 @@ use crate::context::{informer, Context};
 use capstan_proto::coordination::v1::Lease;
 use capstan_proto::core::v1::Event;
 use capstan_proto::kinds::{self, KindInfo, Resource};
+use capstan_proto::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use capstan_runtime::informer::{InformerEvent, InformerHandle};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -31,6 +33,10 @@ pub enum Source {
     Deployments,
     Leases,
     Hpas,
+    Roles,
+    ClusterRoles,
+    RoleBindings,
+    ClusterRoleBindings,
 }
 
 impl Source {
@@ -47,6 +53,10 @@ impl Source {
             "Deployment" => Source::Deployments,
             "Lease" => Source::Leases,
             "HorizontalPodAutoscaler" => Source::Hpas,
+            "Role" => Source::Roles,
+            "ClusterRole" => Source::ClusterRoles,
+            "RoleBinding" => Source::RoleBindings,
+            "ClusterRoleBinding" => Source::ClusterRoleBindings,
             _ => return None,
         })
     }
@@ -65,6 +75,10 @@ pub enum Change {
 pub struct OwnInformers {
     events: InformerHandle<Event>,
     leases: InformerHandle<Lease>,
+    roles: InformerHandle<Role>,
+    cluster_roles: InformerHandle<ClusterRole>,
+    role_bindings: InformerHandle<RoleBinding>,
+    cluster_role_bindings: InformerHandle<ClusterRoleBinding>,
 }
 
 impl OwnInformers {
@@ -72,6 +86,10 @@ impl OwnInformers {
         OwnInformers {
             events: informer(&ctx.client, None, tasks, stop),
             leases: informer(&ctx.client, None, tasks, stop),
+            roles: informer(&ctx.client, None, tasks, stop),
+            cluster_roles: informer(&ctx.client, None, tasks, stop),
+            role_bindings: informer(&ctx.client, None, tasks, stop),
+            cluster_role_bindings: informer(&ctx.client, None, tasks, stop),
         }
     }
 }
@@ -105,6 +123,10 @@ pub fn forward_all(
             Source::Deployments => tasks.spawn(forward(ctx.deployments.clone(), tx)),
             Source::Leases => tasks.spawn(forward(own.leases.clone(), tx)),
             Source::Hpas => tasks.spawn(forward(ctx.hpas.clone(), tx)),
+            Source::Roles => tasks.spawn(forward(own.roles.clone(), tx)),
+            Source::ClusterRoles => tasks.spawn(forward(own.cluster_roles.clone(), tx)),
+            Source::RoleBindings => tasks.spawn(forward(own.role_bindings.clone(), tx)),
+            Source::ClusterRoleBindings => tasks.spawn(forward(own.cluster_role_bindings.clone(), tx)),
         };
         count += 1;
     }

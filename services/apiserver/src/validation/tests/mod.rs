@@ -5,6 +5,7 @@
 mod hpa;
 mod meta;
 mod pod;
+mod rbac;
 mod service;
 mod small_kinds;
 mod workloads;

@@ -1,0 +1,228 @@
+//! A `ResourceService` request in the terms authorizers judge, derived as
+//! kube-apiserver's `RequestInfo` derives them from a REST path: the verb
+//! from the method, group and plural resource from the kinds table, the
+//! subresource, the namespace (as the registry will default it) and the name.
+//!
+//! Kubernetes' special cases are kept: a create has no name (the object's
+//! name is judged by admission, not by `resourceNames`); a namespace's
+//! requests are in that namespace, so a RoleBinding there can grant reading
+//! it; a list or watch with `metadata.name=X` is about `X`.
+
+use crate::error::ApiError;
+use capstan_auth::{Attributes, Verb};
+use capstan_proto::api::v1::{
+    CreateRequest, DeleteRequest, GetRequest, ListOptions, ListRequest, PatchRequest, ResourceRef, UpdateRequest,
+    WatchRequest,
+};
+use capstan_proto::kinds::{self, KindInfo};
+use capstan_proto::ObjectExt;
+
+/// One decoded request of the resource service.
+#[derive(Clone, Copy, Debug)]
+pub enum Request<'a> {
+    Create(&'a CreateRequest),
+    Get(&'a GetRequest),
+    List(&'a ListRequest),
+    Watch(&'a WatchRequest),
+    Update(&'a UpdateRequest),
+    Patch(&'a PatchRequest),
+    Delete(&'a DeleteRequest),
+}
+
+/// The attributes `request` is authorized by; an error for a request that
+/// names no resource or one the API does not serve (the handler would refuse
+/// it the same way).
+pub fn attributes_for(request: Request<'_>) -> Result<Attributes, ApiError> {
+    let no_ref = || ApiError::BadRequest("the request names no resource (ref is missing)".into());
+    let (verb, r, options) = match request {
+        Request::Create(q) => (Verb::Create, q.r#ref.as_ref(), None),
+        Request::Get(q) => (Verb::Get, q.r#ref.as_ref(), None),
+        Request::List(q) => (Verb::List, q.r#ref.as_ref(), q.options.as_ref()),
+        Request::Watch(q) => (Verb::Watch, q.r#ref.as_ref(), q.options.as_ref()),
+        Request::Update(q) => (Verb::Update, q.r#ref.as_ref(), None),
+        Request::Patch(q) => (Verb::Patch, q.r#ref.as_ref(), None),
+        Request::Delete(q) => (Verb::Delete, q.r#ref.as_ref(), None),
+    };
+    let r = r.ok_or_else(no_ref)?;
+    let info = kinds::lookup(&r.resource).ok_or_else(|| ApiError::UnknownResource(r.resource.clone()))?;
+    let mut attributes = Attributes::new(verb, info.group(), info.resource).subresource(&r.subresource);
+    attributes.name = name(request, r);
+    attributes.namespace = namespace(request, info, r, &attributes.name);
+    if let Some(options) = options {
+        collection(&mut attributes, options);
+    }
+    Ok(attributes)
+}
+
+/// The object's name, as the handler resolves it; none for a create of the
+/// object itself.
+fn name(request: Request<'_>, r: &ResourceRef) -> String {
+    if !r.name.is_empty() {
+        return r.name.clone();
+    }
+    match request {
+        // `binding` names its pod in the body when the ref does not
+        Request::Create(q) if !r.subresource.is_empty() => {
+            q.object.as_ref().map(|o| o.meta().name.clone()).unwrap_or_default()
+        }
+        Request::Update(q) => q.object.as_ref().map(|o| o.meta().name.clone()).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// The namespace the request acts in: the registry's default (`default`)
+/// for one object of a namespaced kind, none for a cluster-scoped kind or
+/// an all-namespace list, and the namespace itself for a namespace.
+fn namespace(request: Request<'_>, info: &KindInfo, r: &ResourceRef, name: &str) -> String {
+    if info.kind == kinds::NAMESPACE.kind {
+        return name.to_string();
+    }
+    if !info.namespaced {
+        return String::new();
+    }
+    let collection = matches!(request, Request::List(_) | Request::Watch(_));
+    let from_object = match request {
+        Request::Create(q) => q.object.as_ref().map(|o| o.meta().namespace.clone()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    match (r.namespace.is_empty(), from_object.is_empty(), collection) {
+        (false, _, _) => r.namespace.clone(),
+        (true, _, true) => String::new(),
+        (true, false, false) => from_object,
+        (true, true, false) => "default".to_string(),
+    }
+}
+
+/// A list or watch carries its field selector; one naming an object makes
+/// the request about that object.
+fn collection(attributes: &mut Attributes, options: &ListOptions) {
+    attributes.field_selector = options.field_selector.clone();
+    if attributes.name.is_empty() {
+        if let Some(name) = attributes.required_field("metadata.name") {
+            attributes.name = name.to_string();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capstan_proto::api::v1::Object;
+    use capstan_proto::object::parse_manifests;
+
+    fn at(resource: &str, namespace: &str, name: &str, subresource: &str) -> Option<ResourceRef> {
+        Some(ResourceRef {
+            resource: resource.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+            subresource: subresource.into(),
+        })
+    }
+
+    fn object(yaml: &str) -> Option<Object> {
+        parse_manifests("t", yaml).ok().map(|mut o| o.remove(0))
+    }
+
+    fn listing(selector: &str) -> Option<ListOptions> {
+        Some(ListOptions { field_selector: selector.into(), ..Default::default() })
+    }
+
+    /// verb group resource/sub namespace name fieldSelector, `-` for empty
+    fn shown(a: &Attributes) -> String {
+        let dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+        format!(
+            "{} {} {} {} {} {}",
+            a.verb,
+            dash(&a.api_group),
+            a.resource_path(),
+            dash(&a.namespace),
+            dash(&a.name),
+            dash(&a.field_selector)
+        )
+    }
+
+    #[test]
+    fn every_method_maps_to_kubernetes_attributes() {
+        let pod = object("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}");
+        let binding = object("apiVersion: v1\nkind: Binding\nmetadata: {name: web}\ntarget: {kind: Node, name: n1}");
+        let create = |r, object| CreateRequest { r#ref: r, object, dry_run: false };
+        let update = |r, object| UpdateRequest { r#ref: r, object, dry_run: false };
+        let list = |r, options| ListRequest { r#ref: r, options };
+        let watch = |r, options| WatchRequest { r#ref: r, options };
+        let cases: Vec<(Owned, &str)> = vec![
+            (Owned::Create(create(at("pods", "shop", "", ""), pod.clone())), "create - pods shop - -"),
+            (Owned::Create(create(at("po", "", "", ""), pod.clone())), "create - pods shop - -"),
+            (Owned::Create(create(at("pods", "", "", ""), None)), "create - pods default - -"),
+            (Owned::Create(create(at("pods", "shop", "", "binding"), binding)), "create - pods/binding shop web -"),
+            (
+                Owned::Get(GetRequest { r#ref: at("deploy", "shop", "web", "scale") }),
+                "get apps deployments/scale shop web -",
+            ),
+            (Owned::Get(GetRequest { r#ref: at("nodes", "", "n1", "") }), "get - nodes - n1 -"),
+            (Owned::Get(GetRequest { r#ref: at("namespaces", "", "shop", "") }), "get - namespaces shop shop -"),
+            (
+                Owned::List(list(at("pods", "", "", ""), listing("spec.nodeName=n1"))),
+                "list - pods - - spec.nodeName=n1",
+            ),
+            (
+                Owned::List(list(at("leases", "kube-node-lease", "", ""), None)),
+                "list coordination.k8s.io leases kube-node-lease - -",
+            ),
+            (
+                Owned::Watch(watch(at("nodes", "", "", ""), listing("metadata.name=n1"))),
+                "watch - nodes - n1 metadata.name=n1",
+            ),
+            (
+                Owned::Watch(watch(at("clusterroles", "", "view", ""), None)),
+                "watch rbac.authorization.k8s.io clusterroles - view -",
+            ),
+            (Owned::Update(update(at("pods", "shop", "", "status"), pod)), "update - pods/status shop web -"),
+            (
+                Owned::Patch(PatchRequest { r#ref: at("rolebindings", "shop", "b", ""), ..Default::default() }),
+                "patch rbac.authorization.k8s.io rolebindings shop b -",
+            ),
+            (
+                Owned::Delete(DeleteRequest { r#ref: at("hpa", "", "web", ""), ..Default::default() }),
+                "delete autoscaling horizontalpodautoscalers default web -",
+            ),
+        ];
+        for (request, want) in &cases {
+            let got = attributes_for(request.as_request()).map(|a| shown(&a));
+            assert_eq!(got.as_deref().map_err(ToString::to_string), Ok(*want), "{request:?}");
+        }
+    }
+
+    #[test]
+    fn requests_without_a_known_resource_are_refused() {
+        let none = GetRequest { r#ref: None };
+        assert!(matches!(attributes_for(Request::Get(&none)), Err(ApiError::BadRequest(_))));
+        let widgets = GetRequest { r#ref: at("widgets", "", "w", "") };
+        assert!(matches!(attributes_for(Request::Get(&widgets)), Err(ApiError::UnknownResource(_))));
+    }
+
+    /// Owns a request of any method, so one table holds them all.
+    #[derive(Debug)]
+    enum Owned {
+        Create(CreateRequest),
+        Get(GetRequest),
+        List(ListRequest),
+        Watch(WatchRequest),
+        Update(UpdateRequest),
+        Patch(PatchRequest),
+        Delete(DeleteRequest),
+    }
+
+    impl Owned {
+        fn as_request(&self) -> Request<'_> {
+            match self {
+                Owned::Create(q) => Request::Create(q),
+                Owned::Get(q) => Request::Get(q),
+                Owned::List(q) => Request::List(q),
+                Owned::Watch(q) => Request::Watch(q),
+                Owned::Update(q) => Request::Update(q),
+                Owned::Patch(q) => Request::Patch(q),
+                Owned::Delete(q) => Request::Delete(q),
+            }
+        }
+    }
+}

@@ -23,6 +23,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The authorizer refused the caller (Kubernetes' 403 on RBAC's word).
+    #[error("{0}")]
+    Denied(String),
     #[error("the server could not find the requested resource {0:?}")]
     UnknownResource(String),
     #[error("too old resource version: {requested} (oldest available is {oldest}): expired, relist")]
@@ -59,7 +62,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "Conflict",
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
-            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Forbidden(_) | ApiError::Denied(_) => "Forbidden",
             ApiError::Expired { .. } => "Expired",
             ApiError::Unavailable(_) => "ServiceUnavailable",
             ApiError::Internal(_) => "InternalError",
@@ -74,6 +77,7 @@ impl ApiError {
             ApiError::Invalid { .. } => (tonic::Code::InvalidArgument, 422),
             ApiError::BadRequest(_) => (tonic::Code::InvalidArgument, 400),
             ApiError::Forbidden(_) => (tonic::Code::FailedPrecondition, 403),
+            ApiError::Denied(_) => (tonic::Code::PermissionDenied, 403),
             ApiError::Expired { .. } => (tonic::Code::OutOfRange, 410),
             ApiError::Unavailable(_) => (tonic::Code::Unavailable, 503),
             ApiError::Internal(_) => (tonic::Code::Internal, 500),

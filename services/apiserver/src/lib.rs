@@ -133,7 +133,9 @@ impl ApiServer {
     pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<ApiServer, ApiServerError> {
         // refuse a door that cannot be built before anything starts
         let authorizer = config.security.authorizer()?;
-        let server_config = config.security.server_config();
+        // the door's files (certificates, token file, audit log) are read
+        // here, before the registry starts anything that would need stopping
+        let server = Server::new(config.security.server_config(), capstan_metrics::Registry::new())?;
         let shutdown = CancellationToken::new();
         let allocator =
             Allocator::new(store.clone(), &config.service_cluster_ip_range, config.service_node_port_range)?;
@@ -146,15 +148,25 @@ impl ApiServer {
                 .await?
                 .with_toleration_seconds(toleration_seconds),
         );
-        registry.bootstrap().await?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
+        let listening = async {
+            registry.bootstrap().await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
+            let addr = listener.local_addr().map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
+            Ok::<_, ApiServerError>((listener, addr))
+        };
+        let (listener, addr) = match listening.await {
+            Ok(listening) => listening,
+            Err(error) => {
+                // the watch caches stop and let go of the store
+                shutdown.cancel();
+                return Err(error);
+            }
+        };
 
         let api = authorize::Authorized::new(grpc::ResourceApi::new(registry), authorizer);
-        let server =
-            Server::new(server_config, capstan_metrics::Registry::new())?.add_service(ResourceServiceServer::new(api));
+        let server = server.add_service(ResourceServiceServer::new(api));
         let token = shutdown.clone();
         let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });
         let modes: Vec<String> = config.security.modes().iter().map(ToString::to_string).collect();

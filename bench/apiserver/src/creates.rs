@@ -52,7 +52,7 @@ impl ApiTarget {
 }
 
 /// Creates pod `bench-c<concurrency>-<seq>`, round-robin over the connections.
-fn create_operation(clients: Vec<Client>, template: Object, concurrency: usize) -> Operation {
+pub(crate) fn create_operation(clients: Vec<Client>, template: Object, concurrency: usize) -> Operation {
     let clients = Arc::new(clients);
     let template = Arc::new(template);
     Arc::new(move |seq| {

@@ -42,6 +42,9 @@ pub enum BenchError {
 
     #[error("a benchmark task failed: {0}")]
     Task(String),
+
+    #[error("the PKI: {0}")]
+    Pki(#[from] capstan_pki::PkiError),
 }
 
 impl BenchError {

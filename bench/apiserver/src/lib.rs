@@ -10,7 +10,9 @@
 //! - who used the CPU during each measured window ([`cpu`]): the load client, the API
 //!   server (in-process, on a runtime of its own: [`server`]) and the store,
 //!
-//! and prints every API figure next to its same-run baseline ([`report`]). Nothing here
+//! and prints every API figure next to its same-run baseline ([`report`]). With
+//! `--door`, it measures instead what TLS, authentication and audit cost ([`door`]):
+//! a plaintext server and a secured one side by side at concurrency 16 and 64. Nothing here
 //! asserts a timing: the targets are printed beside the figures, never checked.
 //!
 //! Start at [`run`]; `main.rs` only parses flags into [`Options`].
@@ -19,6 +21,7 @@ pub mod backend;
 pub mod client;
 pub mod cpu;
 pub mod creates;
+pub mod door;
 pub mod error;
 pub mod etcd;
 pub mod load;

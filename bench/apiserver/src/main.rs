@@ -31,6 +31,10 @@ struct Args {
     /// A smoke run: small counts and short points (embedded only unless --backend says).
     #[arg(long)]
     quick: bool,
+    /// Measure the door instead: plaintext AlwaysAllow beside TLS + authentication + audit,
+    /// at concurrency 16 and 64 (embedded store).
+    #[arg(long)]
+    door: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,6 +79,14 @@ async fn main() -> anyhow::Result<()> {
          API server in-process on its own runtime, client on this one",
         options.duration, options.warmup
     );
+    if args.door {
+        let concurrencies = if args.quick { vec![2, 4] } else { vec![16, 64] };
+        let points = capstan_bench_apiserver::door::measure(&options, &concurrencies)
+            .await
+            .context("the door benchmark failed")?;
+        print!("{}", capstan_bench_apiserver::door::render(&points));
+        return Ok(());
+    }
     let report = run(&options).await.context("the benchmark failed")?;
     print!("{}", report.render());
     Ok(())

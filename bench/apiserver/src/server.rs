@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use capstan_apiserver::door::Security;
 use capstan_apiserver::{ApiServer, Config};
 use tokio::runtime::Runtime;
 
@@ -30,12 +31,22 @@ pub struct BenchServer {
 impl BenchServer {
     /// Starts an API server on a free loopback port over `fresh`.
     pub async fn start(fresh: &FreshStore) -> Result<BenchServer, BenchError> {
+        Self::start_behind(fresh, Security::default()).await
+    }
+
+    /// As [`BenchServer::start`], behind the door `security` configures.
+    pub async fn start_behind(fresh: &FreshStore, security: Security) -> Result<BenchServer, BenchError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .thread_name(SERVER_THREADS)
             .enable_all()
             .build()
             .map_err(|e| BenchError::io("building the API server's runtime", e))?;
-        let config = Config { listen: ([127, 0, 0, 1], 0).into(), storage: fresh.storage.clone(), ..Config::default() };
+        let config = Config {
+            listen: ([127, 0, 0, 1], 0).into(),
+            storage: fresh.storage.clone(),
+            security,
+            ..Config::default()
+        };
         let started = runtime
             .spawn(ApiServer::start(config))
             .await
@@ -47,7 +58,7 @@ impl BenchServer {
         Ok(bench)
     }
 
-    /// `http://127.0.0.1:port`.
+    /// `http://127.0.0.1:port` (`https://` behind TLS).
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -25,3 +25,12 @@ async fn quick_run_on_embedded_produces_figures() {
     let table = report.render();
     assert!(table.contains("embedded") && table.contains("watch fan-out"), "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_door_run_measures_both_servers() {
+    let points =
+        capstan_bench_apiserver::door::measure(&Options::quick(), &[2]).await.expect("the door benchmark runs");
+    assert_eq!(points.len(), 1);
+    assert!(points[0].plain.ops > 0 && points[0].secured.ops > 0, "{points:?}");
+    assert!(capstan_bench_apiserver::door::render(&points).contains("ratio"));
+}

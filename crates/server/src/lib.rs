@@ -1,7 +1,8 @@
 //! The one server stack: every Capstan component (API server, kubelet,
 //! scheduler, controller-manager, proxy, each runtime shim) serves its gRPC
-//! services and `GET /metrics` through it, so a concern added here (the next
-//! issue's TLS and authentication) reaches every server at once.
+//! services and `GET /metrics` through it, so a concern added here reaches
+//! every server at once. The API server's door (TLS, authentication, audit,
+//! split read/write limits) is here too, switched on by its [`ServerConfig`].
 //!
 //! ```no_run
 //! # async fn demo(listener: tokio::net::TcpListener) -> Result<(), capstan_server::ServerError> {
@@ -17,10 +18,16 @@
 //! - [`stack()`]: the layers, top to bottom, each with why it is there. Start here.
 //! - [`server`]: [`Server`], what a component adds its services to and
 //!   serves on a TCP or unix [`Listener`] (or in-process pipes).
-//! - One file per layer: [`timeout`], [`limit`] (concurrency), [`metrics`]
-//!   (per call: `grpc_server_handled_total`, `grpc_server_handling_seconds`);
+//! - One file per layer: [`timeout`], [`limit`] (concurrency, 429 with
+//!   `retry-after`), [`metrics`] (per call: `grpc_server_handled_total`,
+//!   `grpc_server_handling_seconds`), [`authn`] (x509, bearer tokens,
+//!   anonymous: a `UserInfo` on the request or 401), [`audit`] (one
+//!   `audit.k8s.io/v1` event per call, written off the request path),
+//!   [`decode`] (an undecodable or over-size message is the caller's error);
 //!   [`message`] caps message sizes in each service's codec; [`scrape`] is
 //!   `GET /metrics`. Trace propagation is `capstan_telemetry`'s layer.
+//! - [`tls`]: the rustls acceptor (serving certificate, optional client
+//!   certificates against the client CA) and handshakes off the accept loop.
 //! - [`config`]: [`ServerConfig`], the limits, with defaults for Kubernetes-sized objects.
 //! - `accept`: a listener that fails for good ends [`Server::serve`] with
 //!   its error (tonic alone would spin on it), so the component stops.
@@ -33,9 +40,16 @@
 //!   messages are never cut.
 //! - [`Server::serve`] returns only at shutdown or when its listener fails
 //!   for good; then with that error.
+//! - A server configured to authenticate runs no handler of its services
+//!   for a caller it could not authenticate; health stays open.
+//! - A misconfigured door (expired or unreadable certificate, malformed
+//!   token line, unwritable audit log) refuses the start, naming the file.
 
 mod accept;
+pub mod audit;
+pub mod authn;
 pub mod config;
+pub mod decode;
 pub mod error;
 pub mod limit;
 pub mod message;
@@ -44,11 +58,14 @@ pub mod scrape;
 pub mod server;
 mod stack;
 pub mod timeout;
+pub mod tls;
 
-pub use config::{LongRunning, ServerConfig};
+pub use audit::AuditRecord;
+pub use config::{AuditConfig, AuthenticationConfig, LongRunning, Methods, ServerConfig, TlsFiles};
 pub use error::ServerError;
 pub use message::MessageLimits;
 pub use metrics::RequestMetrics;
 pub use scrape::METRICS_PATH;
 pub use server::{Listener, Server};
-pub use stack::stack;
+pub use stack::{stack, Door};
+pub use tls::PeerInfo;

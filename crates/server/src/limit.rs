@@ -1,7 +1,9 @@
 //! The concurrency limit: at most so many handlers run at once on a server,
 //! across all its connections; a call over the limit is refused at once with
-//! `RESOURCE_EXHAUSTED` (kube-apiserver answers 429 the same way) instead of
-//! queueing behind work that may never finish.
+//! `RESOURCE_EXHAUSTED` and `retry-after: 1` metadata (kube-apiserver answers
+//! 429 with `Retry-After: 1` the same way) instead of queueing behind work
+//! that may never finish. Mutating calls have a pool of their own, as
+//! kube-apiserver's `--max-mutating-requests-inflight`.
 //!
 //! A slot is held until the handler answers, so an open stream (a watch, logs,
 //! exec) stops counting once it is set up, and a server with thousands of
@@ -15,23 +17,52 @@ use std::task::{Context, Poll};
 use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
-use crate::config::LongRunning;
+use crate::config::{LongRunning, Methods};
 
-/// Wraps a service in a [`ConcurrencyLimit`]; every service it wraps shares
-/// the one set of slots.
+/// One pool of slots and its size, for the message.
 #[derive(Clone, Debug)]
-pub struct ConcurrencyLimitLayer {
+struct Pool {
     slots: Arc<Semaphore>,
     limit: usize,
+    what: &'static str,
+}
+
+impl Pool {
+    fn new(limit: usize, what: &'static str) -> Pool {
+        Pool { slots: Arc::new(Semaphore::new(limit)), limit, what }
+    }
+}
+
+/// Wraps a service in a [`ConcurrencyLimit`]; every service it wraps shares
+/// the one set of pools.
+#[derive(Clone, Debug)]
+pub struct ConcurrencyLimitLayer {
+    reads: Pool,
+    mutating: Pool,
+    mutating_methods: Methods,
     long_running: LongRunning,
 }
 
 impl ConcurrencyLimitLayer {
     /// `limit` handlers at once; the `long_running` calls take no slot.
     pub fn new(limit: usize, long_running: LongRunning) -> Self {
-        ConcurrencyLimitLayer { slots: Arc::new(Semaphore::new(limit)), limit, long_running }
+        Self::with_mutating(limit, 0, Methods::default(), long_running)
+    }
+
+    /// `limit` handlers at once, and besides them `mutating_limit` of the
+    /// `mutating` calls; the `long_running` calls take no slot.
+    pub fn with_mutating(limit: usize, mutating_limit: usize, mutating: Methods, long_running: LongRunning) -> Self {
+        ConcurrencyLimitLayer {
+            reads: Pool::new(limit, "calls"),
+            mutating: Pool::new(mutating_limit, "mutating calls"),
+            mutating_methods: mutating,
+            long_running,
+        }
     }
 }
+
+/// How long a refused caller should wait, in seconds (kube-apiserver's value).
+pub const RETRY_AFTER_SECONDS: &str = "1";
 
 impl<S> Layer<S> for ConcurrencyLimitLayer {
     type Service = ConcurrencyLimit<S>;
@@ -69,13 +100,22 @@ where
         if self.limits.long_running.contains(request.uri().path()) {
             return Box::pin(self.inner.call(request));
         }
-        let Ok(slot) = self.limits.slots.clone().try_acquire_owned() else {
+        let pool = match self.limits.mutating_methods.contains(request.uri().path()) {
+            true => &self.limits.mutating,
+            false => &self.limits.reads,
+        };
+        let Ok(slot) = pool.slots.clone().try_acquire_owned() else {
             let message = format!(
-                "{} refused: the server is handling its limit of {} calls; retry later",
+                "{} refused: the server is handling its limit of {} {}; retry later",
                 request.uri().path(),
-                self.limits.limit
+                pool.limit,
+                pool.what
             );
-            return Box::pin(std::future::ready(Ok(tonic::Status::resource_exhausted(message).into_http())));
+            let mut status = tonic::Status::resource_exhausted(message);
+            status
+                .metadata_mut()
+                .insert("retry-after", tonic::metadata::MetadataValue::from_static(RETRY_AFTER_SECONDS));
+            return Box::pin(std::future::ready(Ok(status.into_http())));
         };
         let answer = self.inner.call(request);
         Box::pin(async move {

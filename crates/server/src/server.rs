@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::response::IntoResponse;
 use capstan_metrics::Registry;
@@ -19,10 +20,13 @@ use tonic_health::ServingStatus;
 use tower::{Layer, Service};
 
 use crate::accept::{until_fatal, Fatal};
+use crate::audit::AuditLog;
+use crate::authn::Authenticator;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::message::MessageLimits;
 use crate::metrics::RequestMetrics;
+use crate::stack::Door;
 
 /// Where a server accepts connections.
 #[derive(Debug)]
@@ -65,14 +69,25 @@ pub struct Server {
     health: HealthReporter,
     services: Routes,
     names: Vec<&'static str>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    door: Door,
 }
 
 impl Server {
     /// A server whose `GET /metrics` renders `registry`, with the request
-    /// metrics registered on it.
+    /// metrics registered on it. The config's TLS files, token file and
+    /// audit log are read and opened here, so a server that could not
+    /// serve as configured (an expired certificate, a malformed token line)
+    /// refuses to start, saying which file is wrong.
     pub fn new(config: ServerConfig, registry: Registry) -> Result<Server, ServerError> {
         let metrics = RequestMetrics::register(&registry)?;
-        Ok(Server::with_request_metrics(config, registry, metrics))
+        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+        let authenticator = config.authentication.as_ref().map(Authenticator::load).transpose()?.map(Arc::new);
+        let audit = config.audit.as_ref().map(|audit| AuditLog::open(audit, &registry)).transpose()?;
+        let mut server = Server::with_request_metrics(config, registry, metrics);
+        server.tls = tls;
+        server.door = Door { authenticator, audit };
+        Ok(server)
     }
 
     /// A server with a registry of its own, holding only the request metrics:
@@ -95,6 +110,8 @@ impl Server {
             health: HealthReporter::new(),
             services: Routes::default(),
             names: Vec::new(),
+            tls: None,
+            door: Door::default(),
         }
     }
 
@@ -141,7 +158,7 @@ impl Server {
     /// The whole stack as one service, without a listener: what the stack's
     /// own tests call directly.
     pub fn into_service(self) -> Routes {
-        crate::stack(self.services, &self.health, self.registry, self.metrics, &self.config).prepare()
+        crate::stack(self.services, &self.health, self.registry, self.metrics, &self.config, &self.door).prepare()
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains the calls
@@ -164,7 +181,12 @@ impl Server {
                     }
                     conn
                 });
-                self.serve_incoming(until_fatal(incoming, fatal.clone()), shutdown).await
+                let incoming = until_fatal(incoming, fatal.clone());
+                match self.tls.clone() {
+                    // TLS wraps each connection before the stack sees it
+                    Some(acceptor) => self.serve_incoming(crate::tls::incoming(incoming, acceptor), shutdown).await,
+                    None => self.serve_incoming(incoming, shutdown).await,
+                }
             }
             Listener::Unix(l) => {
                 self.serve_incoming(until_fatal(UnixListenerStream::new(l), fatal.clone()), shutdown).await
@@ -177,8 +199,8 @@ impl Server {
         }
     }
 
-    /// Serves the connections `incoming` yields until `shutdown` completes.
-    /// TLS (next issue) wraps each connection here, before the stack sees it.
+    /// Serves the connections `incoming` yields until `shutdown` completes
+    /// (plaintext, or already TLS: [`Server::serve`] wraps TCP connections).
     pub async fn serve_incoming<I, IO, IE>(
         self,
         incoming: I,

@@ -2,18 +2,31 @@
 //! reason it sits where it does, can be read top to bottom in one place.
 //! Adding a layer to every Capstan server is one line here.
 
+use std::sync::Arc;
+
 use axum::routing::get;
 use capstan_metrics::Registry;
 use tonic::service::Routes;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::{HealthReporter, HealthService};
 
+use crate::audit::{AuditLayer, AuditLog};
+use crate::authn::{AuthenticationLayer, Authenticator};
 use crate::config::ServerConfig;
+use crate::decode::ClientErrorsLayer;
 use crate::limit::ConcurrencyLimitLayer;
 use crate::message::MessageLimits;
 use crate::metrics::{RequestMetrics, RequestMetricsLayer};
 use crate::scrape::{scrape, METRICS_PATH};
 use crate::timeout::TimeoutLayer;
+
+/// The door's loaded parts, made from [`ServerConfig`]'s files by
+/// [`Server::new`](crate::Server::new): absent ones add no layer.
+#[derive(Clone, Debug, Default)]
+pub struct Door {
+    pub authenticator: Option<Arc<Authenticator>>,
+    pub audit: Option<AuditLog>,
+}
 
 /// `services` (a component's own gRPC services, their message sizes already
 /// capped), `grpc.health.v1` answering from `health`, and `GET /metrics`
@@ -23,33 +36,56 @@ use crate::timeout::TimeoutLayer;
 /// layers read innermost first, and what is added after a layer skips it.
 /// Two concerns sit outside this function: the maximum message size lives in
 /// each service's codec ([`MessageLimits`], applied as a service is added),
-/// and TLS (next issue) wraps each connection before the stack sees it
-/// ([`Server::serve_incoming`](crate::Server::serve_incoming)).
+/// and TLS wraps each connection before the stack sees it
+/// ([`Server::serve`](crate::Server::serve)); the verified client
+/// certificate arrives on each request as [`PeerInfo`](crate::tls::PeerInfo).
+/// Authorization is the API server's (it alone knows what a request is
+/// about): its hook runs inside all of this, before any handler.
 pub fn stack(
     services: Routes,
     health: &HealthReporter,
     registry: Registry,
     metrics: RequestMetrics,
     config: &ServerConfig,
+    door: &Door,
 ) -> Routes {
-    let services = services
+    let mut services = services
         .into_axum_router()
-        // Request timeout, innermost: it times the handler and nothing else,
-        // and only until it answers, so a stream's messages are never cut.
-        // Long-running unary calls (an image pull) are exempt.
+        // The caller's undecodable or over-size message, innermost: tonic
+        // answers it INTERNAL / OUT_OF_RANGE; every layer outside (metrics,
+        // audit) sees the client's code, INVALID_ARGUMENT / RESOURCE_EXHAUSTED.
+        .layer(ClientErrorsLayer)
+        // Request timeout: it times the handler and nothing else, and only
+        // until it answers, so a stream's messages are never cut.
+        // Long-running calls (an image pull, a watch) are exempt.
         .layer(TimeoutLayer::new(config.request_timeout, config.long_running.clone()))
-        // Concurrency limit, outside the timeout: a refused call costs no
-        // timer, and a call holds its slot for exactly as long as it is timed.
-        .layer(ConcurrencyLimitLayer::new(config.max_concurrent_requests, config.long_running.clone()));
-    // Authentication and authorization (next issue) go here: outside the
-    // limits, so a caller who is refused takes no slot, and inside the
-    // metrics and the trace, so refusals are counted and traced.
+        // Concurrency limits (reads, and writes in a pool of their own),
+        // outside the timeout: a refused call costs no timer, and a call
+        // holds its slot for exactly as long as it is timed.
+        .layer(ConcurrencyLimitLayer::with_mutating(
+            config.max_concurrent_requests,
+            config.max_mutating_requests,
+            config.mutating.clone(),
+            config.long_running.clone(),
+        ));
+    // Authentication, outside the limits: a caller who is refused takes no
+    // slot. Everything inside finds the caller's UserInfo on the request.
+    if let Some(authenticator) = &door.authenticator {
+        services = services.layer(AuthenticationLayer(authenticator.clone()));
+    }
+    // Audit, outside authentication, so that a 401 is written too; the
+    // layers inside fill in who called and on what (an AuditRecord).
+    if let Some(audit) = &door.audit {
+        services = services.layer(AuditLayer(audit.clone()));
+    }
+    let guard = door.authenticator.clone();
     // Maximum message size, for health as for every added service.
     let health = HealthServer::new(HealthService::from_health_reporter(health.clone()))
         .limit_messages(config.max_receive_message_bytes, config.max_send_message_bytes);
     Routes::from(services)
-        // Health, always present, outside the limits: a probe is answered
-        // even when the server is full (kube-apiserver exempts its probes too).
+        // Health, always present, outside the limits and authentication: a
+        // probe is answered even when the server is full, and by anyone
+        // (kube-apiserver leaves /healthz open to anonymous callers too).
         .add_service(health)
         .into_axum_router()
         // Request metrics, outside the limits: refusals and timeouts are
@@ -59,7 +95,11 @@ pub fn stack(
         // caller's `traceparent`, covers everything below, refusals included.
         .layer(capstan_telemetry::TraceServerLayer)
         // GET /metrics, after every layer: a scrape every few seconds makes
-        // neither a span nor a series of its own.
-        .route(METRICS_PATH, get(move || scrape(registry.clone())))
+        // neither a span nor a series of its own. It is guarded by the
+        // authenticator when there is one (see `scrape`).
+        .route(
+            METRICS_PATH,
+            get(move |request: axum::extract::Request| scrape(registry.clone(), guard.clone(), request)),
+        )
         .into()
 }

@@ -136,6 +136,7 @@ async fn a_call_over_the_concurrency_limit_is_refused_and_health_still_answers()
     let mut client = KubeletServiceClient::new(h.stack.clone());
     let refused = client.pod_usage(usage("any")).await.expect_err("over the limit");
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused}");
+    assert_eq!(refused.metadata().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
     let mut health = HealthClient::new(h.stack.clone());
     health.check(HealthCheckRequest::default()).await.expect("health is outside the limit");
 
@@ -151,8 +152,23 @@ async fn an_over_size_request_is_refused() {
     let h = harness(ServerConfig { max_receive_message_bytes: 1024, ..ServerConfig::default() });
     let mut client = KubeletServiceClient::new(h.stack.clone());
     let status = client.pod_usage(usage(&"x".repeat(4096))).await.expect_err("too large");
-    assert_eq!(status.code(), Code::OutOfRange, "{status}");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status}");
+    assert!(status.message().contains("too large"), "{status}");
     client.pod_usage(usage("small")).await.expect("a small request still passes");
+}
+
+#[tokio::test]
+async fn mutating_calls_have_a_pool_of_their_own() {
+    let mutating = capstan_server::Methods::new(["/capstan.kubelet.v1.KubeletService/PodUsage"]);
+    let mut h = harness(ServerConfig { max_mutating_requests: 1, mutating, ..ServerConfig::default() });
+    let mut first = KubeletServiceClient::new(h.stack.clone());
+    let holding = tokio::spawn(async move { first.pod_usage(usage("blocked")).await });
+    h.entered.recv().await.expect("the first call holds the only mutating slot");
+    let mut client = KubeletServiceClient::new(h.stack.clone());
+    let refused = client.pod_usage(usage("any")).await.expect_err("over the mutating limit");
+    assert!(refused.message().contains("limit of 1 mutating calls"), "{refused}");
+    h.release.add_permits(1);
+    holding.await.expect("task").expect("the first call completes");
 }
 
 #[tokio::test]

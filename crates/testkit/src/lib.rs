@@ -8,7 +8,8 @@
 //! # Layout
 //! - [`cluster`]: [`TestCluster`], a real API server on the embedded store
 //!   (in a temp dir) or on a real etcd, with a client, restartable over the
-//!   same store.
+//!   same store; behind [`Door::Secured`], over TLS with a fresh PKI, a
+//!   token file and an audit log.
 //! - [`objects`]: [`pod`] and the other builders tests share.
 //! - [`eventually`] (from `capstan-test-support`): the one polling wait, for
 //!   conditions no single watch reports.
@@ -17,5 +18,5 @@ pub mod cluster;
 pub mod objects;
 
 pub use capstan_test_support::eventually;
-pub use cluster::{Backend, TestCluster};
+pub use cluster::{Backend, Door, TestCluster};
 pub use objects::{container, labels, pod, selector, PodBuilder};

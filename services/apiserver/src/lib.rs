@@ -7,8 +7,10 @@
 //! are served from one [`watch_cache`] per kind, never from a store watch per
 //! client. Start reading at [`ApiServer::start`]. The port (the API,
 //! `grpc.health.v1` and `GET /metrics` with per-call request metrics) is
-//! served through `capstan_server`'s stack. [`authz`] holds what request
-//! authorization needs from this crate: a request's attributes, and the
+//! served through `capstan_server`'s stack, which also serves TLS,
+//! authenticates, limits and audits as [`door::Security`] configures it;
+//! every resource call is then authorized in one place, [`authorize`],
+//! before its handler runs. [`authz`] holds the request's attributes and the
 //! bootstrap RBAC policy, reconciled at every start.
 //!
 //! # Invariants
@@ -19,7 +21,9 @@
 
 pub mod allocator;
 pub mod authz;
+pub mod authorize;
 pub mod defaults;
+pub mod door;
 pub mod error;
 pub mod grpc;
 pub mod keys;
@@ -32,7 +36,7 @@ pub use error::ApiError;
 
 use allocator::Allocator;
 use capstan_proto::api::v1::resource_service_server::ResourceServiceServer;
-use capstan_server::{Server, ServerConfig};
+use capstan_server::Server;
 use capstan_store::{open_store, Store};
 use registry::Registry;
 use std::future::Future;
@@ -61,6 +65,8 @@ pub struct Config {
     /// `tolerationSeconds` new pods get for `node.kubernetes.io/unreachable:NoExecute`
     /// unless they tolerate it themselves.
     pub default_unreachable_toleration_seconds: i64,
+    /// TLS, authentication, authorization, limits and audit.
+    pub security: door::Security,
 }
 
 impl Default for Config {
@@ -73,6 +79,7 @@ impl Default for Config {
             cache: CacheOptions::default(),
             default_not_ready_toleration_seconds: defaults::DEFAULT_TOLERATION_SECONDS,
             default_unreachable_toleration_seconds: defaults::DEFAULT_TOLERATION_SECONDS,
+            security: door::Security::default(),
         }
     }
 }
@@ -101,6 +108,8 @@ pub enum ApiServerError {
     Startup(#[from] ApiError),
     #[error("serving the API: {0}")]
     Serve(#[from] capstan_server::ServerError),
+    #[error(transparent)]
+    Door(#[from] door::DoorError),
     #[error("the server task failed: {0}")]
     Task(String),
 }
@@ -108,6 +117,7 @@ pub enum ApiServerError {
 /// A running API server.
 pub struct ApiServer {
     addr: SocketAddr,
+    scheme: &'static str,
     shutdown: CancellationToken,
     task: JoinHandle<Result<(), ApiServerError>>,
     store: Arc<dyn Store>,
@@ -123,6 +133,11 @@ impl ApiServer {
 
     /// As [`ApiServer::start`], over a store the caller opened.
     pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<ApiServer, ApiServerError> {
+        // refuse a door that cannot be built before anything starts
+        let authorizer = config.security.authorizer()?;
+        // the door's files (certificates, token file, audit log) are read
+        // here, before the registry starts anything that would need stopping
+        let server = Server::new(config.security.server_config(), capstan_metrics::Registry::new())?;
         let shutdown = CancellationToken::new();
         let allocator =
             Allocator::new(store.clone(), &config.service_cluster_ip_range, config.service_node_port_range)?;
@@ -135,33 +150,41 @@ impl ApiServer {
                 .await?
                 .with_toleration_seconds(toleration_seconds),
         );
-        registry.bootstrap().await?;
-        authz::reconcile_bootstrap_policy(&registry).await?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
-
-        let server_config = ServerConfig {
-            max_receive_message_bytes: MAX_MESSAGE_BYTES,
-            max_send_message_bytes: MAX_MESSAGE_BYTES,
-            ..ServerConfig::default()
+        let listening = async {
+            registry.bootstrap().await?;
+            authz::reconcile_bootstrap_policy(&registry).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
+            let addr = listener.local_addr().map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;
+            Ok::<_, ApiServerError>((listener, addr))
         };
-        let server = Server::new(server_config, capstan_metrics::Registry::new())?
-            .add_service(ResourceServiceServer::new(grpc::ResourceApi::new(registry)));
+        let (listener, addr) = match listening.await {
+            Ok(listening) => listening,
+            Err(error) => {
+                // the watch caches stop and let go of the store
+                shutdown.cancel();
+                return Err(error);
+            }
+        };
+
+        let api = authorize::Authorized::new(grpc::ResourceApi::new(registry), authorizer);
+        let server = server.add_service(ResourceServiceServer::new(api));
         let token = shutdown.clone();
         let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });
-        tracing::info!(%addr, backend = config.storage.backend(), "API server listening");
-        Ok(ApiServer { addr, shutdown, task, store })
+        let modes: Vec<String> = config.security.modes().iter().map(ToString::to_string).collect();
+        tracing::info!(%addr, backend = config.storage.backend(), tls = config.security.tls.is_some(), authorization = %modes.join(","), "API server listening");
+        let scheme = if config.security.tls.is_some() { "https" } else { "http" };
+        Ok(ApiServer { addr, scheme, shutdown, task, store })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://addr`, for clients.
+    /// `http://addr` (`https://` when serving TLS), for clients.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -1,7 +1,9 @@
 //! The `capstan-apiserver` binary: flags in, [`capstan_apiserver::run`] out.
 
 use anyhow::Context;
+use capstan_apiserver::door::Security;
 use capstan_apiserver::{Config, StoreConfig};
+use capstan_server::{AuditConfig, TlsFiles};
 use clap::Parser;
 use flags::Flags;
 
@@ -35,6 +37,23 @@ async fn main() -> anyhow::Result<()> {
         service_node_port_range: port_range(&flags.service_node_port_range).context("--service-node-port-range")?,
         default_not_ready_toleration_seconds: flags.default_not_ready_toleration_seconds,
         default_unreachable_toleration_seconds: flags.default_unreachable_toleration_seconds,
+        security: Security {
+            tls: match (flags.tls_cert_file, flags.tls_private_key_file) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key, client_ca: flags.client_ca_file }),
+                _ => None,
+            },
+            token_file: flags.token_auth_file,
+            anonymous: flags.anonymous_auth,
+            authorization_modes: flags.authorization_mode,
+            max_requests_inflight: flags.max_requests_inflight,
+            max_mutating_requests_inflight: flags.max_mutating_requests_inflight,
+            request_timeout: std::time::Duration::from_secs(flags.request_timeout),
+            audit: flags.audit_log_path.map(|path| AuditConfig {
+                path,
+                max_size_mb: flags.audit_log_maxsize,
+                max_backups: flags.audit_log_maxbackup,
+            }),
+        },
         ..Config::default()
     };
     let shutdown = async {

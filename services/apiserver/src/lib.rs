@@ -20,8 +20,8 @@
 //!   object body, always filled in from the revision on read.
 
 pub mod allocator;
-pub mod authz;
 pub mod authorize;
+pub mod authz;
 pub mod defaults;
 pub mod door;
 pub mod error;

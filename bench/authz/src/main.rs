@@ -83,8 +83,8 @@ fn workload(bindings: usize) -> Workload {
         )
         .unwrap_or_default(),
     );
-    rbac.replace(objects.clone());
-    node.replace(objects);
+    rbac.feed().replace(objects.clone());
+    node.feed().replace(objects);
     Workload { rbac, node, users }
 }
 

@@ -17,10 +17,12 @@
 
 mod attributes;
 mod authorizer;
+mod fed;
 mod forbidden;
 mod user;
 
 pub use attributes::{Attributes, Verb};
 pub use authorizer::{AlwaysAllow, Authorizer, Chain, Decision};
+pub use fed::{Fed, Feed};
 pub use forbidden::forbidden_message;
 pub use user::{groups, UserInfo, ANONYMOUS, NODE_USER_PREFIX};

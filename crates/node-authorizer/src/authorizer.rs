@@ -12,10 +12,9 @@
 //! Requests of other users get no opinion.
 
 use crate::graph::Graph;
-use capstan_auth::{Attributes, Authorizer, Decision, UserInfo, Verb};
-use capstan_proto::api::v1::Object;
+use capstan_auth::{Attributes, Authorizer, Decision, Fed, UserInfo, Verb};
 use capstan_proto::rbac::v1::PolicyRule;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 /// The namespace node heartbeat leases live in (the kubelet's `lease.rs`).
 pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
@@ -24,7 +23,7 @@ const COORDINATION: &str = "coordination.k8s.io";
 /// The Node authorizer and its graph. Clones share the graph.
 #[derive(Clone)]
 pub struct NodeAuthorizer {
-    graph: Arc<RwLock<Graph>>,
+    graph: Fed<Graph>,
     /// what any kubelet may do (`capstan_rbac::bootstrap::node_rules`)
     static_rules: Arc<Vec<PolicyRule>>,
 }
@@ -37,49 +36,18 @@ impl Default for NodeAuthorizer {
 
 impl NodeAuthorizer {
     pub fn new() -> NodeAuthorizer {
-        NodeAuthorizer { graph: Arc::default(), static_rules: Arc::new(capstan_rbac::bootstrap::node_rules()) }
+        NodeAuthorizer { graph: Fed::default(), static_rules: Arc::new(capstan_rbac::bootstrap::node_rules()) }
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Graph> {
-        // a writer that panicked left whole entries behind
-        self.graph.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, Graph> {
-        self.graph.write().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// A pod was added or changed (other kinds are ignored).
-    pub fn apply(&self, object: &Object) {
-        self.write().apply(object);
-    }
-
-    /// A pod was deleted.
-    pub fn remove(&self, object: &Object) {
-        self.write().remove(object);
-    }
-
-    /// Replaces the graph with `objects` at once (a relist).
-    pub fn replace(&self, objects: impl IntoIterator<Item = Object>) {
-        let mut fresh = Graph::default();
-        for object in objects {
-            fresh.apply(&object);
-        }
-        *self.write() = fresh;
-    }
-
-    /// Feeds one watch event (`ADDED`, `MODIFIED`, `DELETED`).
-    pub fn observe(&self, event_type: &str, object: &Object) {
-        match event_type {
-            "ADDED" | "MODIFIED" => self.apply(object),
-            "DELETED" => self.remove(object),
-            _ => {}
-        }
+    /// The index the watch feed keeps up to date (`observe` each event,
+    /// `replace` on a relist); clones share it.
+    pub fn feed(&self) -> &Fed<Graph> {
+        &self.graph
     }
 
     /// How many pods the graph has bound to `node`.
     pub fn pod_count(&self, node: &str) -> usize {
-        self.read().pod_count(node)
+        self.graph.read().pod_count(node)
     }
 
     fn pods(&self, node: &str, a: &Attributes) -> Decision {
@@ -96,9 +64,9 @@ impl NodeAuthorizer {
                 None => Decision::NoOpinion,
             },
             (Verb::Get, "" | "status") | (Verb::Update | Verb::Patch, "status") | (Verb::Delete, "") => {
-                own_or_deny(self.read().node_of(&a.namespace, &a.name))
+                own_or_deny(self.graph.read().node_of(&a.namespace, &a.name))
             }
-            _ => match self.read().node_of(&a.namespace, &a.name) {
+            _ => match self.graph.read().node_of(&a.namespace, &a.name) {
                 Some(n) if n != node => Decision::Deny { reason: no_relationship(node) },
                 _ => Decision::NoOpinion,
             },

@@ -2,6 +2,7 @@
 //! relationship the Node authorizer judges a kubelet's pod requests by.
 //! Only bound pods are kept; a pod leaves when it is deleted or unbound.
 
+use capstan_auth::Feed;
 use capstan_proto::api::v1::object::Kind;
 use capstan_proto::api::v1::Object;
 use capstan_proto::ObjectExt;
@@ -15,9 +16,9 @@ pub struct Graph {
     node_pods: HashMap<String, BTreeSet<(String, String)>>,
 }
 
-impl Graph {
+impl Feed<Object> for Graph {
     /// A pod was added or changed; other kinds are ignored.
-    pub fn apply(&mut self, object: &Object) {
+    fn apply(&mut self, object: &Object) {
         let Some(Kind::Pod(pod)) = &object.kind else { return };
         let node = pod.spec.as_ref().map(|s| s.node_name.as_str()).unwrap_or_default();
         let meta = object.meta();
@@ -30,13 +31,15 @@ impl Graph {
     }
 
     /// A pod was deleted.
-    pub fn remove(&mut self, object: &Object) {
+    fn remove(&mut self, object: &Object) {
         if matches!(object.kind, Some(Kind::Pod(_))) {
             let meta = object.meta();
             self.unlink(&(meta.namespace.clone(), meta.name.clone()));
         }
     }
+}
 
+impl Graph {
     fn unlink(&mut self, key: &(String, String)) {
         if let Some(node) = self.pod_node.remove(key) {
             if let Some(pods) = self.node_pods.get_mut(&node) {

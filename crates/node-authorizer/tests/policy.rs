@@ -70,8 +70,8 @@ fn cluster() -> Cluster {
     objects.extend(bootstrap::cluster_role_bindings().into_iter().map(Resource::into_object));
     objects.extend(parse_manifests("policy.yaml", POLICY).expect("policy"));
     for object in &objects {
-        rbac.observe("ADDED", object);
-        node.observe("ADDED", object);
+        rbac.feed().observe("ADDED", object);
+        node.feed().observe("ADDED", object);
     }
     let chain = Chain::new(vec![Box::new(node), Box::new(rbac.clone())]);
     Cluster { rbac, chain }
@@ -302,19 +302,19 @@ fn bind_and_escalate_verbs_delegate_what_one_does_not_hold() {
     )
     .expect("delegation")
     {
-        c.rbac.apply(&object);
+        c.rbac.feed().apply(&object);
     }
     let admit = |new: &Object| escalation::admit(&c.rbac, &c.chain, &ada(), new, None);
     assert_eq!(admit(&role_binding("shop", "ClusterRole", "cluster-admin")), Ok(()), "bind allows it");
     assert!(admit(&role_binding("prod", "ClusterRole", "cluster-admin")).is_err(), "only in shop");
     assert_eq!(admit(&role("shop", "[{apiGroups: [''], resources: [nodes], verbs: [delete]}]")), Ok(()), "escalate");
     // the policy follows deletions
-    c.rbac.remove(&role_binding("shop", "Role", "delegate").clone());
+    c.rbac.feed().remove(&role_binding("shop", "Role", "delegate").clone());
     let binding = object(
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: ada-delegates, namespace: shop}\n\
          roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: delegate}\n",
     );
-    c.rbac.remove(&binding);
+    c.rbac.feed().remove(&binding);
     assert!(admit(&role_binding("shop", "ClusterRole", "cluster-admin")).is_err(), "bind is gone with the binding");
 }
 

@@ -10,17 +10,15 @@
 
 use crate::index::Index;
 use crate::rules;
-use capstan_auth::{groups, Attributes, Authorizer, Decision, UserInfo};
-use capstan_proto::api::v1::Object;
+use capstan_auth::{groups, Attributes, Authorizer, Decision, Fed, UserInfo};
 use capstan_proto::rbac::v1::{PolicyRule, RoleRef};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The RBAC authorizer and the policy index it answers from. Cheap to
 /// clone: clones share the index, so the feed and the server stack can each
 /// hold one.
 #[derive(Clone, Default)]
 pub struct Rbac {
-    index: Arc<RwLock<Index>>,
+    index: Fed<Index>,
 }
 
 impl Rbac {
@@ -28,49 +26,15 @@ impl Rbac {
         Rbac::default()
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Index> {
-        // a writer that panicked left whole entries behind (see `Index`)
-        self.index.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, Index> {
-        self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// An object was added or changed (ADDED, MODIFIED). Any kind may be
-    /// passed; only Roles, ClusterRoles and bindings are kept.
-    pub fn apply(&self, object: &Object) {
-        self.write().apply(object);
-    }
-
-    /// An object was deleted (DELETED).
-    pub fn remove(&self, object: &Object) {
-        self.write().remove(object);
-    }
-
-    /// Replaces the whole policy with `objects` at once (a relist), so
-    /// requests never see a half-loaded policy.
-    pub fn replace(&self, objects: impl IntoIterator<Item = Object>) {
-        let mut fresh = Index::default();
-        for object in objects {
-            fresh.apply(&object);
-        }
-        *self.write() = fresh;
-    }
-
-    /// Feeds one watch event as the resource service sends it (`ADDED`,
-    /// `MODIFIED`, `DELETED`; bookmarks carry nothing to keep).
-    pub fn observe(&self, event_type: &str, object: &Object) {
-        match event_type {
-            "ADDED" | "MODIFIED" => self.apply(object),
-            "DELETED" => self.remove(object),
-            _ => {}
-        }
+    /// The index the watch feed keeps up to date (`observe` each event,
+    /// `replace` on a relist); clones share it.
+    pub fn feed(&self) -> &Fed<Index> {
+        &self.index
     }
 
     /// How many bindings the index holds.
     pub fn binding_count(&self) -> usize {
-        self.read().binding_count()
+        self.index.read().binding_count()
     }
 
     /// Every rule `user` holds in `namespace` (`""`: at the cluster scope):
@@ -81,7 +45,7 @@ impl Rbac {
         if user.in_group(groups::MASTERS) {
             return vec![rules::rule(&["*"], &["*"], &["*"])];
         }
-        let index = self.read();
+        let index = self.index.read();
         let mut held = Vec::new();
         for binding in index.bindings_for(user) {
             let scope = binding.key.namespace.as_deref();
@@ -100,7 +64,7 @@ impl Rbac {
     /// exist.
     pub fn role_ref_rules(&self, role_ref: &RoleRef, namespace: &str) -> Option<Vec<PolicyRule>> {
         let scope = (!namespace.is_empty()).then_some(namespace);
-        self.read().role_rules(role_ref, scope).map(|r| r.as_ref().clone())
+        self.index.read().role_rules(role_ref, scope).map(|r| r.as_ref().clone())
     }
 }
 
@@ -109,7 +73,7 @@ impl Authorizer for Rbac {
         if user.in_group(groups::MASTERS) {
             return Decision::Allow;
         }
-        let index = self.read();
+        let index = self.index.read();
         for binding in index.bindings_for(user) {
             let scope = binding.key.namespace.as_deref();
             // a RoleBinding grants only within its namespace

@@ -8,6 +8,7 @@
 //! friends), and is read on every request; the feed replaces whole entries,
 //! so a reader never sees half a binding.
 
+use capstan_auth::Feed;
 use capstan_auth::UserInfo;
 use capstan_proto::api::v1::object::Kind;
 use capstan_proto::api::v1::Object;
@@ -52,10 +53,10 @@ pub fn service_account_user(namespace: &str, name: &str) -> String {
     format!("system:serviceaccount:{namespace}:{name}")
 }
 
-impl Index {
+impl Feed<Object> for Index {
     /// Takes in one object of any kind; kinds other than the four RBAC
     /// kinds are ignored, so one feed can carry everything.
-    pub fn apply(&mut self, object: &Object) {
+    fn apply(&mut self, object: &Object) {
         let meta = object.meta();
         match &object.kind {
             Some(Kind::Role(r)) => {
@@ -77,7 +78,7 @@ impl Index {
     }
 
     /// Forgets one object (a deletion).
-    pub fn remove(&mut self, object: &Object) {
+    fn remove(&mut self, object: &Object) {
         let meta = object.meta();
         match &object.kind {
             Some(Kind::Role(_)) => {
@@ -93,7 +94,9 @@ impl Index {
             _ => {}
         }
     }
+}
 
+impl Index {
     fn bind(&mut self, key: BindingKey, role_ref: RoleRef, subjects: &[Subject]) {
         self.unbind(&key);
         let entry = Arc::new(BindingEntry { key: key.clone(), role_ref });

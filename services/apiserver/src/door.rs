@@ -10,6 +10,7 @@
 //! `Node,RBAC`, which is refused at start until those authorizers exist
 //! rather than quietly allowing everything.
 
+use crate::authz::Authorizers;
 use capstan_auth::{AlwaysAllow, Authorizer, Chain};
 use capstan_server::{AuditConfig, AuthenticationConfig, LongRunning, Methods, ServerConfig, TlsFiles};
 use std::fmt;
@@ -92,15 +93,6 @@ impl Default for Security {
     }
 }
 
-/// Why the door could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum DoorError {
-    #[error(
-        "--authorization-mode {0} is not available yet; use --authorization-mode AlwaysAllow until the {0} authorizer lands"
-    )]
-    NotAvailable(AuthorizationMode),
-}
-
 impl Security {
     /// Whether callers are authenticated: a client CA or a token file is set.
     pub fn authenticates(&self) -> bool {
@@ -117,10 +109,9 @@ impl Security {
         }
     }
 
-    /// The chain of the modes in force, in order. RBAC and Node are added
-    /// here when they exist (they will need the registry's caches: this is
-    /// called once the registry has started).
-    pub fn authorizer(&self) -> Result<Arc<dyn Authorizer>, DoorError> {
+    /// The chain of the modes in force, in order, over `authorizers` (whose
+    /// indexes the API server feeds from its watch caches before serving).
+    pub fn authorizer(&self, authorizers: &Authorizers) -> Arc<dyn Authorizer> {
         let mut chain: Vec<Box<dyn Authorizer>> = Vec::new();
         for mode in self.modes() {
             match mode {
@@ -134,10 +125,11 @@ impl Security {
                     }
                     chain.push(Box::new(AlwaysAllow));
                 }
-                other => return Err(DoorError::NotAvailable(other)),
+                AuthorizationMode::Node => chain.push(Box::new(authorizers.node.clone())),
+                AuthorizationMode::Rbac => chain.push(Box::new(authorizers.rbac.clone())),
             }
         }
-        Ok(Arc::new(Chain::new(chain)))
+        Arc::new(Chain::new(chain))
     }
 
     /// The server stack's configuration for the API server.
@@ -170,14 +162,11 @@ mod tests {
     fn the_default_mode_follows_the_certificates() {
         let plain = Security::default();
         assert_eq!(plain.modes(), [AuthorizationMode::AlwaysAllow]);
-        assert!(plain.authorizer().is_ok());
         let secured = Security {
             tls: Some(TlsFiles { cert: "a.crt".into(), key: "a.key".into(), client_ca: Some("ca.crt".into()) }),
             ..Security::default()
         };
         assert_eq!(secured.modes(), [AuthorizationMode::Node, AuthorizationMode::Rbac]);
-        let error = secured.authorizer().err().expect("Node is not there yet").to_string();
-        assert!(error.contains("Node is not available yet"), "{error}");
     }
 
     #[test]

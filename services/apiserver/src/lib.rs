@@ -108,8 +108,6 @@ pub enum ApiServerError {
     Startup(#[from] ApiError),
     #[error("serving the API: {0}")]
     Serve(#[from] capstan_server::ServerError),
-    #[error(transparent)]
-    Door(#[from] door::DoorError),
     #[error("the server task failed: {0}")]
     Task(String),
 }
@@ -133,8 +131,8 @@ impl ApiServer {
 
     /// As [`ApiServer::start`], over a store the caller opened.
     pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<ApiServer, ApiServerError> {
-        // refuse a door that cannot be built before anything starts
-        let authorizer = config.security.authorizer()?;
+        let authorizers = authz::Authorizers::default();
+        let authorizer = config.security.authorizer(&authorizers);
         // the door's files (certificates, token file, audit log) are read
         // here, before the registry starts anything that would need stopping
         let server = Server::new(config.security.server_config(), capstan_metrics::Registry::new())?;
@@ -153,6 +151,8 @@ impl ApiServer {
         let listening = async {
             registry.bootstrap().await?;
             authz::reconcile_bootstrap_policy(&registry).await?;
+            // no request is judged by a policy that is still loading
+            authorizers.start_feeds(&registry, &shutdown).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;

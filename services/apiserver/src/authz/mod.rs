@@ -1,11 +1,12 @@
-//! Authorization's side of the API server: what the request handling will
-//! call once authentication lands (issue 12), kept here so that wiring is a
-//! few lines in the server stack.
+//! Authorization's side of the API server: what the authorization hook
+//! (`crate::authorize`) asks, and what keeps the authorizers' answers current.
 //!
 //! - [`attributes`]: a `ResourceService` request in the terms authorizers
 //!   judge (`capstan_auth::Attributes`), derived in one place for every RPC.
 //! - [`bootstrap`]: the bootstrap roles and bindings reconciled into the
 //!   store at every start.
+//! - [`feed`]: the RBAC and Node authorizers' indexes, filled before the
+//!   server serves and kept in step from the registry's watch caches.
 //!
 //! The authorizers themselves are `capstan_rbac::Rbac` and
 //! `capstan_node_authorizer::NodeAuthorizer`; they answer from memory, fed
@@ -13,6 +14,8 @@
 
 pub mod attributes;
 pub mod bootstrap;
+pub mod feed;
 
 pub use attributes::{attributes_for, Request};
 pub use bootstrap::reconcile_bootstrap_policy;
+pub use feed::Authorizers;

@@ -45,11 +45,21 @@ pub struct UnixServer {
 impl UnixServer {
     /// Creates the socket's parent directory, removes a stale socket file (one that
     /// nothing answers on) and binds. Refuses a socket another server is live on.
+    ///
+    /// Whoever reaches a runtime's socket can run any container as root, so, as
+    /// Kubernetes' runtimes do, the socket is `0660` and the directories created
+    /// for it `0700`. A directory that already exists keeps its mode: `--listen
+    /// unix:///tmp/shim.sock` must not close `/tmp` to everyone else.
     pub async fn bind(path: impl AsRef<Path>) -> Result<UnixServer, ShimCommonError> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         let path = path.as_ref().to_path_buf();
         let io = |what, source| ShimCommonError::from(PathIoError { what, path: path.display().to_string(), source });
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io("creating the directory of", e))?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(|e| io("creating the directory of", e))?;
         }
         if path.exists() {
             if UnixStream::connect(&path).await.is_ok() {
@@ -59,6 +69,8 @@ impl UnixServer {
             std::fs::remove_file(&path).map_err(|e| io("removing the stale socket", e))?;
         }
         let listener = UnixListener::bind(&path).map_err(|e| io("binding", e))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
+            .map_err(|e| io("restricting the socket", e))?;
         Ok(UnixServer { path, listener })
     }
 
@@ -158,6 +170,21 @@ mod tests {
         assert!(path.exists());
         let second = UnixServer::bind(&path).await.expect("a stale socket is replaced");
         assert_eq!(second.path(), path);
+    }
+
+    #[tokio::test]
+    async fn the_socket_is_for_its_owner_and_group_only_and_new_directories_for_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).expect("an existing directory");
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let path = shared.join("capstan/shim.sock");
+        let _server = UnixServer::bind(&path).await.expect("bind");
+        assert_eq!(mode(&path), 0o660, "the socket");
+        assert_eq!(mode(&shared.join("capstan")), 0o700, "a directory created for the socket");
+        assert_eq!(mode(&shared), 0o755, "a directory that was there keeps its mode");
     }
 
     #[tokio::test]

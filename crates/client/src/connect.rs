@@ -156,9 +156,12 @@ pub(crate) fn tls_channel(
             tcp.set_nodelay(true)?;
             let tls = connector.connect(server_name, tcp).await.map_err(|e| {
                 std::io::Error::other(format!(
-                    "TLS handshake with {dial} failed: {e} (check that the kubeconfig {} names this cluster's CA \
+                    "TLS handshake with {dial} failed: {e} (check that {} names this cluster's CA \
                      and a certificate it issued)",
-                    source.display()
+                    match source.as_os_str().is_empty() {
+                        true => "the kubeconfig".to_string(),
+                        false => format!("the kubeconfig {}", source.display()),
+                    }
                 ))
             })?;
             Ok::<_, std::io::Error>(TokioIo::new(tls))

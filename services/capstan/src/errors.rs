@@ -22,6 +22,13 @@ pub enum CliError {
     Server { reason: &'static str, message: String },
     #[error("The connection to the server {server} was refused - did you specify the right host or port?")]
     ConnectionRefused { server: String },
+    /// The server did not know who was calling (401): kubectl's words.
+    #[error("error: You must be logged in to the server (Unauthorized)")]
+    Unauthorized,
+    /// The server was reached but no call could be made (a TLS handshake that
+    /// failed): kubectl's words for it, since no server answered.
+    #[error("Unable to connect to the server: {message}")]
+    Unreachable { message: String },
     #[error("error: the server doesn't have a resource type \"{0}\"")]
     UnknownKind(String),
     #[error("error: {0}")]
@@ -130,6 +137,10 @@ impl CliError {
             (ClientError::Unavailable { message }, _) if refused(message) => {
                 return CliError::ConnectionRefused { server: host_of(server) };
             }
+            (ClientError::Unauthenticated { .. }, _) => return CliError::Unauthorized,
+            (ClientError::Unavailable { message }, _) if handshake_failed(message) => {
+                return CliError::Unreachable { message: message.clone() };
+            }
             (ClientError::InvalidUrl { .. } | ClientError::UnexpectedResponse { .. }, _) => {
                 return CliError::Client(error);
             }
@@ -190,6 +201,12 @@ fn causes_text(causes: &[FieldCause]) -> String {
 fn refused(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("refused") || m.contains("tcp connect error") || m.contains("dns error")
+}
+
+/// The TLS handshake failed (the client's own connector says so, or the
+/// server's alert ended it).
+fn handshake_failed(message: &str) -> bool {
+    message.contains("TLS handshake") || message.contains("received fatal alert")
 }
 
 /// `127.0.0.1:6443` from `http://127.0.0.1:6443/`.
@@ -266,6 +283,18 @@ mod tests {
                 refused.to_string(),
             ),
             (ClientError::Unavailable { message: "dns error: failed to lookup address".into() }, refused.to_string()),
+            (
+                ClientError::Unavailable {
+                    message: "TLS handshake with 127.0.0.1:6443 failed: invalid peer certificate: UnknownIssuer".into(),
+                },
+                "Unable to connect to the server: TLS handshake with 127.0.0.1:6443 failed: invalid peer certificate: \
+                 UnknownIssuer"
+                    .into(),
+            ),
+            (
+                ClientError::Unauthenticated { message: "Unauthorized".into() },
+                "error: You must be logged in to the server (Unauthorized)".into(),
+            ),
             (
                 ClientError::Unavailable { message: "shutting down".into() },
                 "Error from server (ServiceUnavailable): shutting down".into(),

@@ -121,6 +121,22 @@ impl EtcdCluster {
         })
     }
 
+    /// Kills the next member of a round that takes each member down in turn: the
+    /// followers first, then the leader last (an election under load). `killed`
+    /// records the round so far and gains the member killed; the answer is that
+    /// member and its role then (`"leader"` or `"follower"`).
+    pub async fn kill_next(&mut self, killed: &mut Vec<usize>) -> Result<(usize, &'static str), HarnessError> {
+        let leader = self.leader().await?;
+        let last = killed.len() + 1 >= self.len();
+        let victim = match last {
+            true => leader,
+            false => (0..self.len()).find(|m| *m != leader && !killed.contains(m)).unwrap_or(leader),
+        };
+        self.kill(victim);
+        killed.push(victim);
+        Ok((victim, if victim == leader { "leader" } else { "follower" }))
+    }
+
     /// Kills member `index` at once (SIGKILL), as a crash would.
     pub fn kill(&mut self, index: usize) {
         if let Some(mut child) = self.children.get_mut(index).and_then(Option::take) {

@@ -84,17 +84,8 @@ async fn no_request_fails_while_each_etcd_member_in_turn_is_down() {
 
     let mut created = BTreeSet::new();
     let mut killed = Vec::new();
-    for round in 0..cluster.len() {
-        let leader = cluster.leader().await.expect("the cluster has a leader");
-        // Followers first, then the leader (an election under load).
-        let victim = if round + 1 == cluster.len() {
-            leader
-        } else {
-            (0..cluster.len()).find(|m| *m != leader && !killed.contains(m)).expect("a follower not yet killed")
-        };
-        let role = if victim == leader { "leader" } else { "follower" };
-        cluster.kill(victim);
-        killed.push(victim);
+    for _ in 0..cluster.len() {
+        let (victim, role) = cluster.kill_next(&mut killed).await.expect("the cluster has a leader");
         for i in 0..STEPS_DOWN + STEPS_BACK {
             if i == STEPS_DOWN {
                 cluster.restart(victim).await.expect("the member comes back");

@@ -18,6 +18,8 @@ const JSON_PACKAGES: &[&str] = &[
     "capstan.autoscaling.v1",
     "capstan.autoscaling.v2",
     "capstan.rbac.v1",
+    "capstan.authentication.v1",
+    "capstan.authorization.v1",
 ];
 
 /// Messages whose JSON form is not an object; their serde impls are written by

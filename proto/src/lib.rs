@@ -9,7 +9,9 @@
 //!
 //! # Layout
 //! - [`meta`], [`core`], [`apps`], [`coordination`], [`autoscaling`], [`rbac`]: the API
-//!   groups' types; [`api`]: the generic resource service; [`runtime`]: the
+//!   groups' types; [`authentication`], [`authorization`]: the review objects
+//!   (answered, never stored); [`api`]: the generic resource service and the
+//!   review service; [`runtime`]: the
 //!   CRI-like interface of the runtime shims.
 //! - [`kinds`]: the table of kinds (resource names, short names, scope) and
 //!   the [`Resource`] trait.
@@ -73,6 +75,22 @@ pub mod autoscaling {
 pub mod rbac {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/capstan.rbac.v1.rs"));
+    }
+}
+
+/// The authentication group (authentication.k8s.io): `SelfSubjectReview`,
+/// who the API server takes the caller to be (answered, never stored).
+pub mod authentication {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.authentication.v1.rs"));
+    }
+}
+
+/// The authorization group (authorization.k8s.io): `SelfSubjectAccessReview`,
+/// whether the caller may do something (answered, never stored).
+pub mod authorization {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.authorization.v1.rs"));
     }
 }
 

@@ -9,10 +9,13 @@ use crate::params::DeleteParams;
 use crate::watch::{self, WatchEvent, WatchStream};
 use capstan_pki::Credentials;
 use capstan_proto::api::v1::resource_service_client::ResourceServiceClient;
+use capstan_proto::api::v1::review_service_client::ReviewServiceClient;
 use capstan_proto::api::v1::{
     ApiResource, CreateRequest, DeleteResponse, DiscoveryRequest, GetRequest, ListOptions, ListRequest, Object,
     ObjectList, PatchRequest, ResourceRef, UpdateRequest, WatchRequest,
 };
+use capstan_proto::authentication::v1::SelfSubjectReview;
+use capstan_proto::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use capstan_proto::{KindInfo, Resource};
 use capstan_telemetry::TraceClientLayer;
 use futures::StreamExt;
@@ -28,6 +31,7 @@ pub const MERGE_PATCH: &str = "application/merge-patch+json";
 #[derive(Clone, Debug)]
 pub struct Client {
     grpc: ResourceServiceClient<ClientChannel>,
+    reviews: ReviewServiceClient<ClientChannel>,
 }
 
 /// Names the object (or, with an empty name, the collection) of `info`'s
@@ -60,7 +64,8 @@ impl Client {
             Some("https") => connect::tls_channel(endpoint, credentials)?,
             _ => endpoint.connect_lazy(),
         };
-        let channel = BearerChannel::new(channel, credentials.token.as_deref(), &credentials.source)?;
+        let channel = BearerChannel::new(channel, credentials.token.as_deref(), &credentials.source)?
+            .impersonating(&credentials.impersonate)?;
         Ok(Client::over(channel))
     }
 
@@ -82,7 +87,8 @@ impl Client {
     }
 
     fn over(channel: BearerChannel) -> Client {
-        Client { grpc: ResourceServiceClient::new(TraceClientLayer.layer(channel)) }
+        let channel = TraceClientLayer.layer(channel);
+        Client { grpc: ResourceServiceClient::new(channel.clone()), reviews: ReviewServiceClient::new(channel) }
     }
 
     /// The typed view of one kind; `namespace: None` means all namespaces for
@@ -135,6 +141,25 @@ impl Client {
         let request = WatchRequest { r#ref: Some(target), options: Some(options) };
         let stream = self.grpc().watch(request).await?.into_inner();
         Ok(stream.map(|item| -> Result<WatchEvent<Object>, ClientError> { watch::from_wire(item?) }).boxed())
+    }
+
+    /// Who the server takes this client to be (after impersonation):
+    /// `status.userInfo` of a `SelfSubjectReview`.
+    pub async fn self_subject_review(&self) -> Result<SelfSubjectReview, ClientError> {
+        Ok(self.reviews.clone().self_subject_review(SelfSubjectReview::default()).await?.into_inner())
+    }
+
+    /// Whether this client may do what `attributes` describe: the answered
+    /// `SelfSubjectAccessReview` (`status.allowed`).
+    pub async fn self_subject_access_review(
+        &self,
+        attributes: ResourceAttributes,
+    ) -> Result<SelfSubjectAccessReview, ClientError> {
+        let review = SelfSubjectAccessReview {
+            spec: Some(SelfSubjectAccessReviewSpec { resource_attributes: Some(attributes), ..Default::default() }),
+            ..Default::default()
+        };
+        Ok(self.reviews.clone().self_subject_access_review(review).await?.into_inner())
     }
 
     /// Every resource the server serves.

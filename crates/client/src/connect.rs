@@ -1,7 +1,8 @@
 //! How the client reaches the API server and says who it is: plain HTTP/2 for
 //! `http://`, TLS (the kubeconfig's CA, its client certificate) for
 //! `https://`, and the user's bearer token as `authorization` metadata on
-//! every call.
+//! every call, with `impersonate-user` / `impersonate-group` when the
+//! credentials ask to act as someone else (kubectl's `--as`, `--as-group`).
 //!
 //! TLS is done here, by a connector over `tokio-rustls` with the
 //! configuration `capstan_pki::tls` builds from the kubeconfig, not by
@@ -13,7 +14,7 @@
 //! TLS all the same.
 
 use crate::error::ClientError;
-use capstan_pki::{Credentials, Kubeconfig};
+use capstan_pki::{Credentials, Impersonation, Kubeconfig};
 use capstan_telemetry::TraceClient;
 use http::HeaderValue;
 use hyper_util::rt::TokioIo;
@@ -58,12 +59,19 @@ impl Target {
     }
 }
 
-/// The channel with the bearer token put on every request: below the trace
-/// layer, so the header is set once per call, streams included.
+/// The metadata naming the user to act as (Kubernetes' `Impersonate-User`).
+pub const IMPERSONATE_USER: &str = "impersonate-user";
+/// The metadata naming a group to act in, once per group (`Impersonate-Group`).
+pub const IMPERSONATE_GROUP: &str = "impersonate-group";
+
+/// The channel with the bearer token (and any impersonation) put on every
+/// request: below the trace layer, so the headers are set once per call,
+/// streams included.
 #[derive(Clone)]
 pub struct BearerChannel {
     inner: Channel,
     token: Option<HeaderValue>,
+    impersonate: Vec<(http::HeaderName, HeaderValue)>,
 }
 
 /// The channel every [`crate::Client`] call goes through.
@@ -72,14 +80,17 @@ pub type ClientChannel = TraceClient<BearerChannel>;
 impl std::fmt::Debug for BearerChannel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let token = if self.token.is_some() { "REDACTED" } else { "none" };
-        f.debug_struct("BearerChannel").field("token", &token).finish_non_exhaustive()
+        f.debug_struct("BearerChannel")
+            .field("token", &token)
+            .field("impersonate", &self.impersonate)
+            .finish_non_exhaustive()
     }
 }
 
 impl BearerChannel {
     /// A channel that sends no token.
     pub(crate) fn anonymous(inner: Channel) -> BearerChannel {
-        BearerChannel { inner, token: None }
+        BearerChannel { inner, token: None, impersonate: Vec::new() }
     }
 
     pub(crate) fn new(inner: Channel, token: Option<&str>, source: &Path) -> Result<BearerChannel, ClientError> {
@@ -95,7 +106,23 @@ impl BearerChannel {
                 Some(value)
             }
         };
-        Ok(BearerChannel { inner, token })
+        Ok(BearerChannel { inner, token, impersonate: Vec::new() })
+    }
+
+    /// Acts as `who` on every call.
+    pub(crate) fn impersonating(mut self, who: &Impersonation) -> Result<BearerChannel, ClientError> {
+        let value = |text: &str| {
+            HeaderValue::try_from(text).map_err(|_| ClientError::Credentials {
+                message: format!("cannot impersonate {text:?}: a user or group name travels as printable ASCII"),
+            })
+        };
+        if let Some(user) = &who.user {
+            self.impersonate.push((http::HeaderName::from_static(IMPERSONATE_USER), value(user)?));
+        }
+        for group in &who.groups {
+            self.impersonate.push((http::HeaderName::from_static(IMPERSONATE_GROUP), value(group)?));
+        }
+        Ok(self)
     }
 }
 
@@ -111,6 +138,9 @@ impl Service<http::Request<Body>> for BearerChannel {
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         if let Some(token) = &self.token {
             request.headers_mut().insert(http::header::AUTHORIZATION, token.clone());
+        }
+        for (name, value) in &self.impersonate {
+            request.headers_mut().append(name.clone(), value.clone());
         }
         self.inner.call(request)
     }

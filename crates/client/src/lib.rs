@@ -18,7 +18,8 @@
 //!
 //! # Invariants
 //! - Every call passes through `capstan_telemetry`'s client trace layer, and
-//!   carries the user's bearer token when the kubeconfig has one.
+//!   carries the user's bearer token when the kubeconfig has one, and the
+//!   impersonation metadata when the credentials name someone to act as.
 //! - Only [`error`] looks at gRPC status codes.
 //! - Every call is one request (or one watch stream): nothing here retries,
 //!   caches or spawns a task.
@@ -32,7 +33,7 @@ pub mod params;
 pub mod watch;
 
 pub use api::{Api, Deletion};
-pub use capstan_pki::Credentials;
+pub use capstan_pki::{Credentials, Impersonation};
 pub use client::{resource_ref, Client, MERGE_PATCH};
 pub use connect::{Target, DEFAULT_SERVER};
 pub use error::{ClientError, FieldCause};

@@ -125,6 +125,35 @@ pub struct Credentials {
     pub tls_server_name: Option<String>,
     /// where these came from, for error messages
     pub source: PathBuf,
+    /// whom to act as (the user's `as` and `as-groups`, or the CLI's `--as`
+    /// and `--as-group`): sent as impersonation metadata on every call
+    pub impersonate: Impersonation,
+}
+
+/// A user and groups to act as; the API server allows it only to callers
+/// granted the `impersonate` verb on them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Impersonation {
+    pub user: Option<String>,
+    pub groups: Vec<String>,
+}
+
+impl Impersonation {
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none() && self.groups.is_empty()
+    }
+
+    /// kubectl's `as` and `as-groups` of a kubeconfig user.
+    fn of(user: &User) -> Impersonation {
+        let text = |v: &serde_yaml_ng::Value| v.as_str().map(str::to_string).filter(|s| !s.is_empty());
+        Impersonation {
+            user: user.extra.get("as").and_then(text),
+            groups: match user.extra.get("as-groups") {
+                Some(serde_yaml_ng::Value::Sequence(groups)) => groups.iter().filter_map(text).collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -137,6 +166,7 @@ impl std::fmt::Debug for Credentials {
             .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
             .field("tls_server_name", &self.tls_server_name)
             .field("source", &self.source)
+            .field("impersonate", &self.impersonate)
             .finish()
     }
 }
@@ -328,6 +358,7 @@ impl Kubeconfig {
                 insecure_skip_tls_verify: cluster.insecure_skip_tls_verify,
                 tls_server_name: cluster.tls_server_name.clone().filter(|n| !n.is_empty()),
                 source: path.to_path_buf(),
+                impersonate: Impersonation::of(user),
             },
         })
     }

@@ -36,5 +36,5 @@ pub mod tls;
 
 pub use error::PkiError;
 pub use init::{init, Action, InitOptions, InitReport};
-pub use kubeconfig::{Credentials, Kubeconfig, Resolved};
+pub use kubeconfig::{Credentials, Impersonation, Kubeconfig, Resolved};
 pub use layout::Layout;

@@ -47,6 +47,18 @@ fn a_token_user_resolves_and_unknown_fields_survive_a_round_trip() {
 }
 
 #[test]
+fn a_users_as_and_as_groups_are_whom_it_impersonates() {
+    let path = Path::new("/nonexistent/config");
+    let text =
+        TOKEN_USER.replace("    token: abc.def\n", "    token: abc.def\n    as: bob\n    as-groups: [dev, ops]\n");
+    let resolved = Kubeconfig::parse(&text, path).expect("parses").resolve(None, path).expect("resolves");
+    assert_eq!(resolved.credentials.impersonate.user.as_deref(), Some("bob"));
+    assert_eq!(resolved.credentials.impersonate.groups, ["dev", "ops"]);
+    let plain = Kubeconfig::parse(TOKEN_USER, path).expect("parses").resolve(None, path).expect("resolves");
+    assert!(plain.credentials.impersonate.is_empty());
+}
+
+#[test]
 fn file_references_are_relative_to_the_kubeconfig() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = Ca::generate(OffsetDateTime::now_utc()).expect("ca");

@@ -173,6 +173,16 @@ pub fn node_rules() -> Vec<PolicyRule> {
     ]
 }
 
+/// What every authenticated user may ask about themselves (Kubernetes'
+/// `system:basic-user`): the review service's `SelfSubjectReview` and
+/// `SelfSubjectAccessReview` (`auth whoami`, `auth can-i`).
+fn basic_user_rules() -> Vec<PolicyRule> {
+    vec![
+        rule(&["create"], &["authentication.k8s.io"], &["selfsubjectreviews"]),
+        rule(&["create"], &["authorization.k8s.io"], &["selfsubjectaccessreviews"]),
+    ]
+}
+
 /// Every bootstrap ClusterRole.
 pub fn cluster_roles() -> Vec<ClusterRole> {
     let everything = rule(&["*"], &["*"], &["*"]);
@@ -186,6 +196,7 @@ pub fn cluster_roles() -> Vec<ClusterRole> {
         cluster_role("system:kube-controller-manager", controller_manager_rules()),
         cluster_role("system:node-proxier", proxier_rules()),
         cluster_role("system:node", node_rules()),
+        cluster_role("system:basic-user", basic_user_rules()),
     ]
 }
 
@@ -202,5 +213,6 @@ pub fn cluster_role_bindings() -> Vec<ClusterRoleBinding> {
         ),
         binding("system:node-proxier", "system:node-proxier", "User", identities::PROXY),
         binding("system:node", "system:node", "Group", capstan_auth::groups::NODES),
+        binding("system:basic-user", "system:basic-user", "Group", capstan_auth::groups::AUTHENTICATED),
     ]
 }

@@ -46,6 +46,7 @@ pub struct AuditRecord(Arc<Learnt>);
 #[derive(Debug, Default)]
 struct Learnt {
     user: OnceLock<Arc<UserInfo>>,
+    impersonated: OnceLock<Arc<UserInfo>>,
     object: OnceLock<(Attributes, String)>,
 }
 
@@ -53,6 +54,12 @@ impl AuditRecord {
     /// Who the call was authenticated as.
     pub fn set_user(&self, user: Arc<UserInfo>) {
         let _ = self.0.user.set(user);
+    }
+
+    /// Whom the call acts as, when its user impersonates someone (the
+    /// event's `impersonatedUser`; `user` stays the one who authenticated).
+    pub fn set_impersonated_user(&self, user: Arc<UserInfo>) {
+        let _ = self.0.impersonated.set(user);
     }
 
     /// What the call asks to do, and the API version of the resource's kind
@@ -142,10 +149,7 @@ impl Event {
                 &anonymous
             }
         };
-        let mut user_json = serde_json::json!({ "username": user.name, "groups": user.groups });
-        if !user.uid.is_empty() {
-            user_json["uid"] = user.uid.clone().into();
-        }
+        let user = user_json(user);
         let code = http_code(self.code, &verb);
         let mut status = serde_json::json!({ "metadata": {}, "code": code });
         if self.code != tonic::Code::Ok {
@@ -160,7 +164,7 @@ impl Event {
             "stage": "ResponseComplete",
             "requestURI": self.request_uri,
             "verb": verb,
-            "user": user_json,
+            "user": user,
             "sourceIPs": self.source_ip.map(|ip| vec![ip.to_string()]).unwrap_or_default(),
             "responseStatus": status,
             "requestReceivedTimestamp": self.received.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -168,6 +172,9 @@ impl Event {
         });
         if let Some(agent) = &self.user_agent {
             event["userAgent"] = agent.clone().into();
+        }
+        if let Some(impersonated) = learnt.impersonated.get() {
+            event["impersonatedUser"] = user_json(impersonated);
         }
         if let Some((a, api_version)) = object {
             let mut object_ref = serde_json::json!({ "resource": a.resource, "apiGroup": a.api_group });
@@ -185,6 +192,15 @@ impl Event {
         }
         event
     }
+}
+
+/// A user as the event's `user` and `impersonatedUser` write it.
+fn user_json(user: &UserInfo) -> serde_json::Value {
+    let mut json = serde_json::json!({ "username": user.name, "groups": user.groups });
+    if !user.uid.is_empty() {
+        json["uid"] = user.uid.clone().into();
+    }
+    json
 }
 
 /// The file end: one thread writes, rotates and prunes.
@@ -462,6 +478,31 @@ mod tests {
         assert!(json["objectRef"].get("name").is_none());
         assert_eq!(json["responseStatus"]["code"], 403);
         assert_eq!(json["sourceIPs"][0], "127.0.0.1");
+        assert!(json.get("impersonatedUser").is_none());
+    }
+
+    #[test]
+    fn an_impersonating_call_names_both_users() {
+        let record = AuditRecord::default();
+        record.set_user(Arc::new(UserInfo::authenticated("jane", "1001", vec![])));
+        record.set_impersonated_user(Arc::new(UserInfo::authenticated("bob", "", vec!["dev".into()])));
+        let event = Event {
+            audit_id: uuid::Uuid::new_v4(),
+            request_uri: "/capstan.api.v1.ResourceService/List".into(),
+            user_agent: None,
+            source_ip: None,
+            received: Utc::now(),
+            finished: Utc::now(),
+            record,
+            code: tonic::Code::Ok,
+            message: String::new(),
+        };
+        let json = event.to_json();
+        assert_eq!(json["user"]["username"], "jane");
+        assert_eq!(json["user"]["uid"], "1001");
+        assert_eq!(json["impersonatedUser"]["username"], "bob");
+        assert_eq!(json["impersonatedUser"]["groups"], serde_json::json!(["dev", "system:authenticated"]));
+        assert!(json["impersonatedUser"].get("uid").is_none());
     }
 
     #[test]

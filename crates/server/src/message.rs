@@ -6,6 +6,7 @@
 //! mistake. An over-size request is refused by tonic with `OUT_OF_RANGE`.
 
 use capstan_proto::api::v1::resource_service_server::ResourceServiceServer;
+use capstan_proto::api::v1::review_service_server::ReviewServiceServer;
 use capstan_proto::kubelet::v1::kubelet_service_server::KubeletServiceServer;
 use capstan_proto::proxy::v1::proxy_admin_server::ProxyAdminServer;
 use capstan_proto::runtime::v1::image_service_server::ImageServiceServer;
@@ -34,6 +35,7 @@ macro_rules! message_limits {
 message_limits!(
     HealthServer,
     ResourceServiceServer,
+    ReviewServiceServer,
     KubeletServiceServer,
     SchedulerServiceServer,
     ProxyAdminServer,

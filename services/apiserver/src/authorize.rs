@@ -43,15 +43,10 @@ impl Authorized {
 
     /// The hook: `Ok` only when the authorizer allows.
     fn admit<T>(&self, request: &Request<T>, asked: Asked<'_>) -> Result<(), Status> {
-        let anonymous;
-        let user = match request.extensions().get::<Arc<UserInfo>>() {
-            Some(user) => user.as_ref(),
-            // a server that does not authenticate: everyone is anonymous
-            None => {
-                anonymous = UserInfo::anonymous();
-                &anonymous
-            }
-        };
+        // the authenticated user, or whom it may impersonate (anonymous on
+        // a server that does not authenticate)
+        let acting = crate::impersonate::acting_user(self.authorizer.as_ref(), request)?;
+        let user: &UserInfo = &acting;
         let attrs = attributes_for(asked)?;
         let api_version = kinds::lookup(&attrs.resource).map(|info| info.api_version).unwrap_or_default();
         let decision = self.authorizer.authorize(user, &attrs);

@@ -10,8 +10,12 @@
 //! served through `capstan_server`'s stack, which also serves TLS,
 //! authenticates, limits and audits as [`door::Security`] configures it;
 //! every resource call is then authorized in one place, [`authorize`],
-//! before its handler runs. [`authz`] holds the request's attributes and the
-//! bootstrap RBAC policy, reconciled at every start.
+//! before its handler runs, as the user it acts as ([`impersonate`]:
+//! `impersonate-user`/`impersonate-group` metadata, allowed by the
+//! `impersonate` verb). [`authz`] holds the request's attributes and the
+//! bootstrap RBAC policy, reconciled at every start. [`review`] answers
+//! `SelfSubjectReview` and `SelfSubjectAccessReview` (who am I, may I) with
+//! the same authorizer, storing nothing.
 //!
 //! # Invariants
 //! - Only this crate writes to the store; every other component goes through
@@ -26,8 +30,10 @@ pub mod defaults;
 pub mod door;
 pub mod error;
 pub mod grpc;
+pub mod impersonate;
 pub mod keys;
 pub mod registry;
+pub mod review;
 pub mod validation;
 pub mod watch_cache;
 
@@ -36,6 +42,7 @@ pub use error::ApiError;
 
 use allocator::Allocator;
 use capstan_proto::api::v1::resource_service_server::ResourceServiceServer;
+use capstan_proto::api::v1::review_service_server::ReviewServiceServer;
 use capstan_server::Server;
 use capstan_store::{open_store, Store};
 use registry::Registry;
@@ -168,8 +175,9 @@ impl ApiServer {
             }
         };
 
+        let reviews = review::Reviews::new(authorizer.clone());
         let api = authorize::Authorized::new(grpc::ResourceApi::new(registry), authorizer);
-        let server = server.add_service(ResourceServiceServer::new(api));
+        let server = server.add_service(ResourceServiceServer::new(api)).add_service(ReviewServiceServer::new(reviews));
         let token = shutdown.clone();
         let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });
         let modes: Vec<String> = config.security.modes().iter().map(ToString::to_string).collect();

@@ -22,6 +22,13 @@ pub struct Cli {
     /// The kubeconfig context to use (default: its current-context)
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
+    /// Act as this user (needs the `impersonate` verb on users, or on the
+    /// service account for system:serviceaccount:NS:NAME)
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Act in this group as well (repeatable; needs `impersonate` on groups)
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_groups: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -68,6 +75,8 @@ pub enum Command {
     Certs(crate::certs::CertsArgs),
     /// Show and change the kubeconfig
     Config(crate::config_cmd::ConfigArgs),
+    /// Ask the server who you are and what you may do
+    Auth(crate::auth::AuthArgs),
 }
 
 impl Command {
@@ -94,6 +103,7 @@ impl Command {
             Command::Image(_) => "image",
             Command::Certs(_) => "certs",
             Command::Config(_) => "config",
+            Command::Auth(_) => "auth",
         }
     }
 }
@@ -203,6 +213,17 @@ pub enum CreateWhat {
     /// Create a namespace
     #[command(alias = "ns")]
     Namespace { name: String },
+    /// Create a role in the namespace: --verb=get,list --resource=pods
+    Role(crate::create_rbac::RoleArgs),
+    /// Create a cluster role: --verb=get --resource=nodes, or --non-resource-url
+    #[command(name = "clusterrole")]
+    ClusterRole(crate::create_rbac::ClusterRoleArgs),
+    /// Grant a role or cluster role in the namespace to users, groups or service accounts
+    #[command(name = "rolebinding")]
+    RoleBinding(crate::create_rbac::RoleBindingArgs),
+    /// Grant a cluster role everywhere to users, groups or service accounts
+    #[command(name = "clusterrolebinding")]
+    ClusterRoleBinding(crate::create_rbac::ClusterRoleBindingArgs),
 }
 
 #[derive(Debug, Args)]

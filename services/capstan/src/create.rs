@@ -1,5 +1,6 @@
 //! `capstan create`: create objects from manifests (failing on ones that
-//! exist, unlike apply), or a namespace by name.
+//! exist, unlike apply), or a namespace by name; roles and bindings from
+//! flags are `create_rbac`'s.
 
 use crate::cli::{CreateArgs, CreateWhat};
 use crate::errors::{CliError, Subject};
@@ -10,6 +11,12 @@ use capstan_proto::meta::v1::ObjectMeta;
 use capstan_proto::{ObjectExt, Resource};
 
 pub async fn run(ctx: &mut Context<'_>, args: &CreateArgs) -> Result<(), CliError> {
+    if let Some(what) = args.what.as_ref().filter(|w| !matches!(w, CreateWhat::Namespace { .. })) {
+        if !args.filenames.is_empty() {
+            return Err(CliError::Usage("give either -f or what to create, not both".to_string()));
+        }
+        return crate::create_rbac::run(ctx, what).await;
+    }
     let objects = match (&args.what, args.filenames.is_empty()) {
         (Some(CreateWhat::Namespace { name }), true) => {
             let mut ns = Namespace {
@@ -21,6 +28,8 @@ pub async fn run(ctx: &mut Context<'_>, args: &CreateArgs) -> Result<(), CliErro
         }
         (None, false) => manifest::read(&args.filenames, false)?,
         (Some(_), false) => return Err(CliError::Usage("give either -f or what to create, not both".to_string())),
+        // roles and bindings went to create_rbac above
+        (Some(_), true) => return Err(CliError::Usage("unexpected object to create".to_string())),
         (None, true) => {
             return Err(CliError::Usage("must specify -f or what to create (e.g. namespace NAME)".to_string()))
         }

@@ -85,6 +85,10 @@ pub enum CliError {
     /// `exec`'s command exited non-zero; the process exits with the same code.
     #[error("command terminated with exit code {code}")]
     CommandTerminated { code: i32 },
+    /// A question answered "no" (`auth can-i`): the answer is already
+    /// printed, so there is nothing more to say; the process exits 1.
+    #[error("")]
+    No,
     /// Several objects failed; each is reported on its own line.
     #[error("{}", Joined(.0))]
     Several(Vec<CliError>),

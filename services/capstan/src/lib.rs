@@ -9,7 +9,9 @@
 //!   to use (the kubeconfig); [`config_cmd`]: `config view|get-contexts|use-context`;
 //!   [`certs`]: `certs init`.
 //! - One module per command: [`apply`], [`get`] (and [`watch`] for `-w`),
-//!   [`describe`], [`delete`], [`replace`], [`create`], [`api_resources`],
+//!   [`describe`], [`delete`], [`replace`], [`create`] (and [`create_rbac`]
+//!   for `create role|clusterrole|rolebinding|clusterrolebinding`),
+//!   [`auth`] (`whoami`, `can-i`, asked of the review service), [`api_resources`],
 //!   [`logs`] and [`exec`] (through the pod's [`kubelet`]), [`up`];
 //!   the workload commands [`scale`], [`rollout`], [`autoscale`], and
 //!   [`cordon`] and [`drain`] for nodes.
@@ -21,11 +23,14 @@
 //!
 //! # Invariants
 //! - Every server call goes through `capstan-client`, inside a root span
-//!   named after the command, so one command is one trace.
+//!   named after the command, so one command is one trace; `--as` and
+//!   `--as-group` ride on the client's credentials, so every call of the
+//!   command impersonates alike.
 //! - Commands never panic on input; every failure is a [`CliError`].
 
 pub mod api_resources;
 pub mod apply;
+pub mod auth;
 pub mod autoscale;
 pub mod certs;
 pub mod cli;
@@ -33,6 +38,7 @@ pub mod config;
 pub mod config_cmd;
 pub mod cordon;
 pub mod create;
+pub mod create_rbac;
 pub mod delete;
 pub mod describe;
 pub mod drain;
@@ -123,7 +129,14 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send + Sync)) -> Result<()
         flag_context: cli.context.as_deref(),
         env_server: None,
     };
-    let settings = Settings::from_env(inputs, cli.kubeconfig.as_deref())?;
+    let mut settings = Settings::from_env(inputs, cli.kubeconfig.as_deref())?;
+    // the flags win over the kubeconfig user's `as` and `as-groups`, as in kubectl
+    if let Some(user) = &cli.as_user {
+        settings.credentials.impersonate.user = Some(user.clone());
+    }
+    if !cli.as_groups.is_empty() {
+        settings.credentials.impersonate.groups = cli.as_groups.clone();
+    }
     let client = Client::connect_with(&settings.server, &settings.credentials)
         .map_err(|e| CliError::from_client(e, None, &settings.server))?;
     let name = cli.command.name();
@@ -151,6 +164,7 @@ async fn dispatch(command: &Command, ctx: &mut Context<'_>) -> Result<(), CliErr
         Command::Autoscale(args) => autoscale::run(ctx, args).await,
         Command::Explain(args) => explain::run(ctx, args).await,
         Command::Image(args) => image::run(ctx, args).await,
+        Command::Auth(args) => auth::run(ctx, args).await,
         Command::Up(_) | Command::Certs(_) | Command::Config(_) => {
             Err(CliError::Usage(format!("{} runs on its own", command.name())))
         }

@@ -29,7 +29,10 @@ fn main() -> ExitCode {
         match capstan::execute(cli, &mut stdout).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("{e}");
+                // `auth can-i`'s "no" has printed its answer already
+                if !matches!(e, capstan::CliError::No) {
+                    eprintln!("{e}");
+                }
                 ExitCode::from(e.exit_code())
             }
         }

@@ -37,11 +37,12 @@ impl Reviews {
     /// Who asks (after impersonation), once they may create `resource` in
     /// `group`; the call's audit event names that resource.
     fn asker<T>(&self, request: &Request<T>, group: &str, resource: &str) -> Result<Arc<UserInfo>, ApiError> {
-        let user = acting_user(self.authorizer.as_ref(), request)?;
+        // recorded first, so a refused impersonation's event names the review too
         let attributes = Attributes::new(Verb::Create, group, resource);
         if let Some(record) = request.extensions().get::<capstan_server::AuditRecord>() {
             record.set_request(attributes.clone(), &format!("{group}/v1"));
         }
+        let user = acting_user(self.authorizer.as_ref(), request)?;
         match self.authorizer.authorize(&user, &attributes) {
             Decision::Allow => Ok(user),
             Decision::Deny { reason } => {

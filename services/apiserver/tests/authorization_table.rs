@@ -458,6 +458,17 @@ async fn every_identity_is_allowed_exactly_what_its_role_grants() {
             rows.len(),
             wrong.join("\n")
         );
+        // the audit log holds the allowed calls and the refusals alike (the
+        // rows checked come early, so the log's writer has had them long since)
+        let audit = std::fs::read_to_string(cluster.audit_log()).expect("the audit log");
+        let events: Vec<serde_json::Value> =
+            audit.lines().map(|line| serde_json::from_str(line).expect("an audit line is JSON")).collect();
+        let audited = |who: &str, code: u64| {
+            events.iter().any(|e| e["user"]["username"] == who && e["responseStatus"]["code"] == code)
+        };
+        assert!(audited("eddie", 201), "eddie's allowed create is audited");
+        assert!(audited("eddie", 403), "eddie's refused create is audited");
+        assert!(audited("vera", 403), "vera's refused create is audited");
         cluster.stop().await;
     }
 }

@@ -1,11 +1,9 @@
 //! What the door costs: pod creates through a plaintext, AlwaysAllow API
 //! server beside the same creates through one serving TLS, authenticating
 //! each call by its client certificate (the admin's, from a PKI made by
-//! `capstan_pki::init` in a temp dir) and writing the audit log, in the same
-//! run, each secured point right after its plaintext baseline.
-//!
-//! Authorization is AlwaysAllow on both until the RBAC authorizer lands
-//! (it will be the secured server's `--authorization-mode`).
+//! `capstan_pki::init` in a temp dir), authorizing it with Node,RBAC (the
+//! default of a server with certificates) and writing the audit log, in the
+//! same run, each secured point right after its plaintext baseline.
 
 use std::time::Duration;
 
@@ -55,7 +53,7 @@ pub async fn measure(options: &Options, concurrencies: &[usize]) -> Result<Vec<D
             key: layout.key("apiserver"),
             client_ca: Some(layout.ca_cert()),
         }),
-        authorization_modes: vec![AuthorizationMode::AlwaysAllow],
+        authorization_modes: vec![AuthorizationMode::Node, AuthorizationMode::Rbac],
         audit: Some(AuditConfig { path: dir.path().join("audit.log"), max_size_mb: 100, max_backups: 2 }),
         ..Security::default()
     };
@@ -76,7 +74,7 @@ pub async fn measure(options: &Options, concurrencies: &[usize]) -> Result<Vec<D
         let plain_stats =
             closed_loop(load(plain_store.cpu_probe()), create_operation(clients, template.clone(), concurrency))
                 .await?;
-        eprintln!("door: TLS + authentication + audit creates at concurrency {concurrency} ...");
+        eprintln!("door: TLS + authentication + Node,RBAC + audit creates at concurrency {concurrency} ...");
         let clients = client::connect_with(secured.url(), Some(tls.clone()), connections).await?;
         let secured_stats =
             closed_loop(load(secured_store.cpu_probe()), create_operation(clients, template.clone(), concurrency))
@@ -92,7 +90,7 @@ pub async fn measure(options: &Options, concurrencies: &[usize]) -> Result<Vec<D
 pub fn render(points: &[DoorPoint]) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let mut out = String::from(
-        "door (embedded): plaintext AlwaysAllow vs TLS + x509 authentication + audit (AlwaysAllow)\n\
+        "door (embedded): plaintext AlwaysAllow vs TLS + x509 authentication + Node,RBAC + audit\n\
          concurrency  plain creates/s  plain p99 ms  secured creates/s  secured p99 ms  ratio (target >= 0.85)\n",
     );
     for p in points {

@@ -11,7 +11,7 @@
 //!   server (in-process, on a runtime of its own: [`server`]) and the store,
 //!
 //! and prints every API figure next to its same-run baseline ([`report`]). With
-//! `--door`, it measures instead what TLS, authentication and audit cost ([`door`]):
+//! `--door`, it measures instead what TLS, authentication, Node,RBAC and audit cost ([`door`]):
 //! a plaintext server and a secured one side by side at concurrency 16 and 64. Nothing here
 //! asserts a timing: the targets are printed beside the figures, never checked.
 //!

@@ -31,7 +31,7 @@ struct Args {
     /// A smoke run: small counts and short points (embedded only unless --backend says).
     #[arg(long)]
     quick: bool,
-    /// Measure the door instead: plaintext AlwaysAllow beside TLS + authentication + audit,
+    /// Measure the door instead: plaintext AlwaysAllow beside TLS + authentication + Node,RBAC + audit,
     /// at concurrency 16 and 64 (embedded store).
     #[arg(long)]
     door: bool,

@@ -27,7 +27,8 @@
 //!   [`message`] caps message sizes in each service's codec; [`scrape`] is
 //!   `GET /metrics`. Trace propagation is `capstan_telemetry`'s layer.
 //! - [`tls`]: the rustls acceptor (serving certificate, optional client
-//!   certificates against the client CA) and handshakes off the accept loop.
+//!   certificates against the client CA) and handshakes off the accept loop;
+//!   `plaintext` answers a plaintext HTTP client there in its own protocol.
 //! - [`config`]: [`ServerConfig`], the limits, with defaults for Kubernetes-sized objects.
 //! - `accept`: a listener that fails for good ends [`Server::serve`] with
 //!   its error (tonic alone would spin on it), so the component stops.
@@ -54,6 +55,7 @@ pub mod error;
 pub mod limit;
 pub mod message;
 pub mod metrics;
+mod plaintext;
 pub mod scrape;
 pub mod server;
 mod stack;
@@ -65,6 +67,7 @@ pub use config::{AuditConfig, AuthenticationConfig, LongRunning, Methods, Server
 pub use error::ServerError;
 pub use message::MessageLimits;
 pub use metrics::RequestMetrics;
+pub use plaintext::PLAINTEXT_ON_TLS;
 pub use scrape::METRICS_PATH;
 pub use server::{Listener, Server};
 pub use stack::{stack, Door};

@@ -4,6 +4,9 @@
 //! presents one, and each handshake done in a task of its own so that a slow
 //! or garbage-speaking client never holds up the accept loop.
 //!
+//! A client that speaks plaintext HTTP where the ClientHello belongs is
+//! answered in its own protocol first ([`crate::plaintext`]).
+//!
 //! A client certificate is optional at the TLS level: token clients, the
 //! health check and a Prometheus scrape connect without one, and
 //! authentication ([`crate::authn`]) decides what a caller without one may do.
@@ -173,7 +176,13 @@ where
             };
             let (acceptor, tx) = (acceptor.clone(), tx.clone());
             tokio::spawn(async move {
+                let mut stream = stream;
                 let peer = stream.peer_addr().ok();
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, crate::plaintext::answer_plaintext(&mut stream)).await {
+                    Ok(false) => {}
+                    Ok(true) => return tracing::info!(?peer, "a plaintext client on the TLS port was told to use TLS"),
+                    Err(_) => return tracing::info!(?peer, "no TLS handshake began in time; closed"),
+                }
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                     Ok(Ok(tls)) => {
                         let _ = tx.send(Ok(TlsConn::new(tls, peer))).await;

@@ -41,8 +41,9 @@ impl Authorized {
         Authorized { inner, authorizer }
     }
 
-    /// The hook: `Ok` only when the authorizer allows.
-    fn admit<T>(&self, request: &Request<T>, asked: Asked<'_>) -> Result<(), Status> {
+    /// The hook: `Ok` only when the authorizer allows, with the user the
+    /// request acts as (see [`acting_as`]).
+    fn admit<T>(&self, request: &Request<T>, asked: Asked<'_>) -> Result<Arc<UserInfo>, Status> {
         // the authenticated user, or whom it may impersonate (anonymous on
         // a server that does not authenticate)
         let acting = crate::impersonate::acting_user(self.authorizer.as_ref(), request)?;
@@ -59,49 +60,58 @@ impl Authorized {
             record.set_request(attrs.clone(), api_version);
         }
         match denied {
-            None => Ok(()),
+            None => Ok(acting),
             Some(reason) => Err(ApiError::PermissionDenied(forbidden_message(user, &attrs, &reason)).into()),
         }
     }
 }
 
+/// The request with the user it acts as in place of the authenticated
+/// one, so what runs behind the hook (admission's escalation and
+/// NodeRestriction checks) judges the impersonated user, as Kubernetes'
+/// impersonation filter replaces the request's user.
+fn acting_as<T>(mut request: Request<T>, user: Arc<UserInfo>) -> Request<T> {
+    request.extensions_mut().insert(user);
+    request
+}
+
 #[tonic::async_trait]
 impl ResourceService for Authorized {
     async fn create(&self, request: Request<CreateRequest>) -> Result<Response<Object>, Status> {
-        self.admit(&request, Asked::Create(request.get_ref()))?;
-        self.inner.create(request).await
+        let acting = self.admit(&request, Asked::Create(request.get_ref()))?;
+        self.inner.create(acting_as(request, acting)).await
     }
 
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<Object>, Status> {
-        self.admit(&request, Asked::Get(request.get_ref()))?;
-        self.inner.get(request).await
+        let acting = self.admit(&request, Asked::Get(request.get_ref()))?;
+        self.inner.get(acting_as(request, acting)).await
     }
 
     async fn list(&self, request: Request<ListRequest>) -> Result<Response<ObjectList>, Status> {
-        self.admit(&request, Asked::List(request.get_ref()))?;
-        self.inner.list(request).await
+        let acting = self.admit(&request, Asked::List(request.get_ref()))?;
+        self.inner.list(acting_as(request, acting)).await
     }
 
     async fn update(&self, request: Request<UpdateRequest>) -> Result<Response<Object>, Status> {
-        self.admit(&request, Asked::Update(request.get_ref()))?;
-        self.inner.update(request).await
+        let acting = self.admit(&request, Asked::Update(request.get_ref()))?;
+        self.inner.update(acting_as(request, acting)).await
     }
 
     async fn patch(&self, request: Request<PatchRequest>) -> Result<Response<Object>, Status> {
-        self.admit(&request, Asked::Patch(request.get_ref()))?;
-        self.inner.patch(request).await
+        let acting = self.admit(&request, Asked::Patch(request.get_ref()))?;
+        self.inner.patch(acting_as(request, acting)).await
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
-        self.admit(&request, Asked::Delete(request.get_ref()))?;
-        self.inner.delete(request).await
+        let acting = self.admit(&request, Asked::Delete(request.get_ref()))?;
+        self.inner.delete(acting_as(request, acting)).await
     }
 
     type WatchStream = <ResourceApi as ResourceService>::WatchStream;
 
     async fn watch(&self, request: Request<WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
-        self.admit(&request, Asked::Watch(request.get_ref()))?;
-        self.inner.watch(request).await
+        let acting = self.admit(&request, Asked::Watch(request.get_ref()))?;
+        self.inner.watch(acting_as(request, acting)).await
     }
 
     /// Discovery names the kinds, not objects: every caller the stack let in

@@ -10,7 +10,7 @@
 //! `Node,RBAC`, which is refused at start until those authorizers exist
 //! rather than quietly allowing everything.
 
-use crate::authz::Authorizers;
+use crate::authz::{Admission, Authorizers};
 use capstan_auth::{AlwaysAllow, Authorizer, Chain};
 use capstan_server::{AuditConfig, AuthenticationConfig, LongRunning, Methods, ServerConfig, TlsFiles};
 use std::fmt;
@@ -130,6 +130,14 @@ impl Security {
             }
         }
         Arc::new(Chain::new(chain))
+    }
+
+    /// The write checks that go with the modes in force: escalation with
+    /// RBAC, NodeRestriction with Node; `authorizer` is [`Self::authorizer`]'s.
+    pub fn admission(&self, authorizers: &Authorizers, authorizer: Arc<dyn Authorizer>) -> Admission {
+        let modes = self.modes();
+        let rbac = modes.contains(&AuthorizationMode::Rbac).then(|| authorizers.rbac.clone());
+        Admission::new(rbac, modes.contains(&AuthorizationMode::Node), authorizer)
     }
 
     /// The server stack's configuration for the API server.

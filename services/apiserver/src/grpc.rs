@@ -2,9 +2,11 @@
 //! registry calls and errors into status codes. No rule about objects lives
 //! here.
 
+use crate::authz::Admission;
 use crate::error::ApiError;
 use crate::registry::Part;
-use crate::registry::{DeleteOptions, ListParams, Registry, WatchParams};
+use crate::registry::{DeleteOptions, ListParams, Registry, WatchParams, Write};
+use capstan_auth::UserInfo;
 use capstan_proto::api::v1::resource_service_server::ResourceService;
 use capstan_proto::api::v1::{
     object::Kind, ApiResource, CreateRequest, DeleteRequest, DeleteResponse, DiscoveryRequest, DiscoveryResponse,
@@ -21,12 +23,19 @@ use tonic::{Request, Response, Status};
 
 pub struct ResourceApi {
     registry: Arc<Registry>,
+    admission: Admission,
 }
 
 impl ResourceApi {
-    pub fn new(registry: Arc<Registry>) -> Self {
-        ResourceApi { registry }
+    pub fn new(registry: Arc<Registry>, admission: Admission) -> Self {
+        ResourceApi { registry, admission }
     }
+}
+
+/// Who makes a request: the server stack's authenticated user, or
+/// anonymous on a server that does not authenticate.
+fn caller<T>(request: &Request<T>) -> Arc<UserInfo> {
+    request.extensions().get::<Arc<UserInfo>>().cloned().unwrap_or_else(|| Arc::new(UserInfo::anonymous()))
 }
 
 fn reference(r: Option<ResourceRef>) -> Result<ResourceRef, ApiError> {
@@ -44,18 +53,21 @@ fn options(o: Option<ListOptions>) -> ListOptions {
 #[tonic::async_trait]
 impl ResourceService for ResourceApi {
     async fn create(&self, request: Request<CreateRequest>) -> Result<Response<Object>, Status> {
+        let user = caller(&request);
         let request = request.into_inner();
         let r = reference(request.r#ref)?;
         let obj = object(request.object)?;
+        let admit = |new: &Object, old: Option<&Object>| self.admission.admit(&user, new, old);
+        let write = Write { dry_run: request.dry_run, admit: &admit };
         let created = match r.subresource.as_str() {
-            "" => self.registry.create(&r.resource, &r.namespace, obj, request.dry_run).await?,
+            "" => self.registry.create(&r.resource, &r.namespace, obj, write).await?,
             "binding" => {
                 let Some(Kind::Binding(binding)) = obj.kind else {
                     return Err(ApiError::BadRequest("the binding subresource takes a Binding".into()).into());
                 };
                 let name = if r.name.is_empty() { binding.meta().name.clone() } else { r.name.clone() };
                 let target = self.registry.target(&r.resource, &r.namespace, &name)?;
-                self.registry.bind(&target, &binding).await?
+                self.registry.bind(&target, &binding, write).await?
             }
             other => return Err(ApiError::BadRequest(format!("subresource {other:?} cannot be created")).into()),
         };
@@ -89,7 +101,10 @@ impl ResourceService for ResourceApi {
     }
 
     async fn update(&self, request: Request<UpdateRequest>) -> Result<Response<Object>, Status> {
+        let user = caller(&request);
         let request = request.into_inner();
+        let admit = |new: &Object, old: Option<&Object>| self.admission.admit(&user, new, old);
+        let write = Write { dry_run: request.dry_run, admit: &admit };
         let r = reference(request.r#ref)?;
         let obj = object(request.object)?;
         let name = if r.name.is_empty() { capstan_proto::ObjectExt::meta(&obj).name.clone() } else { r.name.clone() };
@@ -99,19 +114,22 @@ impl ResourceService for ResourceApi {
                 let Some(Kind::Scale(scale)) = obj.kind else {
                     return Err(ApiError::BadRequest("the scale subresource takes a Scale".into()).into());
                 };
-                self.registry.update_scale(&target, &scale, request.dry_run).await?.into_object()
+                self.registry.update_scale(&target, &scale, write).await?.into_object()
             }
-            sub => self.registry.update(&target, Part::parse(sub)?, obj, request.dry_run).await?,
+            sub => self.registry.update(&target, Part::parse(sub)?, obj, write).await?,
         };
         Ok(Response::new(updated))
     }
 
     async fn patch(&self, request: Request<PatchRequest>) -> Result<Response<Object>, Status> {
+        let user = caller(&request);
         let request = request.into_inner();
+        let admit = |new: &Object, old: Option<&Object>| self.admission.admit(&user, new, old);
+        let write = Write { dry_run: request.dry_run, admit: &admit };
         let r = reference(request.r#ref)?;
         let target = self.registry.target(&r.resource, &r.namespace, &r.name)?;
         let part = Part::parse(&r.subresource)?;
-        let patched = self.registry.patch(&target, part, &request.patch_type, &request.patch, request.dry_run).await?;
+        let patched = self.registry.patch(&target, part, &request.patch_type, &request.patch, write).await?;
         Ok(Response::new(patched))
     }
 

@@ -15,7 +15,9 @@
 //!
 //! Both the authorization hook (`crate::authorize`) and the review service
 //! (`crate::review`) call [`acting_user`], so `auth can-i --as bob` answers
-//! for bob exactly as bob's requests are judged. The audit event keeps the
+//! for bob exactly as bob's requests are judged; the hook then puts the
+//! acting user on the request in place of the authenticated one, so
+//! admission (escalation, NodeRestriction) judges bob too. The audit event keeps the
 //! real user as `user` and the impersonated one as `impersonatedUser`.
 
 use crate::error::ApiError;

@@ -140,6 +140,7 @@ impl ApiServer {
     pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<ApiServer, ApiServerError> {
         let authorizers = authz::Authorizers::default();
         let authorizer = config.security.authorizer(&authorizers);
+        let admission = config.security.admission(&authorizers, authorizer.clone());
         // the door's files (certificates, token file, audit log) are read
         // here, before the registry starts anything that would need stopping
         let server = Server::new(config.security.server_config(), capstan_metrics::Registry::new())?;
@@ -176,7 +177,7 @@ impl ApiServer {
         };
 
         let reviews = review::Reviews::new(authorizer.clone());
-        let api = authorize::Authorized::new(grpc::ResourceApi::new(registry), authorizer);
+        let api = authorize::Authorized::new(grpc::ResourceApi::new(registry, admission), authorizer);
         let server = server.add_service(ResourceServiceServer::new(api)).add_service(ReviewServiceServer::new(reviews));
         let token = shutdown.clone();
         let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });

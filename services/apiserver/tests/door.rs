@@ -224,10 +224,18 @@ async fn bad_bytes_on_the_tls_port_are_refused_and_the_server_keeps_serving() {
     // a plaintext gRPC client against the TLS port
     let plain = Client::connect(&format!("http://{addr}")).expect("a plaintext client");
     let refused = plain.get(pod_ref("default", "x")).await.expect_err("plaintext is not TLS");
-    eprintln!("plaintext against TLS: {refused}");
+    assert!(refused.to_string().contains(capstan_server::PLAINTEXT_ON_TLS), "{refused}");
+
+    // an HTTP/1 request gets Kubernetes' (Go's) words
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("writes");
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut tcp, &mut answer).await.expect("an answer");
+    assert!(answer.starts_with("HTTP/1.0 400 Bad Request"), "{answer}");
+    assert!(answer.ends_with("Client sent an HTTP request to an HTTPS server.\n"), "{answer}");
 
     // garbage instead of a ClientHello, and a ClientHello cut short
-    for bytes in [&b"GET / HTTP/1.1\r\n\r\n\x00\xff garbage"[..], &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00][..]] {
+    for bytes in [&b"\x00\xff garbage"[..], &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00][..]] {
         let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connects");
         tcp.write_all(bytes).await.expect("writes");
         drop(tcp);

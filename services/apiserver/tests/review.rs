@@ -193,6 +193,42 @@ async fn impersonation_needs_the_verb_and_is_then_judged_as_the_impersonated_use
         r#"groups "dev" is forbidden: User "jane" cannot impersonate resource "groups" in API group "" at the cluster scope"#
     );
 
+    // what runs behind the hook judges the impersonated user too: jane may
+    // write bindings in shop but holds nothing to grant, so the admin acting
+    // as jane may not grant view there (RBAC escalation), as jane may not
+    let binder = manifest(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: binder, namespace: shop}\n\
+         rules: [{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}]\n",
+    );
+    admin_itself.create(at("roles", "shop"), binder).await.expect("the binder role");
+    let jane_binds = manifest(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: jane-binds, namespace: shop}\n\
+         roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: binder}\n\
+         subjects: [{kind: User, name: jane, apiGroup: rbac.authorization.k8s.io}]\n",
+    );
+    admin_itself.create(at("rolebindings", "shop"), jane_binds).await.expect("jane may write bindings");
+    let grant_view = || {
+        manifest(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: bob-view, namespace: shop}\n\
+             roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n\
+             subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]\n",
+        )
+    };
+    let create = ResourceAttributes {
+        verb: "create".into(),
+        resource: "rolebindings".into(),
+        group: "rbac.authorization.k8s.io".into(),
+        ..list_pods_in("shop")
+    };
+    eventually("jane's binder grant", TIMEOUT, || async { may(&admin_as_jane, create.clone()).await.then_some(()) })
+        .await;
+    let escalation = forbidden(admin_as_jane.create(at("rolebindings", "shop"), grant_view()).await);
+    assert!(
+        escalation.contains(r#"user "jane" (groups=["system:authenticated"]) is attempting to grant"#),
+        "{escalation}"
+    );
+    admin_itself.create(at("rolebindings", "shop"), grant_view()).await.expect("the admin itself may grant view");
+
     // the audit event names both: the user who called and whom it acted as
     let log = cluster.audit_log();
     eventually("the impersonated call's audit event", TIMEOUT, || async {

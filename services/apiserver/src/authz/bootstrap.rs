@@ -10,7 +10,7 @@
 //! another server did the same work, and is not an error.
 
 use crate::error::ApiError;
-use crate::registry::{DeleteOptions, Part, Registry};
+use crate::registry::{DeleteOptions, Part, Registry, Write};
 use capstan_proto::api::v1::Object;
 use capstan_proto::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use capstan_proto::Resource;
@@ -45,15 +45,15 @@ async fn carry_out(registry: &Registry, resource: &str, name: &str, plan: Plan<O
     let target = registry.target(resource, "", name)?;
     let done = match plan {
         Plan::Keep => return Ok(()),
-        Plan::Create(object) => registry.create(resource, "", object, false).await.map(drop),
-        Plan::Update(object) => registry.update(&target, Part::Main, object, false).await.map(drop),
+        Plan::Create(object) => registry.create(resource, "", object, Write::SERVER).await.map(drop),
+        Plan::Update(object) => registry.update(&target, Part::Main, object, Write::SERVER).await.map(drop),
         Plan::Recreate(object) => {
             tracing::warn!(resource, name, "a bootstrap binding names another role; recreating it");
             match registry.delete(&target, &DeleteOptions::default()).await {
                 Ok(_) | Err(ApiError::NotFound { .. }) => {}
                 Err(err) => return Err(err),
             }
-            registry.create(resource, "", object, false).await.map(drop)
+            registry.create(resource, "", object, Write::SERVER).await.map(drop)
         }
     };
     match done {

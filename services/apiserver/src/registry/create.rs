@@ -2,7 +2,7 @@
 //! defaulting, allocation of service addresses, validation, then one store
 //! create.
 
-use super::{set_revision, store_body, Registry, Target};
+use super::{set_revision, store_body, Registry, Target, Write};
 use crate::error::ApiError;
 use crate::{defaults, validation};
 use capstan_proto::api::v1::{object::Kind, Object};
@@ -20,7 +20,7 @@ impl Registry {
         resource: &str,
         namespace: &str,
         mut object: Object,
-        dry_run: bool,
+        write: Write<'_>,
     ) -> Result<Object, ApiError> {
         let info = self.resolve(resource)?;
         check_kind(info, &object)?;
@@ -67,7 +67,8 @@ impl Registry {
             return Err(ApiError::Invalid { kind: qualified_kind(info), name: target.name.clone(), errors });
         }
         self.admit_namespace(&target).await?;
-        if dry_run {
+        (write.admit)(&object, None)?;
+        if write.dry_run {
             return Ok(object);
         }
         let allocation = self.allocator.allocate_for(&target, &mut object, None).await?;

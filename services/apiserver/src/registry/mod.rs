@@ -45,6 +45,31 @@ pub struct Registry {
     toleration_seconds: crate::defaults::TolerationSeconds,
 }
 
+/// Validating admission of one write: judges the object the write would
+/// store (`new`) against the stored one (`old`, `None` for a create) once it
+/// is final (defaulted, merged, validated) and before the store sees it.
+/// The caller's identity is inside the closure: the registry knows objects,
+/// not users.
+pub type Admit<'a> = dyn Fn(&Object, Option<&Object>) -> Result<(), ApiError> + Send + Sync + 'a;
+
+/// How a create, update, patch or scale is carried out.
+#[derive(Clone, Copy)]
+pub struct Write<'a> {
+    /// validate and admit, but store nothing
+    pub dry_run: bool,
+    pub admit: &'a Admit<'a>,
+}
+
+impl Write<'static> {
+    /// The API server's own writes (system namespaces, bootstrap policy):
+    /// nobody to admit.
+    pub const SERVER: Write<'static> = Write { dry_run: false, admit: &admit_all };
+}
+
+fn admit_all(_: &Object, _: Option<&Object>) -> Result<(), ApiError> {
+    Ok(())
+}
+
 /// One object addressed by a request.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -198,7 +223,7 @@ impl Registry {
             }
             let mut namespace = capstan_proto::core::v1::Namespace::default();
             capstan_proto::Resource::metadata_mut(&mut namespace).name = name.to_string();
-            match self.create("namespaces", "", capstan_proto::Resource::into_object(namespace), false).await {
+            match self.create("namespaces", "", capstan_proto::Resource::into_object(namespace), Write::SERVER).await {
                 Ok(_) | Err(ApiError::AlreadyExists { .. }) => {}
                 Err(err) => return Err(err),
             }

@@ -3,7 +3,7 @@
 //! and the autoscaler use).
 
 use super::update::{prepare, Part};
-use super::{parse_revision, Registry, Target};
+use super::{parse_revision, Registry, Target, Write};
 use crate::error::ApiError;
 use capstan_proto::api::v1::{object::Kind, Object};
 use capstan_proto::autoscaling::v1::{Scale, ScaleSpec, ScaleStatus};
@@ -15,7 +15,7 @@ use capstan_selectors::LabelSelector;
 impl Registry {
     /// Assigns a pod to a node, once: a pod already bound is a conflict.
     #[tracing::instrument(name = "registry.bind", skip_all, fields(pod = %target.name))]
-    pub async fn bind(&self, target: &Target, binding: &Binding) -> Result<Object, ApiError> {
+    pub async fn bind(&self, target: &Target, binding: &Binding, write: Write<'_>) -> Result<Object, ApiError> {
         if target.info.kind != "Pod" {
             return Err(ApiError::BadRequest(format!("{} have no binding subresource", target.info.resource)));
         }
@@ -52,7 +52,7 @@ impl Registry {
         };
         let precondition =
             parse_revision(binding.metadata.as_ref().map(|m| m.resource_version.as_str()).unwrap_or(""))?;
-        self.guarded_update(target, precondition, false, &mutate).await
+        self.guarded_update(target, precondition, write, &mutate).await
     }
 
     pub async fn get_scale(&self, target: &Target) -> Result<Scale, ApiError> {
@@ -60,7 +60,7 @@ impl Registry {
     }
 
     #[tracing::instrument(name = "registry.scale", skip_all, fields(resource = target.info.resource, name = %target.name))]
-    pub async fn update_scale(&self, target: &Target, scale: &Scale, dry_run: bool) -> Result<Scale, ApiError> {
+    pub async fn update_scale(&self, target: &Target, scale: &Scale, write: Write<'_>) -> Result<Scale, ApiError> {
         let replicas = scale.spec.as_ref().map(|s| s.replicas).unwrap_or(0);
         if replicas < 0 {
             return Err(ApiError::BadRequest("spec.replicas must not be negative".into()));
@@ -75,7 +75,7 @@ impl Registry {
             }
             Ok(prepare(current, &next, Part::Main))
         };
-        let updated = self.guarded_update(target, precondition, dry_run, &mutate).await?;
+        let updated = self.guarded_update(target, precondition, write, &mutate).await?;
         scale_of(&updated)
     }
 }

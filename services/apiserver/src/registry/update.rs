@@ -4,7 +4,7 @@
 //! changes only, and an object whose last finalizer goes is removed.
 
 use super::create::{check_kind, qualified_kind};
-use super::{parse_revision, set_revision, store_body, Registry, Target, UNCONDITIONAL_RETRIES};
+use super::{parse_revision, set_revision, store_body, Registry, Target, Write, UNCONDITIONAL_RETRIES};
 use crate::error::ApiError;
 use crate::{defaults, validation};
 use capstan_proto::api::v1::{object::Kind, Object};
@@ -40,7 +40,7 @@ impl Registry {
         target: &Target,
         part: Part,
         incoming: Object,
-        dry_run: bool,
+        write: Write<'_>,
     ) -> Result<Object, ApiError> {
         check_kind(target.info, &incoming)?;
         let meta = incoming.meta();
@@ -65,7 +65,7 @@ impl Registry {
             }
             Ok(prepare(current, &incoming, part))
         };
-        self.guarded_update(target, precondition, dry_run, &mutate).await
+        self.guarded_update(target, precondition, write, &mutate).await
     }
 
     /// Applies an RFC 7386 JSON merge patch to the stored object.
@@ -76,7 +76,7 @@ impl Registry {
         part: Part,
         patch_type: &str,
         patch: &[u8],
-        dry_run: bool,
+        write: Write<'_>,
     ) -> Result<Object, ApiError> {
         if !matches!(patch_type, "" | "application/merge-patch+json" | "merge") {
             return Err(ApiError::BadRequest(format!(
@@ -104,16 +104,18 @@ impl Registry {
             })?;
             Ok(prepare(current, &patched, part))
         };
-        self.guarded_update(target, precondition, dry_run, &mutate).await
+        self.guarded_update(target, precondition, write, &mutate).await
     }
 
-    /// Read, mutate, validate, compare-and-swap; retried on a race unless the
-    /// client pinned a resourceVersion, which then must still be current.
+    /// Read, mutate, validate, admit, compare-and-swap; retried on a race
+    /// unless the client pinned a resourceVersion, which then must still be
+    /// current. Admission sees each attempt's merged object, so a patch is
+    /// judged by what it would store, not by its text.
     pub(crate) async fn guarded_update(
         &self,
         target: &Target,
         precondition: Option<Revision>,
-        dry_run: bool,
+        write: Write<'_>,
         mutate: &Mutation<'_>,
     ) -> Result<Object, ApiError> {
         let key = target.key();
@@ -131,7 +133,8 @@ impl Registry {
             if !errors.is_empty() {
                 return Err(ApiError::Invalid { kind: qualified_kind(target.info), name: target.name.clone(), errors });
             }
-            if dry_run {
+            (write.admit)(&next, Some(&current))?;
+            if write.dry_run {
                 return Ok(next);
             }
             let allocation = self.allocator.allocate_for(target, &mut next, Some(&current)).await?;

@@ -25,4 +25,4 @@ pub use attributes::{Attributes, Verb};
 pub use authorizer::{AlwaysAllow, Authorizer, Chain, Decision};
 pub use fed::{Fed, Feed};
 pub use forbidden::forbidden_message;
-pub use user::{groups, UserInfo, ANONYMOUS, NODE_USER_PREFIX};
+pub use user::{groups, impersonate, UserInfo, ANONYMOUS, NODE_USER_PREFIX};

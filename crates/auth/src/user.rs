@@ -12,6 +12,17 @@ pub mod groups {
     pub const NODES: &str = "system:nodes";
 }
 
+/// The request metadata that asks to act as someone else: Kubernetes'
+/// `Impersonate-User` and `Impersonate-Group` headers, lower-cased as gRPC
+/// metadata is. The client sends them; the API server allows them only to
+/// a caller granted the `impersonate` verb.
+pub mod impersonate {
+    /// The user to act as.
+    pub const USER: &str = "impersonate-user";
+    /// A group to act in; sent once per group.
+    pub const GROUP: &str = "impersonate-group";
+}
+
 /// The user name of anonymous requests.
 pub const ANONYMOUS: &str = "system:anonymous";
 /// The prefix of a kubelet's user name; the rest is its node's name.

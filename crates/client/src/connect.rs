@@ -14,6 +14,7 @@
 //! TLS all the same.
 
 use crate::error::ClientError;
+use capstan_auth::impersonate;
 use capstan_pki::{Credentials, Impersonation, Kubeconfig};
 use capstan_telemetry::TraceClient;
 use http::HeaderValue;
@@ -58,11 +59,6 @@ impl Target {
         Ok(target)
     }
 }
-
-/// The metadata naming the user to act as (Kubernetes' `Impersonate-User`).
-pub const IMPERSONATE_USER: &str = "impersonate-user";
-/// The metadata naming a group to act in, once per group (`Impersonate-Group`).
-pub const IMPERSONATE_GROUP: &str = "impersonate-group";
 
 /// The channel with the bearer token (and any impersonation) put on every
 /// request: below the trace layer, so the headers are set once per call,
@@ -117,10 +113,10 @@ impl BearerChannel {
             })
         };
         if let Some(user) = &who.user {
-            self.impersonate.push((http::HeaderName::from_static(IMPERSONATE_USER), value(user)?));
+            self.impersonate.push((http::HeaderName::from_static(impersonate::USER), value(user)?));
         }
         for group in &who.groups {
-            self.impersonate.push((http::HeaderName::from_static(IMPERSONATE_GROUP), value(group)?));
+            self.impersonate.push((http::HeaderName::from_static(impersonate::GROUP), value(group)?));
         }
         Ok(self)
     }

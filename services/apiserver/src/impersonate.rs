@@ -21,14 +21,10 @@
 //! real user as `user` and the impersonated one as `impersonatedUser`.
 
 use crate::error::ApiError;
+use capstan_auth::impersonate::{GROUP as GROUP_METADATA, USER as USER_METADATA};
 use capstan_auth::{forbidden_message, groups, Attributes, Authorizer, Decision, UserInfo, Verb, ANONYMOUS};
 use std::sync::Arc;
 use tonic::metadata::MetadataMap;
-
-/// The metadata naming the user to act as (Kubernetes' `Impersonate-User`).
-pub const USER_METADATA: &str = "impersonate-user";
-/// The metadata naming a group to act in, once per group (`Impersonate-Group`).
-pub const GROUP_METADATA: &str = "impersonate-group";
 
 const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
 

@@ -33,7 +33,9 @@ struct Cluster {
 impl Cluster {
     async fn start(node: &str, runtime_endpoint: &str) -> Cluster {
         let api = TestCluster::start().await;
-        let mut kubelet = capstan_kubelet::Config::new(api.url(), node, runtime_endpoint);
+        let target = api.node_target(node);
+        let mut kubelet = capstan_kubelet::Config::new(target.server, node, runtime_endpoint);
+        kubelet.credentials = target.credentials;
         kubelet.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         kubelet.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
         kubelet.timings.pod_resync = Duration::from_millis(200);
@@ -42,11 +44,11 @@ impl Cluster {
         Cluster { api, kubelet, node: node.to_string() }
     }
 
-    /// Runs `capstan --server URL ARGS...`: its output and its result.
+    /// Runs `capstan --kubeconfig ADMIN --server URL ARGS...`: its output and its result.
     async fn capstan(&self, args: &[&str]) -> (String, Result<(), CliError>) {
-        let url = self.api.url();
-        let mut full = vec!["capstan", "--server", url.as_str()];
-        full.extend_from_slice(args);
+        let mut full = vec!["capstan".to_string()];
+        full.extend(self.api.cli_args());
+        full.extend(args.iter().map(|a| a.to_string()));
         let mut out = Vec::new();
         let result = capstan::run(full, &mut out).await;
         (String::from_utf8_lossy(&out).into_owned(), result)
@@ -238,6 +240,7 @@ async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str
     let dir = tempfile::tempdir().expect("tempdir");
     let config = capstan::up::UpConfig {
         data_dir: dir.path().join("data"),
+        pki_dir: dir.path().join("data").join("pki"),
         listen: "127.0.0.1:0".parse().expect("addr"),
         config_path: None,
         runtime,
@@ -298,7 +301,7 @@ async fn up_says_so_when_docker_is_unreachable() {
         busybox: "/bin/busybox".into(),
         kubelet_listen: "127.0.0.1:0".parse().expect("addr"),
     };
-    let Err(error) = capstan::up::node::Node::start(&config, "http://127.0.0.1:1").await else {
+    let Err(error) = capstan::up::node::Node::start(&config, "http://127.0.0.1:1", &Default::default()).await else {
         panic!("a node without Docker must not start");
     };
     let text = error.to_string();

@@ -191,6 +191,12 @@ impl TestCluster {
             async move { seen.then_some(events) }
         })
         .await;
+        // a log with no component in it would make this check pass vacuously
+        let components = events.iter().filter(|e| {
+            let user = e["user"]["username"].as_str().unwrap_or_default();
+            user.starts_with("system:") && user != "system:anonymous"
+        });
+        assert!(components.count() > 0, "no component's call is in the audit log {}", self.audit_log().display());
         let refused = refusals(&events);
         assert!(
             refused.is_empty(),
@@ -274,8 +280,9 @@ pub fn secure(config: &mut Config, dir: &Path) -> Target {
 }
 
 /// The audit events that are a component refused by the authorizer, or any
-/// caller refused as unauthenticated, as readable lines.
-fn refusals(events: &[serde_json::Value]) -> Vec<String> {
+/// caller refused as unauthenticated, as readable lines (for clusters a
+/// test did not start with [`TestCluster`], such as `capstan up`'s).
+pub fn refusals(events: &[serde_json::Value]) -> Vec<String> {
     events
         .iter()
         .filter(|event| {

@@ -39,6 +39,8 @@ pub struct Up {
     pub url: String,
     /// the admin's kubeconfig in `up`'s PKI
     pub admin: std::path::PathBuf,
+    /// `up`'s audit log
+    audit_log: std::path::PathBuf,
     pub said: String,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), capstan::CliError>>,
@@ -48,6 +50,7 @@ impl Up {
     /// Runs `up` until it prints "Press Ctrl-C" (a failure to start panics with what it said).
     pub async fn start(config: capstan::up::UpConfig) -> Up {
         let admin = capstan_pki::Layout::new(&config.pki_dir).kubeconfig("admin");
+        let audit_log = capstan::up::secure::audit_log(&config.data_dir);
         let (lines, mut output) = tokio::sync::mpsc::unbounded_channel();
         let stop = CancellationToken::new();
         let shutdown = stop.clone().cancelled_owned();
@@ -75,7 +78,7 @@ impl Up {
             .and_then(|l| l.split_whitespace().next())
             .expect("the API server's URL")
             .to_string();
-        Up { url, admin, said: said.join("\n"), stop, task }
+        Up { url, admin, audit_log, said: said.join("\n"), stop, task }
     }
 
     /// The admin's client (`up`'s PKI), at the port `up` bound.
@@ -115,11 +118,19 @@ impl Up {
         (task, output)
     }
 
-    /// Ctrl-C: every component stops (containers keep running); `up` must end without an error.
+    /// Ctrl-C: every component stops (containers keep running); `up` must
+    /// end without an error, and no component may have been refused
+    /// anything by Node,RBAC while it ran (the audit log, complete once the
+    /// API server stopped, says).
     pub async fn stop(self) {
         self.stop.cancel();
         let ended = tokio::time::timeout(WAIT, self.task).await.expect("up stops within the wait");
         ended.expect("join").expect("up stops cleanly");
+        let text = std::fs::read_to_string(&self.audit_log).expect("up writes an audit log");
+        let events: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        assert!(!events.is_empty(), "the audit log {} is empty", self.audit_log.display());
+        let refused = capstan_testkit::cluster::refusals(&events);
+        assert!(refused.is_empty(), "components were refused under capstan up:\n{}", refused.join("\n"));
     }
 }
 

@@ -43,15 +43,19 @@ pub async fn start_controllers(cluster: &TestCluster, controllers: &[&str]) -> C
     ControllerManager::start(controller_config(cluster, controllers)).await.expect("controller-manager starts")
 }
 
-pub async fn start_scheduler(cluster: &TestCluster) -> Scheduler {
+/// The scheduler's config for `cluster`, as `system:kube-scheduler`.
+pub fn scheduler_config(cluster: &TestCluster) -> SchedulerConfig {
     let target = cluster.target("scheduler");
-    let config = SchedulerConfig {
+    SchedulerConfig {
         server: target.server,
         credentials: target.credentials,
         listen: Some("127.0.0.1:0".parse().expect("addr")),
         ..SchedulerConfig::default()
-    };
-    Scheduler::start(config).await.expect("scheduler starts")
+    }
+}
+
+pub async fn start_scheduler(cluster: &TestCluster) -> Scheduler {
+    Scheduler::start(scheduler_config(cluster)).await.expect("scheduler starts")
 }
 
 /// A node: a real kubelet on a fresh in-memory runtime.

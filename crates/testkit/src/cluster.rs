@@ -10,13 +10,13 @@
 use capstan_apiserver::door::AuthorizationMode;
 use capstan_apiserver::{ApiServer, Config, StoreConfig};
 use capstan_client::{Client, Target};
+use capstan_proto::core::v1::Namespace;
 use capstan_server::{AuditConfig, TlsFiles};
+use capstan_test_support::eventually;
 use capstan_test_support::{require_daemon, EtcdServer};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
-use capstan_proto::core::v1::Namespace;
-use capstan_test_support::eventually;
 use tempfile::TempDir;
 
 /// How callers reach a [`TestCluster`].

@@ -235,20 +235,27 @@ spec:
 /// Runs `capstan up` with `runtime` until its startup message ends; then a pod
 /// bound by its manifest runs and answers exec, the controller-manager's
 /// ReplicaSet controller and the scheduler run a ReplicaSet's pods on the node,
-/// and Ctrl-C (here: a cancellation) stops every component cleanly.
+/// and Ctrl-C (here: a cancellation) stops every component cleanly. The CLI's
+/// config then holds the admin's credentials beside the user's other
+/// contexts, and a second `up` keeps the PKI.
 async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
+    let cli_config = dir.path().join("config");
+    let theirs = "apiVersion: v1\nkind: Config\nclusters: [{name: prod, cluster: {server: 'https://prod:6443'}}]\n\
+                  users: [{name: me, user: {token: t}}]\ncontexts: [{name: prod, context: {cluster: prod, user: me}}]\n\
+                  current-context: prod\n";
+    std::fs::write(&cli_config, theirs).expect("the user's own config");
     let config = capstan::up::UpConfig {
         data_dir: dir.path().join("data"),
         pki_dir: dir.path().join("data").join("pki"),
         listen: "127.0.0.1:0".parse().expect("addr"),
-        config_path: None,
+        config_path: Some(cli_config.clone()),
         runtime,
         node_name: node.to_string(),
         kubelet_port: 0,
         extra_nodes: vec![],
     };
-    let up = Up::start(config).await;
+    let up = Up::start(config.clone()).await;
     assert!(up.said.contains(&format!("Kubelet of node {node} listening on")), "{}", up.said);
     assert!(up.said.contains("Controller-manager: health and metrics on 127.0.0.1:"), "{}", up.said);
 
@@ -268,7 +275,27 @@ async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str
     let pods = wait_pods(&client, "app=sleepers", running).await;
     assert!(pods.iter().all(|p| node_of(p) == node), "the scheduler placed them on the one node: {pods:#?}");
     up.capstan(&["delete", "replicaset", "sleepers"]).await;
+
+    // the CLI's config alone reaches the cluster, as its admin, over TLS
+    let path = cli_config.display().to_string();
+    let mut out = Vec::new();
+    capstan::run(["capstan", "--kubeconfig", path.as_str(), "get", "nodes"], &mut out).await.expect("get nodes");
+    let nodes = String::from_utf8_lossy(&out).into_owned();
+    assert!(nodes.contains(node), "{nodes}");
+    let written = std::fs::read_to_string(&cli_config).expect("the config");
+    assert!(written.contains("name: prod") && written.contains("current-context: capstan-local"), "{written}");
+    assert!(written.contains("client-certificate-data") && written.contains("https://"), "{written}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&cli_config).expect("the config").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the config holds a key");
     up.stop().await;
+
+    // a second up keeps the CA: the certificates issued by the first stay good
+    let ca = std::fs::read(capstan_pki::Layout::new(&config.pki_dir).ca_cert()).expect("the CA");
+    let again = Up::start(config.clone()).await;
+    assert_eq!(std::fs::read(capstan_pki::Layout::new(&config.pki_dir).ca_cert()).expect("the CA"), ca);
+    again.client().api::<Pod>(Some("default")).get("hello").await.expect("the admin reads on");
+    again.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -128,7 +128,18 @@ async fn a_docker_node_and_a_containerd_node_run_pods_chosen_by_runtime() {
     let archive = test_image_archive().await.display().to_string();
     let admin = up.admin.display().to_string();
     let refused = capstan::run(
-        ["capstan", "--kubeconfig", &admin, "--server", &up.url, "image", "load", &archive, "--node", &cluster.docker_node],
+        [
+            "capstan",
+            "--kubeconfig",
+            &admin,
+            "--server",
+            &up.url,
+            "image",
+            "load",
+            &archive,
+            "--node",
+            &cluster.docker_node,
+        ],
         &mut out,
     )
     .await

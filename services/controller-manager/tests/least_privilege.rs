@@ -110,7 +110,8 @@ async fn no_component_is_refused_anything_running_a_deployment_service_and_hpa()
     let proxy = Proxy::start(proxy).await.expect("the proxy starts");
 
     let client = &cluster.client;
-    let namespace = Namespace { metadata: Some(ObjectMeta { name: NS.into(), ..Default::default() }), ..Default::default() };
+    let namespace =
+        Namespace { metadata: Some(ObjectMeta { name: NS.into(), ..Default::default() }), ..Default::default() };
     client.api::<Namespace>(None).create(&namespace).await.expect("create the namespace");
     client.api::<Deployment>(Some(NS)).create(&deployment()).await.expect("create the deployment");
     let service = client.api::<Service>(Some(NS)).create(&service()).await.expect("create the service");

@@ -109,7 +109,8 @@ async fn a_shim_restarted_under_the_kubelet_is_reported_and_picked_up_again() {
     let socket = dir.path().join("shim.sock");
     let runtime = unpinned_runtime();
     let served = serve(runtime.clone(), &socket).await;
-    let kubelet = Kubelet::start(config(cluster.node_target("steady"), "steady", &socket)).await.expect("kubelet starts");
+    let kubelet =
+        Kubelet::start(config(cluster.node_target("steady"), "steady", &socket)).await.expect("kubelet starts");
     a_pod_runs(&cluster, "before-the-restart", "steady").await;
 
     stop(served).await;
@@ -147,9 +148,7 @@ async fn a_kubelet_started_before_the_api_server_registers_once_it_answers() {
     tokio::time::timeout(TIMEOUT, tried).await.expect("the kubelet tries").expect("accept").expect("a connection");
     assert!(!starting.is_finished(), "the kubelet waits for the API server");
 
-    let server = ApiServer::start(api_config)
-        .await
-        .expect("the API server starts on the port the kubelet tries");
+    let server = ApiServer::start(api_config).await.expect("the API server starts on the port the kubelet tries");
     let kubelet = tokio::time::timeout(TIMEOUT, starting)
         .await
         .expect("the kubelet starts once the API server answers")

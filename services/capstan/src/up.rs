@@ -237,7 +237,7 @@ pub async fn up(
     std::fs::create_dir_all(&config.data_dir).map_err(|e| CliError::io(&config.data_dir, e))?;
     let nodes: Vec<String> =
         std::iter::once(config.node_name.clone()).chain(config.extra_nodes.iter().map(|(n, _)| n.clone())).collect();
-    let pki = secure::ensure_pki(&config.pki_dir, &nodes)?;
+    let pki = secure::ensure_pki(&config.pki_dir, &nodes, config.listen.ip())?;
     let running = Running::start(Components::local(&config, &pki), pki).await?;
     // whatever happens after the start, the components are stopped
     let served = announce(&running, &config, out).map(|()| shutdown);

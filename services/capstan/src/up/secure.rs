@@ -13,6 +13,7 @@ use crate::errors::CliError;
 use capstan_apiserver::door::AuthorizationMode;
 use capstan_pki::{InitOptions, Kubeconfig, Layout};
 use capstan_server::{AuditConfig, TlsFiles};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// The component identities of `certs init`, by kubeconfig name.
@@ -27,11 +28,16 @@ pub fn node_identity(name: &str) -> String {
 }
 
 /// Makes the PKI at `dir`, or adds what it lacks (`nodes`' identities, an
-/// expired leaf); an existing CA is kept, so certificates issued before
-/// stay valid and kubeconfigs handed out keep working.
-pub fn ensure_pki(dir: &Path, nodes: &[String]) -> Result<Layout, CliError> {
+/// expired leaf, the address `listen` names when it is neither a wildcard nor
+/// loopback, which the serving certificate must then carry); an existing CA
+/// is kept, so certificates issued before stay valid and kubeconfigs handed
+/// out keep working.
+pub fn ensure_pki(dir: &Path, nodes: &[String], listen: IpAddr) -> Result<Layout, CliError> {
     let mut options = InitOptions::new(dir);
     options.nodes = nodes.to_vec();
+    if !listen.is_unspecified() && !listen.is_loopback() {
+        options.sans.push(listen.to_string());
+    }
     capstan_pki::init(&options)?;
     Ok(Layout::new(dir))
 }

@@ -60,6 +60,21 @@ impl Target {
     }
 }
 
+impl Target {
+    /// A bare tonic channel to the server: TLS with the context's CA and
+    /// client certificate for `https://`, plaintext for `http://`. No token
+    /// is sent on it and no trace layer wraps it: for callers that speak
+    /// the generated gRPC clients themselves (wire-level tests) with a
+    /// certificate identity; everyone else uses [`crate::Client::connect_to`].
+    pub fn channel(&self) -> Result<Channel, ClientError> {
+        let endpoint = endpoint(&self.server)?;
+        match endpoint.uri().scheme_str() {
+            Some("https") => tls_channel(endpoint, &self.credentials),
+            _ => Ok(endpoint.connect_lazy()),
+        }
+    }
+}
+
 /// The channel with the bearer token (and any impersonation) put on every
 /// request: below the trace layer, so the headers are set once per call,
 /// streams included.

@@ -3,7 +3,6 @@
 //! again when it is won back, and the lease is handed back on stop. Without
 //! an election the work runs at once.
 
-use capstan_apiserver::{ApiServer, Config as ApiConfig};
 use capstan_client::Client;
 use capstan_lifecycle::Tasks;
 use capstan_proto::coordination::v1::Lease;
@@ -74,9 +73,8 @@ async fn steal(client: &Client, thief: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_term_follows_the_lease_and_stop_hands_it_back() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = ApiServer::start(ApiConfig::ephemeral(dir.path())).await.expect("API server starts");
-    let client = Client::connect(&server.url()).expect("client");
+    let cluster = capstan_testkit::TestCluster::start().await;
+    let client = cluster.client.clone();
     let lease = quick_lease();
     let identity = lease.identity.clone();
     let terms = Arc::new(Mutex::new(Vec::new()));
@@ -99,7 +97,7 @@ async fn a_term_follows_the_lease_and_stop_hands_it_back() {
     assert!(!leading.load(Ordering::SeqCst), "not leading once stopped");
     assert_eq!(holder(&client).await.as_deref(), Some(""), "the lease is handed back");
     assert_eq!(terms.lock().expect("terms").len(), 2, "no term started after stop");
-    server.stop().await.expect("API server stops");
+    cluster.stop().await;
 }
 
 #[tokio::test]

@@ -140,6 +140,7 @@ fn who_may_do_what() {
         ("scheduler cannot take the controller-manager's lease", scheduler(), "update coordination.k8s.io leases kube-system capstan-controller-manager", false),
         ("scheduler records events", scheduler(), "create - events shop", true),
         ("scheduler cannot list services", scheduler(), "list - services -", false),
+        ("scheduler reads pods through its informer only", scheduler(), "get - pods shop web", false),
         // the controller-manager: every controller's reads and writes
         ("controller-manager creates pods", controller_manager(), "create - pods shop", true),
         ("controller-manager scales a deployment", controller_manager(), "update apps deployments/scale shop web", true),
@@ -154,6 +155,7 @@ fn who_may_do_what() {
         ("proxy watches endpoints", proxy(), "watch - endpoints -", true),
         ("proxy cannot read pods", proxy(), "get - pods shop web", false),
         ("proxy cannot change services", proxy(), "update - services shop web", false),
+        ("proxy reads services through its informer only", proxy(), "get - services shop web", false),
         // node-1: its own Node, Lease and pods, nothing of node-2's
         ("node-1 reads its node", node("node-1"), "get - nodes - node-1", true),
         ("node-1 writes its node status", node("node-1"), "update - nodes/status - node-1", true),

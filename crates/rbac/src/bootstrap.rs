@@ -20,6 +20,8 @@ pub const AUTOUPDATE_ANNOTATION: &str = "rbac.authorization.kubernetes.io/autoup
 pub const BOOTSTRAPPING_LABEL: &str = "kubernetes.io/bootstrapping";
 
 const READ: &[&str] = &["get", "list", "watch"];
+/// What an informer calls: it lists, then watches, and never gets one object.
+const LIST_WATCH: &[&str] = &["list", "watch"];
 const WRITE: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 const READ_WRITE: &[&str] = &["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
 
@@ -122,8 +124,9 @@ fn admin_rules() -> Vec<PolicyRule> {
 /// `system:kube-scheduler`, from `services/scheduler` and the runtime crate.
 fn scheduler_rules() -> Vec<PolicyRule> {
     vec![
-        // start.rs: the pod and node informers list and watch every pod and node
-        rule(READ, &[CORE], &["pods", "nodes"]),
+        // start.rs: the pod and node informers list and watch every pod and node (the
+        // explain RPC and every decision read those caches, never one object by name)
+        rule(LIST_WATCH, &[CORE], &["pods", "nodes"]),
         // actions.rs `bind`: the binding subresource is the scheduler's one write to a pod
         rule(&["create"], &[CORE], &["pods/binding"]),
         // actions.rs `update_status`: the PodScheduled=False condition of a pod that fits nowhere
@@ -157,9 +160,10 @@ fn controller_manager_rules() -> Vec<PolicyRule> {
 }
 
 /// `system:node-proxier`, from `services/kube-proxy` (lib.rs: the service and
-/// endpoints informers are all it reads; it writes nothing).
+/// endpoints informers list and watch, and are all it reads; it writes
+/// nothing, not even Events).
 fn proxier_rules() -> Vec<PolicyRule> {
-    vec![rule(READ, &[CORE], &["services", "endpoints"])]
+    vec![rule(LIST_WATCH, &[CORE], &["services", "endpoints"])]
 }
 
 /// `system:node`: what every kubelet may do whatever its node. A kubelet's

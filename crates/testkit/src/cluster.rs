@@ -1,25 +1,34 @@
 //! A real API server for one test, on the backend the test names, torn down
 //! with the value: the store's temp dir and the etcd it started go with it.
-//! With [`Door::Secured`] it serves TLS and authenticates as a production
-//! server would, over a PKI made by `capstan_pki::init` in its temp dir.
+//! By default ([`Door::Secured`]) it serves TLS, authenticates and authorizes
+//! with Node,RBAC as a production server would, over a PKI made by
+//! `capstan_pki::init` in its temp dir, and writes an audit log; so every
+//! test that starts a component against it also checks that the component's
+//! identity and bootstrap role let it do its work
+//! ([`TestCluster::assert_no_component_refused`]).
 
 use capstan_apiserver::door::AuthorizationMode;
 use capstan_apiserver::{ApiServer, Config, StoreConfig};
 use capstan_client::{Client, Target};
+use capstan_proto::core::v1::Namespace;
 use capstan_server::{AuditConfig, TlsFiles};
+use capstan_test_support::eventually;
 use capstan_test_support::{require_daemon, EtcdServer};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
 use tempfile::TempDir;
 
 /// How callers reach a [`TestCluster`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Door {
-    /// Plaintext, no authentication, AlwaysAllow: today's loopback server.
+    /// Plaintext, no authentication, AlwaysAllow: only for tests about the
+    /// plaintext door itself.
     Open,
     /// TLS with the PKI in `DIR/pki`, client certificates against its CA,
-    /// the token file [`TOKEN_FILE_LINE`], anonymous calls refused, the
-    /// audit log at `DIR/audit.log`; authorization AlwaysAllow until the
-    /// Node and RBAC authorizers land. The cluster's client is the admin's.
+    /// the token file [`TOKEN_FILE_LINE`], anonymous calls refused, Node,RBAC
+    /// authorization, the audit log at `DIR/audit.log`. The cluster's client
+    /// is the admin's (`system:masters`).
     Secured,
 }
 
@@ -50,24 +59,34 @@ pub struct TestCluster {
     etcd: Option<EtcdServer>,
     /// The admin's kubeconfig target on a secured cluster (its server follows restarts).
     admin: Option<Target>,
+    /// Held while `certs init` adds a node, so two nodes added at once do
+    /// not write the same files together.
+    pki_lock: Mutex<()>,
 }
 
 impl TestCluster {
-    /// An API server on the embedded store.
+    /// A secured API server on the embedded store.
     pub async fn start() -> TestCluster {
         Self::start_with(Backend::Embedded, |_| {}).await.expect("the embedded store needs no daemon")
     }
 
-    /// An API server on `backend`, its configuration adjusted by `adjust`
-    /// first. `None` only when etcd is missing outside CI (the harness says
-    /// so; under CI a missing etcd fails the test).
+    /// A secured API server on `backend`, its configuration adjusted by
+    /// `adjust` last. `None` only when etcd is missing outside CI (the
+    /// harness says so; under CI a missing etcd fails the test).
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestCluster> {
-        Self::start_behind(backend, Door::Open, adjust).await
+        Self::start_behind(backend, Door::Secured, adjust).await
     }
 
-    /// An API server on the embedded store behind [`Door::Secured`].
+    /// An API server on the embedded store behind [`Door::Secured`] (what
+    /// [`TestCluster::start`] starts).
     pub async fn start_secured() -> TestCluster {
-        Self::start_behind(Backend::Embedded, Door::Secured, |_| {}).await.expect("the embedded store needs no daemon")
+        Self::start().await
+    }
+
+    /// A plaintext AlwaysAllow API server on the embedded store, for tests
+    /// about the plaintext door; each caller says why it needs one.
+    pub async fn start_open() -> TestCluster {
+        Self::start_behind(Backend::Embedded, Door::Open, |_| {}).await.expect("the embedded store needs no daemon")
     }
 
     /// An API server on `backend` behind `door`, its configuration adjusted
@@ -90,12 +109,26 @@ impl TestCluster {
         adjust(&mut config);
         let server = ApiServer::start(config.clone()).await.expect("the API server starts");
         let client = connect(&server, admin.as_ref());
-        Some(TestCluster { server: Some(server), client, config, dir, etcd, admin })
+        Some(TestCluster { server: Some(server), client, config, dir, etcd, admin, pki_lock: Mutex::new(()) })
     }
 
     /// The PKI directory of a secured cluster (`certs init`'s layout).
     pub fn pki(&self) -> PathBuf {
         self.path().join("pki")
+    }
+
+    /// The CLI's arguments that reach this cluster as its admin:
+    /// `--kubeconfig ADMIN --server URL` (the kubeconfig names the port of
+    /// the first start; `--server` follows restarts), or `--server URL` on
+    /// an open cluster.
+    pub fn cli_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.admin.is_some() {
+            let kubeconfig = capstan_pki::Layout::new(self.pki()).kubeconfig("admin");
+            args.extend(["--kubeconfig".to_string(), kubeconfig.display().to_string()]);
+        }
+        args.extend(["--server".to_string(), self.url()]);
+        args
     }
 
     /// The audit log of a secured cluster.
@@ -104,12 +137,73 @@ impl TestCluster {
     }
 
     /// A target for the kubeconfig `name` of the cluster's PKI
-    /// (`admin`, `scheduler`, `node-NAME`…), pointed at the running server.
+    /// (`admin`, `scheduler`, `controller-manager`, `proxy`, `node-NAME`),
+    /// pointed at the running server. On an open cluster: the URL alone.
     pub fn target(&self, kubeconfig: &str) -> Target {
+        if self.admin.is_none() {
+            return Target { server: self.url(), namespace: None, credentials: Default::default() };
+        }
         let path = capstan_pki::Layout::new(self.pki()).kubeconfig(kubeconfig);
         let mut target = Target::from_kubeconfig(&path, None).expect("the PKI's kubeconfig reads");
         target.server = self.url();
         target
+    }
+
+    /// The kubelet identity `system:node:NAME` (its certificate issued on
+    /// first use, as `certs init --node NAME` does on a live cluster).
+    pub fn node_target(&self, node: &str) -> Target {
+        if self.admin.is_some() {
+            let _held = self.pki_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            issue_node(&self.pki(), node);
+        }
+        self.target(&format!("node-{node}"))
+    }
+
+    /// A client with the identity of the kubeconfig `name` (see [`TestCluster::target`]).
+    pub fn client_as(&self, kubeconfig: &str) -> Client {
+        Client::connect_to(&self.target(kubeconfig)).expect("a client from the PKI's kubeconfig")
+    }
+
+    /// Every event of the audit log so far (`audit.k8s.io/v1` Events).
+    pub fn audit_events(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.audit_log()).unwrap_or_default();
+        text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
+
+    /// Fails the test when the audit log shows a component — any `system:`
+    /// user: scheduler, controller-manager, proxy, a node — refused by the
+    /// authorizer (403 `… is forbidden: User "…"`), or any call refused as
+    /// unauthenticated (401): in normal operation a component's bootstrap
+    /// role and the Node authorizer must grant every call its code makes.
+    /// Waits for the audit writer to catch up first (the events of calls
+    /// answered before this one are in the log once a marker call is).
+    pub async fn assert_no_component_refused(&self) {
+        if self.admin.is_none() {
+            return;
+        }
+        // one more call, answered after every call this test waited for: once
+        // its event is written, theirs are too (the writer keeps their order)
+        let marker = format!("audit-marker-{}", std::process::id());
+        let _absent = self.client.api::<Namespace>(None).get(&marker).await;
+        let events = eventually("the audit log to catch up", Duration::from_secs(10), || {
+            let events = self.audit_events();
+            let seen = events.iter().any(|e| e["objectRef"]["name"].as_str() == Some(marker.as_str()));
+            async move { seen.then_some(events) }
+        })
+        .await;
+        // a log with no component in it would make this check pass vacuously
+        let components = events.iter().filter(|e| {
+            let user = e["user"]["username"].as_str().unwrap_or_default();
+            user.starts_with("system:") && user != "system:anonymous"
+        });
+        assert!(components.count() > 0, "no component's call is in the audit log {}", self.audit_log().display());
+        let refused = refusals(&events);
+        assert!(
+            refused.is_empty(),
+            "components were refused in normal operation (their bootstrap role or the Node authorizer \
+             lacks what their code calls):\n{}",
+            refused.join("\n")
+        );
     }
 
     /// The running API server.
@@ -152,9 +246,21 @@ impl TestCluster {
     }
 }
 
-/// Makes the PKI and the token file in `dir` and configures the door; the
-/// admin's target (its server still to be filled in).
-fn secure(config: &mut Config, dir: &Path) -> Target {
+/// Adds the kubelet identity of `node` to the PKI at `pki` unless it has it
+/// (`certs init --dir PKI --node NODE`, which keeps the CA).
+pub fn issue_node(pki: &Path, node: &str) {
+    if !capstan_pki::Layout::new(pki).kubeconfig(&format!("node-{node}")).exists() {
+        let mut options = capstan_pki::InitOptions::new(pki);
+        options.nodes = vec![node.to_string()];
+        capstan_pki::init(&options).expect("certs init --node in the temp dir");
+    }
+}
+
+/// Makes the PKI (`DIR/pki`) and the token file in `dir` and configures
+/// `config`'s door as [`Door::Secured`] says; the admin's target (its
+/// server still to be filled in). For tests that start an API server
+/// themselves (on a port chosen in advance).
+pub fn secure(config: &mut Config, dir: &Path) -> Target {
     let pki = dir.join("pki");
     let mut options = capstan_pki::InitOptions::new(&pki);
     options.nodes = vec!["node-1".to_string()];
@@ -168,9 +274,42 @@ fn secure(config: &mut Config, dir: &Path) -> Target {
         client_ca: Some(layout.ca_cert()),
     });
     config.security.token_file = Some(tokens);
-    config.security.authorization_modes = vec![AuthorizationMode::AlwaysAllow];
+    config.security.authorization_modes = vec![AuthorizationMode::Node, AuthorizationMode::Rbac];
     config.security.audit = Some(AuditConfig { path: dir.join("audit.log"), max_size_mb: 100, max_backups: 1 });
     Target::from_kubeconfig(&layout.kubeconfig("admin"), None).expect("the admin kubeconfig reads")
+}
+
+/// The audit events that are a component refused by the authorizer, or any
+/// caller refused as unauthenticated, as readable lines (for clusters a
+/// test did not start with [`TestCluster`], such as `capstan up`'s).
+pub fn refusals(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|event| {
+            let user = event["user"]["username"].as_str().unwrap_or_default();
+            let status = &event["responseStatus"];
+            let message = status["message"].as_str().unwrap_or_default();
+            match status["code"].as_u64() {
+                Some(401) => true,
+                // 403 is also a namespace being terminated: only the authorizer's words count
+                Some(403) => user.starts_with("system:") && message.contains("User \""),
+                _ => false,
+            }
+        })
+        .map(|event| {
+            let object = &event["objectRef"];
+            format!(
+                "{} {} {}/{} {} {}: {}",
+                event["user"]["username"].as_str().unwrap_or_default(),
+                event["verb"].as_str().unwrap_or_default(),
+                object["resource"].as_str().unwrap_or_default(),
+                object["subresource"].as_str().unwrap_or_default(),
+                object["namespace"].as_str().unwrap_or_default(),
+                object["name"].as_str().unwrap_or_default(),
+                event["responseStatus"]["message"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 /// The cluster's client: the admin's credentials on a secured cluster.

@@ -8,8 +8,9 @@
 //! # Layout
 //! - [`cluster`]: [`TestCluster`], a real API server on the embedded store
 //!   (in a temp dir) or on a real etcd, with a client, restartable over the
-//!   same store; behind [`Door::Secured`], over TLS with a fresh PKI, a
-//!   token file and an audit log.
+//!   same store; by default behind [`Door::Secured`] (TLS with a fresh PKI,
+//!   Node,RBAC, a token file and an audit log), its components each with
+//!   their own identity and the audit log checked for their refusals.
 //! - [`objects`]: [`pod`] and the other builders tests share.
 //! - [`eventually`] (from `capstan-test-support`): the one polling wait, for
 //!   conditions no single watch reports.

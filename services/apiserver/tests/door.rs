@@ -144,7 +144,11 @@ async fn a_secured_server_authenticates_every_call_and_audits_it() {
     // jane's token from the token file, over TLS without a client certificate
     let jane = Credentials { ca_pem: Some(ca.clone()), token: Some(TOKEN.into()), ..Credentials::default() };
     let jane = Client::connect_with(&cluster.url(), &jane).expect("jane's client");
-    jane.get(pod_ref("default", "web")).await.expect("jane reads with her token");
+    // authenticated (her name in the answer), then refused by RBAC: she is bound to nothing
+    match jane.get(pod_ref("default", "web")).await {
+        Err(ClientError::Forbidden { message }) => assert!(message.contains("User \"jane\""), "{message}"),
+        other => panic!("jane is authenticated, then forbidden: {other:?}"),
+    }
 
     // a wrong token, and no credentials at all: 401 Unauthorized
     let wrong = Credentials { ca_pem: Some(ca.clone()), token: Some("guess".into()), ..Credentials::default() };
@@ -276,7 +280,8 @@ async fn a_misconfigured_door_refuses_the_start_naming_the_file() {
 #[tokio::test]
 async fn random_protobuf_is_the_clients_error_never_internal() {
     let cluster = TestCluster::start_with(Backend::Embedded, |_| {}).await.expect("embedded");
-    let channel = Endpoint::from_shared(cluster.url()).expect("endpoint").connect().await.expect("connects");
+    // the admin's certificate: every payload gets past the door to the decoder
+    let channel = cluster.target("admin").channel().expect("the admin's channel");
     let mut rng = rand::rngs::StdRng::seed_from_u64(12);
     let mut codes: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..3000 {

@@ -66,13 +66,16 @@ async fn no_request_fails_while_each_etcd_member_in_turn_is_down() {
     let Some(mut cluster) = require_daemon(EtcdCluster::start().await) else {
         return;
     };
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         storage: StoreConfig::etcd(cluster.endpoints()),
         ..Config::default()
     };
+    let dir = tempfile::tempdir().expect("a temp dir for the PKI");
+    let mut admin = capstan_testkit::cluster::secure(&mut config, dir.path());
     let server = ApiServer::start(config).await.expect("API server starts on the cluster");
-    let api = ResourceServiceClient::connect(server.url()).await.expect("client connects");
+    admin.server = server.url();
+    let api = ResourceServiceClient::new(admin.channel().expect("the admin's channel"));
     let mut client = Client { api, failures: Vec::new(), requests: 0 };
     let watch = ListOptions { resource_version: "0".into(), ..Default::default() };
     let mut watch = client

@@ -6,6 +6,7 @@ use capstan_apiserver::{ApiServer, Config};
 use capstan_test_support::{health_status, probe_server, ServerAddr};
 use tonic_health::pb::health_check_response::ServingStatus;
 
+// plaintext on purpose: the probe speaks plain HTTP/2, as a bare health checker does
 #[tokio::test]
 async fn health_and_metrics_share_the_api_port() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -115,6 +115,28 @@ pub fn point_at(config: &mut Kubeconfig, server: &str, namespace: Option<String>
     config.current_context = LOCAL.to_string();
 }
 
+/// Makes [`LOCAL`] the current context as [`point_at`] does, with the CA
+/// and the user of the kubeconfig at `admin` (`capstan up`'s admin, whose
+/// certificates `certs init` embeds): the CLI then speaks TLS as the
+/// cluster's admin, and so does `kubectl` with the same file.
+pub fn point_at_cluster(config: &mut Kubeconfig, server: &str, admin: &Path) -> Result<(), CliError> {
+    let source = Kubeconfig::load(admin)?;
+    let resolved = source.resolve(None, admin)?;
+    point_at(config, server, None);
+    if let (Some(named), Some(theirs)) =
+        (config.clusters.iter_mut().find(|c| c.name == LOCAL), source.cluster(&resolved.cluster))
+    {
+        named.cluster.certificate_authority = theirs.certificate_authority.clone();
+        named.cluster.certificate_authority_data = theirs.certificate_authority_data.clone();
+    }
+    if let (Some(named), Some(theirs)) =
+        (config.users.iter_mut().find(|u| u.name == LOCAL), source.user(&resolved.user))
+    {
+        named.user = theirs.clone();
+    }
+    Ok(())
+}
+
 /// The server, namespace and credentials a command uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {

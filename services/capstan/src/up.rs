@@ -1,20 +1,24 @@
-//! `capstan up`: a whole local cluster in this one process. It starts every
-//! component that exists — the API server with its embedded store, then
-//! the scheduler and the controller-manager, one node (the Docker or
-//! containerd shim, or the in-memory runtime, and a kubelet, see [`node`])
-//! plus any `--add-node NAME=RUNTIME` nodes, and the service proxy — points
-//! the CLI's config file at it, and runs until Ctrl-C, then stops the
-//! components in reverse order.
+//! `capstan up`: a whole local cluster in this one process. It makes or
+//! completes the cluster's PKI (see [`secure`]), starts every component
+//! that exists — the API server with its embedded store over TLS with
+//! Node,RBAC, then the scheduler and the controller-manager, one node (the
+//! Docker or containerd shim, or the in-memory runtime, and a kubelet, see
+//! [`node`]) plus any `--add-node NAME=RUNTIME` nodes, and the service proxy,
+//! each with its own identity — writes the admin's kubeconfig as the CLI's
+//! config, and runs until Ctrl-C, then stops the components in reverse
+//! order.
 //!
 //! [`Components`] is the list later issues extend: each new component gets a
 //! config field there and a start/stop step in [`Running`].
 
 pub mod node;
+pub mod secure;
 
 use crate::cli::UpRuntime;
 use crate::config;
 use crate::errors::CliError;
 use capstan_apiserver::{ApiServer, StoreConfig};
+use capstan_pki::Layout;
 use node::{Node, NodeConfig};
 use std::future::Future;
 use std::io::Write;
@@ -25,6 +29,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpConfig {
     pub data_dir: PathBuf,
+    /// the cluster's PKI (`certs init`'s layout): `~/.capstan/pki`, or
+    /// `DATA_DIR/pki` when `--data-dir` is given
+    pub pki_dir: PathBuf,
     pub listen: SocketAddr,
     /// the CLI config file to point at the cluster (none: leave it alone)
     pub config_path: Option<PathBuf>,
@@ -36,13 +43,17 @@ pub struct UpConfig {
 }
 
 impl UpConfig {
-    /// The flags, with `~/.capstan/data` as the default data directory.
+    /// The flags, with `~/.capstan/data` and `~/.capstan/pki` as the
+    /// defaults; `--data-dir DIR` keeps both in `DIR` (the PKI in `DIR/pki`).
     pub fn from_args(args: &crate::cli::UpArgs) -> Result<UpConfig, CliError> {
-        let data_dir = match &args.data_dir {
-            Some(dir) => dir.clone(),
-            None => std::env::var_os("HOME")
-                .map(|home| PathBuf::from(home).join(".capstan").join("data"))
-                .ok_or_else(|| CliError::Usage("HOME is not set: pass --data-dir".to_string()))?,
+        let (data_dir, pki_dir) = match &args.data_dir {
+            Some(dir) => (dir.clone(), dir.join("pki")),
+            None => {
+                let home = std::env::var_os("HOME")
+                    .map(|home| PathBuf::from(home).join(".capstan"))
+                    .ok_or_else(|| CliError::Usage("HOME is not set: pass --data-dir".to_string()))?;
+                (home.join("data"), home.join("pki"))
+            }
         };
         let node_name = match &args.node_name {
             Some(name) => name.clone(),
@@ -53,6 +64,7 @@ impl UpConfig {
         }
         Ok(UpConfig {
             data_dir,
+            pki_dir,
             listen: args.listen,
             config_path: config::default_config_path(),
             runtime: args.runtime,
@@ -80,12 +92,15 @@ pub struct Components {
 }
 
 impl Components {
-    pub fn local(config: &UpConfig) -> Components {
-        let apiserver = capstan_apiserver::Config {
+    /// The components of `config`'s cluster, the API server's door locked
+    /// with the PKI at `pki` (see [`secure::secure_apiserver`]).
+    pub fn local(config: &UpConfig, pki: &Layout) -> Components {
+        let mut apiserver = capstan_apiserver::Config {
             listen: config.listen,
             storage: StoreConfig::embedded(config.data_dir.join("apiserver")),
             ..Default::default()
         };
+        secure::secure_apiserver(&mut apiserver, pki, &config.data_dir);
         let node = node_config(config, &config.node_name, config.runtime, 0);
         let extra_nodes = (config.extra_nodes.iter().enumerate())
             .map(|(i, (name, runtime))| node_config(config, name, *runtime, i + 1))
@@ -135,6 +150,8 @@ fn node_config(config: &UpConfig, name: &str, runtime: UpRuntime, index: usize) 
 /// it had started.
 struct Running {
     apiserver: ApiServer,
+    /// every component's kubeconfig is read from here
+    pki: Layout,
     scheduler: Option<capstan_scheduler::Scheduler>,
     controller_manager: Option<capstan_controller_manager::ControllerManager>,
     /// the main node first, then the `--add-node` ones
@@ -143,10 +160,10 @@ struct Running {
 }
 
 impl Running {
-    async fn start(components: Components) -> Result<Running, CliError> {
+    async fn start(components: Components, pki: Layout) -> Result<Running, CliError> {
         let apiserver = ApiServer::start(components.apiserver.clone()).await?;
         let mut running =
-            Running { apiserver, scheduler: None, controller_manager: None, nodes: Vec::new(), proxy: None };
+            Running { apiserver, pki, scheduler: None, controller_manager: None, nodes: Vec::new(), proxy: None };
         match running.start_the_rest(components).await {
             Ok(()) => Ok(running),
             Err(error) => {
@@ -158,19 +175,27 @@ impl Running {
 
     /// Everything after the API server, in order; what started is in `self`.
     async fn start_the_rest(&mut self, components: Components) -> Result<(), CliError> {
+        // every component as itself: its kubeconfig's certificate, the port bound now
         let url = client_url(self.apiserver.addr());
         let scheduler = capstan_scheduler::Config {
             server: url.clone(),
+            credentials: secure::credentials(&self.pki, secure::SCHEDULER)?,
             listen: Some(components.scheduler_listen),
             ..Default::default()
         };
         self.scheduler = Some(capstan_scheduler::Scheduler::start(scheduler).await?);
-        let controllers = capstan_controller_manager::Config { server: url.clone(), ..components.controller_manager };
+        let controllers = capstan_controller_manager::Config {
+            server: url.clone(),
+            credentials: secure::credentials(&self.pki, secure::CONTROLLER_MANAGER)?,
+            ..components.controller_manager
+        };
         self.controller_manager = Some(capstan_controller_manager::ControllerManager::start(controllers).await?);
         for config in std::iter::once(&components.node).chain(&components.extra_nodes) {
-            self.nodes.push(Node::start(config, &url).await?);
+            let credentials = secure::credentials(&self.pki, &secure::node_identity(&config.name))?;
+            self.nodes.push(Node::start(config, &url, &credentials).await?);
         }
         let mut proxy = capstan_kube_proxy::Config::new(url, components.node.name.clone());
+        proxy.credentials = secure::credentials(&self.pki, secure::PROXY)?;
         proxy.healthz_bind_address = Some(components.proxy_healthz);
         proxy.metrics_bind_address = Some(components.proxy_metrics);
         self.proxy = Some(capstan_kube_proxy::Proxy::start(proxy).await?);
@@ -210,7 +235,10 @@ pub async fn up(
     out: &mut (dyn Write + Send + Sync),
 ) -> Result<(), CliError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| CliError::io(&config.data_dir, e))?;
-    let running = Running::start(Components::local(&config)).await?;
+    let nodes: Vec<String> =
+        std::iter::once(config.node_name.clone()).chain(config.extra_nodes.iter().map(|(n, _)| n.clone())).collect();
+    let pki = secure::ensure_pki(&config.pki_dir, &nodes, config.listen.ip())?;
+    let running = Running::start(Components::local(&config, &pki), pki).await?;
     // whatever happens after the start, the components are stopped
     let served = announce(&running, &config, out).map(|()| shutdown);
     let served = match served {
@@ -228,6 +256,12 @@ pub async fn up(
 fn announce(running: &Running, config: &UpConfig, out: &mut (dyn Write + Send + Sync)) -> Result<(), CliError> {
     let url = client_url(running.apiserver.addr());
     writeln!(out, "API server listening on {url} (data in {})", config.data_dir.display())?;
+    writeln!(
+        out,
+        "TLS and Node,RBAC: certificates in {}, audit log {}",
+        config.pki_dir.display(),
+        secure::audit_log(&config.data_dir).display()
+    )?;
     if let Some(addr) = running.scheduler.as_ref().and_then(|s| s.addr()) {
         writeln!(out, "Scheduler: health and metrics on {addr}")?;
     }
@@ -242,23 +276,24 @@ fn announce(running: &Running, config: &UpConfig, out: &mut (dyn Write + Send + 
     }
     if let Some(path) = &config.config_path {
         let mut file = config::load(path)?.unwrap_or_else(capstan_pki::Kubeconfig::empty);
-        config::point_at(&mut file, &url, None);
+        config::point_at_cluster(&mut file, &url, &running.pki.kubeconfig(secure::ADMIN))?;
         config::save(path, &file)?;
-        writeln!(out, "CLI configured in {}", path.display())?;
+        writeln!(out, "CLI configured in {} (as admin, in system:masters)", path.display())?;
     }
     writeln!(out, "Press Ctrl-C to stop.")?;
     out.flush()?;
     Ok(())
 }
 
-/// The URL clients use for a listener: a wildcard address means loopback.
+/// The URL clients use for the API server's listener (TLS): a wildcard
+/// address means loopback.
 pub fn client_url(addr: SocketAddr) -> String {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    format!("https://{}", SocketAddr::new(ip, addr.port()))
 }
 
 #[cfg(test)]
@@ -267,15 +302,16 @@ mod tests {
 
     #[test]
     fn wildcard_listeners_are_reached_on_loopback() {
-        assert_eq!(client_url("0.0.0.0:6443".parse().expect("addr")), "http://127.0.0.1:6443");
-        assert_eq!(client_url("[::]:6443".parse().expect("addr")), "http://[::1]:6443");
-        assert_eq!(client_url("10.0.0.1:7000".parse().expect("addr")), "http://10.0.0.1:7000");
+        assert_eq!(client_url("0.0.0.0:6443".parse().expect("addr")), "https://127.0.0.1:6443");
+        assert_eq!(client_url("[::]:6443".parse().expect("addr")), "https://[::1]:6443");
+        assert_eq!(client_url("10.0.0.1:7000".parse().expect("addr")), "https://10.0.0.1:7000");
     }
 
     #[test]
     fn components_keep_data_under_the_data_dir() {
         let config = UpConfig {
             data_dir: "/tmp/c".into(),
+            pki_dir: "/tmp/c/pki".into(),
             listen: "127.0.0.1:0".parse().expect("addr"),
             config_path: None,
             runtime: UpRuntime::Docker,
@@ -283,7 +319,8 @@ mod tests {
             kubelet_port: 10250,
             extra_nodes: vec![("n2".into(), UpRuntime::Containerd)],
         };
-        let c = Components::local(&config);
+        let pki = Layout::new(&config.pki_dir);
+        let c = Components::local(&config, &pki);
         assert_eq!(c.apiserver.listen, config.listen);
         assert_eq!(c.node.shim_socket, PathBuf::from("/tmp/c/docker-shim.sock"));
         assert_eq!(c.node.kubelet_listen, "127.0.0.1:10250".parse().expect("addr"));
@@ -294,11 +331,21 @@ mod tests {
         // ephemeral ports beside an ephemeral API server port, the usual ones beside a fixed one
         assert_eq!(c.controller_manager.listen, Some("127.0.0.1:0".parse().expect("addr")));
         assert_eq!(c.scheduler_listen, "127.0.0.1:0".parse().expect("addr"));
-        let fixed = Components::local(&UpConfig { listen: "127.0.0.1:6443".parse().expect("addr"), ..config.clone() });
+        let fixed =
+            Components::local(&UpConfig { listen: "127.0.0.1:6443".parse().expect("addr"), ..config.clone() }, &pki);
         assert_eq!(fixed.controller_manager.listen, Some("127.0.0.1:10257".parse().expect("addr")));
         assert_eq!(fixed.scheduler_listen, "127.0.0.1:10259".parse().expect("addr"));
         assert!(
             matches!(c.apiserver.storage, StoreConfig::Embedded { ref data_dir, .. } if data_dir == &PathBuf::from("/tmp/c/apiserver"))
         );
+        // the door: the PKI's serving certificate and CA, Node,RBAC, the audit log beside the data
+        let tls = c.apiserver.security.tls.as_ref().expect("TLS");
+        assert_eq!(tls.cert, PathBuf::from("/tmp/c/pki/apiserver.crt"));
+        assert_eq!(tls.client_ca.as_deref(), Some(std::path::Path::new("/tmp/c/pki/ca.crt")));
+        assert_eq!(
+            c.apiserver.security.authorization_modes,
+            [capstan_apiserver::door::AuthorizationMode::Node, capstan_apiserver::door::AuthorizationMode::Rbac]
+        );
+        assert_eq!(c.apiserver.security.audit.as_ref().map(|a| a.path.clone()), Some("/tmp/c/audit.log".into()));
     }
 }

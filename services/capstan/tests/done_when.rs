@@ -24,16 +24,17 @@ impl Cluster {
         self.api.stop().await;
     }
 
-    fn args<'a>(&'a self, url: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
-        let mut full = vec!["capstan", "--server", url];
-        full.extend_from_slice(rest);
+    /// `capstan --kubeconfig ADMIN --server URL REST...`
+    fn args(&self, rest: &[&str]) -> Vec<String> {
+        let mut full = vec!["capstan".to_string()];
+        full.extend(self.api.cli_args());
+        full.extend(rest.iter().map(|a| a.to_string()));
         full
     }
 
     async fn run(&self, rest: &[&str]) -> Result<String, String> {
-        let url = self.api.url();
         let mut out = Vec::new();
-        let result = capstan::run(self.args(&url, rest), &mut out).await;
+        let result = capstan::run(self.args(rest), &mut out).await;
         let text = String::from_utf8(out).expect("utf8");
         result.map(|_| text).map_err(|e| e.to_string())
     }
@@ -140,9 +141,8 @@ async fn wait_for_line(rx: &mut mpsc::UnboundedReceiver<Vec<u8>>, seen: &mut Str
 #[tokio::test]
 async fn get_watch_shows_changes_as_they_happen() {
     let c = Cluster::start().await;
-    let url = c.api.url();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let args: Vec<String> = ["capstan", "--server", url.as_str(), "get", "pods", "-w"].map(String::from).to_vec();
+    let args = c.args(&["get", "pods", "-w"]);
     let watch = tokio::spawn(async move {
         let mut sink = LineSink(tx);
         capstan::run(args, &mut sink).await

@@ -33,7 +33,9 @@ struct Cluster {
 impl Cluster {
     async fn start(node: &str, runtime_endpoint: &str) -> Cluster {
         let api = TestCluster::start().await;
-        let mut kubelet = capstan_kubelet::Config::new(api.url(), node, runtime_endpoint);
+        let target = api.node_target(node);
+        let mut kubelet = capstan_kubelet::Config::new(target.server, node, runtime_endpoint);
+        kubelet.credentials = target.credentials;
         kubelet.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         kubelet.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
         kubelet.timings.pod_resync = Duration::from_millis(200);
@@ -42,11 +44,11 @@ impl Cluster {
         Cluster { api, kubelet, node: node.to_string() }
     }
 
-    /// Runs `capstan --server URL ARGS...`: its output and its result.
+    /// Runs `capstan --kubeconfig ADMIN --server URL ARGS...`: its output and its result.
     async fn capstan(&self, args: &[&str]) -> (String, Result<(), CliError>) {
-        let url = self.api.url();
-        let mut full = vec!["capstan", "--server", url.as_str()];
-        full.extend_from_slice(args);
+        let mut full = vec!["capstan".to_string()];
+        full.extend(self.api.cli_args());
+        full.extend(args.iter().map(|a| a.to_string()));
         let mut out = Vec::new();
         let result = capstan::run(full, &mut out).await;
         (String::from_utf8_lossy(&out).into_owned(), result)
@@ -233,19 +235,27 @@ spec:
 /// Runs `capstan up` with `runtime` until its startup message ends; then a pod
 /// bound by its manifest runs and answers exec, the controller-manager's
 /// ReplicaSet controller and the scheduler run a ReplicaSet's pods on the node,
-/// and Ctrl-C (here: a cancellation) stops every component cleanly.
+/// and Ctrl-C (here: a cancellation) stops every component cleanly. The CLI's
+/// config then holds the admin's credentials beside the user's other
+/// contexts, and a second `up` keeps the PKI.
 async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
+    let cli_config = dir.path().join("config");
+    let theirs = "apiVersion: v1\nkind: Config\nclusters: [{name: prod, cluster: {server: 'https://prod:6443'}}]\n\
+                  users: [{name: me, user: {token: t}}]\ncontexts: [{name: prod, context: {cluster: prod, user: me}}]\n\
+                  current-context: prod\n";
+    std::fs::write(&cli_config, theirs).expect("the user's own config");
     let config = capstan::up::UpConfig {
         data_dir: dir.path().join("data"),
+        pki_dir: dir.path().join("data").join("pki"),
         listen: "127.0.0.1:0".parse().expect("addr"),
-        config_path: None,
+        config_path: Some(cli_config.clone()),
         runtime,
         node_name: node.to_string(),
         kubelet_port: 0,
         extra_nodes: vec![],
     };
-    let up = Up::start(config).await;
+    let up = Up::start(config.clone()).await;
     assert!(up.said.contains(&format!("Kubelet of node {node} listening on")), "{}", up.said);
     assert!(up.said.contains("Controller-manager: health and metrics on 127.0.0.1:"), "{}", up.said);
 
@@ -265,7 +275,27 @@ async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str
     let pods = wait_pods(&client, "app=sleepers", running).await;
     assert!(pods.iter().all(|p| node_of(p) == node), "the scheduler placed them on the one node: {pods:#?}");
     up.capstan(&["delete", "replicaset", "sleepers"]).await;
+
+    // the CLI's config alone reaches the cluster, as its admin, over TLS
+    let path = cli_config.display().to_string();
+    let mut out = Vec::new();
+    capstan::run(["capstan", "--kubeconfig", path.as_str(), "get", "nodes"], &mut out).await.expect("get nodes");
+    let nodes = String::from_utf8_lossy(&out).into_owned();
+    assert!(nodes.contains(node), "{nodes}");
+    let written = std::fs::read_to_string(&cli_config).expect("the config");
+    assert!(written.contains("name: prod") && written.contains("current-context: capstan-local"), "{written}");
+    assert!(written.contains("client-certificate-data") && written.contains("https://"), "{written}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&cli_config).expect("the config").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the config holds a key");
     up.stop().await;
+
+    // a second up keeps the CA: the certificates issued by the first stay good
+    let ca = std::fs::read(capstan_pki::Layout::new(&config.pki_dir).ca_cert()).expect("the CA");
+    let again = Up::start(config.clone()).await;
+    assert_eq!(std::fs::read(capstan_pki::Layout::new(&config.pki_dir).ca_cert()).expect("the CA"), ca);
+    again.client().api::<Pod>(Some("default")).get("hello").await.expect("the admin reads on");
+    again.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,7 +328,7 @@ async fn up_says_so_when_docker_is_unreachable() {
         busybox: "/bin/busybox".into(),
         kubelet_listen: "127.0.0.1:0".parse().expect("addr"),
     };
-    let Err(error) = capstan::up::node::Node::start(&config, "http://127.0.0.1:1").await else {
+    let Err(error) = capstan::up::node::Node::start(&config, "http://127.0.0.1:1", &Default::default()).await else {
         panic!("a node without Docker must not start");
     };
     let text = error.to_string();

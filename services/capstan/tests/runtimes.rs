@@ -84,6 +84,7 @@ impl TwoRuntimes {
         let dir = tempfile::tempdir().expect("tempdir");
         let up = Up::start(capstan::up::UpConfig {
             data_dir: dir.path().join("data"),
+            pki_dir: dir.path().join("data").join("pki"),
             listen: "127.0.0.1:0".parse().expect("addr"),
             config_path: None,
             runtime: UpRuntime::Docker,
@@ -125,8 +126,20 @@ async fn a_docker_node_and_a_containerd_node_run_pods_chosen_by_runtime() {
     let up = &cluster.up;
     let mut out = Vec::new();
     let archive = test_image_archive().await.display().to_string();
+    let admin = up.admin.display().to_string();
     let refused = capstan::run(
-        ["capstan", "--server", &up.url, "image", "load", &archive, "--node", &cluster.docker_node],
+        [
+            "capstan",
+            "--kubeconfig",
+            &admin,
+            "--server",
+            &up.url,
+            "image",
+            "load",
+            &archive,
+            "--node",
+            &cluster.docker_node,
+        ],
         &mut out,
     )
     .await
@@ -231,6 +244,7 @@ async fn restarting_the_containerd_shim_and_kubelet_adopts_the_running_tasks() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = capstan::up::UpConfig {
         data_dir: dir.path().join("data"),
+        pki_dir: dir.path().join("data").join("pki"),
         listen: "127.0.0.1:0".parse().expect("addr"),
         config_path: None,
         runtime: UpRuntime::Containerd,
@@ -307,7 +321,8 @@ struct NodeProcesses {
 }
 
 impl NodeProcesses {
-    async fn start(server: &str, node: &str, dir: &Path) -> NodeProcesses {
+    /// The kubelet speaks to `server` as itself, with `kubeconfig`.
+    async fn start(server: &str, kubeconfig: &Path, node: &str, dir: &Path) -> NodeProcesses {
         let socket = dir.join("containerd-shim.sock");
         let endpoint = format!("unix://{}", socket.display());
         let shim_args = [
@@ -319,6 +334,7 @@ impl NodeProcesses {
         wait_for_shim(&endpoint, &dir.join("log")).await;
         let kubelet_args = [
             format!("--server={server}"),
+            format!("--kubeconfig={}", kubeconfig.display()),
             format!("--node-name={node}"),
             format!("--runtime-endpoint={endpoint}"),
             "--port=0".to_string(),
@@ -394,7 +410,7 @@ async fn killing_the_containerd_shim_and_kubelet_leaves_the_same_tasks_running()
     let endpoint = format!("unix://{}", dir.path().join("containerd-shim.sock").display());
     let log: PathBuf = dir.path().join("log");
 
-    let processes = NodeProcesses::start(&cluster.url, &node, dir.path()).await;
+    let processes = NodeProcesses::start(&cluster.url, &cluster.node_kubeconfig(&node), &node, dir.path()).await;
     let client = cluster.client();
     client.api::<Pod>(Some("default")).create(&counted_web_pod(&node)).await.expect("create");
     let before = wait_pod(&client, "web", ready).await;
@@ -408,7 +424,7 @@ async fn killing_the_containerd_shim_and_kubelet_leaves_the_same_tasks_running()
     let answer = http_get_async(&pod_ip(&before), 8080).await;
     assert!(answer.expect("the pod serves with its shim and kubelet dead").contains("hello from containerd"));
 
-    let processes = NodeProcesses::start(&cluster.url, &node, dir.path()).await;
+    let processes = NodeProcesses::start(&cluster.url, &cluster.node_kubeconfig(&node), &node, dir.path()).await;
     // the new kubelet has synced the pod once its prober runs against the adopted task
     let counted = probes_counted(&endpoint, &container).await;
     let probed = tokio::time::timeout(WAIT, async {

@@ -27,6 +27,7 @@ async fn the_readme_walkthrough_serves_the_shop_on_its_node_port() {
     let dir = tempfile::tempdir().expect("tempdir");
     let up = Up::start(capstan::up::UpConfig {
         data_dir: dir.path().join("data"),
+        pki_dir: dir.path().join("data").join("pki"),
         listen: "127.0.0.1:0".parse().expect("addr"),
         config_path: None,
         runtime: UpRuntime::Docker,

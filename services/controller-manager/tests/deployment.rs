@@ -275,6 +275,7 @@ async fn scaling_3_to_10_to_0_converges_within_the_surge() {
     eventually("every pod gone", || async { watcher.read(|s| s.pods.is_empty().then_some(())) }).await;
     assert!(watcher.read(|s| s.max_live) <= 13);
     manager.stop().await.expect("controller-manager stops");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -338,6 +339,7 @@ async fn rolling_update_keeps_the_minimum_ready_and_undo_brings_the_old_template
     assert_eq!(reused_meta.annotations.get("deployment.kubernetes.io/revision-history").map(String::as_str), Some("1"));
     assert_eq!(reused.spec.as_ref().and_then(|s| s.replicas), Some(4));
     manager.stop().await.expect("controller-manager stops");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,6 +364,7 @@ async fn recreate_never_runs_old_and_new_pods_together() {
     assert!(!watcher.read(|s| s.mixed), "old and new pods existed at the same time");
     assert!(watcher.read(|s| s.max_live) <= 3);
     manager.stop().await.expect("controller-manager stops");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -385,6 +388,7 @@ async fn a_rollout_that_cannot_progress_exceeds_its_deadline() {
     let message = condition(&d, "Progressing").map(|c| c.message.clone()).unwrap_or_default();
     assert!(message.contains("has timed out progressing"), "{message}");
     manager.stop().await.expect("controller-manager stops");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -440,6 +444,7 @@ async fn a_paused_deployment_scales_but_does_not_roll_out() {
     eventually("a second replica set", || async { (replica_sets(&cluster.client).await.len() == 2).then_some(()) })
         .await;
     manager.stop().await.expect("controller-manager stops");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -478,4 +483,5 @@ async fn old_replica_sets_beyond_the_history_limit_are_deleted() {
     revisions.sort();
     assert_eq!(revisions, ["3", "4"], "the oldest revisions go first");
     manager.stop().await.expect("controller-manager stops");
+    cluster.assert_no_component_refused().await;
 }

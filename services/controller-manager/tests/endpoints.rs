@@ -153,4 +153,5 @@ async fn endpoints_follow_readiness_resolve_named_ports_and_leave_selectorless_s
     services.delete("web", &DeleteParams::default()).await.expect("delete service");
     wait_object::<Endpoints>(client, Some("default"), "web", |e| e.is_none()).await;
     manager.stop().await.expect("controller-manager stops");
+    cluster.assert_no_component_refused().await;
 }

@@ -88,6 +88,7 @@ async fn background_deletion_cascades_down_an_owner_chain() {
     let still = client.api::<Pod>(Some(NS)).get("bystander").await.expect("an unowned pod stays");
     assert_eq!(still.meta().uid, bystander.meta().uid);
     manager.stop().await.expect("stop");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -120,6 +121,7 @@ async fn foreground_deletion_keeps_the_owner_until_blocking_dependents_are_gone(
     gone::<Pod>(client, "api-held").await;
     gone::<ReplicaSet>(client, "api").await;
     manager.stop().await.expect("stop");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -151,6 +153,7 @@ async fn orphan_deletion_leaves_dependents_without_the_reference() {
     let owners: Vec<&str> = b.meta().owner_references.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(owners, ["db-other"]);
     manager.stop().await.expect("stop");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -168,4 +171,5 @@ async fn a_dependent_of_an_owner_that_never_existed_is_deleted() {
     let kept = client.api::<Pod>(Some(NS)).get("kept").await.expect("a pod with a live owner stays");
     assert!(kept.meta().deletion_timestamp.is_none());
     manager.stop().await.expect("stop");
+    cluster.assert_no_component_refused().await;
 }

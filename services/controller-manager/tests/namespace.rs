@@ -113,4 +113,5 @@ async fn a_deleted_namespace_empties_and_disappears() {
     manager.stop().await.expect("controller-manager stops");
     scheduler.stop().await.expect("scheduler stops");
     node.kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }

@@ -162,4 +162,5 @@ async fn a_silent_node_is_tainted_its_pods_evicted_and_replaced_and_it_recovers(
     for node in [a, b].into_iter().flatten() {
         node.kubelet.stop().await.expect("the kubelet stops cleanly");
     }
+    cluster.assert_no_component_refused().await;
 }

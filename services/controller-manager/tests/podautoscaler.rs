@@ -117,4 +117,5 @@ async fn scales_a_deployment_up_while_its_pods_burn_cpu_and_back_down_after_the_
 
     manager.stop().await.expect("stop controllers");
     drop(scheduler);
+    cluster.assert_no_component_refused().await;
 }

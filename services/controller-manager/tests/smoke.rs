@@ -23,6 +23,7 @@ async fn two_managers_elect_one_leader_and_hand_over() {
     leader.stop().await.expect("leader stops");
     eventually("the follower leads", || async { follower.is_leader().then_some(()) }).await;
     follower.stop().await.expect("follower stops");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -59,4 +60,5 @@ async fn health_and_metrics_share_the_managers_port() {
     assert!(text.contains("# TYPE capstan_controller_reconcile_duration_seconds histogram"), "{text}");
     assert!(text.contains("workqueue_depth{name=\"replicaset\"}"), "{text}");
     manager.stop().await.expect("stops");
+    cluster.assert_no_component_refused().await;
 }

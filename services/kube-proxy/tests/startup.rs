@@ -36,4 +36,5 @@ async fn serves_services_that_existed_before_it_started() {
 
     proxy.shutdown().await.expect("clean shutdown");
     assert!(ask(node_port).await.is_err(), "the node port closes with the proxy");
+    writer.api.assert_no_component_refused().await;
 }

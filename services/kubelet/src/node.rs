@@ -130,12 +130,14 @@ pub fn status(facts: &NodeFacts, health: &RuntimeHealth, old: Option<&NodeStatus
 
 /// Creates the Node, or adopts an existing one (merging the kubelet's labels), and
 /// posts its status; waits with back-off (logging each retry) while the API server
-/// cannot be reached.
+/// cannot be reached, and reads the Node again when a writer got in between its
+/// read and its update (the node lifecycle controller tainting a new node does,
+/// at once, and the kubelet registers a second time once its runtime answers).
 pub async fn register(client: &Client, facts: &NodeFacts, health: &RuntimeHealth) -> Result<(), KubeletError> {
     let mut backoff = Backoff::default();
     loop {
         match try_register(client, facts, health).await {
-            Err(KubeletError::Api { call, source, .. }) if source.is_retryable() => {
+            Err(KubeletError::Api { call, source, .. }) if source.is_retryable() || source.is_conflict() => {
                 let delay = backoff.next_delay();
                 tracing::warn!(node = %facts.name, call, error = %source, retry_in = ?delay,
                     "registering the node: the API server is not answering; retrying");

@@ -76,6 +76,7 @@ async fn the_node_registers_with_capacity_labels_and_a_lease() {
     assert_eq!(spec.holder_identity.as_deref(), Some("node-a"));
     assert!(spec.renew_time.is_some());
     kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -105,6 +106,7 @@ async fn a_bound_pod_runs_with_an_ip_and_ready_conditions() {
     assert!(web.container_id.starts_with("memory://"), "{}", web.container_id);
     assert!(web.state.as_ref().and_then(|s| s.running.as_ref()).is_some());
     kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -135,6 +137,7 @@ async fn a_crashing_container_under_always_backs_off() {
     assert_eq!(last.reason, "Error");
     assert_eq!(condition(&crashed, "Ready").as_deref(), Some("False"));
     kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -157,6 +160,7 @@ async fn never_fails_and_on_failure_succeeds() {
     let succeeded = wait_pod(&cluster.client, "once", |p| phase(p) == "Succeeded").await;
     assert_eq!(condition(&succeeded, "Ready").as_deref(), Some("False"));
     kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -184,6 +188,7 @@ async fn init_containers_run_first_and_delete_removes_everything() {
     );
     assert_eq!(sandboxes_of(&runtime, &uid).await, 0);
     kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -224,6 +229,7 @@ async fn a_restarted_kubelet_adopts_running_containers_and_removes_orphans() {
         [id_before.trim_start_matches("memory://").to_string()]
     );
     second.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -266,6 +272,7 @@ async fn a_failing_liveness_probe_restarts_the_container() {
     );
     assert!(seen.iter().any(|(r, m)| r == "Unhealthy" && m.starts_with("Liveness probe failed")), "{seen:?}");
     kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -294,6 +301,7 @@ async fn a_new_pod_goes_to_running_in_one_status_write() {
     .expect("a status within the timeout");
     assert_eq!(first.phase, "Running", "{first:#?}");
     kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -333,6 +341,7 @@ async fn logs_since_leave_out_older_lines() {
     assert_eq!(logs(Some(1)).await, "new\n");
     assert_eq!(logs(None).await, "old\nnew\n");
     kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }
 
 #[tokio::test]
@@ -367,4 +376,5 @@ async fn a_container_created_early_but_never_started_is_replaced_and_removed() {
     })
     .await;
     kubelet.stop().await.expect("the kubelet stops cleanly");
+    cluster.assert_no_component_refused().await;
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use capstan_apiserver::{ApiServer, Config as ApiConfig};
-use capstan_client::Client;
+use capstan_client::{Client, Target};
 use capstan_kubelet::{Config, Kubelet, KubeletError};
 use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
 use capstan_proto::core::v1::{Node, NodeCondition, Pod};
@@ -45,8 +45,9 @@ fn unpinned_runtime() -> MemoryRuntime {
 
 /// A kubelet config against `server` and the shim socket at `socket`, with a fast
 /// heartbeat so runtime outages show quickly.
-fn config(server: String, node: &str, socket: &Path) -> Config {
-    let mut config = Config::new(server, node, format!("unix://{}", socket.display()));
+fn config(target: Target, node: &str, socket: &Path) -> Config {
+    let mut config = Config::new(target.server, node, format!("unix://{}", socket.display()));
+    config.credentials = target.credentials;
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
     config.timings.relist = Duration::from_millis(100);
@@ -76,7 +77,7 @@ async fn a_kubelet_started_before_its_shim_reports_not_ready_and_carries_on() {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("shim.sock");
     std::fs::write(&socket, b"").expect("a stale socket file, as a killed shim leaves");
-    let starting = tokio::spawn(Kubelet::start(config(cluster.url(), "early", &socket)));
+    let starting = tokio::spawn(Kubelet::start(config(cluster.node_target("early"), "early", &socket)));
 
     let node = wait_for::<Node>(&cluster.client, None, "early", runtime_down).await;
     let down = ready(node.as_ref()).expect("a Ready condition").message.clone();
@@ -108,7 +109,8 @@ async fn a_shim_restarted_under_the_kubelet_is_reported_and_picked_up_again() {
     let socket = dir.path().join("shim.sock");
     let runtime = unpinned_runtime();
     let served = serve(runtime.clone(), &socket).await;
-    let kubelet = Kubelet::start(config(cluster.url(), "steady", &socket)).await.expect("kubelet starts");
+    let kubelet =
+        Kubelet::start(config(cluster.node_target("steady"), "steady", &socket)).await.expect("kubelet starts");
     a_pod_runs(&cluster, "before-the-restart", "steady").await;
 
     stop(served).await;
@@ -133,21 +135,27 @@ async fn a_kubelet_started_before_the_api_server_registers_once_it_answers() {
     // and dropped here, so it has certainly tried before the API server is up
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let addr = listener.local_addr().expect("its address");
-    let starting = tokio::spawn(Kubelet::start(config(format!("http://{addr}"), "patient", &socket)));
+    // the PKI and the door first: the kubelet dials with its own identity from the start
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut api_config = ApiConfig { listen: addr, ..ApiConfig::ephemeral(data.path()) };
+    let mut admin = capstan_testkit::cluster::secure(&mut api_config, data.path());
+    capstan_testkit::cluster::issue_node(&data.path().join("pki"), "patient");
+    let kubeconfig = capstan_pki::Layout::new(data.path().join("pki")).kubeconfig("node-patient");
+    let mut node = Target::from_kubeconfig(&kubeconfig, None).expect("the node's kubeconfig");
+    node.server = format!("https://{addr}");
+    let starting = tokio::spawn(Kubelet::start(config(node, "patient", &socket)));
     let tried = tokio::task::spawn_blocking(move || listener.accept().map(|_| ()));
     tokio::time::timeout(TIMEOUT, tried).await.expect("the kubelet tries").expect("accept").expect("a connection");
     assert!(!starting.is_finished(), "the kubelet waits for the API server");
 
-    let data = tempfile::tempdir().expect("tempdir");
-    let server = ApiServer::start(ApiConfig { listen: addr, ..ApiConfig::ephemeral(data.path()) })
-        .await
-        .expect("the API server starts on the port the kubelet tries");
+    let server = ApiServer::start(api_config).await.expect("the API server starts on the port the kubelet tries");
     let kubelet = tokio::time::timeout(TIMEOUT, starting)
         .await
         .expect("the kubelet starts once the API server answers")
         .expect("the start task")
         .expect("the kubelet starts");
-    let client = Client::connect(&server.url()).expect("client");
+    admin.server = server.url();
+    let client = Client::connect_to(&admin).expect("the admin's client");
     wait_for::<Node>(&client, None, "patient", node_ready).await;
     kubelet.stop().await.expect("the kubelet stops cleanly");
     stop(served).await;
@@ -160,7 +168,7 @@ async fn a_shim_pinned_to_another_node_is_refused_at_start_naming_the_flags() {
     let socket = dir.path().join("shim.sock");
     let pinned = MemoryConfig { node_name: Some("someone-else".into()), ..MemoryConfig::default() };
     let served = serve(MemoryRuntime::new(pinned).expect("runtime"), &socket).await;
-    let refused = tokio::time::timeout(TIMEOUT, Kubelet::start(config(cluster.url(), "me", &socket)))
+    let refused = tokio::time::timeout(TIMEOUT, Kubelet::start(config(cluster.node_target("me"), "me", &socket)))
         .await
         .expect("the kubelet decides at once");
     let error = refused.err().expect("the kubelet refuses to start");

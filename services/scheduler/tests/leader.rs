@@ -53,4 +53,5 @@ async fn only_the_leader_schedules_and_a_follower_takes_over() {
     assert_eq!(holder(&c).await, follower_id);
     assert_eq!(bound_by(&c, "second").await, follower_id, "the new leader bound the second pod");
     follower.stop().await.expect("follower stops");
+    c.assert_no_component_refused().await;
 }

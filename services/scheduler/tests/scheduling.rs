@@ -35,6 +35,7 @@ async fn twenty_pods_fit_without_overcommit_and_spread() {
     }
     assert_eq!(per_node.len(), 3, "the owner's pods spread over every node: {per_node:?}");
     scheduler.stop().await.expect("scheduler stops");
+    c.assert_no_component_refused().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,6 +66,7 @@ async fn unschedulable_pod_gets_kubernetes_message_and_event() {
     let involved = event.involved_object.unwrap_or_default();
     assert_eq!((involved.kind.as_str(), involved.name.as_str()), ("Pod", "big"));
     scheduler.stop().await.expect("scheduler stops");
+    c.assert_no_component_refused().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,6 +94,7 @@ async fn cordoned_node_gets_nothing_and_foreign_pods_are_left_alone() {
     let foreign = api.get("foreign").await.expect("get pod");
     assert_eq!(node_of(&foreign), "", "a pod naming another scheduler is left alone");
     scheduler.stop().await.expect("scheduler stops");
+    c.assert_no_component_refused().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,4 +123,5 @@ async fn pod_schedules_when_a_node_is_added() {
     })
     .await;
     scheduler.stop().await.expect("scheduler stops");
+    c.assert_no_component_refused().await;
 }

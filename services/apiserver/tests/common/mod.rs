@@ -35,14 +35,14 @@ impl TestServer {
             adjust(config);
         })
         .await?;
-        let client = connect(&cluster.url()).await;
+        let client = connect(&cluster);
         Some(TestServer { cluster, client })
     }
 
     /// Stops the server and starts a new one over the same store.
     pub async fn restart(&mut self) {
         self.cluster.restart().await;
-        self.client = connect(&self.cluster.url()).await;
+        self.client = connect(&self.cluster);
     }
 
     pub async fn apply(&mut self, yaml: &str) -> Result<Object, tonic::Status> {
@@ -133,8 +133,9 @@ pub fn rref(resource: &str, ns: &str, name: &str) -> ResourceRef {
     ResourceRef { resource: resource.into(), namespace: ns.into(), name: name.into(), subresource: String::new() }
 }
 
-async fn connect(url: &str) -> ResourceServiceClient<Channel> {
-    ResourceServiceClient::connect(url.to_string()).await.expect("client connects")
+/// The admin's raw client (its client certificate, over TLS).
+fn connect(cluster: &TestCluster) -> ResourceServiceClient<Channel> {
+    ResourceServiceClient::new(cluster.target("admin").channel().expect("the admin's channel"))
 }
 
 /// The next non-bookmark event, waiting at most 10 s (a hang is a failure,

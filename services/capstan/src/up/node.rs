@@ -53,8 +53,13 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts the runtime, then the kubelet against the API server at `server`.
-    pub async fn start(config: &NodeConfig, server: &str) -> Result<Node, CliError> {
+    /// Starts the runtime, then the kubelet against the API server at
+    /// `server`, as `system:node:NAME` with `credentials`.
+    pub async fn start(
+        config: &NodeConfig,
+        server: &str,
+        credentials: &capstan_client::Credentials,
+    ) -> Result<Node, CliError> {
         let (shim, endpoint) = match config.runtime {
             UpRuntime::Docker | UpRuntime::Containerd => {
                 let shim = Shim::start(config).await?;
@@ -64,6 +69,7 @@ impl Node {
             UpRuntime::Memory => (None, "memory://".to_string()),
         };
         let mut kubelet = capstan_kubelet::Config::new(server, config.name.clone(), endpoint.clone());
+        kubelet.credentials = credentials.clone();
         kubelet.listen = config.kubelet_listen;
         let kubelet = match Kubelet::start(kubelet).await {
             Ok(kubelet) => kubelet,

@@ -22,11 +22,11 @@ impl Cluster {
         self.api.stop().await;
     }
 
-    /// Runs `capstan --server URL ARGS...`; the output and the result.
+    /// Runs `capstan --kubeconfig ADMIN --server URL ARGS...`; the output and the result.
     pub async fn capstan(&self, args: &[&str]) -> (String, Result<(), CliError>) {
-        let url = self.api.url();
-        let mut full = vec!["capstan", "--server", url.as_str()];
-        full.extend_from_slice(args);
+        let mut full = vec!["capstan".to_string()];
+        full.extend(self.api.cli_args());
+        full.extend(args.iter().map(|a| a.to_string()));
         let mut out = Vec::new();
         let result = capstan::run(full, &mut out).await;
         (String::from_utf8(out).expect("utf8 output"), result)
@@ -59,7 +59,7 @@ impl Cluster {
 
     /// A client of the same server, for what a test does behind the CLI's back.
     pub fn client(&self) -> Client {
-        Client::connect(&self.api.url()).expect("client")
+        self.api.client.clone()
     }
 }
 
@@ -88,7 +88,8 @@ impl Cluster {
     /// Starts `capstan --server URL ARGS...` in the background.
     pub fn spawn(&self, args: &[&str]) -> Running {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut full: Vec<String> = vec!["capstan".into(), "--server".into(), self.api.url()];
+        let mut full: Vec<String> = vec!["capstan".into()];
+        full.extend(self.api.cli_args());
         full.extend(args.iter().map(|a| a.to_string()));
         let task = tokio::spawn(async move {
             let mut sink = LineSink(tx);

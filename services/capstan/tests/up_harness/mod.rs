@@ -37,6 +37,10 @@ impl Write for Lines {
 /// A running `capstan up`: its API server's URL, its start-up output, and how to stop it.
 pub struct Up {
     pub url: String,
+    /// the admin's kubeconfig in `up`'s PKI
+    pub admin: std::path::PathBuf,
+    /// `up`'s audit log
+    audit_log: std::path::PathBuf,
     pub said: String,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), capstan::CliError>>,
@@ -45,6 +49,8 @@ pub struct Up {
 impl Up {
     /// Runs `up` until it prints "Press Ctrl-C" (a failure to start panics with what it said).
     pub async fn start(config: capstan::up::UpConfig) -> Up {
+        let admin = capstan_pki::Layout::new(&config.pki_dir).kubeconfig("admin");
+        let audit_log = capstan::up::secure::audit_log(&config.data_dir);
         let (lines, mut output) = tokio::sync::mpsc::unbounded_channel();
         let stop = CancellationToken::new();
         let shutdown = stop.clone().cancelled_owned();
@@ -72,17 +78,24 @@ impl Up {
             .and_then(|l| l.split_whitespace().next())
             .expect("the API server's URL")
             .to_string();
-        Up { url, said: said.join("\n"), stop, task }
+        Up { url, admin, audit_log, said: said.join("\n"), stop, task }
     }
 
+    /// The admin's client (`up`'s PKI), at the port `up` bound.
     pub fn client(&self) -> Client {
-        Client::connect(&self.url).expect("client")
+        Client::from_kubeconfig(&self.admin, Some(&self.url)).expect("the admin's client")
     }
 
-    /// Runs `capstan --server URL ARGS...` against this cluster: its output, or a panic naming the failure.
+    /// `capstan --kubeconfig ADMIN --server URL`
+    fn cli(&self) -> Vec<String> {
+        let admin = self.admin.display().to_string();
+        ["capstan", "--kubeconfig", admin.as_str(), "--server", self.url.as_str()].map(String::from).to_vec()
+    }
+
+    /// Runs `capstan --kubeconfig ADMIN --server URL ARGS...` against this cluster: its output, or a panic naming the failure.
     pub async fn capstan(&self, args: &[&str]) -> String {
-        let mut full = vec!["capstan", "--server", self.url.as_str()];
-        full.extend_from_slice(args);
+        let mut full = self.cli();
+        full.extend(args.iter().map(|a| a.to_string()));
         let mut out = Vec::new();
         let result = capstan::run(full, &mut out).await;
         let out = String::from_utf8_lossy(&out).into_owned();
@@ -98,47 +111,54 @@ impl Up {
         &self,
         args: &[&str],
     ) -> (tokio::task::JoinHandle<Result<(), capstan::CliError>>, tokio::sync::mpsc::UnboundedReceiver<String>) {
-        let mut full: Vec<String> = vec!["capstan".into(), "--server".into(), self.url.clone()];
+        let mut full = self.cli();
         full.extend(args.iter().map(|a| a.to_string()));
         let (lines, output) = tokio::sync::mpsc::unbounded_channel();
         let task = tokio::spawn(async move { capstan::run(full, &mut Lines(lines, Vec::new())).await });
         (task, output)
     }
 
-    /// Ctrl-C: every component stops (containers keep running); `up` must end without an error.
+    /// Ctrl-C: every component stops (containers keep running); `up` must
+    /// end without an error, and no component may have been refused
+    /// anything by Node,RBAC while it ran (the audit log, complete once the
+    /// API server stopped, says).
     pub async fn stop(self) {
         self.stop.cancel();
         let ended = tokio::time::timeout(WAIT, self.task).await.expect("up stops within the wait");
         ended.expect("join").expect("up stops cleanly");
+        let text = std::fs::read_to_string(&self.audit_log).expect("up writes an audit log");
+        let events: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        assert!(!events.is_empty(), "the audit log {} is empty", self.audit_log.display());
+        let refused = capstan_testkit::cluster::refusals(&events);
+        assert!(refused.is_empty(), "components were refused under capstan up:\n{}", refused.join("\n"));
     }
 }
 
-/// Only an API server (embedded store in a temporary directory), for tests
-/// that run the node's components themselves.
+/// Only an API server (a secured test cluster), for tests that run the
+/// node's components themselves.
 pub struct ApiOnly {
     pub url: String,
-    server: capstan_apiserver::ApiServer,
-    _dir: tempfile::TempDir,
+    pub cluster: capstan_testkit::TestCluster,
 }
 
 impl ApiOnly {
     pub async fn start() -> ApiOnly {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = capstan_apiserver::Config {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            storage: capstan_apiserver::StoreConfig::embedded(dir.path().join("store")),
-            ..Default::default()
-        };
-        let server = capstan_apiserver::ApiServer::start(config).await.expect("the API server starts");
-        ApiOnly { url: server.url(), server, _dir: dir }
+        let cluster = capstan_testkit::TestCluster::start().await;
+        ApiOnly { url: cluster.url(), cluster }
+    }
+
+    /// The kubeconfig of node `name`'s kubelet (issued on first use).
+    pub fn node_kubeconfig(&self, name: &str) -> std::path::PathBuf {
+        self.cluster.node_target(name);
+        capstan_pki::Layout::new(self.cluster.pki()).kubeconfig(&format!("node-{name}"))
     }
 
     pub fn client(&self) -> Client {
-        Client::connect(&self.url).expect("client")
+        self.cluster.client.clone()
     }
 
     pub async fn stop(self) {
-        self.server.stop().await.expect("the API server stops");
+        self.cluster.stop().await;
     }
 }
 

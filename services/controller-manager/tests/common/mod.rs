@@ -29,8 +29,10 @@ pub async fn cluster() -> TestCluster {
 
 /// The controller-manager's config for `cluster`, running only `controllers`.
 pub fn controller_config(cluster: &TestCluster, controllers: &[&str]) -> Config {
+    let target = cluster.target("controller-manager");
     Config {
-        server: cluster.url(),
+        server: target.server,
+        credentials: target.credentials,
         listen: Some("127.0.0.1:0".parse().expect("addr")),
         controllers: controllers.iter().map(|c| c.to_string()).collect(),
         ..Config::default()
@@ -41,13 +43,19 @@ pub async fn start_controllers(cluster: &TestCluster, controllers: &[&str]) -> C
     ControllerManager::start(controller_config(cluster, controllers)).await.expect("controller-manager starts")
 }
 
-pub async fn start_scheduler(cluster: &TestCluster) -> Scheduler {
-    let config = SchedulerConfig {
-        server: cluster.url(),
+/// The scheduler's config for `cluster`, as `system:kube-scheduler`.
+pub fn scheduler_config(cluster: &TestCluster) -> SchedulerConfig {
+    let target = cluster.target("scheduler");
+    SchedulerConfig {
+        server: target.server,
+        credentials: target.credentials,
         listen: Some("127.0.0.1:0".parse().expect("addr")),
         ..SchedulerConfig::default()
-    };
-    Scheduler::start(config).await.expect("scheduler starts")
+    }
+}
+
+pub async fn start_scheduler(cluster: &TestCluster) -> Scheduler {
+    Scheduler::start(scheduler_config(cluster)).await.expect("scheduler starts")
 }
 
 /// A node: a real kubelet on a fresh in-memory runtime.
@@ -60,7 +68,9 @@ pub struct TestNode {
 /// The kubelet config of a test node: fast resync and back-off; callers may
 /// shorten the lease for node-failure tests.
 pub fn kubelet_config(cluster: &TestCluster, node: &str, clients: RuntimeClients) -> KubeletConfig {
-    let mut config = KubeletConfig::new(cluster.url(), node, "memory://");
+    let target = cluster.node_target(node);
+    let mut config = KubeletConfig::new(target.server, node, "memory://");
+    config.credentials = target.credentials;
     config.runtime = Some(clients);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));

@@ -37,7 +37,9 @@ pub async fn cluster(mode: Algorithm) -> Cluster {
 
 /// The proxy in-process, node ports on 127.0.0.1, admin ports ephemeral.
 pub async fn start_proxy(api: &TestCluster, mode: Algorithm) -> Proxy {
-    let mut config = Config::new(api.url(), "node-1");
+    let target = api.target("proxy");
+    let mut config = Config::new(target.server, "node-1");
+    config.credentials = target.credentials;
     config.mode = mode;
     config.nodeport_addresses = vec!["127.0.0.1".parse().expect("ip")];
     config.healthz_bind_address = Some("127.0.0.1:0".parse().expect("addr"));

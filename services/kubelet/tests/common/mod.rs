@@ -36,7 +36,9 @@ pub async fn memory_runtime(node: &str) -> (MemoryRuntime, RuntimeClients) {
 /// A kubelet config with test timings: 200 ms back-off doubling to 2 s, fast relist
 /// and resync.
 pub fn kubelet_config(cluster: &TestCluster, node: &str, runtime: RuntimeClients) -> Config {
-    let mut config = Config::new(cluster.url(), node, "memory://");
+    let target = cluster.node_target(node);
+    let mut config = Config::new(target.server, node, "memory://");
+    config.credentials = target.credentials;
     config.runtime = Some(runtime);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));

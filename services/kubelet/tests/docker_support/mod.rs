@@ -89,7 +89,9 @@ pub fn test_timings() -> Timings {
 
 /// A kubelet for node `name` on the runtime at `endpoint`, on loopback.
 pub fn kubelet_config(cluster: &TestCluster, name: &str, endpoint: &str, timings: Timings) -> Config {
-    let mut config = Config::new(cluster.url(), name, endpoint);
+    let target = cluster.node_target(name);
+    let mut config = Config::new(target.server, name, endpoint);
+    config.credentials = target.credentials;
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
     config.timings = timings;

@@ -19,8 +19,15 @@ pub async fn cluster() -> TestCluster {
     TestCluster::start().await
 }
 
+/// The scheduler's config for `cluster`, with its own identity (`system:kube-scheduler`).
 pub fn scheduler_config(cluster: &TestCluster) -> Config {
-    Config { server: cluster.url(), listen: Some("127.0.0.1:0".parse().expect("addr")), ..Config::default() }
+    let target = cluster.target("scheduler");
+    Config {
+        server: target.server,
+        credentials: target.credentials,
+        listen: Some("127.0.0.1:0".parse().expect("addr")),
+        ..Config::default()
+    }
 }
 
 pub async fn start_scheduler(cluster: &TestCluster) -> Scheduler {

@@ -5,6 +5,7 @@
 //! implement it cannot be added, so none is served with tonic's defaults by
 //! mistake. An over-size request is refused by tonic with `OUT_OF_RANGE`.
 
+use capstan_proto::api::v1::pod_service_server::PodServiceServer;
 use capstan_proto::api::v1::resource_service_server::ResourceServiceServer;
 use capstan_proto::kubelet::v1::kubelet_service_server::KubeletServiceServer;
 use capstan_proto::proxy::v1::proxy_admin_server::ProxyAdminServer;
@@ -34,6 +35,7 @@ macro_rules! message_limits {
 message_limits!(
     HealthServer,
     ResourceServiceServer,
+    PodServiceServer,
     KubeletServiceServer,
     SchedulerServiceServer,
     ProxyAdminServer,

@@ -1,5 +1,5 @@
-//! The authorization hook: the one place where every `ResourceService` call
-//! is authorized, after authentication (the server stack put the caller's
+//! The authorization hook: the one place where every `ResourceService` and
+//! `PodService` call is authorized, after authentication (the server stack put the caller's
 //! `UserInfo` on the request) and before any handler runs.
 //!
 //! [`Authorized`] wraps the gRPC face: each method derives the request's
@@ -43,30 +43,38 @@ impl Authorized {
 
     /// The hook: `Ok` only when the authorizer allows.
     fn admit<T>(&self, request: &Request<T>, asked: Asked<'_>) -> Result<(), Status> {
-        let anonymous;
-        let user = match request.extensions().get::<Arc<UserInfo>>() {
-            Some(user) => user.as_ref(),
-            // a server that does not authenticate: everyone is anonymous
-            None => {
-                anonymous = UserInfo::anonymous();
-                &anonymous
-            }
-        };
-        let attrs = attributes_for(asked)?;
-        let api_version = kinds::lookup(&attrs.resource).map(|info| info.api_version).unwrap_or_default();
-        let decision = self.authorizer.authorize(user, &attrs);
-        let denied = match decision {
-            Decision::Allow => None,
-            Decision::Deny { reason } => Some(reason),
-            Decision::NoOpinion => Some(String::new()),
-        };
-        if let Some(record) = request.extensions().get::<capstan_server::AuditRecord>() {
-            record.set_request(attrs.clone(), api_version);
+        admit(self.authorizer.as_ref(), request, asked)
+    }
+}
+
+/// The one authorization hook, for every service of the API server
+/// (`ResourceService` here, `PodService` in [`crate::pods`]): derives the
+/// request's attributes, asks `authorizer`, records both on the call's
+/// audit record, and refuses in Kubernetes' words unless it allows.
+pub(crate) fn admit<T>(authorizer: &dyn Authorizer, request: &Request<T>, asked: Asked<'_>) -> Result<(), Status> {
+    let anonymous;
+    let user = match request.extensions().get::<Arc<UserInfo>>() {
+        Some(user) => user.as_ref(),
+        // a server that does not authenticate: everyone is anonymous
+        None => {
+            anonymous = UserInfo::anonymous();
+            &anonymous
         }
-        match denied {
-            None => Ok(()),
-            Some(reason) => Err(ApiError::PermissionDenied(forbidden_message(user, &attrs, &reason)).into()),
-        }
+    };
+    let attrs = attributes_for(asked)?;
+    let api_version = kinds::lookup(&attrs.resource).map(|info| info.api_version).unwrap_or_default();
+    let decision = authorizer.authorize(user, &attrs);
+    let denied = match decision {
+        Decision::Allow => None,
+        Decision::Deny { reason } => Some(reason),
+        Decision::NoOpinion => Some(String::new()),
+    };
+    if let Some(record) = request.extensions().get::<capstan_server::AuditRecord>() {
+        record.set_request(attrs.clone(), api_version);
+    }
+    match denied {
+        None => Ok(()),
+        Some(reason) => Err(ApiError::PermissionDenied(forbidden_message(user, &attrs, &reason)).into()),
     }
 }
 

@@ -10,7 +10,7 @@
 //!   [`certs`]: `certs init`.
 //! - One module per command: [`apply`], [`get`] (and [`watch`] for `-w`),
 //!   [`describe`], [`delete`], [`replace`], [`create`], [`api_resources`],
-//!   [`logs`] and [`exec`] (through the pod's [`kubelet`]), [`up`];
+//!   [`logs`] and [`exec`] (through the API server's [`pod_service`]), [`up`];
 //!   the workload commands [`scale`], [`rollout`], [`autoscale`], and
 //!   [`cordon`] and [`drain`] for nodes.
 //! - [`printers`]: the tables, one module per kind; [`output`]: JSON, YAML
@@ -41,12 +41,12 @@ pub mod exec;
 pub mod explain;
 pub mod get;
 pub mod image;
-pub mod kubelet;
 pub mod logs;
 pub mod manifest;
 pub mod merge;
 pub mod names;
 pub mod output;
+pub mod pod_service;
 pub mod printers;
 pub mod replace;
 pub mod rollout;

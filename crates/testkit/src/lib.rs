@@ -11,10 +11,13 @@
 //!   same store; behind [`Door::Secured`], over TLS with a fresh PKI, a
 //!   token file and an audit log.
 //! - [`objects`]: [`pod`] and the other builders tests share.
+//! - [`node_pki`]: a secured cluster's kubelet serving and kubelet-client
+//!   files, and any identity's certificate as client credentials.
 //! - [`eventually`] (from `capstan-test-support`): the one polling wait, for
 //!   conditions no single watch reports.
 
 pub mod cluster;
+pub mod node_pki;
 pub mod objects;
 
 pub use capstan_test_support::eventually;

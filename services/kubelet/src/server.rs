@@ -167,9 +167,18 @@ impl KubeletApi {
     }
 }
 
-/// Feeds `input` to an exec until it ends or the exec stops reading.
+/// Feeds `input` to an exec until it ends or the exec is over. The exec
+/// being over (its command exited: the runtime call dropped its input) must
+/// end this even while the caller sends nothing, e.g. an open terminal's
+/// stdin: dropping `input` then resets the caller's stream, so the caller's
+/// side ends too rather than hold the connection (and a graceful stop) open.
 async fn forward(mut input: BoxStream<'static, ExecInput>, sender: tokio::sync::mpsc::Sender<ExecInput>) {
-    while let Some(part) = input.next().await {
+    loop {
+        let part = tokio::select! {
+            () = sender.closed() => break,
+            part = input.next() => part,
+        };
+        let Some(part) = part else { break };
         if sender.send(part).await.is_err() {
             break;
         }

@@ -148,7 +148,11 @@ impl Security {
             // a watch is bounded by its own timeoutSeconds, and holds no slot;
             // logs and exec last as long as the user reads (kube-apiserver
             // counts them long-running too)
-            long_running: LongRunning::new([path("Watch"), crate::pods::LOGS_PATH.into(), crate::pods::EXEC_PATH.into()]),
+            long_running: LongRunning::new([
+                path("Watch"),
+                crate::pods::LOGS_PATH.into(),
+                crate::pods::EXEC_PATH.into(),
+            ]),
             tls: self.tls.clone(),
             authentication,
             audit: self.audit.clone(),

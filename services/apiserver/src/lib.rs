@@ -118,7 +118,9 @@ pub enum ApiServerError {
     Startup(#[from] ApiError),
     #[error("serving the API: {0}")]
     Serve(#[from] capstan_server::ServerError),
-    #[error("the kubelet client (--kubelet-client-certificate, --kubelet-client-key, --kubelet-certificate-authority): {0}")]
+    #[error(
+        "the kubelet client (--kubelet-client-certificate, --kubelet-client-key, --kubelet-certificate-authority): {0}"
+    )]
     KubeletClient(#[source] capstan_pki::PkiError),
     #[error("the server task failed: {0}")]
     Task(String),
@@ -149,8 +151,8 @@ impl ApiServer {
         // here, before the registry starts anything that would need stopping
         let server = Server::new(config.security.server_config(), capstan_metrics::Registry::new())?;
         // so are the kubelet client's
-        let kubelet_credentials =
-            node_proxy::NodeProxy::credentials(config.kubelet_client.as_ref()).map_err(ApiServerError::KubeletClient)?;
+        let kubelet_credentials = node_proxy::NodeProxy::credentials(config.kubelet_client.as_ref())
+            .map_err(ApiServerError::KubeletClient)?;
         let shutdown = CancellationToken::new();
         let allocator =
             Allocator::new(store.clone(), &config.service_cluster_ip_range, config.service_node_port_range)?;
@@ -183,7 +185,8 @@ impl ApiServer {
             }
         };
 
-        let pods = pods::PodApi::new(node_proxy::NodeProxy::new(registry.clone(), kubelet_credentials), authorizer.clone());
+        let pods =
+            pods::PodApi::new(node_proxy::NodeProxy::new(registry.clone(), kubelet_credentials), authorizer.clone());
         let api = authorize::Authorized::new(grpc::ResourceApi::new(registry), authorizer);
         let server = server.add_service(ResourceServiceServer::new(api)).add_service(pods);
         let token = shutdown.clone();

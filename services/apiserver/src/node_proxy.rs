@@ -95,7 +95,8 @@ impl NodeProxy {
             }
             Err(other) => return Err(other),
         };
-        let address = node_object.as_ref().and_then(|n| capstan_client::nodes::kubelet_address(n.status.as_ref(), None));
+        let address =
+            node_object.as_ref().and_then(|n| capstan_client::nodes::kubelet_address(n.status.as_ref(), None));
         let Some(address) = address else {
             return Err(ApiError::KubeletUnreachable {
                 node: node.clone(),
@@ -117,10 +118,8 @@ impl NodeProxy {
             }
             None => (format!("http://{address}"), Credentials::default()),
         };
-        let channel = capstan_client::connect::channel(&url, &credentials).map_err(|e| ApiError::KubeletUnreachable {
-            node: node.to_string(),
-            address: address.to_string(),
-            cause: e.to_string(),
+        let channel = capstan_client::connect::channel(&url, &credentials).map_err(|e| {
+            ApiError::KubeletUnreachable { node: node.to_string(), address: address.to_string(), cause: e.to_string() }
         })?;
         Ok(KubeletServiceClient::new(channel))
     }

@@ -70,7 +70,9 @@ impl PodService for PodApi {
         let mut target = match inbound.message().await? {
             Some(ExecRequest { request: Some(ExecPart::Target(target)) }) => target,
             _ => {
-                return Err(ApiError::BadRequest("the first message of an exec stream must name its target".into()).into())
+                return Err(
+                    ApiError::BadRequest("the first message of an exec stream must name its target".into()).into()
+                )
             }
         };
         let judged = Request::from_parts(metadata, extensions, ());
@@ -80,7 +82,8 @@ impl PodService for PodApi {
         let first = ExecRequest { request: Some(ExecPart::Target(target)) };
         // the caller's input, pulled as the kubelet reads it; a broken caller
         // stream ends the input (the kubelet then sees stdin's end)
-        let input = stream::once(async move { first }).chain(inbound.scan((), |(), part| std::future::ready(part.ok())));
+        let input =
+            stream::once(async move { first }).chain(inbound.scan((), |(), part| std::future::ready(part.ok())));
         let output = kubelet.client.clone().exec(input).await.map_err(|status| kubelet.fail(status))?.into_inner();
         Ok(Response::new(relay(output, kubelet)))
     }

@@ -184,7 +184,8 @@ async fn logs_and_exec_reach_the_kubelet_through_the_api_server() {
     assert_eq!(next(&mut output).await, None, "the exec ends with its command");
 
     // a kubelet's refusal keeps its code and words
-    let two = capstan_testkit::pod("two").containers(vec![container("a", &["sleep", "1"]), container("b", &["sleep", "1"])]);
+    let two =
+        capstan_testkit::pod("two").containers(vec![container("a", &["sleep", "1"]), container("b", &["sleep", "1"])]);
     create(&cluster, two.node(NODE).build()).await;
     let ambiguous = read_logs(admin, "two").await.expect_err("which container?");
     assert_eq!(
@@ -203,8 +204,11 @@ async fn logs_and_exec_reach_the_kubelet_through_the_api_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_reads_logs_but_may_not_exec() {
     let (cluster, kubelet) = cluster().await;
-    create(&cluster, capstan_testkit::pod("web").containers(vec![container("web", &["sleep", "3600"])]).node(NODE).build())
-        .await;
+    create(
+        &cluster,
+        capstan_testkit::pod("web").containers(vec![container("web", &["sleep", "3600"])]).node(NODE).build(),
+    )
+    .await;
     running(&cluster, "web").await;
     let jane = jane(&cluster);
 
@@ -279,7 +283,9 @@ async fn pods_without_a_reachable_kubelet_get_errors_naming_why() {
     let stranded = read_logs(admin, "stranded").await.expect_err("the kubelet is gone");
     assert_eq!(stranded.code(), Code::Unavailable, "{stranded}");
     assert!(
-        stranded.message().starts_with(&format!("error dialing backend: the kubelet of node {NODE} at {address} does not answer: ")),
+        stranded
+            .message()
+            .starts_with(&format!("error dialing backend: the kubelet of node {NODE} at {address} does not answer: ")),
         "{stranded}"
     );
     cluster.stop().await;

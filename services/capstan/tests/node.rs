@@ -168,7 +168,9 @@ async fn logs_and_exec_go_through_the_api_server_as_the_user() {
     config.tls = Some(node_pki::kubelet_serving(&api.pki(), "node-1"));
     let kubelet = Kubelet::start(config).await.expect("node-1's kubelet starts with TLS");
     let cluster = Cluster { api, kubelet, node: "node-1".into() };
-    cluster.create(&pod("web", Some("node-1"), vec![container("web", &["sh", "-c", "echo started; sleep 3600"])])).await;
+    cluster
+        .create(&pod("web", Some("node-1"), vec![container("web", &["sh", "-c", "echo started; sleep 3600"])]))
+        .await;
     wait_pod(&cluster.api.client, "web", |p| phase(p) == "Running").await;
 
     let layout = capstan_pki::Layout::new(cluster.api.pki());

@@ -13,13 +13,13 @@
 
 use std::sync::Arc;
 
+use capstan_auth::{Authorizer, UserInfo};
 use capstan_proto::kubelet::v1::exec_request::Request as ExecPart;
 use capstan_proto::kubelet::v1::kubelet_service_server::{KubeletService, KubeletServiceServer};
 use capstan_proto::kubelet::v1::{
     ContainerUsage as WireUsage, ExecRequest, LogsRequest as WireLogs, PodUsageRequest, PodUsageResponse,
 };
 use capstan_proto::runtime::v1::{exec_input, ExecInput, ExecOutput, LogChunk};
-use capstan_auth::{Authorizer, UserInfo};
 use futures::stream::{self, BoxStream, StreamExt};
 use tonic::{Code, Request, Response, Status, Streaming};
 

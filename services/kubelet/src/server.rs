@@ -226,11 +226,8 @@ pub async fn serve(
         tls,
         ..capstan_server::ServerConfig::default()
     };
-    let server = capstan_server::Server::new(config, registry)?.add_service(crate::grpc::service(
-        api,
-        &node,
-        authenticates,
-    ));
+    let server =
+        capstan_server::Server::new(config, registry)?.add_service(crate::grpc::service(api, &node, authenticates));
     Ok(server.serve(listener, shutdown.cancelled_owned()).await?)
 }
 

@@ -56,7 +56,11 @@ fn usage_of(pod: &str) -> PodUsageRequest {
 }
 
 /// Runs `cmd` in `pod` through `client`: stdout and the exit code.
-async fn exec(client: &mut KubeletServiceClient<ClientChannel>, pod: &str, cmd: &[&str]) -> Result<(String, i32), tonic::Status> {
+async fn exec(
+    client: &mut KubeletServiceClient<ClientChannel>,
+    pod: &str,
+    cmd: &[&str],
+) -> Result<(String, i32), tonic::Status> {
     let target = Target {
         namespace: "default".into(),
         pod: pod.into(),
@@ -88,7 +92,8 @@ async fn only_the_api_server_and_the_controller_manager_get_in() {
     // the container's first line may still be on its way when it is Running
     let log = tokio::time::timeout(TIMEOUT, async {
         loop {
-            let mut chunks = apiserver.clone().logs(logs_of("web")).await.expect("the API server reads logs").into_inner();
+            let mut chunks =
+                apiserver.clone().logs(logs_of("web")).await.expect("the API server reads logs").into_inner();
             let mut log = String::new();
             while let Some(chunk) = chunks.message().await.expect("a log chunk") {
                 log.push_str(&String::from_utf8_lossy(&chunk.data));
@@ -178,7 +183,8 @@ async fn nothing_listens_off_loopback_without_authentication() {
     let mut options = capstan_pki::InitOptions::new(pki.path());
     options.nodes = vec!["open-node".into()];
     capstan_pki::init(&options).expect("a PKI");
-    config.tls = Some(capstan_server::TlsFiles { client_ca: None, ..node_pki::kubelet_serving(pki.path(), "open-node") });
+    config.tls =
+        Some(capstan_server::TlsFiles { client_ca: None, ..node_pki::kubelet_serving(pki.path(), "open-node") });
     let refused = Kubelet::start(config).await.err().expect("no kubelet on 0.0.0.0 without a client CA");
     assert!(matches!(refused, KubeletError::Unauthenticated { .. }), "{refused}");
     cluster.stop().await;

@@ -16,9 +16,9 @@
 //! metrics pipeline has not scraped twice does in Kubernetes.
 
 use crate::error::ControllerError;
-use capstan_proto::core::v1::Pod;
 use capstan_client::connect::ClientChannel;
 use capstan_client::Credentials;
+use capstan_proto::core::v1::Pod;
 use capstan_proto::kubelet::v1::kubelet_service_client::KubeletServiceClient;
 use capstan_proto::kubelet::v1::{ContainerUsage, PodUsageRequest};
 use std::collections::HashMap;

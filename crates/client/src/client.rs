@@ -32,6 +32,7 @@ pub const MERGE_PATCH: &str = "application/merge-patch+json";
 pub struct Client {
     grpc: ResourceServiceClient<ClientChannel>,
     reviews: ReviewServiceClient<ClientChannel>,
+    channel: ClientChannel,
 }
 
 /// Names the object (or, with an empty name, the collection) of `info`'s
@@ -59,13 +60,7 @@ impl Client {
     /// client certificate, and its token is sent on every call. An `http://`
     /// address ignores the TLS material, as it always did.
     pub fn connect_with(url: &str, credentials: &Credentials) -> Result<Client, ClientError> {
-        let endpoint = connect::endpoint(url)?;
-        let channel = match endpoint.uri().scheme_str() {
-            Some("https") => connect::tls_channel(endpoint, credentials)?,
-            _ => endpoint.connect_lazy(),
-        };
-        let channel = BearerChannel::new(channel, credentials.token.as_deref(), &credentials.source)?
-            .impersonating(&credentials.impersonate)?;
+        let channel = connect::bearer_channel(url, credentials)?.impersonating(&credentials.impersonate)?;
         Ok(Client::over(channel))
     }
 
@@ -88,13 +83,23 @@ impl Client {
 
     fn over(channel: BearerChannel) -> Client {
         let channel = TraceClientLayer.layer(channel);
-        Client { grpc: ResourceServiceClient::new(channel.clone()), reviews: ReviewServiceClient::new(channel) }
+        Client {
+            grpc: ResourceServiceClient::new(channel.clone()),
+            reviews: ReviewServiceClient::new(channel.clone()),
+            channel,
+        }
     }
 
     /// The typed view of one kind; `namespace: None` means all namespaces for
     /// list and watch, and the object's own namespace for writes.
     pub fn api<K: Resource>(&self, namespace: Option<&str>) -> Api<K> {
         Api::new(self.clone(), namespace)
+    }
+
+    /// The traced, credentialed channel under this client, for the API
+    /// server's other services (`PodService`): one connection, one identity.
+    pub fn channel(&self) -> ClientChannel {
+        self.channel.clone()
     }
 
     fn grpc(&self) -> ResourceServiceClient<ClientChannel> {

@@ -16,14 +16,14 @@
 use crate::error::ClientError;
 use capstan_auth::impersonate;
 use capstan_pki::{Credentials, Impersonation, Kubeconfig};
-use capstan_telemetry::TraceClient;
+use capstan_telemetry::{TraceClient, TraceClientLayer};
 use http::HeaderValue;
 use hyper_util::rt::TokioIo;
 use std::path::Path;
 use std::sync::Arc;
 use tonic::body::Body;
 use tonic::transport::{Channel, Endpoint, Uri};
-use tower::Service;
+use tower::{Layer, Service};
 
 /// The API server to call and the credentials to call it with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +155,26 @@ impl Service<http::Request<Body>> for BearerChannel {
         }
         self.inner.call(request)
     }
+}
+
+/// A lazily connecting channel to `url` with `credentials`: TLS with the
+/// kubeconfig's CA and client certificate for `https://`, plain HTTP/2 for
+/// `http://`, the token on every call when there is one.
+pub(crate) fn bearer_channel(url: &str, credentials: &Credentials) -> Result<BearerChannel, ClientError> {
+    let endpoint = endpoint(url)?;
+    let channel = match endpoint.uri().scheme_str() {
+        Some("https") => tls_channel(endpoint, credentials)?,
+        _ => endpoint.connect_lazy(),
+    };
+    BearerChannel::new(channel, credentials.token.as_deref(), &credentials.source)
+}
+
+/// A traced channel to any Capstan gRPC server at `url` (`http://` or
+/// `https://`) with `credentials`, connected on first use: what a component
+/// dials a kubelet with (the API server for logs and exec, the autoscaler
+/// for pod usage), on the same TLS as its API client.
+pub fn channel(url: &str, credentials: &Credentials) -> Result<ClientChannel, ClientError> {
+    Ok(TraceClientLayer.layer(bearer_channel(url, credentials)?))
 }
 
 /// The tonic endpoint for `url` with the client's timeouts and keep-alives.

@@ -5,6 +5,7 @@
 //! implement it cannot be added, so none is served with tonic's defaults by
 //! mistake. An over-size request is refused by tonic with `OUT_OF_RANGE`.
 
+use capstan_proto::api::v1::pod_service_server::PodServiceServer;
 use capstan_proto::api::v1::resource_service_server::ResourceServiceServer;
 use capstan_proto::api::v1::review_service_server::ReviewServiceServer;
 use capstan_proto::kubelet::v1::kubelet_service_server::KubeletServiceServer;
@@ -35,6 +36,7 @@ macro_rules! message_limits {
 message_limits!(
     HealthServer,
     ResourceServiceServer,
+    PodServiceServer,
     ReviewServiceServer,
     KubeletServiceServer,
     SchedulerServiceServer,

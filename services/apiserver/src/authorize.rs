@@ -1,5 +1,5 @@
-//! The authorization hook: the one place where every `ResourceService` call
-//! is authorized, after authentication (the server stack put the caller's
+//! The authorization hook: the one place where every `ResourceService` and
+//! `PodService` call is authorized, after authentication (the server stack put the caller's
 //! `UserInfo` on the request) and before any handler runs.
 //!
 //! [`Authorized`] wraps the gRPC face: each method derives the request's
@@ -44,25 +44,37 @@ impl Authorized {
     /// The hook: `Ok` only when the authorizer allows, with the user the
     /// request acts as (see [`acting_as`]).
     fn admit<T>(&self, request: &Request<T>, asked: Asked<'_>) -> Result<Arc<UserInfo>, Status> {
-        // the authenticated user, or whom it may impersonate (anonymous on
-        // a server that does not authenticate)
-        let acting = crate::impersonate::acting_user(self.authorizer.as_ref(), request)?;
-        let user: &UserInfo = &acting;
-        let attrs = attributes_for(asked)?;
-        let api_version = kinds::lookup(&attrs.resource).map(|info| info.api_version).unwrap_or_default();
-        let decision = self.authorizer.authorize(user, &attrs);
-        let denied = match decision {
-            Decision::Allow => None,
-            Decision::Deny { reason } => Some(reason),
-            Decision::NoOpinion => Some(String::new()),
-        };
-        if let Some(record) = request.extensions().get::<capstan_server::AuditRecord>() {
-            record.set_request(attrs.clone(), api_version);
-        }
-        match denied {
-            None => Ok(acting),
-            Some(reason) => Err(ApiError::PermissionDenied(forbidden_message(user, &attrs, &reason)).into()),
-        }
+        admit(self.authorizer.as_ref(), request, asked)
+    }
+}
+
+/// The one authorization hook, for every service of the API server
+/// (`ResourceService` here, `PodService` in [`crate::pods`]): finds the user
+/// the request acts as (the authenticated one, or whom it may impersonate;
+/// anonymous on a server that does not authenticate), derives the request's
+/// attributes, asks `authorizer`, records both on the call's audit record,
+/// and refuses in Kubernetes' words unless it allows.
+pub(crate) fn admit<T>(
+    authorizer: &dyn Authorizer,
+    request: &Request<T>,
+    asked: Asked<'_>,
+) -> Result<Arc<UserInfo>, Status> {
+    let acting = crate::impersonate::acting_user(authorizer, request)?;
+    let user: &UserInfo = &acting;
+    let attrs = attributes_for(asked)?;
+    let api_version = kinds::lookup(&attrs.resource).map(|info| info.api_version).unwrap_or_default();
+    let decision = authorizer.authorize(user, &attrs);
+    let denied = match decision {
+        Decision::Allow => None,
+        Decision::Deny { reason } => Some(reason),
+        Decision::NoOpinion => Some(String::new()),
+    };
+    if let Some(record) = request.extensions().get::<capstan_server::AuditRecord>() {
+        record.set_request(attrs.clone(), api_version);
+    }
+    match denied {
+        None => Ok(acting),
+        Some(reason) => Err(ApiError::PermissionDenied(forbidden_message(user, &attrs, &reason)).into()),
     }
 }
 

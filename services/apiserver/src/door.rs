@@ -153,8 +153,14 @@ impl Security {
             mutating: Methods::new(["Create", "Update", "Patch", "Delete"].map(path)),
             max_receive_message_bytes: MAX_REQUEST_BYTES,
             max_send_message_bytes: crate::MAX_MESSAGE_BYTES,
-            // a watch is bounded by its own timeoutSeconds, and holds no slot
-            long_running: LongRunning::new([path("Watch")]),
+            // a watch is bounded by its own timeoutSeconds, and holds no slot;
+            // logs and exec last as long as the user reads (kube-apiserver
+            // counts them long-running too)
+            long_running: LongRunning::new([
+                path("Watch"),
+                crate::pods::LOGS_PATH.into(),
+                crate::pods::EXEC_PATH.into(),
+            ]),
             tls: self.tls.clone(),
             authentication,
             audit: self.audit.clone(),

@@ -35,6 +35,22 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A pod's kubelet answered with a refusal or failure: its own code and
+    /// words, passed on (`pods/log`, `pods/exec`).
+    #[error("{message}")]
+    FromKubelet { code: tonic::Code, message: String },
+    /// A pod's kubelet cannot be reached: the node, where its kubelet should
+    /// be, and why not (kube-apiserver's "error dialing backend").
+    #[error("error dialing backend: {}", kubelet_unreachable(node, address, cause))]
+    KubeletUnreachable { node: String, address: String, cause: String },
+}
+
+fn kubelet_unreachable(node: &str, address: &str, cause: &str) -> String {
+    if address.is_empty() {
+        cause.to_string()
+    } else {
+        format!("the kubelet of node {node} at {address} does not answer: {cause}")
+    }
 }
 
 fn join_errors(errors: &[FieldError]) -> String {
@@ -67,6 +83,15 @@ impl ApiError {
             ApiError::Expired { .. } => "Expired",
             ApiError::Unavailable(_) => "ServiceUnavailable",
             ApiError::Internal(_) => "InternalError",
+            ApiError::FromKubelet { code, .. } => match code {
+                tonic::Code::NotFound => "NotFound",
+                tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition => "BadRequest",
+                tonic::Code::PermissionDenied => "Forbidden",
+                tonic::Code::Unavailable => "ServiceUnavailable",
+                tonic::Code::DeadlineExceeded => "Timeout",
+                _ => "InternalError",
+            },
+            ApiError::KubeletUnreachable { .. } => "ServiceUnavailable",
         }
     }
 
@@ -82,6 +107,18 @@ impl ApiError {
             ApiError::Expired { .. } => (tonic::Code::OutOfRange, 410),
             ApiError::Unavailable(_) => (tonic::Code::Unavailable, 503),
             ApiError::Internal(_) => (tonic::Code::Internal, 500),
+            ApiError::FromKubelet { code, .. } => {
+                let http = match code {
+                    tonic::Code::NotFound => 404,
+                    tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition => 400,
+                    tonic::Code::PermissionDenied => 403,
+                    tonic::Code::Unavailable => 503,
+                    tonic::Code::DeadlineExceeded => 504,
+                    _ => 500,
+                };
+                (*code, http)
+            }
+            ApiError::KubeletUnreachable { .. } => (tonic::Code::Unavailable, 503),
         }
     }
 

@@ -61,6 +61,17 @@ pub struct Flags {
     /// How long a call may take to answer, in seconds (watches are bounded by their timeoutSeconds).
     #[arg(long, env = "CAPSTAN_APISERVER_REQUEST_TIMEOUT", default_value_t = 60)]
     pub request_timeout: u64,
+    /// The API server's client certificate for kubelets (certs init's
+    /// apiserver-kubelet-client.crt): pods/log and pods/exec dial kubelets over TLS with it.
+    #[arg(long, env = "CAPSTAN_APISERVER_KUBELET_CLIENT_CERTIFICATE", requires = "kubelet_client_key")]
+    pub kubelet_client_certificate: Option<PathBuf>,
+    /// The key of --kubelet-client-certificate.
+    #[arg(long, env = "CAPSTAN_APISERVER_KUBELET_CLIENT_KEY", requires = "kubelet_client_certificate")]
+    pub kubelet_client_key: Option<PathBuf>,
+    /// The CA kubelets' serving certificates are checked against (each must name its node);
+    /// without it they are not checked.
+    #[arg(long, env = "CAPSTAN_APISERVER_KUBELET_CERTIFICATE_AUTHORITY", requires = "kubelet_client_certificate")]
+    pub kubelet_certificate_authority: Option<PathBuf>,
     /// Write one audit.k8s.io/v1 Event per call, as a JSON line, to this file.
     #[arg(long, env = "CAPSTAN_APISERVER_AUDIT_LOG_PATH")]
     pub audit_log_path: Option<PathBuf>,

@@ -16,6 +16,9 @@
 //! bootstrap RBAC policy, reconciled at every start. [`review`] answers
 //! `SelfSubjectReview` and `SelfSubjectAccessReview` (who am I, may I) with
 //! the same authorizer, storing nothing.
+//! [`pods`] serves `pods/log` and `pods/exec` through the same hook, then
+//! relays them to the pod's kubelet, dialled by [`node_proxy`] with the API
+//! server's own kubelet-client certificate.
 //!
 //! # Invariants
 //! - Only this crate writes to the store; every other component goes through
@@ -32,6 +35,8 @@ pub mod error;
 pub mod grpc;
 pub mod impersonate;
 pub mod keys;
+pub mod node_proxy;
+pub mod pods;
 pub mod registry;
 pub mod review;
 pub mod validation;
@@ -74,6 +79,10 @@ pub struct Config {
     pub default_unreachable_toleration_seconds: i64,
     /// TLS, authentication, authorization, limits and audit.
     pub security: door::Security,
+    /// How the API server calls kubelets for `pods/log` and `pods/exec`
+    /// (`--kubelet-client-certificate`, `--kubelet-client-key`,
+    /// `--kubelet-certificate-authority`); `None`: plaintext.
+    pub kubelet_client: Option<node_proxy::KubeletClientFiles>,
 }
 
 impl Default for Config {
@@ -87,6 +96,7 @@ impl Default for Config {
             default_not_ready_toleration_seconds: defaults::DEFAULT_TOLERATION_SECONDS,
             default_unreachable_toleration_seconds: defaults::DEFAULT_TOLERATION_SECONDS,
             security: door::Security::default(),
+            kubelet_client: None,
         }
     }
 }
@@ -115,6 +125,10 @@ pub enum ApiServerError {
     Startup(#[from] ApiError),
     #[error("serving the API: {0}")]
     Serve(#[from] capstan_server::ServerError),
+    #[error(
+        "the kubelet client (--kubelet-client-certificate, --kubelet-client-key, --kubelet-certificate-authority): {0}"
+    )]
+    KubeletClient(#[source] capstan_pki::PkiError),
     #[error("the server task failed: {0}")]
     Task(String),
 }
@@ -144,6 +158,9 @@ impl ApiServer {
         // the door's files (certificates, token file, audit log) are read
         // here, before the registry starts anything that would need stopping
         let server = Server::new(config.security.server_config(), capstan_metrics::Registry::new())?;
+        // so are the kubelet client's
+        let kubelet_credentials = node_proxy::NodeProxy::credentials(config.kubelet_client.as_ref())
+            .map_err(ApiServerError::KubeletClient)?;
         let shutdown = CancellationToken::new();
         let allocator =
             Allocator::new(store.clone(), &config.service_cluster_ip_range, config.service_node_port_range)?;
@@ -177,8 +194,13 @@ impl ApiServer {
         };
 
         let reviews = review::Reviews::new(authorizer.clone());
+        let pods =
+            pods::PodApi::new(node_proxy::NodeProxy::new(registry.clone(), kubelet_credentials), authorizer.clone());
         let api = authorize::Authorized::new(grpc::ResourceApi::new(registry, admission), authorizer);
-        let server = server.add_service(ResourceServiceServer::new(api)).add_service(ReviewServiceServer::new(reviews));
+        let server = server
+            .add_service(ResourceServiceServer::new(api))
+            .add_service(ReviewServiceServer::new(reviews))
+            .add_service(pods);
         let token = shutdown.clone();
         let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });
         let modes: Vec<String> = config.security.modes().iter().map(ToString::to_string).collect();

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use capstan_apiserver::door::Security;
+use capstan_apiserver::node_proxy::KubeletClientFiles;
 use capstan_apiserver::{Config, StoreConfig};
 use capstan_server::{AuditConfig, TlsFiles};
 use clap::Parser;
@@ -53,6 +54,12 @@ async fn main() -> anyhow::Result<()> {
                 max_size_mb: flags.audit_log_maxsize,
                 max_backups: flags.audit_log_maxbackup,
             }),
+        },
+        kubelet_client: match (flags.kubelet_client_certificate, flags.kubelet_client_key) {
+            (Some(cert), Some(key)) => {
+                Some(KubeletClientFiles { cert, key, certificate_authority: flags.kubelet_certificate_authority })
+            }
+            _ => None,
         },
         ..Config::default()
     };

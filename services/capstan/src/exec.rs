@@ -1,5 +1,6 @@
 //! `capstan exec POD [-c C] [-i] [-t] -- CMD…`: runs a command in a pod's
-//! container through its kubelet. The request stream names the target first,
+//! container (`pods/exec`) through the API server, which relays it to the pod's
+//! kubelet. The request stream names the target first,
 //! then (with `-i`) carries the process's stdin and its close; the output streams
 //! back — stdout to the command's output, stderr to the process's stderr — and a
 //! non-zero exit code becomes [`CliError::CommandTerminated`].
@@ -10,7 +11,7 @@
 
 use crate::cli::ExecArgs;
 use crate::errors::CliError;
-use crate::{kubelet, Context};
+use crate::{pod_service, Context};
 use capstan_proto::kubelet::v1::exec_request::{Request as Part, Target};
 use capstan_proto::kubelet::v1::ExecRequest;
 use capstan_proto::runtime::v1::exec_input::Input;
@@ -26,11 +27,10 @@ pub async fn run(ctx: &mut Context<'_>, args: &ExecArgs) -> Result<(), CliError>
     if args.command.is_empty() {
         return Err(CliError::Usage("you must specify at least one command for the container".to_string()));
     }
-    let mut target = kubelet::connect(ctx, &args.pod).await?;
     let (requests, outbound) = mpsc::channel(16);
     let first = Target {
-        namespace: target.namespace.clone(),
-        pod: target.pod.clone(),
+        namespace: ctx.settings.namespace.clone(),
+        pod: args.pod.clone(),
         container: args.container.clone().unwrap_or_default(),
         cmd: args.command.clone(),
         stdin: args.stdin,
@@ -43,11 +43,11 @@ pub async fn run(ctx: &mut Context<'_>, args: &ExecArgs) -> Result<(), CliError>
     } else {
         drop(requests); // no input: the request side closes after the target
     }
-    // after the connection, so connection errors still print on a normal terminal
+    // a refusal still prints on a normal terminal: the guard restores it as `run` returns
     let _raw = if args.stdin && args.tty { RawTerminal::enable(std::io::stdin())? } else { None };
-    let reply = target.client.exec(ReceiverStream::new(outbound)).await;
-    let mut output = reply.map_err(|status| target.fail(status))?.into_inner();
-    while let Some(message) = output.message().await.map_err(|status| target.fail(status))? {
+    let reply = pod_service::client(ctx).exec(ReceiverStream::new(outbound)).await;
+    let mut output = reply.map_err(|status| pod_service::fail(ctx, status))?.into_inner();
+    while let Some(message) = output.message().await.map_err(|status| pod_service::fail(ctx, status))? {
         match message.output {
             Some(Output::Stdout(data)) => {
                 ctx.out.write_all(&data)?;
@@ -63,7 +63,7 @@ pub async fn run(ctx: &mut Context<'_>, args: &ExecArgs) -> Result<(), CliError>
             None => {}
         }
     }
-    Err(CliError::Usage(format!("the exec in pod {} ended without an exit code", target.pod)))
+    Err(CliError::Usage(format!("the exec in pod {} ended without an exit code", args.pod)))
 }
 
 /// Copies the process's stdin into the exec from a plain thread (a blocking read

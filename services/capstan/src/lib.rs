@@ -12,7 +12,7 @@
 //!   [`describe`], [`delete`], [`replace`], [`create`] (and [`create_rbac`]
 //!   for `create role|clusterrole|rolebinding|clusterrolebinding`),
 //!   [`auth`] (`whoami`, `can-i`, asked of the review service), [`api_resources`],
-//!   [`logs`] and [`exec`] (through the pod's [`kubelet`]), [`up`];
+//!   [`logs`] and [`exec`] (through the API server's [`pod_service`]), [`up`];
 //!   the workload commands [`scale`], [`rollout`], [`autoscale`], and
 //!   [`cordon`] and [`drain`] for nodes.
 //! - [`printers`]: the tables, one module per kind; [`output`]: JSON, YAML
@@ -47,12 +47,12 @@ pub mod exec;
 pub mod explain;
 pub mod get;
 pub mod image;
-pub mod kubelet;
 pub mod logs;
 pub mod manifest;
 pub mod merge;
 pub mod names;
 pub mod output;
+pub mod pod_service;
 pub mod printers;
 pub mod replace;
 pub mod rollout;

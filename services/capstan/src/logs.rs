@@ -1,18 +1,18 @@
 //! `capstan logs POD [-c C] [-f] [--tail N] [--previous] [--since DURATION]`: a
-//! container's log, streamed from the pod's kubelet. Stdout lines go to the command's output,
-//! stderr lines to the process's stderr, as they arrive.
+//! container's log (`pods/log`), streamed from the pod's kubelet through the API
+//! server. Stdout lines go to the command's output, stderr lines to the process's
+//! stderr, as they arrive.
 
 use crate::cli::LogsArgs;
 use crate::errors::CliError;
-use crate::{kubelet, Context};
+use crate::{pod_service, Context};
 use capstan_proto::kubelet::v1::LogsRequest;
 use std::io::Write;
 
 pub async fn run(ctx: &mut Context<'_>, args: &LogsArgs) -> Result<(), CliError> {
-    let mut target = kubelet::connect(ctx, &args.pod).await?;
     let request = LogsRequest {
-        namespace: target.namespace.clone(),
-        pod: target.pod.clone(),
+        namespace: ctx.settings.namespace.clone(),
+        pod: args.pod.clone(),
         container: args.container.clone().unwrap_or_default(),
         follow: args.follow,
         tail_lines: (args.tail >= 0).then_some(args.tail),
@@ -20,9 +20,9 @@ pub async fn run(ctx: &mut Context<'_>, args: &LogsArgs) -> Result<(), CliError>
         timestamps: args.timestamps,
         since_seconds: args.since.map(since_seconds),
     };
-    let reply = target.client.logs(request).await;
-    let mut stream = reply.map_err(|status| target.fail(status))?.into_inner();
-    while let Some(chunk) = stream.message().await.map_err(|status| target.fail(status))? {
+    let reply = pod_service::client(ctx).logs(request).await;
+    let mut stream = reply.map_err(|status| pod_service::fail(ctx, status))?.into_inner();
+    while let Some(chunk) = stream.message().await.map_err(|status| pod_service::fail(ctx, status))? {
         if chunk.stream == "stderr" {
             let mut stderr = std::io::stderr().lock();
             stderr.write_all(&chunk.data)?;

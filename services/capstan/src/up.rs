@@ -192,7 +192,8 @@ impl Running {
         self.controller_manager = Some(capstan_controller_manager::ControllerManager::start(controllers).await?);
         for config in std::iter::once(&components.node).chain(&components.extra_nodes) {
             let credentials = secure::credentials(&self.pki, &secure::node_identity(&config.name))?;
-            self.nodes.push(Node::start(config, &url, &credentials).await?);
+            let serving = secure::kubelet_serving(&self.pki, &config.name);
+            self.nodes.push(Node::start(config, &url, &credentials, Some(serving)).await?);
         }
         let mut proxy = capstan_kube_proxy::Config::new(url, components.node.name.clone());
         proxy.credentials = secure::credentials(&self.pki, secure::PROXY)?;

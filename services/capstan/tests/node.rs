@@ -3,7 +3,8 @@
 //! kubelet's node by `spec.nodeName` in their manifest, and the CLI entry point
 //! reading logs and running commands through the kubelet's gRPC service.
 //!
-//! First against the in-memory runtime, then against the local Docker Engine
+//! First against the in-memory runtime (also behind TLS, where the user's own
+//! kubeconfig decides what the API server lets through), then against the local Docker Engine
 //! through the Docker shim served on a temporary unix socket (skipped with a
 //! notice when there is no Docker, a failure with `CI=true`). Last, `capstan up`
 //! itself: every component in one process, stopped cleanly by Ctrl-C.
@@ -147,6 +148,58 @@ async fn unscheduled_and_ambiguous_pods_get_clear_errors() {
     let ambiguous = cluster.err(&["logs", "two"]).await.to_string();
     assert_eq!(ambiguous, "error: a container name must be specified for pod two, choose one of: [a b]");
     assert_eq!(cluster.ok(&["exec", "two", "-c", "b", "--", "echo", "b"]).await, "b\n");
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_and_exec_go_through_the_api_server_as_the_user() {
+    use capstan_apiserver::door::AuthorizationMode;
+    use capstan_testkit::{node_pki, Backend, Door};
+    let api = TestCluster::start_behind(Backend::Embedded, Door::Secured, |config| {
+        config.security.authorization_modes = vec![AuthorizationMode::Node, AuthorizationMode::Rbac];
+        let ca = config.security.tls.as_ref().and_then(|t| t.client_ca.clone()).expect("a secured door has a CA");
+        config.kubelet_client = Some(node_pki::kubelet_client(ca.parent().expect("the PKI directory")));
+    })
+    .await
+    .expect("the embedded store needs no daemon");
+    let node = api.target("node-node-1");
+    let mut config = capstan_kubelet::Config::new(node.server, "node-1", "memory://");
+    config.credentials = node.credentials;
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    config.tls = Some(node_pki::kubelet_serving(&api.pki(), "node-1"));
+    let kubelet = Kubelet::start(config).await.expect("node-1's kubelet starts with TLS");
+    let cluster = Cluster { api, kubelet, node: "node-1".into() };
+    cluster
+        .create(&pod("web", Some("node-1"), vec![container("web", &["sh", "-c", "echo started; sleep 3600"])]))
+        .await;
+    wait_pod(&cluster.api.client, "web", |p| phase(p) == "Running").await;
+
+    let layout = capstan_pki::Layout::new(cluster.api.pki());
+    let as_user = |kubeconfig: &str, args: &[&str]| {
+        let path = layout.kubeconfig(kubeconfig).display().to_string();
+        let mut full = vec!["--kubeconfig".to_string(), path];
+        full.extend(args.iter().map(|a| a.to_string()));
+        full
+    };
+    let admin = as_user("admin", &["exec", "web", "--", "echo", "hello"]);
+    let admin: Vec<&str> = admin.iter().map(String::as_str).collect();
+    assert_eq!(cluster.ok(&admin).await, "hello\n");
+    let logs = as_user("admin", &["logs", "web"]);
+    let logs: Vec<&str> = logs.iter().map(String::as_str).collect();
+    assert_eq!(logs_until(&cluster, &logs, "started").await, "started\n");
+
+    // a kubelet's identity may not exec, even into its own node's pod
+    let node = as_user("node-node-1", &["exec", "web", "--", "true"]);
+    let node: Vec<&str> = node.iter().map(String::as_str).collect();
+    let refused = cluster.err(&node).await.to_string();
+    assert!(
+        refused.starts_with(
+            "Error from server (Forbidden): pods \"web\" is forbidden: User \"system:node:node-1\" cannot create \
+             resource \"pods/exec\" in API group \"\" in the namespace \"default\""
+        ),
+        "{refused}"
+    );
     cluster.stop().await;
 }
 
@@ -328,7 +381,8 @@ async fn up_says_so_when_docker_is_unreachable() {
         busybox: "/bin/busybox".into(),
         kubelet_listen: "127.0.0.1:0".parse().expect("addr"),
     };
-    let Err(error) = capstan::up::node::Node::start(&config, "http://127.0.0.1:1", &Default::default()).await else {
+    let Err(error) = capstan::up::node::Node::start(&config, "http://127.0.0.1:1", &Default::default(), None).await
+    else {
         panic!("a node without Docker must not start");
     };
     let text = error.to_string();

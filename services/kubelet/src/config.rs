@@ -22,8 +22,13 @@ pub struct Config {
     /// across kubelet restarts); wins over `runtime_endpoint`, which then only names
     /// it; the kubelet makes its calls name this node
     pub runtime: Option<RuntimeClients>,
-    /// where the kubelet's own gRPC service listens (port 0 picks a free one)
+    /// where the kubelet's own gRPC service listens (port 0 picks a free one);
+    /// off loopback only when `tls` names a client CA
     pub listen: SocketAddr,
+    /// `--tls-cert-file`, `--tls-private-key-file`, `--client-ca-file`: serve
+    /// TLS with the kubelet's serving certificate and, with a client CA,
+    /// answer only the callers [`crate::authz`] allows
+    pub tls: Option<capstan_server::TlsFiles>,
     /// the node's InternalIP; found from the route to the API server when unset
     pub node_ip: Option<IpAddr>,
     pub timings: Timings,
@@ -71,7 +76,7 @@ impl Default for Timings {
 
 impl Config {
     /// A kubelet for `node_name` against `server` and `runtime_endpoint`, serving on
-    /// 127.0.0.1:10250 (loopback until the kubelet authenticates its callers).
+    /// 127.0.0.1:10250 in plaintext (loopback: nothing authenticates its callers).
     pub fn new(server: impl Into<String>, node_name: impl Into<String>, runtime_endpoint: impl Into<String>) -> Self {
         Config {
             server: server.into(),
@@ -80,6 +85,7 @@ impl Config {
             runtime_endpoint: runtime_endpoint.into(),
             runtime: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 10250)),
+            tls: None,
             node_ip: None,
             timings: Timings::default(),
         }

@@ -59,6 +59,13 @@ pub enum KubeletError {
         source: std::io::Error,
     },
 
+    #[error(
+        "the kubelet would listen on {addr} without authenticating its callers, and anyone who reaches it \
+         could exec into every container: pass --tls-cert-file, --tls-private-key-file and --client-ca-file, \
+         or listen on 127.0.0.1 (--address)"
+    )]
+    Unauthenticated { addr: std::net::SocketAddr },
+
     #[error("serving the kubelet service: {0}")]
     Serve(#[from] capstan_server::ServerError),
 

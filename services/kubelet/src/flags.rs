@@ -4,6 +4,7 @@
 //! components read the same environment variable.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 
@@ -25,13 +26,26 @@ pub struct Flags {
     #[arg(long, env = "CAPSTAN_KUBELET_RUNTIME_ENDPOINT", default_value = "unix:///run/capstan/docker-shim.sock")]
     pub runtime_endpoint: String,
     /// the address the kubelet's own gRPC service (logs, exec, usage) listens on;
-    /// loopback by default, since nothing authenticates its callers yet
-    /// (0.0.0.0 serves every interface)
+    /// loopback by default; any other address (0.0.0.0 serves every interface)
+    /// needs --tls-cert-file, --tls-private-key-file and --client-ca-file
     #[arg(long, env = "CAPSTAN_KUBELET_ADDRESS", default_value = "127.0.0.1")]
     pub address: IpAddr,
     /// the port of the kubelet's own gRPC service
     #[arg(long, env = "CAPSTAN_KUBELET_PORT", default_value_t = 10250)]
     pub port: u16,
+    /// the kubelet's serving certificate (PEM; certs init's kubelet-NODE.crt);
+    /// with --tls-private-key-file, the port serves TLS
+    #[arg(long, env = "CAPSTAN_KUBELET_TLS_CERT_FILE", requires = "tls_private_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// the serving certificate's private key (PEM)
+    #[arg(long, env = "CAPSTAN_KUBELET_TLS_PRIVATE_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_private_key_file: Option<PathBuf>,
+    /// the CA whose client certificates authenticate callers; then only the API
+    /// server's kubelet client (kube-apiserver-kubelet-client, or any member of
+    /// system:masters) may read logs and exec, and system:kube-controller-manager
+    /// may also read pod usage
+    #[arg(long, env = "CAPSTAN_KUBELET_CLIENT_CA_FILE", requires = "tls_cert_file")]
+    pub client_ca_file: Option<PathBuf>,
     /// the node's InternalIP (default: the address towards the API server)
     #[arg(long, env = "CAPSTAN_KUBELET_NODE_IP")]
     pub node_ip: Option<IpAddr>,

@@ -2,6 +2,10 @@
 //! over [`KubeletApi`]. Each call unpacks its request, calls the plain method, and
 //! maps a [`KubeletError`] onto a gRPC status in one place ([`status_of`]).
 //!
+//! Each call is authorized first ([`crate::authz`]) when the kubelet
+//! authenticates its callers; a refusal is `PERMISSION_DENIED` in the
+//! kubelet's words and no handler runs.
+//!
 //! Exec is a bidirectional stream: the first request names the target (pod,
 //! container, command), later ones carry stdin, resizes and the close of stdin; they
 //! are forwarded to the runtime's streaming Exec as they arrive, and its output —
@@ -9,6 +13,7 @@
 
 use std::sync::Arc;
 
+use capstan_auth::{Authorizer, UserInfo};
 use capstan_proto::kubelet::v1::exec_request::Request as ExecPart;
 use capstan_proto::kubelet::v1::kubelet_service_server::{KubeletService, KubeletServiceServer};
 use capstan_proto::kubelet::v1::{
@@ -18,19 +23,48 @@ use capstan_proto::runtime::v1::{exec_input, ExecInput, ExecOutput, LogChunk};
 use futures::stream::{self, BoxStream, StreamExt};
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use crate::authz::{forbidden_message, Call, KubeletAuthorizer};
 use crate::server::{ExecTarget, KubeletApi, LogsRequest};
 use crate::KubeletError;
 
 type Reply<T> = Result<Response<T>, Status>;
 
-/// The gRPC service over `api`, ready for a tonic server.
-pub fn service(api: Arc<KubeletApi>) -> KubeletServiceServer<KubeletGrpc> {
-    KubeletServiceServer::new(KubeletGrpc { api })
+/// The gRPC service over `api`, ready for a tonic server. `authorize` is
+/// set when the server authenticates its callers: each call is then judged
+/// by [`KubeletAuthorizer`] as a request on node `node`'s subresources.
+pub fn service(api: Arc<KubeletApi>, node: &str, authorize: bool) -> KubeletServiceServer<KubeletGrpc> {
+    let authorizer = authorize.then_some(KubeletAuthorizer);
+    KubeletServiceServer::new(KubeletGrpc { api, node: node.to_string(), authorizer })
 }
 
 /// The adapter; see the module docs.
 pub struct KubeletGrpc {
     api: Arc<KubeletApi>,
+    node: String,
+    authorizer: Option<KubeletAuthorizer>,
+}
+
+impl KubeletGrpc {
+    /// `Ok` when `call` may go on: always on a kubelet that authenticates no
+    /// one (it listens on loopback only), else when the policy allows the
+    /// caller the stack authenticated.
+    fn admit<T>(&self, request: &Request<T>, call: Call) -> Result<(), Status> {
+        let Some(authorizer) = &self.authorizer else { return Ok(()) };
+        let anonymous;
+        let user = match request.extensions().get::<Arc<UserInfo>>() {
+            Some(user) => user.as_ref(),
+            None => {
+                anonymous = UserInfo::anonymous();
+                &anonymous
+            }
+        };
+        let attributes = call.attributes(&self.node);
+        if authorizer.authorize(user, &attributes).is_allowed() {
+            return Ok(());
+        }
+        tracing::info!(user = %user.name, ?call, "kubelet call refused");
+        Err(Status::permission_denied(forbidden_message(user, &attributes)))
+    }
 }
 
 #[tonic::async_trait]
@@ -39,6 +73,7 @@ impl KubeletService for KubeletGrpc {
     type ExecStream = BoxStream<'static, Result<ExecOutput, Status>>;
 
     async fn logs(&self, request: Request<WireLogs>) -> Reply<Self::LogsStream> {
+        self.admit(&request, Call::Logs)?;
         let wire = request.into_inner();
         let request = LogsRequest {
             namespace: wire.namespace,
@@ -54,6 +89,7 @@ impl KubeletService for KubeletGrpc {
     }
 
     async fn exec(&self, request: Request<Streaming<ExecRequest>>) -> Reply<Self::ExecStream> {
+        self.admit(&request, Call::Exec)?;
         let mut inbound = request.into_inner();
         let target = match inbound.next().await {
             Some(Ok(ExecRequest { request: Some(ExecPart::Target(target)) })) => target,
@@ -69,6 +105,7 @@ impl KubeletService for KubeletGrpc {
     }
 
     async fn pod_usage(&self, request: Request<PodUsageRequest>) -> Reply<PodUsageResponse> {
+        self.admit(&request, Call::PodUsage)?;
         let request = request.into_inner();
         let usage = self.api.pod_usage(&request.namespace, &request.pod).await.map_err(status_of)?;
         let containers = usage

@@ -21,7 +21,9 @@
 //!   [`runtime_health`]: whether the runtime answers (start waits on it, every
 //!   heartbeat reports it in the Ready condition).
 //! - [`server`]: logs, exec and usage behind a plain API; [`grpc`]: its gRPC face,
-//!   served on the port with health and `GET /metrics` through `capstan_server`.
+//!   served on the port with health and `GET /metrics` through `capstan_server`
+//!   (TLS and client certificates with `--client-ca-file`); [`authz`]: who may
+//!   call it (the API server; the controller-manager for usage).
 //!
 //! # Invariants
 //! - One worker per pod uid; only that worker touches the pod's containers (the
@@ -39,11 +41,14 @@
 //! - The kubelet links no shim: `memory://` is served in-process only when built
 //!   with the `memory-runtime` feature (capstan enables it), or when the caller hands
 //!   its own clients in [`Config::runtime`].
+//! - Nothing listens off loopback without authentication: a kubelet whose
+//!   address is not a loopback one refuses to start without a client CA.
 //! - Pod status is written only through the status subresource, and only when it
 //!   changed. Every task stops with the kubelet's cancellation token
 //!   (`capstan_lifecycle::Tasks`); the first task to fail stops the rest and is
 //!   the kubelet's exit status.
 
+pub mod authz;
 pub mod backoff;
 pub mod cache;
 pub mod config;
@@ -112,11 +117,19 @@ impl Kubelet {
     /// that serves another node.
     pub async fn start(config: Config) -> Result<Kubelet, KubeletError> {
         let node_name = config.node_name.clone();
+        if !config.listen.ip().is_loopback() && !server::authenticates(config.tls.as_ref()) {
+            return Err(KubeletError::Unauthenticated { addr: config.listen });
+        }
         let client = Client::connect_with(&config.server, &config.credentials)
             .map_err(|source| KubeletError::Connect { url: config.server.clone(), source })?;
         let endpoint = config.runtime_endpoint.clone();
         let runtime_error = |source| KubeletError::Runtime { endpoint: endpoint.clone(), source };
         let clients = runtime_clients(&config).await?.for_node(&node_name).map_err(runtime_error)?;
+        // the certificates are read before anything is registered: a bad one
+        // refuses the start, naming its file
+        if let Some(tls) = &config.tls {
+            capstan_server::tls::acceptor(tls)?;
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| KubeletError::Bind { addr: config.listen, source })?;
@@ -177,7 +190,7 @@ impl Kubelet {
         // the port failing stops the kubelet: a node whose kubelet cannot be
         // reached for logs, exec or usage must not go on looking healthy
         let registry = capstan_metrics::Registry::new();
-        tasks.spawn(server::serve(listener, api.clone(), registry, shutdown));
+        tasks.spawn(server::serve(listener, api.clone(), node_name.clone(), config.tls.clone(), registry, shutdown));
         tracing::info!(node = %node_name, %addr, "kubelet started");
         Ok(Kubelet { addr, pods, api, tasks })
     }

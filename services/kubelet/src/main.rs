@@ -22,6 +22,10 @@ async fn main() -> anyhow::Result<()> {
     config.credentials = target.credentials;
     config.listen = SocketAddr::new(flags.address, flags.port);
     config.node_ip = flags.node_ip;
+    config.tls = match (flags.tls_cert_file, flags.tls_private_key_file) {
+        (Some(cert), Some(key)) => Some(capstan_server::TlsFiles { cert, key, client_ca: flags.client_ca_file }),
+        _ => None,
+    };
     capstan_kubelet::run(config, async {
         let _ = tokio::signal::ctrl_c().await;
     })

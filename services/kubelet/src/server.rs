@@ -167,9 +167,18 @@ impl KubeletApi {
     }
 }
 
-/// Feeds `input` to an exec until it ends or the exec stops reading.
+/// Feeds `input` to an exec until it ends or the exec is over. The exec
+/// being over (its command exited: the runtime call dropped its input) must
+/// end this even while the caller sends nothing, e.g. an open terminal's
+/// stdin: dropping `input` then resets the caller's stream, so the caller's
+/// side ends too rather than hold the connection (and a graceful stop) open.
 async fn forward(mut input: BoxStream<'static, ExecInput>, sender: tokio::sync::mpsc::Sender<ExecInput>) {
-    while let Some(part) = input.next().await {
+    loop {
+        let part = tokio::select! {
+            () = sender.closed() => break,
+            part = input.next() => part,
+        };
+        let Some(part) = part else { break };
         if sender.send(part).await.is_err() {
             break;
         }
@@ -192,14 +201,38 @@ fn container_name(object: &Pod, pod: &str, container: &str) -> Result<String, Ku
 
 /// Serves the kubelet's port — [`crate::grpc`]'s `KubeletService`,
 /// `grpc.health.v1` and `GET /metrics` (`registry`, with the per-call request
-/// metrics) through [`capstan_server`]'s stack — until `shutdown`.
+/// metrics) through [`capstan_server`]'s stack — until `shutdown`. With
+/// `tls` it serves TLS; with a client CA too, every call of the service
+/// must come with a client certificate that CA signed (else 401) and is
+/// authorized by [`crate::authz`] as a request on node `node` (else 403).
 pub async fn serve(
     listener: TcpListener,
     api: Arc<KubeletApi>,
+    node: String,
+    tls: Option<capstan_server::TlsFiles>,
     registry: capstan_metrics::Registry,
     shutdown: CancellationToken,
 ) -> Result<(), KubeletError> {
-    let server = capstan_server::Server::new(capstan_server::ServerConfig::default(), registry)?
-        .add_service(crate::grpc::service(api));
+    let authenticates = authenticates(tls.as_ref());
+    let config = capstan_server::ServerConfig {
+        // Logs and Exec stream for as long as the user reads: neither timed
+        // nor holding a slot once they answer (the stack already lets
+        // streams run; naming them keeps a slow runtime's answer untimed too)
+        long_running: capstan_server::LongRunning::new([
+            "/capstan.kubelet.v1.KubeletService/Logs",
+            "/capstan.kubelet.v1.KubeletService/Exec",
+        ]),
+        authentication: authenticates.then(capstan_server::AuthenticationConfig::default),
+        tls,
+        ..capstan_server::ServerConfig::default()
+    };
+    let server =
+        capstan_server::Server::new(config, registry)?.add_service(crate::grpc::service(api, &node, authenticates));
     Ok(server.serve(listener, shutdown.cancelled_owned()).await?)
+}
+
+/// Whether a kubelet serving with `tls` authenticates its callers: only with
+/// a client CA (no token file, no anonymous callers).
+pub fn authenticates(tls: Option<&capstan_server::TlsFiles>) -> bool {
+    tls.is_some_and(|t| t.client_ca.is_some())
 }

@@ -3,6 +3,11 @@
 //! from the method, group and plural resource from the kinds table, the
 //! subresource, the namespace (as the registry will default it) and the name.
 //!
+//! The node-reaching pod subresources (`capstan.api.v1.PodService`) are
+//! judged as kube-apiserver judges `GET pods/NAME/log` and `POST
+//! pods/NAME/exec`: get `pods/log`, create `pods/exec`, in the pod's
+//! namespace (`default` when none is named), on the pod's name.
+//!
 //! Kubernetes' special cases are kept: a create has no name (the object's
 //! name is judged by admission, not by `resourceNames`); a namespace's
 //! requests are in that namespace, so a RoleBinding there can grant reading
@@ -15,6 +20,7 @@ use capstan_proto::api::v1::{
     WatchRequest,
 };
 use capstan_proto::kinds::{self, KindInfo};
+use capstan_proto::kubelet::v1::{exec_request, LogsRequest};
 use capstan_proto::ObjectExt;
 
 /// One decoded request of the resource service.
@@ -27,6 +33,10 @@ pub enum Request<'a> {
     Update(&'a UpdateRequest),
     Patch(&'a PatchRequest),
     Delete(&'a DeleteRequest),
+    /// `PodService/Logs`
+    Logs(&'a LogsRequest),
+    /// `PodService/Exec`, by the target its first message names
+    Exec(&'a exec_request::Target),
 }
 
 /// The attributes `request` is authorized by; an error for a request that
@@ -35,6 +45,8 @@ pub enum Request<'a> {
 pub fn attributes_for(request: Request<'_>) -> Result<Attributes, ApiError> {
     let no_ref = || ApiError::BadRequest("the request names no resource (ref is missing)".into());
     let (verb, r, options) = match request {
+        Request::Logs(q) => return Ok(pod_subresource(Verb::Get, "log", &q.namespace, &q.pod)),
+        Request::Exec(q) => return Ok(pod_subresource(Verb::Create, "exec", &q.namespace, &q.pod)),
         Request::Create(q) => (Verb::Create, q.r#ref.as_ref(), None),
         Request::Get(q) => (Verb::Get, q.r#ref.as_ref(), None),
         Request::List(q) => (Verb::List, q.r#ref.as_ref(), q.options.as_ref()),
@@ -52,6 +64,12 @@ pub fn attributes_for(request: Request<'_>) -> Result<Attributes, ApiError> {
         collection(&mut attributes, options);
     }
     Ok(attributes)
+}
+
+/// `verb pods/<subresource>` on pod `name` in `namespace` (`default` when empty).
+fn pod_subresource(verb: Verb, subresource: &str, namespace: &str, name: &str) -> Attributes {
+    let namespace = if namespace.is_empty() { "default" } else { namespace };
+    Attributes::new(verb, "", "pods").subresource(subresource).namespace(namespace).name(name)
 }
 
 /// The object's name, as the handler resolves it; none for a create of the
@@ -178,6 +196,14 @@ mod tests {
             ),
             (Owned::Update(update(at("pods", "shop", "", "status"), pod)), "update - pods/status shop web -"),
             (
+                Owned::Logs(LogsRequest { namespace: "shop".into(), pod: "web".into(), ..Default::default() }),
+                "get - pods/log shop web -",
+            ),
+            (
+                Owned::Exec(exec_request::Target { pod: "web".into(), cmd: vec!["sh".into()], ..Default::default() }),
+                "create - pods/exec default web -",
+            ),
+            (
                 Owned::Patch(PatchRequest { r#ref: at("rolebindings", "shop", "b", ""), ..Default::default() }),
                 "patch rbac.authorization.k8s.io rolebindings shop b -",
             ),
@@ -210,6 +236,8 @@ mod tests {
         Update(UpdateRequest),
         Patch(PatchRequest),
         Delete(DeleteRequest),
+        Logs(LogsRequest),
+        Exec(exec_request::Target),
     }
 
     impl Owned {
@@ -222,6 +250,8 @@ mod tests {
                 Owned::Update(q) => Request::Update(q),
                 Owned::Patch(q) => Request::Patch(q),
                 Owned::Delete(q) => Request::Delete(q),
+                Owned::Logs(q) => Request::Logs(q),
+                Owned::Exec(q) => Request::Exec(q),
             }
         }
     }

@@ -54,11 +54,13 @@ pub struct Node {
 
 impl Node {
     /// Starts the runtime, then the kubelet against the API server at
-    /// `server`, as `system:node:NAME` with `credentials`.
+    /// `server`, as `system:node:NAME` with `credentials`, serving its own
+    /// port over TLS with `serving` (`None`: plaintext, on loopback only).
     pub async fn start(
         config: &NodeConfig,
         server: &str,
         credentials: &capstan_client::Credentials,
+        serving: Option<capstan_server::TlsFiles>,
     ) -> Result<Node, CliError> {
         let (shim, endpoint) = match config.runtime {
             UpRuntime::Docker | UpRuntime::Containerd => {
@@ -71,6 +73,7 @@ impl Node {
         let mut kubelet = capstan_kubelet::Config::new(server, config.name.clone(), endpoint.clone());
         kubelet.credentials = credentials.clone();
         kubelet.listen = config.kubelet_listen;
+        kubelet.tls = serving;
         let kubelet = match Kubelet::start(kubelet).await {
             Ok(kubelet) => kubelet,
             Err(error) => {

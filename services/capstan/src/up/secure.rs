@@ -1,7 +1,8 @@
 //! The locks `capstan up` puts on its cluster, as a production cluster has
 //! them: a PKI made (or completed) by `certs init` on every start, the API
 //! server serving TLS with client certificates checked against the CA and
-//! Node,RBAC authorization, an audit log, and each component speaking with
+//! Node,RBAC authorization, an audit log, each kubelet serving TLS to the
+//! API server's kubelet client only, and each component speaking with
 //! its own identity from its own kubeconfig — so what works under `up`
 //! works when the components run apart.
 //!
@@ -11,6 +12,7 @@
 
 use crate::errors::CliError;
 use capstan_apiserver::door::AuthorizationMode;
+use capstan_apiserver::node_proxy::KubeletClientFiles;
 use capstan_pki::{InitOptions, Kubeconfig, Layout};
 use capstan_server::{AuditConfig, TlsFiles};
 use std::net::IpAddr;
@@ -54,6 +56,20 @@ pub fn secure_apiserver(config: &mut capstan_apiserver::Config, layout: &Layout,
     config.security.anonymous = false;
     config.security.authorization_modes = vec![AuthorizationMode::Node, AuthorizationMode::Rbac];
     config.security.audit = Some(AuditConfig { path: audit_log(data_dir), max_size_mb: 100, max_backups: 10 });
+    // logs and exec reach kubelets as the API server's kubelet client, and
+    // only a kubelet holding its node's certificate from this CA is believed
+    config.kubelet_client = Some(KubeletClientFiles {
+        cert: layout.cert("apiserver-kubelet-client"),
+        key: layout.key("apiserver-kubelet-client"),
+        certificate_authority: Some(layout.ca_cert()),
+    });
+}
+
+/// Node `name`'s kubelet serving files: its `kubelet-NAME` certificate, and
+/// the CA its callers' client certificates must come from.
+pub fn kubelet_serving(layout: &Layout, name: &str) -> TlsFiles {
+    let identity = format!("kubelet-{name}");
+    TlsFiles { cert: layout.cert(&identity), key: layout.key(&identity), client_ca: Some(layout.ca_cert()) }
 }
 
 /// Where `up` writes the API server's audit log.

@@ -1,5 +1,12 @@
 //! Pod resource usage, read from each pod's kubelet (`KubeletService/PodUsage`).
 //!
+//! A controller-manager whose kubeconfig holds a client certificate dials
+//! kubelets over TLS with it (the kubelet allows `system:kube-controller-manager`
+//! to read usage and nothing else), trusting the kubeconfig's cluster CA and
+//! checking the kubelet's certificate against the node's name, as the API
+//! server does; one with no certificate (an open development cluster, whose
+//! kubelets serve plaintext on loopback) dials in plaintext.
+//!
 //! The kubelet reports cumulative CPU time, so a rate needs two readings:
 //! [`CpuRates`] keeps each container's last reading and answers the rate
 //! between it and the next one at least [`MIN_RATE_WINDOW`] later (a reading
@@ -9,10 +16,11 @@
 //! metrics pipeline has not scraped twice does in Kubernetes.
 
 use crate::error::ControllerError;
+use capstan_client::connect::ClientChannel;
+use capstan_client::Credentials;
 use capstan_proto::core::v1::Pod;
 use capstan_proto::kubelet::v1::kubelet_service_client::KubeletServiceClient;
 use capstan_proto::kubelet::v1::{ContainerUsage, PodUsageRequest};
-use capstan_telemetry::TracedChannel;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -114,18 +122,36 @@ pub fn pod_usage(rates: &mut CpuRates, pod_uid: &str, containers: &[ContainerUsa
 /// Reads pod usage from kubelets, keeping one connection per kubelet.
 #[derive(Default)]
 pub struct UsageReader {
-    kubelets: Mutex<HashMap<String, KubeletServiceClient<TracedChannel>>>,
+    /// the TLS material kubelets are dialled with; `None`: plaintext
+    tls: Option<Credentials>,
+    kubelets: Mutex<HashMap<(String, String), KubeletServiceClient<ClientChannel>>>,
     rates: Mutex<CpuRates>,
 }
 
 impl UsageReader {
-    /// The usage of `pod`, whose kubelet listens at `address`.
-    pub async fn read(&self, address: &str, pod: &Pod) -> Result<PodUsage, ControllerError> {
+    /// A reader dialling kubelets with the client certificate and CA of
+    /// `credentials` (the controller-manager's kubeconfig) when it has a
+    /// certificate, in plaintext otherwise. A bearer token is never sent to
+    /// a kubelet.
+    pub fn new(credentials: &Credentials) -> UsageReader {
+        let tls = credentials.client_cert_pem.is_some().then(|| Credentials {
+            token: None,
+            tls_server_name: None,
+            ..credentials.clone()
+        });
+        UsageReader { tls, ..UsageReader::default() }
+    }
+
+    /// The usage of `pod`, whose kubelet (of node `node`) listens at `address`.
+    pub async fn read(&self, node: &str, address: &str, pod: &Pod) -> Result<PodUsage, ControllerError> {
         let meta = pod.metadata.as_ref().cloned().unwrap_or_default();
-        let mut client = self.kubelet(address)?;
+        let mut client = self.kubelet(node, address)?;
         let request = PodUsageRequest { namespace: meta.namespace.clone(), pod: meta.name.clone() };
         let failed = |message: String| ControllerError::Kubelet {
-            action: format!("read the usage of pod {}/{} from the kubelet at {address}", meta.namespace, meta.name),
+            action: format!(
+                "read the usage of pod {}/{} from the kubelet of node {node} at {address}",
+                meta.namespace, meta.name
+            ),
             message,
         };
         let reply = tokio::time::timeout(CALL_TIMEOUT, client.pod_usage(request))
@@ -139,19 +165,25 @@ impl UsageReader {
         Ok(pod_usage(&mut rates, &meta.uid, &containers, now))
     }
 
-    fn kubelet(&self, address: &str) -> Result<KubeletServiceClient<TracedChannel>, ControllerError> {
+    fn kubelet(&self, node: &str, address: &str) -> Result<KubeletServiceClient<ClientChannel>, ControllerError> {
+        let key = (node.to_string(), address.to_string());
         let mut kubelets = self.kubelets.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(client) = kubelets.get(address) {
+        if let Some(client) = kubelets.get(&key) {
             return Ok(client.clone());
         }
-        let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
-            .map_err(|e| ControllerError::Kubelet {
-                action: format!("connect to the kubelet at {address}"),
-                message: e.to_string(),
-            })?
-            .connect_timeout(CALL_TIMEOUT);
-        let client = KubeletServiceClient::new(capstan_telemetry::traced_channel(endpoint.connect_lazy()));
-        kubelets.insert(address.to_string(), client.clone());
+        let (url, credentials) = match &self.tls {
+            // the kubelet's serving certificate names its node
+            Some(tls) => {
+                (format!("https://{address}"), Credentials { tls_server_name: Some(node.to_string()), ..tls.clone() })
+            }
+            None => (format!("http://{address}"), Credentials::default()),
+        };
+        let channel = capstan_client::connect::channel(&url, &credentials).map_err(|e| ControllerError::Kubelet {
+            action: format!("connect to the kubelet of node {node} at {address}"),
+            message: e.to_string(),
+        })?;
+        let client = KubeletServiceClient::new(channel);
+        kubelets.insert(key, client.clone());
         Ok(client)
     }
 }

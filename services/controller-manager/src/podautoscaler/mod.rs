@@ -51,7 +51,7 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     let autoscaler = Arc::new(Autoscaler {
         recorder: ctx.recorder("horizontal-pod-autoscaler"),
         ctx: ctx.clone(),
-        usage: UsageReader::default(),
+        usage: UsageReader::new(&ctx.config.credentials),
         histories: Mutex::new(HashMap::new()),
     });
     let queue = WorkQueue::new();
@@ -332,7 +332,7 @@ impl Autoscaler {
             let node = nodes.get("", node_name)?;
             let address = kubelet_address(node.status.as_ref(), Some(self.ctx.config.kubelet_port))?;
             Some(async move {
-                match self.usage.read(&address, pod).await {
+                match self.usage.read(node_name, &address, pod).await {
                     Ok(usage) => Some((pod.meta().name.clone(), usage)),
                     Err(error) => {
                         tracing::debug!(%error, "no usage for a pod");

@@ -47,8 +47,14 @@ impl Cluster {
 
     /// Runs `capstan --kubeconfig ADMIN --server URL ARGS...`: its output and its result.
     async fn capstan(&self, args: &[&str]) -> (String, Result<(), CliError>) {
-        let mut full = vec!["capstan".to_string()];
-        full.extend(self.api.cli_args());
+        self.capstan_as("admin", args).await
+    }
+
+    /// Runs `capstan ARGS...` with the kubeconfig `identity` of the cluster's PKI.
+    async fn capstan_as(&self, identity: &str, args: &[&str]) -> (String, Result<(), CliError>) {
+        let kubeconfig = capstan_pki::Layout::new(self.api.pki()).kubeconfig(identity);
+        let mut full = vec!["capstan".to_string(), "--kubeconfig".to_string(), kubeconfig.display().to_string()];
+        full.extend(["--server".to_string(), self.api.url()]);
         full.extend(args.iter().map(|a| a.to_string()));
         let mut out = Vec::new();
         let result = capstan::run(full, &mut out).await;
@@ -175,24 +181,12 @@ async fn logs_and_exec_go_through_the_api_server_as_the_user() {
         .await;
     wait_pod(&cluster.api.client, "web", |p| phase(p) == "Running").await;
 
-    let layout = capstan_pki::Layout::new(cluster.api.pki());
-    let as_user = |kubeconfig: &str, args: &[&str]| {
-        let path = layout.kubeconfig(kubeconfig).display().to_string();
-        let mut full = vec!["--kubeconfig".to_string(), path];
-        full.extend(args.iter().map(|a| a.to_string()));
-        full
-    };
-    let admin = as_user("admin", &["exec", "web", "--", "echo", "hello"]);
-    let admin: Vec<&str> = admin.iter().map(String::as_str).collect();
-    assert_eq!(cluster.ok(&admin).await, "hello\n");
-    let logs = as_user("admin", &["logs", "web"]);
-    let logs: Vec<&str> = logs.iter().map(String::as_str).collect();
-    assert_eq!(logs_until(&cluster, &logs, "started").await, "started\n");
+    assert_eq!(cluster.ok(&["exec", "web", "--", "echo", "hello"]).await, "hello\n");
+    assert_eq!(logs_until(&cluster, &["logs", "web"], "started").await, "started\n");
 
     // a kubelet's identity may not exec, even into its own node's pod
-    let node = as_user("node-node-1", &["exec", "web", "--", "true"]);
-    let node: Vec<&str> = node.iter().map(String::as_str).collect();
-    let refused = cluster.err(&node).await.to_string();
+    let (_, refused) = cluster.capstan_as("node-node-1", &["exec", "web", "--", "true"]).await;
+    let refused = refused.expect_err("a node may not exec").to_string();
     assert!(
         refused.starts_with(
             "Error from server (Forbidden): pods \"web\" is forbidden: User \"system:node:node-1\" cannot create \

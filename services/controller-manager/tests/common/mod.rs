@@ -71,6 +71,9 @@ pub fn kubelet_config(cluster: &TestCluster, node: &str, clients: RuntimeClients
     let target = cluster.node_target(node);
     let mut config = KubeletConfig::new(target.server, node, "memory://");
     config.credentials = target.credentials;
+    // serves TLS as a production kubelet does: the autoscaler reads pod
+    // usage over TLS with its own certificate
+    config.tls = Some(capstan_testkit::node_pki::kubelet_serving(&cluster.pki(), node));
     config.runtime = Some(clients);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.node_ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));

@@ -13,7 +13,7 @@ use capstan_proto::api::v1::{
     GetRequest, ListOptions, ListRequest, Object, ObjectList, PatchRequest, ResourceRef, UpdateRequest, WatchEvent,
     WatchRequest,
 };
-use capstan_proto::kinds::STORED_KINDS;
+use capstan_proto::kinds::{self, STORED_KINDS};
 use capstan_proto::Resource;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -182,7 +182,7 @@ impl ResourceService for ResourceApi {
                 kind: k.kind.into(),
                 api_version: k.api_version.into(),
                 namespaced: k.namespaced,
-                verbs: ["create", "delete", "get", "list", "patch", "update", "watch"].map(String::from).to_vec(),
+                verbs: kinds::VERBS.iter().map(|v| v.to_string()).collect(),
                 subresources: k.subresources.iter().map(|s| s.to_string()).collect(),
             })
             .collect();

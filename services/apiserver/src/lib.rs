@@ -28,6 +28,7 @@ pub mod error;
 pub mod grpc;
 pub mod keys;
 pub mod registry;
+pub mod rest;
 pub mod validation;
 pub mod watch_cache;
 
@@ -169,8 +170,10 @@ impl ApiServer {
             }
         };
 
-        let api = authorize::Authorized::new(grpc::ResourceApi::new(registry, admission), authorizer);
-        let server = server.add_service(ResourceServiceServer::new(api));
+        let api = Arc::new(authorize::Authorized::new(grpc::ResourceApi::new(registry, admission), authorizer));
+        // the Kubernetes REST face: every path the gRPC service does not claim
+        let rest = rest::Rest::new(api.clone(), server.authenticator());
+        let server = server.add_service(ResourceServiceServer::from_arc(api)).serve_http(rest.router());
         let token = shutdown.clone();
         let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });
         let modes: Vec<String> = config.security.modes().iter().map(ToString::to_string).collect();

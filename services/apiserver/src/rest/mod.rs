@@ -1,0 +1,131 @@
+//! The Kubernetes REST face: the API as kubectl and every Kubernetes client
+//! speak it (JSON over HTTP), beside the gRPC face on the same port.
+//!
+//! It is a second protocol over the same service, not a second server: each
+//! request is authenticated as the server stack authenticates a gRPC call
+//! (the verified client certificate in `PeerInfo`, else a bearer token from
+//! the token file), turned into the gRPC face's request message and handed to
+//! [`Authorized`], so the same authorizer judges the same
+//! [`Attributes`](capstan_auth::Attributes) and the same registry answers.
+//! Errors come back as the `metav1.Status` the gRPC face already carries.
+//!
+//! # Layout
+//! - [`Rest`]: the service ([`Rest::router`] is what the server mounts) and
+//!   its dispatch; start here.
+//! - [`path`]: a request path parsed into a [`Route`] (pure, table-tested).
+//! - [`discovery`]: `/version`, `/api`, `/apis` and the resource lists.
+//! - [`objects`]: GET of one object and LIST as Kubernetes JSON.
+//! - [`status`]: errors as `metav1.Status`.
+//!
+//! # Not yet served
+//! Writes (POST, PUT, PATCH, DELETE), watch, Tables, OpenAPI, logs and exec:
+//! a request for them is answered 405 `MethodNotAllowed` (or 404), never
+//! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
+
+pub mod discovery;
+pub mod objects;
+pub mod path;
+pub mod status;
+
+use crate::authorize::Authorized;
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::response::Response;
+use capstan_auth::UserInfo;
+use capstan_server::authn::Authenticator;
+use capstan_server::PeerInfo;
+use path::Route;
+use std::sync::Arc;
+
+/// The REST face over one API server's authorized gRPC face.
+#[derive(Clone)]
+pub struct Rest {
+    api: Arc<Authorized>,
+    authenticator: Option<Arc<Authenticator>>,
+}
+
+impl Rest {
+    /// `authenticator` is the server stack's (`Server::authenticator`);
+    /// `None` on a server that does not authenticate, where every caller is
+    /// anonymous, as on the gRPC face.
+    pub fn new(api: Arc<Authorized>, authenticator: Option<Arc<Authenticator>>) -> Rest {
+        Rest { api, authenticator }
+    }
+
+    /// The face as one router, for `Server::serve_http`: every request no
+    /// gRPC service claims comes here.
+    pub fn router(self) -> axum::Router {
+        axum::Router::new().fallback(move |request: Request| {
+            let rest = self.clone();
+            async move { rest.handle(request).await }
+        })
+    }
+
+    async fn handle(&self, request: Request) -> Response {
+        let path = request.uri().path().to_string();
+        // kube-apiserver answers health to anyone (system:public-info-viewer)
+        if matches!(path.as_str(), "/healthz" | "/livez" | "/readyz") {
+            let mut ok = Response::new("ok".into());
+            ok.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain"));
+            return ok;
+        }
+        let Ok(user) = self.caller(&request) else {
+            return status::respond(&status::unauthorized());
+        };
+        let Some(route) = path::parse(&path) else {
+            return status::respond(&status::no_such_path());
+        };
+        if request.method() != Method::GET {
+            return status::respond(&status::method_not_allowed(request.method().as_str(), &path));
+        }
+        match route {
+            Route::Version => status::json_response(StatusCode::OK, &discovery::version()),
+            Route::CoreVersions => {
+                status::json_response(StatusCode::OK, &discovery::core_versions(&authority(&request)))
+            }
+            Route::Groups => status::json_response(StatusCode::OK, &discovery::groups()),
+            Route::Group(name) => found(discovery::api_group(&name)),
+            Route::Resources { group_version } => found(discovery::resources(&group_version)),
+            Route::Collection { info, namespace } => {
+                objects::list(&self.api, user, info, namespace.as_deref(), request.uri().query()).await
+            }
+            Route::Object { info, namespace, name, subresource } => {
+                objects::get(&self.api, user, info, namespace.as_deref(), &name, &subresource).await
+            }
+        }
+    }
+
+    /// Who is calling, as the stack's authentication layer decides for a
+    /// gRPC call; `None` is anonymous (a server that does not authenticate).
+    fn caller(&self, request: &Request) -> Result<Option<Arc<UserInfo>>, Unauthenticated> {
+        let Some(authenticator) = &self.authenticator else {
+            return Ok(None);
+        };
+        let peer = request.extensions().get::<PeerInfo>();
+        match authenticator.authenticate(request.headers(), peer) {
+            Some(user) => Ok(Some(user)),
+            None => Err(Unauthenticated),
+        }
+    }
+}
+
+/// A caller the authenticator refused: answered 401.
+struct Unauthenticated;
+
+fn found(document: Option<serde_json::Value>) -> Response {
+    match document {
+        Some(body) => status::json_response(StatusCode::OK, &body),
+        None => status::respond(&status::no_such_path()),
+    }
+}
+
+/// Where the client reached the server: the URI's authority (HTTP/2) or the
+/// `Host` header (HTTP/1.1).
+fn authority(request: &Request) -> String {
+    request
+        .uri()
+        .authority()
+        .map(|a| a.to_string())
+        .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(String::from))
+        .unwrap_or_default()
+}

@@ -1,0 +1,193 @@
+//! The real kubectl (v1.32, `/usr/bin/kubectl` or `$CAPSTAN_KUBECTL`) against
+//! the REST face of an API server over TLS, with the admin kubeconfig of the
+//! cluster's PKI and a fresh discovery cache per test: discovery, GET and
+//! LIST as kubectl reads them, and its errors in Kubernetes' words.
+//!
+//! kubectl asks for Tables; the face answers plain JSON and kubectl falls
+//! back to printing names and ages, which is what `get` without `-o` checks.
+
+use capstan_apiserver::door::AuthorizationMode;
+use capstan_proto::api::v1::ResourceRef;
+use capstan_proto::core::v1::Namespace;
+use capstan_proto::kinds::STORED_KINDS;
+use capstan_proto::Resource;
+use capstan_testkit::cluster::TOKEN;
+use capstan_testkit::{pod, Backend, Door, TestCluster};
+use std::path::PathBuf;
+use std::process::Output;
+use tempfile::TempDir;
+
+/// kubectl with a kubeconfig, pointed at the test cluster.
+struct Kubectl {
+    binary: PathBuf,
+    /// the discovery cache and any kubeconfig written for the test
+    dir: TempDir,
+    server: String,
+    kubeconfig: PathBuf,
+    /// extra flags: another user's credentials
+    flags: Vec<String>,
+}
+
+impl Kubectl {
+    /// The admin's kubeconfig of the cluster's PKI (a client certificate in
+    /// `system:masters`), as `capstan up` writes it.
+    fn admin(cluster: &TestCluster) -> Kubectl {
+        #[allow(clippy::expect_used)]
+        let binary = capstan_test_support::find_binary("kubectl", "CAPSTAN_KUBECTL", &["/usr/bin"])
+            .expect("kubectl v1.32 is installed (/usr/bin/kubectl) or named by $CAPSTAN_KUBECTL");
+        Kubectl {
+            binary,
+            dir: tempfile::tempdir().expect("a temp dir for kubectl's cache"),
+            server: cluster.url(),
+            kubeconfig: capstan_pki::Layout::new(cluster.pki()).kubeconfig("admin"),
+            flags: Vec::new(),
+        }
+    }
+
+    /// A caller with only a bearer token: an empty kubeconfig, the CA and
+    /// the token as flags.
+    fn with_token(cluster: &TestCluster, token: &str) -> Kubectl {
+        let mut kubectl = Kubectl::admin(cluster);
+        let empty = kubectl.dir.path().join("empty-kubeconfig");
+        std::fs::write(&empty, "apiVersion: v1\nkind: Config\n").expect("an empty kubeconfig");
+        kubectl.kubeconfig = empty;
+        let ca = capstan_pki::Layout::new(cluster.pki()).ca_cert();
+        kubectl.flags = vec![format!("--certificate-authority={}", ca.display()), format!("--token={token}")];
+        kubectl
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut command = std::process::Command::new(&self.binary);
+        command
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .arg(format!("--server={}", self.server))
+            .arg(format!("--cache-dir={}", self.dir.path().join("cache").display()))
+            .args(&self.flags)
+            .args(args);
+        // the API server runs on this test's runtime: kubectl waits on a thread of its own
+        tokio::task::spawn_blocking(move || command.output()).await.expect("the kubectl task").expect("kubectl runs")
+    }
+
+    /// stdout of a run that must succeed.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "kubectl {args:?} failed: {stderr}");
+        String::from_utf8(out.stdout).expect("kubectl prints UTF-8")
+    }
+
+    /// stderr of a run that must fail.
+    async fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(!out.status.success(), "kubectl {args:?} succeeded: {}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8(out.stderr).expect("kubectl prints UTF-8")
+    }
+}
+
+async fn secured(authorization: Vec<AuthorizationMode>) -> TestCluster {
+    TestCluster::start_behind(Backend::Embedded, Door::Secured, |config| {
+        config.security.authorization_modes = authorization;
+    })
+    .await
+    .expect("the embedded store needs no daemon")
+}
+
+/// Namespace `shop` with pod `web` in it, made through the gRPC face.
+async fn shop(cluster: &TestCluster) {
+    let mut namespace = Namespace::default();
+    namespace.metadata_mut().name = "shop".into();
+    let namespaces = ResourceRef { resource: "namespaces".into(), ..Default::default() };
+    cluster.client.create(namespaces, namespace.into_object()).await.expect("namespace shop");
+    let pods = ResourceRef { resource: "pods".into(), namespace: "shop".into(), ..Default::default() };
+    let web = pod("web").namespace("shop").labels(&[("app", "web")]).build();
+    cluster.client.create(pods, web.into_object()).await.expect("pod web");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_api_resources_lists_every_kind_with_its_short_names() {
+    let cluster = secured(vec![AuthorizationMode::AlwaysAllow]).await;
+    let kubectl = Kubectl::admin(&cluster);
+    let printed = kubectl.ok(&["api-resources", "--no-headers"]).await;
+    let rows: Vec<Vec<&str>> = printed.lines().map(|l| l.split_whitespace().collect()).collect();
+    for info in STORED_KINDS {
+        // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND
+        let mut want = vec![info.resource];
+        want.extend(info.short_names);
+        let namespaced = info.namespaced.to_string();
+        want.extend([info.api_version, namespaced.as_str(), info.kind]);
+        assert!(rows.contains(&want), "api-resources lacks {want:?}:\n{printed}");
+    }
+    let all = kubectl.ok(&["api-resources", "--categories=all", "-o", "name"]).await;
+    assert_eq!(
+        all.lines().collect::<Vec<_>>(),
+        ["pods", "services", "deployments.apps", "replicasets.apps", "horizontalpodautoscalers.autoscaling"],
+        "the `all` category"
+    );
+    let version = kubectl.ok(&["version", "-o", "json"]).await;
+    let version: serde_json::Value = serde_json::from_str(&version).expect("version JSON");
+    assert_eq!(version["serverVersion"]["minor"], "32");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_gets_and_lists_objects_as_kubernetes_json() {
+    let cluster = secured(vec![AuthorizationMode::AlwaysAllow]).await;
+    shop(&cluster).await;
+    let kubectl = Kubectl::admin(&cluster);
+
+    let listed = kubectl.ok(&["get", "pods", "-n", "shop", "-o", "json"]).await;
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("kubectl prints JSON");
+    assert_eq!(listed["kind"], "List");
+    assert_eq!(listed["items"][0]["kind"], "Pod");
+    assert_eq!(listed["items"][0]["metadata"]["name"], "web");
+    assert_eq!(listed["items"][0]["metadata"]["namespace"], "shop");
+
+    let names = kubectl.ok(&["get", "namespaces", "-o", "name"]).await;
+    for namespace in ["namespace/default", "namespace/shop"] {
+        assert!(names.lines().any(|l| l == namespace), "{namespace} in:\n{names}");
+    }
+
+    // one object, a jsonpath into it, selectors and all namespaces
+    let name = kubectl.ok(&["get", "pod", "web", "-n", "shop", "-o", "jsonpath={.metadata.labels.app}"]).await;
+    assert_eq!(name, "web");
+    let by_label = kubectl.ok(&["get", "pods", "-A", "-l", "app=web", "-o", "name"]).await;
+    assert_eq!(by_label, "pod/web\n");
+    let none = kubectl.ok(&["get", "pods", "-A", "-l", "app=db", "-o", "name"]).await;
+    assert_eq!(none, "");
+    let by_field = kubectl.ok(&["get", "pods", "-A", "--field-selector", "metadata.name=web", "-o", "name"]).await;
+    assert_eq!(by_field, "pod/web\n");
+    let raw = kubectl.ok(&["get", "--raw", "/api/v1/namespaces/shop/pods?limit=1"]).await;
+    let raw: serde_json::Value = serde_json::from_str(&raw).expect("raw JSON");
+    assert_eq!(raw["kind"], "PodList");
+    assert!(raw["metadata"]["resourceVersion"].as_str().is_some_and(|rv| !rv.is_empty()), "{raw}");
+
+    // kubectl asks for a Table and falls back to the plain list it gets
+    let table = kubectl.ok(&["get", "pods", "-n", "shop"]).await;
+    assert!(table.lines().nth(1).is_some_and(|row| row.starts_with("web ")), "{table}");
+
+    let missing = kubectl.fails(&["get", "pod", "nope", "-n", "shop"]).await;
+    assert_eq!(missing.trim(), "Error from server (NotFound): pods \"nope\" not found");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_is_authenticated_and_authorized_as_on_the_grpc_face() {
+    let cluster = secured(vec![AuthorizationMode::Node, AuthorizationMode::Rbac]).await;
+    shop(&cluster).await;
+
+    let jane = Kubectl::with_token(&cluster, TOKEN);
+    let refused = jane.fails(&["get", "pods", "-n", "shop"]).await;
+    assert_eq!(
+        refused.trim(),
+        "Error from server (Forbidden): pods is forbidden: User \"jane\" cannot list resource \"pods\" in API group \"\" in the namespace \"shop\""
+    );
+
+    let stranger = Kubectl::with_token(&cluster, "not-a-token");
+    let refused = stranger.fails(&["get", "pods", "-n", "shop"]).await;
+    // kubectl's words for a 401 on discovery, as against kube-apiserver
+    let line =
+        "error: You must be logged in to the server (the server has asked for the client to provide credentials)";
+    assert_eq!(refused.lines().last(), Some(line), "{refused}");
+
+    // the admin's certificate is in system:masters
+    let admin = Kubectl::admin(&cluster);
+    assert_eq!(admin.ok(&["get", "pods", "-n", "shop", "-o", "name"]).await, "pod/web\n");
+}

@@ -1,7 +1,7 @@
 //! The real kubectl (v1.32, `/usr/bin/kubectl` or `$CAPSTAN_KUBECTL`) against
 //! the REST face of an API server over TLS, with the admin kubeconfig of the
 //! cluster's PKI and a fresh discovery cache per test: discovery, GET and
-//! LIST as kubectl reads them, and its errors in Kubernetes' words.
+//! LIST and watch as kubectl reads them, and its errors in Kubernetes' words.
 //!
 //! kubectl asks for Tables; the face answers plain JSON and kubectl falls
 //! back to printing names and ages, which is what `get` without `-o` checks.
@@ -56,7 +56,7 @@ impl Kubectl {
         kubectl
     }
 
-    async fn run(&self, args: &[&str]) -> Output {
+    fn command(&self, args: &[&str]) -> std::process::Command {
         let mut command = std::process::Command::new(&self.binary);
         command
             .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
@@ -64,6 +64,11 @@ impl Kubectl {
             .arg(format!("--cache-dir={}", self.dir.path().join("cache").display()))
             .args(&self.flags)
             .args(args);
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut command = self.command(args);
         // the API server runs on this test's runtime: kubectl waits on a thread of its own
         tokio::task::spawn_blocking(move || command.output()).await.expect("the kubectl task").expect("kubectl runs")
     }
@@ -190,4 +195,38 @@ async fn kubectl_is_authenticated_and_authorized_as_on_the_grpc_face() {
     // the admin's certificate is in system:masters
     let admin = Kubectl::admin(&cluster);
     assert_eq!(admin.ok(&["get", "pods", "-n", "shop", "-o", "name"]).await, "pod/web\n");
+}
+
+/// The next row a watching kubectl prints, with an upper bound so that a
+/// broken watch fails the test instead of hanging it.
+async fn next_row(rows: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>) -> String {
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), rows.next_line()).await;
+    line.expect("kubectl printed a row in time").expect("kubectl's output").expect("a row before kubectl ended")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_get_watch_prints_a_row_per_change() {
+    use tokio::io::AsyncBufReadExt;
+    let cluster = secured(vec![AuthorizationMode::AlwaysAllow]).await;
+    shop(&cluster).await;
+    let kubectl = Kubectl::admin(&cluster);
+
+    // the raw stream: the current state as ADDED events, one JSON object a line
+    let raw = kubectl.ok(&["get", "--raw", "/api/v1/namespaces/shop/pods?watch=true&timeoutSeconds=1"]).await;
+    let first: serde_json::Value = serde_json::from_str(raw.lines().next().expect("an event")).expect("JSON");
+    assert_eq!((first["type"].as_str(), first["object"]["metadata"]["name"].as_str()), (Some("ADDED"), Some("web")));
+
+    let mut watching =
+        tokio::process::Command::from(kubectl.command(&["get", "pods", "-n", "shop", "-w", "-o", "name"]))
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("kubectl get -w starts");
+    let mut rows = tokio::io::BufReader::new(watching.stdout.take().expect("stdout")).lines();
+    assert_eq!(next_row(&mut rows).await, "pod/web");
+    let pods = ResourceRef { resource: "pods".into(), namespace: "shop".into(), ..Default::default() };
+    let api = pod("api").namespace("shop").build();
+    cluster.client.create(pods, api.into_object()).await.expect("pod api");
+    assert_eq!(next_row(&mut rows).await, "pod/api");
+    watching.kill().await.expect("kubectl stops");
 }

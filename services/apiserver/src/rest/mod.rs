@@ -14,11 +14,11 @@
 //!   its dispatch; start here.
 //! - [`path`]: a request path parsed into a [`Route`] (pure, table-tested).
 //! - [`discovery`]: `/version`, `/api`, `/apis` and the resource lists.
-//! - [`objects`]: GET of one object and LIST as Kubernetes JSON.
+//! - [`objects`]: GET of one object, LIST and WATCH as Kubernetes JSON.
 //! - [`status`]: errors as `metav1.Status`.
 //!
 //! # Not yet served
-//! Writes (POST, PUT, PATCH, DELETE), watch, Tables, OpenAPI, logs and exec:
+//! Writes (POST, PUT, PATCH, DELETE), Tables, OpenAPI, logs and exec:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
 

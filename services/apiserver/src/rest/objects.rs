@@ -1,6 +1,9 @@
-//! GET of one object and LIST of a collection, as Kubernetes JSON: each
-//! turned into the gRPC face's request and answered from its response, so
-//! authorization, selectors and paging are the gRPC face's own.
+//! GET of one object, LIST and WATCH of a collection, as Kubernetes JSON:
+//! each turned into the gRPC face's request and answered from its response,
+//! so authorization, selectors, paging and the watch cache are the gRPC
+//! face's own. A watch is newline-delimited `{"type","object"}` JSON, as
+//! kube-apiserver streams it; an error mid-stream (an expired
+//! resourceVersion) is an `ERROR` event carrying its `Status`, then the end.
 
 use super::status;
 use crate::authorize::Authorized;
@@ -8,8 +11,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use capstan_auth::UserInfo;
 use capstan_proto::api::v1::resource_service_server::ResourceService;
-use capstan_proto::api::v1::{GetRequest, ListOptions, ListRequest, ResourceRef};
+use capstan_proto::api::v1::{GetRequest, ListOptions, ListRequest, ResourceRef, WatchEvent, WatchRequest};
 use capstan_proto::{KindInfo, ObjectExt};
+use futures::StreamExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -48,33 +52,40 @@ pub async fn get(
     }
 }
 
-/// The list options of a query string, as kubectl sends them; `Err` is the
-/// 400 or 405 to answer.
-pub fn list_options(query: Option<&str>) -> Result<ListOptions, Box<capstan_proto::meta::v1::Status>> {
-    let mut options = ListOptions::default();
+/// What a collection's query string asks: its list options, and whether
+/// it is a watch.
+#[derive(Debug, Default, PartialEq)]
+pub struct Query {
+    pub options: ListOptions,
+    pub watch: bool,
+}
+
+fn number(key: &str, value: &str) -> Result<i64, Box<capstan_proto::meta::v1::Status>> {
+    value
+        .parse()
+        .map_err(|_| Box::new(status::failure(400, "BadRequest", format!("{key}: {value:?} is not a whole number"))))
+}
+
+/// The query string as kubectl sends it; `Err` is the 400 to answer.
+pub fn query(query: Option<&str>) -> Result<Query, Box<capstan_proto::meta::v1::Status>> {
+    let mut asked = Query::default();
+    let options = &mut asked.options;
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match key.as_ref() {
             "labelSelector" => options.label_selector = value.into_owned(),
             "fieldSelector" => options.field_selector = value.into_owned(),
             "continue" => options.r#continue = value.into_owned(),
             "resourceVersion" => options.resource_version = value.into_owned(),
-            "limit" => {
-                options.limit = value.parse().map_err(|_| {
-                    Box::new(status::failure(400, "BadRequest", format!("limit: {value:?} is not a whole number")))
-                })?
-            }
-            "watch" if matches!(value.as_ref(), "true" | "1") => {
-                return Err(Box::new(status::method_not_allowed(
-                    "GET",
-                    "?watch: watches are served on the gRPC face only",
-                )))
-            }
-            // resourceVersionMatch, timeoutSeconds, allowWatchBookmarks…: a
-            // list is always served from the latest state
+            "limit" => options.limit = number("limit", &value)?,
+            "timeoutSeconds" => options.timeout_seconds = number("timeoutSeconds", &value)?,
+            "allowWatchBookmarks" => options.allow_bookmarks = value == "true",
+            "watch" => asked.watch = matches!(value.as_ref(), "true" | "1"),
+            // resourceVersionMatch, sendInitialEvents…: a list is always
+            // served from the latest state
             _ => {}
         }
     }
-    Ok(options)
+    Ok(asked)
 }
 
 /// `GET …/{resource}`: one namespace's objects, or all of them.
@@ -85,15 +96,57 @@ pub async fn list(
     namespace: Option<&str>,
     query: Option<&str>,
 ) -> Response {
-    let options = match list_options(query) {
-        Ok(options) => options,
+    let asked = match self::query(query) {
+        Ok(asked) => asked,
         Err(refused) => return status::respond(&refused),
     };
-    let asked = ListRequest { r#ref: Some(reference(info, namespace, "", "")), options: Some(options) };
+    let collection = Some(reference(info, namespace, "", ""));
+    if asked.watch {
+        return watch(api, user, WatchRequest { r#ref: collection, options: Some(asked.options) }).await;
+    }
+    let asked = ListRequest { r#ref: collection, options: Some(asked.options) };
     match api.list(request(user, asked)).await {
         Ok(list) => status::json_response(StatusCode::OK, &list_json(info, list.into_inner())),
         Err(refused) => status::respond(&status::from_grpc(&refused)),
     }
+}
+
+/// `GET …/{resource}?watch=true`: the events, one JSON object a line.
+async fn watch(api: &Authorized, user: Option<Arc<UserInfo>>, asked: WatchRequest) -> Response {
+    let events = match api.watch(request(user, asked)).await {
+        Ok(events) => events.into_inner(),
+        Err(refused) => return status::respond(&status::from_grpc(&refused)),
+    };
+    let lines = events
+        .scan(false, |ended, event| {
+            // the stream ends after the first error, as kube-apiserver's does
+            if *ended {
+                return std::future::ready(None);
+            }
+            *ended = event.is_err();
+            std::future::ready(Some(event_line(event)))
+        })
+        .map(Ok::<_, std::convert::Infallible>);
+    let mut response = Response::new(axum::body::Body::from_stream(lines));
+    response
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    response
+}
+
+/// One watch event as kube-apiserver writes it, with its newline.
+pub fn event_line(event: Result<WatchEvent, tonic::Status>) -> bytes::Bytes {
+    let line = match event {
+        Ok(event) => {
+            let object = event.object.map(|o| o.to_json()).unwrap_or_default();
+            json!({"type": event.r#type, "object": object})
+        }
+        Err(error) => {
+            let status = serde_json::to_value(status::from_grpc(&error)).unwrap_or_default();
+            json!({"type": "ERROR", "object": status})
+        }
+    };
+    format!("{line}\n").into()
 }
 
 /// `{Kind}List` as kube-apiserver writes it: the list's kind and version
@@ -126,16 +179,29 @@ mod tests {
 
     #[test]
     fn kubectl_list_queries_become_list_options() {
-        let options = list_options(Some(
+        let asked = query(Some(
             "labelSelector=app%3Dweb%2Ctier%21%3Ddb&fieldSelector=status.phase%3DRunning&limit=500&continue=abc",
         ))
         .expect("parses");
+        let options = &asked.options;
         assert_eq!(options.label_selector, "app=web,tier!=db");
         assert_eq!(options.field_selector, "status.phase=Running");
-        assert_eq!((options.limit, options.r#continue.as_str()), (500, "abc"));
-        assert_eq!(list_options(Some("limit=many")).map_err(|s| s.code), Err(400));
-        assert_eq!(list_options(Some("watch=true")).map_err(|s| s.code), Err(405));
-        assert_eq!(list_options(None).map(|o| o.limit), Ok(0));
+        assert_eq!((options.limit, options.r#continue.as_str(), asked.watch), (500, "abc", false));
+        assert_eq!(query(Some("limit=many")).map_err(|s| s.code), Err(400));
+        assert_eq!(query(None), Ok(Query::default()));
+        let watch = query(Some("watch=true&resourceVersion=42&allowWatchBookmarks=true&timeoutSeconds=30"))
+            .expect("a watch query");
+        assert!(watch.watch && watch.options.allow_bookmarks);
+        assert_eq!((watch.options.resource_version.as_str(), watch.options.timeout_seconds), ("42", 30));
+    }
+
+    #[test]
+    fn an_expired_watch_ends_with_an_error_event_carrying_410() {
+        let expired = crate::ApiError::Expired { requested: 3, oldest: 9 }.into_status();
+        let line: Value = serde_json::from_slice(&event_line(Err(expired))).expect("one JSON line");
+        assert_eq!(line["type"], "ERROR");
+        assert_eq!((line["object"]["kind"].as_str(), line["object"]["code"].as_i64()), (Some("Status"), Some(410)));
+        assert_eq!(line["object"]["reason"], "Expired");
     }
 
     #[test]

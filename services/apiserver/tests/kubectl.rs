@@ -44,13 +44,18 @@ impl Kubectl {
         }
     }
 
-    /// A caller with only a bearer token: an empty kubeconfig, the CA and
-    /// the token as flags.
-    fn with_token(cluster: &TestCluster, token: &str) -> Kubectl {
+    /// No credentials: an empty kubeconfig.
+    fn anonymous(cluster: &TestCluster) -> Kubectl {
         let mut kubectl = Kubectl::admin(cluster);
         let empty = kubectl.dir.path().join("empty-kubeconfig");
         std::fs::write(&empty, "apiVersion: v1\nkind: Config\n").expect("an empty kubeconfig");
         kubectl.kubeconfig = empty;
+        kubectl
+    }
+
+    /// A caller with only a bearer token: the CA and the token as flags.
+    fn with_token(cluster: &TestCluster, token: &str) -> Kubectl {
+        let mut kubectl = Kubectl::anonymous(cluster);
         let ca = capstan_pki::Layout::new(cluster.pki()).ca_cert();
         kubectl.flags = vec![format!("--certificate-authority={}", ca.display()), format!("--token={token}")];
         kubectl
@@ -160,6 +165,9 @@ async fn kubectl_gets_and_lists_objects_as_kubernetes_json() {
     assert_eq!(none, "");
     let by_field = kubectl.ok(&["get", "pods", "-A", "--field-selector", "metadata.name=web", "-o", "name"]).await;
     assert_eq!(by_field, "pod/web\n");
+    // `all` expands to the kinds discovery puts in that category
+    let all = kubectl.ok(&["get", "all", "-n", "shop", "-o", "name"]).await;
+    assert_eq!(all, "pod/web\n");
     let raw = kubectl.ok(&["get", "--raw", "/api/v1/namespaces/shop/pods?limit=1"]).await;
     let raw: serde_json::Value = serde_json::from_str(&raw).expect("raw JSON");
     assert_eq!(raw["kind"], "PodList");
@@ -229,4 +237,14 @@ async fn kubectl_get_watch_prints_a_row_per_change() {
     cluster.client.create(pods, api.into_object()).await.expect("pod api");
     assert_eq!(next_row(&mut rows).await, "pod/api");
     watching.kill().await.expect("kubectl stops");
+}
+
+/// A server without TLS (the loopback default) is read over HTTP/1.1.
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_reads_a_plaintext_server_over_http1() {
+    let cluster = TestCluster::start().await;
+    shop(&cluster).await;
+    let kubectl = Kubectl::anonymous(&cluster);
+    assert!(cluster.url().starts_with("http://"), "{}", cluster.url());
+    assert_eq!(kubectl.ok(&["get", "pods", "-n", "shop", "-o", "name"]).await, "pod/web\n");
 }

@@ -1,7 +1,9 @@
 //! The real kubectl (v1.32, `/usr/bin/kubectl` or `$CAPSTAN_KUBECTL`) against
 //! the REST face of an API server over TLS, with the admin kubeconfig of the
 //! cluster's PKI and a fresh discovery cache per test: discovery, GET and
-//! LIST and watch as kubectl reads them, and its errors in Kubernetes' words.
+//! LIST and watch as kubectl reads them, DELETE as `kubectl delete` sends it
+//! (and waits on a watch until the object is gone), and its errors in
+//! Kubernetes' words.
 //!
 //! kubectl asks for Tables; the face answers plain JSON and kubectl falls
 //! back to printing names and ages, which is what `get` without `-o` checks.
@@ -247,4 +249,28 @@ async fn kubectl_reads_a_plaintext_server_over_http1() {
     let kubectl = Kubectl::anonymous(&cluster);
     assert!(cluster.url().starts_with("http://"), "{}", cluster.url());
     assert_eq!(kubectl.ok(&["get", "pods", "-n", "shop", "-o", "name"]).await, "pod/web\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_delete_returns_once_the_object_is_gone() {
+    let cluster = secured(vec![AuthorizationMode::AlwaysAllow]).await;
+    shop(&cluster).await;
+    let service =
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n";
+    let service = capstan_proto::object::parse_manifests("service.yaml", service).expect("a service").remove(0);
+    let services = ResourceRef { resource: "services".into(), namespace: "shop".into(), ..Default::default() };
+    cluster.client.create(services, service).await.expect("service web");
+    let kubectl = Kubectl::admin(&cluster);
+
+    // kubectl waits (on a watch) until each is gone; --timeout bounds a broken wait
+    assert_eq!(
+        kubectl.ok(&["delete", "service", "web", "-n", "shop", "--timeout=30s"]).await,
+        "service \"web\" deleted\n"
+    );
+    assert_eq!(kubectl.ok(&["delete", "pod", "web", "-n", "shop", "--timeout=30s"]).await, "pod \"web\" deleted\n");
+    let gone = kubectl.fails(&["get", "service,pod", "web", "-n", "shop"]).await;
+    assert!(gone.contains("Error from server (NotFound): services \"web\" not found"), "{gone}");
+    assert!(gone.contains("Error from server (NotFound): pods \"web\" not found"), "{gone}");
+    let missing = kubectl.fails(&["delete", "pod", "web", "-n", "shop"]).await;
+    assert_eq!(missing.trim(), "Error from server (NotFound): pods \"web\" not found");
 }

@@ -15,13 +15,15 @@
 //! - [`path`]: a request path parsed into a [`Route`] (pure, table-tested).
 //! - [`discovery`]: `/version`, `/api`, `/apis` and the resource lists.
 //! - [`objects`]: GET of one object, LIST and WATCH as Kubernetes JSON.
+//! - [`delete`]: DELETE of one object with Kubernetes' `DeleteOptions`.
 //! - [`status`]: errors as `metav1.Status`.
 //!
 //! # Not yet served
-//! Writes (POST, PUT, PATCH, DELETE), Tables, OpenAPI, logs and exec:
+//! Writes other than DELETE (POST, PUT, PATCH), Tables, OpenAPI, logs and exec:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
 
+pub mod delete;
 pub mod discovery;
 pub mod objects;
 pub mod path;
@@ -75,6 +77,17 @@ impl Rest {
         let Some(route) = path::parse(&path) else {
             return status::respond(&status::no_such_path());
         };
+        if let (&Method::DELETE, Route::Object { info, namespace, name, subresource }) = (request.method(), &route) {
+            if subresource.is_empty() {
+                let query = request.uri().query().map(String::from);
+                let Ok(body) = axum::body::to_bytes(request.into_body(), crate::door::MAX_REQUEST_BYTES).await else {
+                    let refused = status::failure(413, "RequestEntityTooLarge", "the request body is too large");
+                    return status::respond(&refused);
+                };
+                return delete::delete(&self.api, user, info, namespace.as_deref(), name, &body, query.as_deref())
+                    .await;
+            }
+        }
         if request.method() != Method::GET {
             return status::respond(&status::method_not_allowed(request.method().as_str(), &path));
         }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 /// The gRPC request the face hands on, carrying the caller as the stack's
 /// authentication layer would have.
-fn request<T>(user: Option<Arc<UserInfo>>, message: T) -> tonic::Request<T> {
+pub(super) fn request<T>(user: Option<Arc<UserInfo>>, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     if let Some(user) = user {
         request.extensions_mut().insert(user);
@@ -27,7 +27,7 @@ fn request<T>(user: Option<Arc<UserInfo>>, message: T) -> tonic::Request<T> {
     request
 }
 
-fn reference(info: &KindInfo, namespace: Option<&str>, name: &str, subresource: &str) -> ResourceRef {
+pub(super) fn reference(info: &KindInfo, namespace: Option<&str>, name: &str, subresource: &str) -> ResourceRef {
     ResourceRef {
         resource: info.resource.into(),
         namespace: namespace.unwrap_or_default().into(),

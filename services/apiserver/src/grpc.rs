@@ -128,6 +128,10 @@ impl ResourceService for ResourceApi {
         let write = Write { dry_run: request.dry_run, admit: &admit };
         let r = reference(request.r#ref)?;
         let target = self.registry.target(&r.resource, &r.namespace, &r.name)?;
+        if r.subresource == "scale" {
+            let scale = self.registry.patch_scale(&target, &request.patch_type, &request.patch, write).await?;
+            return Ok(Response::new(scale.into_object()));
+        }
         let part = Part::parse(&r.subresource)?;
         let patched = self.registry.patch(&target, part, &request.patch_type, &request.patch, write).await?;
         Ok(Response::new(patched))

@@ -16,16 +16,18 @@
 //! - [`discovery`]: `/version`, `/api`, `/apis` and the resource lists.
 //! - [`objects`]: GET of one object, LIST and WATCH as Kubernetes JSON.
 //! - [`delete`]: DELETE of one object with Kubernetes' `DeleteOptions`.
+//! - [`patch`]: PATCH (JSON merge patch) of an object, its status or scale.
 //! - [`status`]: errors as `metav1.Status`.
 //!
 //! # Not yet served
-//! Writes other than DELETE (POST, PUT, PATCH), Tables, OpenAPI, logs and exec:
+//! POST, PUT, strategic merge and JSON patches, Tables, OpenAPI, logs and exec:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
 
 pub mod delete;
 pub mod discovery;
 pub mod objects;
+pub mod patch;
 pub mod path;
 pub mod status;
 
@@ -80,13 +82,24 @@ impl Rest {
         if let (&Method::DELETE, Route::Object { info, namespace, name, subresource }) = (request.method(), &route) {
             if subresource.is_empty() {
                 let query = request.uri().query().map(String::from);
-                let Ok(body) = axum::body::to_bytes(request.into_body(), crate::door::MAX_REQUEST_BYTES).await else {
-                    let refused = status::failure(413, "RequestEntityTooLarge", "the request body is too large");
-                    return status::respond(&refused);
+                let Some(body) = read_body(request).await else {
+                    return status::respond(&too_large());
                 };
                 return delete::delete(&self.api, user, info, namespace.as_deref(), name, &body, query.as_deref())
                     .await;
             }
+        }
+        if let (&Method::PATCH, Route::Object { info, namespace, name, subresource }) = (request.method(), &route) {
+            let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+            if let Some(refused) = patch::unsupported(content_type) {
+                return status::respond(&refused);
+            }
+            let query = request.uri().query().map(String::from);
+            let Some(body) = read_body(request).await else {
+                return status::respond(&too_large());
+            };
+            let target = patch::Patch { info, namespace: namespace.as_deref(), name, subresource };
+            return patch::patch(&self.api, user, target, body.to_vec(), query.as_deref()).await;
         }
         if request.method() != Method::GET {
             return status::respond(&status::method_not_allowed(request.method().as_str(), &path));
@@ -120,6 +133,16 @@ impl Rest {
             None => Err(Unauthenticated),
         }
     }
+}
+
+/// The request's body, up to the gRPC face's limit on a message (3 MiB,
+/// kube-apiserver's); `None` when it is larger or could not be read.
+async fn read_body(request: Request) -> Option<axum::body::Bytes> {
+    axum::body::to_bytes(request.into_body(), crate::door::MAX_REQUEST_BYTES).await.ok()
+}
+
+fn too_large() -> capstan_proto::meta::v1::Status {
+    status::failure(413, "RequestEntityTooLarge", "the request body is larger than 3 MiB")
 }
 
 /// A caller the authenticator refused: answered 401.

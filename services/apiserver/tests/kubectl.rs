@@ -2,7 +2,8 @@
 //! the REST face of an API server over TLS, with the admin kubeconfig of the
 //! cluster's PKI and a fresh discovery cache per test: discovery, GET and
 //! LIST and watch as kubectl reads them, DELETE as `kubectl delete` sends it
-//! (and waits on a watch until the object is gone), the merge patches of
+//! (and waits on a watch until the object is gone), `create` and `replace`
+//! validated by the server alone (no `--validate=false`), the merge patches of
 //! `label`, `annotate`, `patch --type merge` and `scale`, and its errors in
 //! Kubernetes' words.
 //!
@@ -317,4 +318,45 @@ async fn kubectl_label_annotate_patch_and_scale_send_merge_patches() {
         "error: application/strategic-merge-patch+json is not supported by /v1, Kind=Pod: the body of the request \
          was in an unknown format - accepted media types include: application/merge-patch+json"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_create_and_replace_are_validated_by_the_server() {
+    let cluster = secured(vec![AuthorizationMode::AlwaysAllow]).await;
+    shop(&cluster).await;
+    let kubectl = Kubectl::admin(&cluster);
+    let manifest = |name: &str, text: &str| {
+        let path = kubectl.dir.path().join(name);
+        std::fs::write(&path, text).expect("a manifest");
+        path.display().to_string()
+    };
+    let api = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\n\
+        spec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, \
+        spec: {containers: [{name: api, image: 'api:1'}]}}}\n";
+    let file = manifest("api.yaml", api);
+    assert_eq!(kubectl.ok(&["create", "-f", &file]).await, "deployment.apps/api created\n");
+    let again = kubectl.fails(&["create", "-f", &file]).await;
+    // kube-apiserver names the resource with its group (`deployments.apps`); the registry does not yet
+    assert_eq!(
+        again.trim(),
+        format!(
+            "Error from server (AlreadyExists): error when creating \"{file}\": deployments \"api\" already exists"
+        )
+    );
+
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: bad, namespace: shop}\nspec: {containers: [{name: bad, imagee: bad}]}\n";
+    let bad = manifest("bad.yaml", pod);
+    let refused = kubectl.fails(&["create", "-f", &bad]).await;
+    assert_eq!(
+        refused.trim(),
+        format!(
+            "Error from server (BadRequest): error when creating \"{bad}\": Pod in version \"v1\" cannot be handled as a Pod: \
+             strict decoding error: unknown field \"spec.containers[0].imagee\""
+        )
+    );
+
+    let file = manifest("api.yaml", &api.replace("api:1", "api:2"));
+    assert_eq!(kubectl.ok(&["replace", "-f", &file]).await, "deployment.apps/api replaced\n");
+    let path = "jsonpath={.spec.template.spec.containers[0].image}";
+    assert_eq!(kubectl.ok(&["get", "deployment", "api", "-n", "shop", "-o", path]).await, "api:2");
 }

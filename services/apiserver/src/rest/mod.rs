@@ -17,19 +17,25 @@
 //! - [`objects`]: GET of one object, LIST and WATCH as Kubernetes JSON.
 //! - [`delete`]: DELETE of one object with Kubernetes' `DeleteOptions`.
 //! - [`patch`]: PATCH (JSON merge patch) of an object, its status or scale.
+//! - [`write`]: POST (create) and PUT (replace), decoded strictly.
+//! - [`openapi`]: the OpenAPI v3 documents kubectl needs to leave validation
+//!   to the server (no schemas yet).
 //! - [`status`]: errors as `metav1.Status`.
 //!
 //! # Not yet served
-//! POST, PUT, strategic merge and JSON patches, Tables, OpenAPI, logs and exec:
+//! Strategic merge and JSON patches, server-side apply, Tables, OpenAPI
+//! schemas (`kubectl explain`), logs and exec:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
 
 pub mod delete;
 pub mod discovery;
 pub mod objects;
+pub mod openapi;
 pub mod patch;
 pub mod path;
 pub mod status;
+pub mod write;
 
 use crate::authorize::Authorized;
 use axum::extract::Request;
@@ -76,9 +82,40 @@ impl Rest {
         let Ok(user) = self.caller(&request) else {
             return status::respond(&status::unauthorized());
         };
+        if request.method() == Method::GET {
+            if path == "/openapi/v3" {
+                return status::json_response(StatusCode::OK, &openapi::root());
+            }
+            if let Some(group_version) = path.strip_prefix("/openapi/v3/") {
+                return found(openapi::group_version(group_version));
+            }
+        }
         let Some(route) = path::parse(&path) else {
             return status::respond(&status::no_such_path());
         };
+        let writing = match (request.method(), &route) {
+            (&Method::POST, Route::Collection { info, namespace }) => {
+                Some((true, write::Target { info, namespace: namespace.as_deref(), name: "", subresource: "" }))
+            }
+            (&Method::POST, Route::Object { info, namespace, name, subresource }) if subresource == "binding" => {
+                Some((true, write::Target { info, namespace: namespace.as_deref(), name, subresource }))
+            }
+            (&Method::PUT, Route::Object { info, namespace, name, subresource }) => {
+                Some((false, write::Target { info, namespace: namespace.as_deref(), name, subresource }))
+            }
+            _ => None,
+        };
+        if let Some((creating, target)) = writing {
+            let query = request.uri().query().map(String::from);
+            let Some(body) = read_body(request).await else {
+                return status::respond(&too_large());
+            };
+            return if creating {
+                write::create(&self.api, user, target, &body, query.as_deref()).await
+            } else {
+                write::replace(&self.api, user, target, &body, query.as_deref()).await
+            };
+        }
         if let (&Method::DELETE, Route::Object { info, namespace, name, subresource }) = (request.method(), &route) {
             if subresource.is_empty() {
                 let query = request.uri().query().map(String::from);

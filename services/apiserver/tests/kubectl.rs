@@ -360,3 +360,30 @@ async fn kubectl_create_and_replace_are_validated_by_the_server() {
     let path = "jsonpath={.spec.template.spec.containers[0].image}";
     assert_eq!(kubectl.ok(&["get", "deployment", "api", "-n", "shop", "-o", path]).await, "api:2");
 }
+
+/// `kubectl apply` of the README's shop: created, then unchanged (kubectl
+/// finds nothing to patch). A changed manifest needs a strategic merge patch,
+/// which the face does not serve yet.
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_apply_creates_the_shop_and_then_finds_it_unchanged() {
+    let cluster = secured(vec![AuthorizationMode::AlwaysAllow]).await;
+    let kubectl = Kubectl::admin(&cluster);
+    let shop = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shop.yaml");
+    let objects = ["namespace/shop", "deployment.apps/web", "service/web", "pod/debug"];
+    let printed = |verb: &str| objects.iter().map(|o| format!("{o} {verb}\n")).collect::<String>();
+    assert_eq!(kubectl.ok(&["apply", "-f", shop]).await, printed("created"));
+    assert_eq!(kubectl.ok(&["apply", "-f", shop]).await, printed("unchanged"));
+    let applied = kubectl
+        .ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.metadata.annotations.kubectl\\.kubernetes\\.io/last-applied-configuration}",
+        ])
+        .await;
+    let applied: serde_json::Value = serde_json::from_str(&applied).expect("the last applied configuration is JSON");
+    assert_eq!(applied["kind"], "Deployment");
+}

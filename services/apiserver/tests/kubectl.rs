@@ -311,13 +311,12 @@ async fn kubectl_label_annotate_patch_and_scale_send_merge_patches() {
     let replicas = kubectl.ok(&["get", "deployment", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}"]).await;
     assert_eq!(replicas, "5");
 
-    // a strategic merge patch (kubectl patch's default) is not served yet: the 415 in kubectl's words
-    let refused = kubectl.fails(&["patch", "pod", "web", "-n", "shop", "-p", merge]).await;
-    assert_eq!(
-        refused.trim(),
-        "error: application/strategic-merge-patch+json is not supported by /v1, Kind=Pod: the body of the request \
-         was in an unknown format - accepted media types include: application/merge-patch+json"
-    );
+    // kubectl patch's default is a strategic merge patch: served when it touches no list
+    let strategic = r#"{"metadata":{"labels":{"track":"canary"}}}"#;
+    assert_eq!(kubectl.ok(&["patch", "pod", "web", "-n", "shop", "-p", strategic]).await, "pod/web patched\n");
+    let image = r#"{"spec":{"containers":[{"name":"web","image":"web:2"}]}}"#;
+    let refused = kubectl.fails(&["patch", "pod", "web", "-n", "shop", "-p", image]).await;
+    assert!(refused.contains("a strategic merge patch of a list (spec.containers) is not served yet"), "{refused}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -362,10 +361,11 @@ async fn kubectl_create_and_replace_are_validated_by_the_server() {
 }
 
 /// `kubectl apply` of the README's shop: created, then unchanged (kubectl
-/// finds nothing to patch). A changed manifest needs a strategic merge patch,
-/// which the face does not serve yet.
+/// finds nothing to patch), then configured with another replica count (a
+/// strategic merge patch without lists). A manifest whose lists change needs
+/// strategic merge, which the face does not serve yet.
 #[tokio::test(flavor = "multi_thread")]
-async fn kubectl_apply_creates_the_shop_and_then_finds_it_unchanged() {
+async fn kubectl_apply_creates_then_leaves_unchanged_then_configures_the_shop() {
     let cluster = secured(vec![AuthorizationMode::AlwaysAllow]).await;
     let kubectl = Kubectl::admin(&cluster);
     let shop = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shop.yaml");
@@ -373,6 +373,19 @@ async fn kubectl_apply_creates_the_shop_and_then_finds_it_unchanged() {
     let printed = |verb: &str| objects.iter().map(|o| format!("{o} {verb}\n")).collect::<String>();
     assert_eq!(kubectl.ok(&["apply", "-f", shop]).await, printed("created"));
     assert_eq!(kubectl.ok(&["apply", "-f", shop]).await, printed("unchanged"));
+    // a changed replica count is a strategic merge patch without lists
+    let text = std::fs::read_to_string(shop).expect("the shop manifest");
+    assert!(text.contains("replicas: 3"), "examples/shop.yaml sets replicas: 3");
+    let scaled = kubectl.dir.path().join("shop.yaml");
+    std::fs::write(&scaled, text.replace("replicas: 3", "replicas: 5")).expect("the changed manifest");
+    let scaled = scaled.display().to_string();
+    let printed_now = kubectl.ok(&["apply", "-f", &scaled]).await;
+    assert_eq!(
+        printed_now,
+        "namespace/shop unchanged\ndeployment.apps/web configured\nservice/web unchanged\npod/debug unchanged\n"
+    );
+    let replicas = kubectl.ok(&["get", "deployment", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}"]).await;
+    assert_eq!(replicas, "5");
     let applied = kubectl
         .ok(&[
             "get",

@@ -16,14 +16,15 @@
 //! - [`discovery`]: `/version`, `/api`, `/apis` and the resource lists.
 //! - [`objects`]: GET of one object, LIST and WATCH as Kubernetes JSON.
 //! - [`delete`]: DELETE of one object with Kubernetes' `DeleteOptions`.
-//! - [`patch`]: PATCH (JSON merge patch) of an object, its status or scale.
+//! - [`patch`]: PATCH (JSON merge patch, and strategic merge patches that
+//!   touch no list) of an object, its status or scale.
 //! - [`write`]: POST (create) and PUT (replace), decoded strictly.
 //! - [`openapi`]: the OpenAPI v3 documents kubectl needs to leave validation
 //!   to the server (no schemas yet).
 //! - [`status`]: errors as `metav1.Status`.
 //!
 //! # Not yet served
-//! Strategic merge and JSON patches, server-side apply, Tables, OpenAPI
+//! Strategic merge patches of lists, JSON patches, server-side apply, Tables, OpenAPI
 //! schemas (`kubectl explain`), logs and exec:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
@@ -128,13 +129,17 @@ impl Rest {
         }
         if let (&Method::PATCH, Route::Object { info, namespace, name, subresource }) = (request.method(), &route) {
             let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-            if let Some(refused) = patch::unsupported(content_type) {
-                return status::respond(&refused);
-            }
+            let media_type = match patch::media_type(content_type) {
+                Ok(media_type) => media_type,
+                Err(refused) => return status::respond(&refused),
+            };
             let query = request.uri().query().map(String::from);
             let Some(body) = read_body(request).await else {
                 return status::respond(&too_large());
             };
+            if let Err(refused) = patch::servable_as_merge_patch(media_type, &body) {
+                return status::respond(&refused);
+            }
             let target = patch::Patch { info, namespace: namespace.as_deref(), name, subresource };
             return patch::patch(&self.api, user, target, body.to_vec(), query.as_deref()).await;
         }

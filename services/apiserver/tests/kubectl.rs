@@ -311,12 +311,28 @@ async fn kubectl_label_annotate_patch_and_scale_send_merge_patches() {
     let replicas = kubectl.ok(&["get", "deployment", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}"]).await;
     assert_eq!(replicas, "5");
 
-    // kubectl patch's default is a strategic merge patch: served when it touches no list
+    // the three-way merge: a container removed from the manifest leaves the live object
+    let two = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\n\
+        spec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [\
+        {name: api, image: 'api:1', ports: [{containerPort: 80}]}, {name: sidecar, image: 'side:1'}]}}}\n";
+    let api = kubectl.dir.path().join("api.yaml");
+    std::fs::write(&api, two).expect("the manifest");
+    let api = api.display().to_string();
+    assert_eq!(kubectl.ok(&["apply", "-f", &api]).await, "deployment.apps/api created\n");
+    let one = two.replace(", {name: sidecar, image: 'side:1'}", "").replace("api:1", "api:2");
+    std::fs::write(&api, one).expect("the changed manifest");
+    assert_eq!(kubectl.ok(&["apply", "-f", &api]).await, "deployment.apps/api configured\n");
+    let path = "jsonpath={range .spec.template.spec.containers[*]}{.name}={.image} {.ports[0].containerPort}{end}";
+    assert_eq!(kubectl.ok(&["get", "deployment", "api", "-n", "shop", "-o", path]).await, "api=api:2 80");
+
+    // kubectl patch's default is a strategic merge patch: lists merge by key
     let strategic = r#"{"metadata":{"labels":{"track":"canary"}}}"#;
     assert_eq!(kubectl.ok(&["patch", "pod", "web", "-n", "shop", "-p", strategic]).await, "pod/web patched\n");
-    let image = r#"{"spec":{"containers":[{"name":"web","image":"web:2"}]}}"#;
-    let refused = kubectl.fails(&["patch", "pod", "web", "-n", "shop", "-p", image]).await;
-    assert!(refused.contains("a strategic merge patch of a list (spec.containers) is not served yet"), "{refused}");
+    // testkit's pod runs one container, `app`
+    let image = r#"{"spec":{"containers":[{"name":"app","image":"web:2"}]}}"#;
+    assert_eq!(kubectl.ok(&["patch", "pod", "web", "-n", "shop", "-p", image]).await, "pod/web patched\n");
+    let images = kubectl.ok(&["get", "pod", "web", "-n", "shop", "-o", "jsonpath={.spec.containers[*].image}"]).await;
+    assert_eq!(images, "web:2", "the container merged by name, not replaced");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -362,8 +378,8 @@ async fn kubectl_create_and_replace_are_validated_by_the_server() {
 
 /// `kubectl apply` of the README's shop: created, then unchanged (kubectl
 /// finds nothing to patch), then configured with another replica count (a
-/// strategic merge patch without lists). A manifest whose lists change needs
-/// strategic merge, which the face does not serve yet.
+/// strategic merge patch without lists), and a removed container leaves the
+/// live object (a strategic merge patch of a list, merged by name).
 #[tokio::test(flavor = "multi_thread")]
 async fn kubectl_apply_creates_then_leaves_unchanged_then_configures_the_shop() {
     let cluster = secured(vec![AuthorizationMode::AlwaysAllow]).await;
@@ -386,6 +402,20 @@ async fn kubectl_apply_creates_then_leaves_unchanged_then_configures_the_shop() 
     );
     let replicas = kubectl.ok(&["get", "deployment", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}"]).await;
     assert_eq!(replicas, "5");
+
+    // the three-way merge: a container removed from the manifest leaves the live object
+    let two = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\n\
+        spec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [\
+        {name: api, image: 'api:1', ports: [{containerPort: 80}]}, {name: sidecar, image: 'side:1'}]}}}\n";
+    let api = kubectl.dir.path().join("api.yaml");
+    std::fs::write(&api, two).expect("the manifest");
+    let api = api.display().to_string();
+    assert_eq!(kubectl.ok(&["apply", "-f", &api]).await, "deployment.apps/api created\n");
+    let one = two.replace(", {name: sidecar, image: 'side:1'}", "").replace("api:1", "api:2");
+    std::fs::write(&api, one).expect("the changed manifest");
+    assert_eq!(kubectl.ok(&["apply", "-f", &api]).await, "deployment.apps/api configured\n");
+    let path = "jsonpath={range .spec.template.spec.containers[*]}{.name}={.image} {.ports[0].containerPort}{end}";
+    assert_eq!(kubectl.ok(&["get", "deployment", "api", "-n", "shop", "-o", path]).await, "api=api:2 80");
     let applied = kubectl
         .ok(&[
             "get",

@@ -16,15 +16,16 @@
 //! - [`discovery`]: `/version`, `/api`, `/apis` and the resource lists.
 //! - [`objects`]: GET of one object, LIST and WATCH as Kubernetes JSON.
 //! - [`delete`]: DELETE of one object with Kubernetes' `DeleteOptions`.
-//! - [`patch`]: PATCH (JSON merge patch, and strategic merge patches that
-//!   touch no list) of an object, its status or scale.
+//! - [`patch`]: PATCH (JSON merge and strategic merge patches) of an
+//!   object, its status or scale; [`strategic`] turns a strategic merge patch
+//!   into the merge patch it amounts to.
 //! - [`write`]: POST (create) and PUT (replace), decoded strictly.
 //! - [`openapi`]: the OpenAPI v3 documents kubectl needs to leave validation
 //!   to the server (no schemas yet).
 //! - [`status`]: errors as `metav1.Status`.
 //!
 //! # Not yet served
-//! Strategic merge patches of lists, JSON patches, server-side apply, Tables, OpenAPI
+//! JSON patches, server-side apply, Tables, OpenAPI
 //! schemas (`kubectl explain`), logs and exec:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
@@ -36,6 +37,7 @@ pub mod openapi;
 pub mod patch;
 pub mod path;
 pub mod status;
+pub mod strategic;
 pub mod write;
 
 use crate::authorize::Authorized;
@@ -137,11 +139,12 @@ impl Rest {
             let Some(body) = read_body(request).await else {
                 return status::respond(&too_large());
             };
-            if let Err(refused) = patch::servable_as_merge_patch(media_type, &body) {
-                return status::respond(&refused);
-            }
+            let strategic = match patch::strategic_with_lists(media_type, &body) {
+                Ok(strategic) => strategic,
+                Err(refused) => return status::respond(&refused),
+            };
             let target = patch::Patch { info, namespace: namespace.as_deref(), name, subresource };
-            return patch::patch(&self.api, user, target, body.to_vec(), query.as_deref()).await;
+            return patch::patch(&self.api, user, target, body.to_vec(), strategic, query.as_deref()).await;
         }
         if request.method() != Method::GET {
             return status::respond(&status::method_not_allowed(request.method().as_str(), &path));

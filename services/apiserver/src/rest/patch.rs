@@ -6,19 +6,21 @@
 //! A strategic merge patch that touches no list and carries no `$` directive
 //! means exactly what the same JSON means as a merge patch (maps merge, `null`
 //! deletes, scalars replace), so it is served as one: `kubectl apply` of a
-//! changed replica count or label, `kubectl patch` of a map. One that changes
-//! a list (merged by key in Kubernetes) is refused, naming the list, until
-//! strategic merge is served; JSON patches are refused with 415 in
+//! changed replica count or label, `kubectl patch` of a map. One that touches
+//! a list is turned into a merge patch against the object as it stands
+//! ([`strategic`](super::strategic)), with that object's resourceVersion as a
+//! precondition, tried again if the object changed meanwhile; reading the
+//! object is authorized as a `get`. JSON patches are refused with 415 in
 //! kube-apiserver's words.
 
 use super::objects::{reference, request};
-use super::status;
+use super::{status, strategic};
 use crate::authorize::Authorized;
 use axum::http::StatusCode;
 use axum::response::Response;
 use capstan_auth::UserInfo;
 use capstan_proto::api::v1::resource_service_server::ResourceService;
-use capstan_proto::api::v1::PatchRequest;
+use capstan_proto::api::v1::{GetRequest, PatchRequest};
 use capstan_proto::meta::v1::Status;
 use capstan_proto::{KindInfo, ObjectExt};
 use std::sync::Arc;
@@ -65,25 +67,16 @@ pub fn first_list(patch: &serde_json::Value, at: &str) -> Option<String> {
     }
 }
 
-/// `Ok` when a body of `media_type` can be applied as a JSON merge patch;
-/// else the 400 (not JSON) or 415 (a strategic merge of a list).
-pub fn servable_as_merge_patch(media_type: &str, body: &[u8]) -> Result<(), Box<Status>> {
+/// The strategic merge patch in `body` when it must be turned into a merge
+/// patch against the current object (it touches a list or carries a
+/// directive); `None` when the body applies as a JSON merge patch as it is.
+pub fn strategic_with_lists(media_type: &str, body: &[u8]) -> Result<Option<serde_json::Value>, Box<Status>> {
     if media_type != STRATEGIC_MERGE_PATCH {
-        return Ok(());
+        return Ok(None);
     }
     let patch: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Box::new(status::failure(400, "BadRequest", format!("the patch is not valid JSON: {e}"))))?;
-    match first_list(&patch, "") {
-        None => Ok(()),
-        Some(path) => Err(Box::new(status::failure(
-            415,
-            "UnsupportedMediaType",
-            format!(
-                "a strategic merge patch of a list ({path}) is not served yet: send a JSON merge patch \
-                 ({MERGE_PATCH}, `kubectl patch --type merge`) that gives the whole list"
-            ),
-        ))),
-    }
+    Ok(first_list(&patch, "").is_some().then_some(patch))
 }
 
 /// What the patch of `info`'s `name` is.
@@ -94,27 +87,59 @@ pub struct Patch<'a> {
     pub subresource: &'a str,
 }
 
-/// `PATCH …/{resource}/{name}[/status|/scale]` with a merge patch body.
+/// How often a strategic merge patch is tried again when the object changed
+/// between reading it and writing the merge patch made from it.
+const STRATEGIC_ATTEMPTS: usize = 3;
+
+/// `PATCH …/{resource}/{name}[/status|/scale]`: `body` as a merge patch, or
+/// `strategic` (a strategic merge patch touching lists) turned into one
+/// against the object as it stands, written only if it still stands so.
 pub async fn patch(
     api: &Authorized,
     user: Option<Arc<UserInfo>>,
     target: Patch<'_>,
     body: Vec<u8>,
+    strategic: Option<serde_json::Value>,
     query: Option<&str>,
 ) -> Response {
     let dry_run =
         form_urlencoded::parse(query.unwrap_or_default().as_bytes()).any(|(k, v)| k == "dryRun" && v == "All");
-    let asked = PatchRequest {
-        r#ref: Some(reference(target.info, target.namespace, target.name, target.subresource)),
-        // a strategic merge patch gets here only when it means the same as a merge patch
+    let reference = reference(target.info, target.namespace, target.name, target.subresource);
+    let asked = |patch: Vec<u8>| PatchRequest {
+        r#ref: Some(reference.clone()),
         patch_type: MERGE_PATCH.into(),
-        patch: body,
+        patch,
         dry_run,
     };
-    match api.patch(request(user, asked)).await {
-        Ok(object) => status::json_response(StatusCode::OK, &object.into_inner().to_json()),
-        Err(refused) => status::respond(&status::from_grpc(&refused)),
+    let Some(strategic) = strategic else {
+        return match api.patch(request(user, asked(body))).await {
+            Ok(object) => status::json_response(StatusCode::OK, &object.into_inner().to_json()),
+            Err(refused) => status::respond(&status::from_grpc(&refused)),
+        };
+    };
+    let mut last = None;
+    for _ in 0..STRATEGIC_ATTEMPTS {
+        let read = GetRequest { r#ref: Some(reference.clone()) };
+        let current = match api.get(request(user.clone(), read)).await {
+            Ok(current) => current.into_inner(),
+            Err(refused) => return status::respond(&status::from_grpc(&refused)),
+        };
+        let mut merge = strategic::to_merge_patch(&current.to_json(), &strategic);
+        // the merge patch holds whole lists read from `current`: it may only replace that version
+        if let Some(map) = merge.as_object_mut() {
+            let meta = map.entry("metadata").or_insert_with(|| serde_json::json!({}));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.insert("resourceVersion".into(), current.meta().resource_version.clone().into());
+            }
+        }
+        match api.patch(request(user.clone(), asked(merge.to_string().into_bytes()))).await {
+            Ok(object) => return status::json_response(StatusCode::OK, &object.into_inner().to_json()),
+            Err(refused) if refused.code() == tonic::Code::Aborted => last = Some(refused),
+            Err(refused) => return status::respond(&status::from_grpc(&refused)),
+        }
     }
+    let refused = last.unwrap_or_else(|| tonic::Status::aborted("the object kept changing"));
+    status::respond(&status::from_grpc(&refused))
 }
 
 #[cfg(test)]
@@ -133,19 +158,18 @@ mod tests {
     }
 
     #[test]
-    fn a_strategic_merge_patch_without_lists_is_a_merge_patch() {
+    fn only_a_strategic_merge_patch_with_lists_needs_the_current_object() {
         let replicas = br#"{"metadata":{"annotations":{"a":"b"},"labels":{"gone":null}},"spec":{"replicas":5}}"#;
-        assert_eq!(servable_as_merge_patch(STRATEGIC_MERGE_PATCH, replicas), Ok(()));
+        assert_eq!(strategic_with_lists(STRATEGIC_MERGE_PATCH, replicas), Ok(None));
         let image = br#"{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"web"}],
             "containers":[{"image":"web:2","name":"web"}]}}}}"#;
-        let refused = servable_as_merge_patch(STRATEGIC_MERGE_PATCH, image).expect_err("a list");
-        assert_eq!(refused.code, 415);
-        assert!(refused.message.contains("(spec.template.spec.$setElementOrder/containers)"), "{}", refused.message);
+        assert!(strategic_with_lists(STRATEGIC_MERGE_PATCH, image).expect("JSON").is_some());
         assert_eq!(
-            servable_as_merge_patch(MERGE_PATCH, br#"{"spec":{"ports":[]}}"#),
-            Ok(()),
-            "a merge patch may set a list"
+            strategic_with_lists(MERGE_PATCH, br#"{"spec":{"ports":[]}}"#),
+            Ok(None),
+            "a merge patch sets lists whole"
         );
+        assert_eq!(strategic_with_lists(STRATEGIC_MERGE_PATCH, b"{").map_err(|s| s.code), Err(400));
         assert_eq!(first_list(&serde_json::json!({"a": {"b": [1]}}), ""), Some("a.b".to_string()));
     }
 }

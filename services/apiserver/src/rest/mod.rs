@@ -96,69 +96,60 @@ impl Rest {
         let Some(route) = path::parse(&path) else {
             return status::respond(&status::no_such_path());
         };
-        let writing = match (request.method(), &route) {
+        if request.method() == Method::GET {
+            // no reference to the request crosses an await: its body is not Sync
+            let (query, authority) = (request.uri().query().map(String::from), authority(&request));
+            return self.read(route, query.as_deref(), &authority, user).await;
+        }
+        let method = request.method().clone();
+        let query = request.uri().query().map(String::from);
+        let query = query.as_deref();
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
+        let Some(body) = read_body(request).await else {
+            return status::respond(&status::failure(
+                413,
+                "RequestEntityTooLarge",
+                "the request body is larger than 3 MiB",
+            ));
+        };
+        let api = &self.api;
+        match (&method, route) {
             (&Method::POST, Route::Collection { info, namespace }) => {
-                Some((true, write::Target { info, namespace: namespace.as_deref(), name: "", subresource: "" }))
+                let target = write::Target { info, namespace: namespace.as_deref(), name: "", subresource: "" };
+                write::create(api, user, target, &body, query).await
             }
             (&Method::POST, Route::Object { info, namespace, name, subresource }) if subresource == "binding" => {
-                Some((true, write::Target { info, namespace: namespace.as_deref(), name, subresource }))
+                let target =
+                    write::Target { info, namespace: namespace.as_deref(), name: &name, subresource: &subresource };
+                write::create(api, user, target, &body, query).await
             }
             (&Method::PUT, Route::Object { info, namespace, name, subresource }) => {
-                Some((false, write::Target { info, namespace: namespace.as_deref(), name, subresource }))
+                let target =
+                    write::Target { info, namespace: namespace.as_deref(), name: &name, subresource: &subresource };
+                write::replace(api, user, target, &body, query).await
             }
-            _ => None,
-        };
-        if let Some((creating, target)) = writing {
-            let query = request.uri().query().map(String::from);
-            let Some(body) = read_body(request).await else {
-                return status::respond(&too_large());
-            };
-            return if creating {
-                write::create(&self.api, user, target, &body, query.as_deref()).await
-            } else {
-                write::replace(&self.api, user, target, &body, query.as_deref()).await
-            };
-        }
-        if let (&Method::DELETE, Route::Object { info, namespace, name, subresource }) = (request.method(), &route) {
-            if subresource.is_empty() {
-                let query = request.uri().query().map(String::from);
-                let Some(body) = read_body(request).await else {
-                    return status::respond(&too_large());
-                };
-                return delete::delete(&self.api, user, info, namespace.as_deref(), name, &body, query.as_deref())
-                    .await;
+            (&Method::DELETE, Route::Object { info, namespace, name, subresource }) if subresource.is_empty() => {
+                delete::delete(api, user, info, namespace.as_deref(), &name, &body, query).await
             }
+            (&Method::PATCH, Route::Object { info, namespace, name, subresource }) => {
+                let target =
+                    patch::Patch { info, namespace: namespace.as_deref(), name: &name, subresource: &subresource };
+                patch::serve(api, user, target, content_type.as_deref(), &body, query).await
+            }
+            (method, _) => status::respond(&status::method_not_allowed(method.as_str(), &path)),
         }
-        if let (&Method::PATCH, Route::Object { info, namespace, name, subresource }) = (request.method(), &route) {
-            let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-            let media_type = match patch::media_type(content_type) {
-                Ok(media_type) => media_type,
-                Err(refused) => return status::respond(&refused),
-            };
-            let query = request.uri().query().map(String::from);
-            let Some(body) = read_body(request).await else {
-                return status::respond(&too_large());
-            };
-            let strategic = match patch::strategic_with_lists(media_type, &body) {
-                Ok(strategic) => strategic,
-                Err(refused) => return status::respond(&refused),
-            };
-            let target = patch::Patch { info, namespace: namespace.as_deref(), name, subresource };
-            return patch::patch(&self.api, user, target, body.to_vec(), strategic, query.as_deref()).await;
-        }
-        if request.method() != Method::GET {
-            return status::respond(&status::method_not_allowed(request.method().as_str(), &path));
-        }
+    }
+
+    /// GET: discovery, one object, or a collection (a list or a watch).
+    async fn read(&self, route: Route, query: Option<&str>, authority: &str, user: Option<Arc<UserInfo>>) -> Response {
         match route {
             Route::Version => status::json_response(StatusCode::OK, &discovery::version()),
-            Route::CoreVersions => {
-                status::json_response(StatusCode::OK, &discovery::core_versions(&authority(&request)))
-            }
+            Route::CoreVersions => status::json_response(StatusCode::OK, &discovery::core_versions(authority)),
             Route::Groups => status::json_response(StatusCode::OK, &discovery::groups()),
             Route::Group(name) => found(discovery::api_group(&name)),
             Route::Resources { group_version } => found(discovery::resources(&group_version)),
             Route::Collection { info, namespace } => {
-                objects::list(&self.api, user, info, namespace.as_deref(), request.uri().query()).await
+                objects::list(&self.api, user, info, namespace.as_deref(), query).await
             }
             Route::Object { info, namespace, name, subresource } => {
                 objects::get(&self.api, user, info, namespace.as_deref(), &name, &subresource).await
@@ -184,10 +175,6 @@ impl Rest {
 /// kube-apiserver's); `None` when it is larger or could not be read.
 async fn read_body(request: Request) -> Option<axum::body::Bytes> {
     axum::body::to_bytes(request.into_body(), crate::door::MAX_REQUEST_BYTES).await.ok()
-}
-
-fn too_large() -> capstan_proto::meta::v1::Status {
-    status::failure(413, "RequestEntityTooLarge", "the request body is larger than 3 MiB")
 }
 
 /// A caller the authenticator refused: answered 401.

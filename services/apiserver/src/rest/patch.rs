@@ -87,6 +87,23 @@ pub struct Patch<'a> {
     pub subresource: &'a str,
 }
 
+/// `PATCH` with a body of `content_type`: a JSON merge patch, or a strategic
+/// merge patch (applied as the merge patch it amounts to); anything else 415.
+pub async fn serve(
+    api: &Authorized,
+    user: Option<Arc<UserInfo>>,
+    target: Patch<'_>,
+    content_type: Option<&str>,
+    body: &[u8],
+    query: Option<&str>,
+) -> Response {
+    let strategic = match media_type(content_type).and_then(|t| strategic_with_lists(t, body)) {
+        Ok(strategic) => strategic,
+        Err(refused) => return status::respond(&refused),
+    };
+    patch(api, user, target, body.to_vec(), strategic, query).await
+}
+
 /// How often a strategic merge patch is tried again when the object changed
 /// between reading it and writing the merge patch made from it.
 const STRATEGIC_ATTEMPTS: usize = 3;
@@ -94,7 +111,7 @@ const STRATEGIC_ATTEMPTS: usize = 3;
 /// `PATCH …/{resource}/{name}[/status|/scale]`: `body` as a merge patch, or
 /// `strategic` (a strategic merge patch touching lists) turned into one
 /// against the object as it stands, written only if it still stands so.
-pub async fn patch(
+async fn patch(
     api: &Authorized,
     user: Option<Arc<UserInfo>>,
     target: Patch<'_>,

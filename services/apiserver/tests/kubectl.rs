@@ -430,3 +430,20 @@ async fn kubectl_apply_creates_then_leaves_unchanged_then_configures_the_shop() 
     let applied: serde_json::Value = serde_json::from_str(&applied).expect("the last applied configuration is JSON");
     assert_eq!(applied["kind"], "Deployment");
 }
+
+/// The same face over etcd: the REST face never touches the store, so one
+/// round of apply, get, watch-backed delete shows the store is not its concern.
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_applies_gets_and_deletes_on_etcd_too() {
+    let Some(cluster) = TestCluster::start_behind(Backend::Etcd, Door::Secured, |_| {}).await else {
+        return; // etcd is missing outside CI: the harness said so
+    };
+    let kubectl = Kubectl::admin(&cluster);
+    let shop = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/shop.yaml");
+    assert!(kubectl.ok(&["apply", "-f", shop]).await.contains("deployment.apps/web created"));
+    assert_eq!(kubectl.ok(&["get", "deployments", "-n", "shop", "-o", "name"]).await, "deployment.apps/web\n");
+    assert_eq!(
+        kubectl.ok(&["delete", "service", "web", "-n", "shop", "--timeout=30s"]).await,
+        "service \"web\" deleted\n"
+    );
+}

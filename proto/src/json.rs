@@ -16,6 +16,46 @@ pub fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
 }
 
+thread_local! {
+    /// Set while [`sparse`] runs: zero values are left out even where
+    /// Kubernetes writes them.
+    static SPARSE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the fields Kubernetes always writes left out when zero, so
+/// that a typed manifest serializes to what its author wrote (plus nothing
+/// zero). A client-side merge patch built from a manifest needs this: a
+/// `targetPort: 0` the author never wrote would overwrite the server's default.
+pub fn sparse<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SPARSE.with(|s| s.set(self.0));
+        }
+    }
+    let _reset = Reset(SPARSE.with(|s| s.replace(true)));
+    f()
+}
+
+/// For the fields Kubernetes always writes: left out only inside [`sparse`].
+pub fn is_default_when_sparse<T: Default + PartialEq>(value: &T) -> bool {
+    SPARSE.with(|s| s.get()) && is_default(value)
+}
+
+/// Writes an unset message as its zero value, for the fields Kubernetes
+/// writes even when empty (`"resources": {}`, `"lastState": {}`); see
+/// `always-written.txt`.
+pub fn default_if_none<T, S>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error>
+where
+    T: Serialize + Default,
+    S: Serializer,
+{
+    match value {
+        Some(v) => v.serialize(s),
+        None => T::default().serialize(s),
+    }
+}
+
 /// A `null` in a manifest means "not set", as it does for Kubernetes.
 pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
@@ -53,7 +93,8 @@ impl<'de> Deserialize<'de> for MicroTime {
 
 impl Serialize for Quantity {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.string)
+        // Kubernetes writes a zero quantity as "0", never as ""
+        s.serialize_str(if self.string.is_empty() { "0" } else { &self.string })
     }
 }
 

@@ -21,6 +21,21 @@ pub struct KindInfo {
     pub api_version: &'static str,
     pub namespaced: bool,
     pub subresources: &'static [&'static str],
+    /// the groups of resources kubectl expands (`all` in `kubectl get all`),
+    /// as Kubernetes' discovery names them
+    pub categories: &'static [&'static str],
+}
+
+/// The verbs every stored kind serves, as discovery lists them.
+pub const VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+
+/// The verbs of a subresource (`pods/status`, `deployments/scale`), as
+/// Kubernetes' discovery lists them.
+pub fn subresource_verbs(subresource: &str) -> &'static [&'static str] {
+    match subresource {
+        "binding" => &["create"],
+        _ => &["get", "patch", "update"],
+    }
 }
 
 impl KindInfo {
@@ -57,6 +72,7 @@ pub const POD: KindInfo = KindInfo {
     api_version: "v1",
     namespaced: true,
     subresources: &["status", "binding"],
+    categories: &["all"],
 };
 pub const NAMESPACE: KindInfo = KindInfo {
     kind: "Namespace",
@@ -66,6 +82,7 @@ pub const NAMESPACE: KindInfo = KindInfo {
     api_version: "v1",
     namespaced: false,
     subresources: &["status"],
+    categories: &[],
 };
 pub const NODE: KindInfo = KindInfo {
     kind: "Node",
@@ -75,6 +92,7 @@ pub const NODE: KindInfo = KindInfo {
     api_version: "v1",
     namespaced: false,
     subresources: &["status"],
+    categories: &[],
 };
 pub const SERVICE: KindInfo = KindInfo {
     kind: "Service",
@@ -84,6 +102,7 @@ pub const SERVICE: KindInfo = KindInfo {
     api_version: "v1",
     namespaced: true,
     subresources: &["status"],
+    categories: &["all"],
 };
 pub const ENDPOINTS: KindInfo = KindInfo {
     kind: "Endpoints",
@@ -93,6 +112,7 @@ pub const ENDPOINTS: KindInfo = KindInfo {
     api_version: "v1",
     namespaced: true,
     subresources: &[],
+    categories: &[],
 };
 pub const EVENT: KindInfo = KindInfo {
     kind: "Event",
@@ -102,6 +122,7 @@ pub const EVENT: KindInfo = KindInfo {
     api_version: "v1",
     namespaced: true,
     subresources: &[],
+    categories: &[],
 };
 pub const REPLICA_SET: KindInfo = KindInfo {
     kind: "ReplicaSet",
@@ -111,6 +132,7 @@ pub const REPLICA_SET: KindInfo = KindInfo {
     api_version: "apps/v1",
     namespaced: true,
     subresources: &["status", "scale"],
+    categories: &["all"],
 };
 pub const DEPLOYMENT: KindInfo = KindInfo {
     kind: "Deployment",
@@ -120,6 +142,7 @@ pub const DEPLOYMENT: KindInfo = KindInfo {
     api_version: "apps/v1",
     namespaced: true,
     subresources: &["status", "scale"],
+    categories: &["all"],
 };
 pub const LEASE: KindInfo = KindInfo {
     kind: "Lease",
@@ -129,6 +152,7 @@ pub const LEASE: KindInfo = KindInfo {
     api_version: "coordination.k8s.io/v1",
     namespaced: true,
     subresources: &[],
+    categories: &[],
 };
 pub const HORIZONTAL_POD_AUTOSCALER: KindInfo = KindInfo {
     kind: "HorizontalPodAutoscaler",
@@ -138,6 +162,7 @@ pub const HORIZONTAL_POD_AUTOSCALER: KindInfo = KindInfo {
     api_version: "autoscaling/v2",
     namespaced: true,
     subresources: &["status"],
+    categories: &["all"],
 };
 pub const ROLE: KindInfo = KindInfo {
     kind: "Role",
@@ -147,6 +172,7 @@ pub const ROLE: KindInfo = KindInfo {
     api_version: "rbac.authorization.k8s.io/v1",
     namespaced: true,
     subresources: &[],
+    categories: &[],
 };
 pub const CLUSTER_ROLE: KindInfo = KindInfo {
     kind: "ClusterRole",
@@ -156,6 +182,7 @@ pub const CLUSTER_ROLE: KindInfo = KindInfo {
     api_version: "rbac.authorization.k8s.io/v1",
     namespaced: false,
     subresources: &[],
+    categories: &[],
 };
 pub const ROLE_BINDING: KindInfo = KindInfo {
     kind: "RoleBinding",
@@ -165,6 +192,7 @@ pub const ROLE_BINDING: KindInfo = KindInfo {
     api_version: "rbac.authorization.k8s.io/v1",
     namespaced: true,
     subresources: &[],
+    categories: &[],
 };
 pub const CLUSTER_ROLE_BINDING: KindInfo = KindInfo {
     kind: "ClusterRoleBinding",
@@ -174,6 +202,7 @@ pub const CLUSTER_ROLE_BINDING: KindInfo = KindInfo {
     api_version: "rbac.authorization.k8s.io/v1",
     namespaced: false,
     subresources: &[],
+    categories: &[],
 };
 /// Subresource bodies: they travel in `Object` but are not stored.
 pub const SCALE: KindInfo = KindInfo {
@@ -184,6 +213,7 @@ pub const SCALE: KindInfo = KindInfo {
     api_version: "autoscaling/v1",
     namespaced: true,
     subresources: &[],
+    categories: &[],
 };
 pub const BINDING: KindInfo = KindInfo {
     kind: "Binding",
@@ -193,6 +223,7 @@ pub const BINDING: KindInfo = KindInfo {
     api_version: "v1",
     namespaced: true,
     subresources: &[],
+    categories: &[],
 };
 
 /// Every stored kind, in the order `api-resources` lists them.

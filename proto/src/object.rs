@@ -31,8 +31,14 @@ pub trait ObjectExt {
     fn info(&self) -> Option<&'static KindInfo>;
     fn meta(&self) -> &ObjectMeta;
     fn meta_mut(&mut self) -> Option<&mut ObjectMeta>;
-    /// The Kubernetes JSON form, with apiVersion and kind filled in.
+    /// The Kubernetes JSON form, with apiVersion and kind filled in: fields
+    /// Kubernetes writes even when zero are written (see `always-written.txt`).
     fn to_json(&self) -> serde_json::Value;
+    /// Only the fields that are set, as the author of a manifest wrote them;
+    /// for merge patches built on the client from a typed manifest.
+    fn to_sparse_json(&self) -> serde_json::Value {
+        crate::json::sparse(|| self.to_json())
+    }
     /// The kind's own protobuf bytes, as the store keeps them.
     fn encode_body(&self) -> Vec<u8>;
     /// "namespace/name", or "name" for cluster-scoped kinds.

@@ -113,6 +113,9 @@ struct Event {
     record: AuditRecord,
     code: tonic::Code,
     message: String,
+    /// a plain HTTP request (the REST face): its method, and the status it
+    /// was answered with, which the event reports instead of `code`'s
+    http: Option<(http::Method, Option<http::StatusCode>)>,
 }
 
 /// The HTTP status a Kubernetes client would have seen for `code`.
@@ -139,7 +142,10 @@ impl Event {
         let learnt = &self.record.0;
         let object = learnt.object.get();
         // a call refused before the hook ran: the method names the verb
-        let method = self.request_uri.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
+        let method = match &self.http {
+            Some((method, _)) => rest_verb(method).to_string(),
+            None => self.request_uri.rsplit('/').next().unwrap_or_default().to_ascii_lowercase(),
+        };
         let verb = object.map(|(a, _)| a.verb.as_str().to_string()).unwrap_or(method);
         let anonymous;
         let user = match learnt.user.get() {
@@ -150,9 +156,12 @@ impl Event {
             }
         };
         let user = user_json(user);
-        let code = http_code(self.code, &verb);
+        let (code, failed) = match &self.http {
+            Some((_, Some(status))) => (status.as_u16(), !status.is_success()),
+            _ => (http_code(self.code, &verb), self.code != tonic::Code::Ok),
+        };
         let mut status = serde_json::json!({ "metadata": {}, "code": code });
-        if self.code != tonic::Code::Ok {
+        if failed {
             status["status"] = "Failure".into();
             status["message"] = self.message.clone().into();
         }
@@ -191,6 +200,17 @@ impl Event {
             event["objectRef"] = object_ref;
         }
         event
+    }
+}
+
+/// The Kubernetes verb of a REST request refused before it was authorized.
+fn rest_verb(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::POST => "create",
+        http::Method::PUT => "update",
+        http::Method::PATCH => "patch",
+        http::Method::DELETE => "delete",
+        _ => "get",
     }
 }
 
@@ -323,12 +343,29 @@ struct Pending {
 }
 
 impl Pending {
+    /// A plain HTTP request's answer: its status is the event's code.
+    fn finish_http(mut self, status: http::StatusCode) {
+        if let Some((_, answered)) = &mut self.event.http {
+            *answered = Some(status);
+        }
+        let message = status.canonical_reason().unwrap_or_default().to_string();
+        self.finish(tonic::Code::Ok, message);
+    }
+
     fn finish(mut self, code: tonic::Code, message: String) {
         self.event.code = code;
         self.event.message = message;
         self.event.finished = Utc::now();
         self.log.send(self.event);
     }
+}
+
+/// Whether a request is a gRPC call (else plain HTTP: the REST face).
+fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
 fn remote_ip(extensions: &http::Extensions) -> Option<IpAddr> {
@@ -362,6 +399,7 @@ where
             record: record.clone(),
             code: tonic::Code::Unknown,
             message: String::new(),
+            http: (!is_grpc(request.headers())).then(|| (request.method().clone(), None)),
         };
         request.extensions_mut().insert(record);
         AuditedFuture { inner: self.inner.call(request), pending: Some(Pending { log: self.log.clone(), event }) }
@@ -388,6 +426,12 @@ where
         let answered = ready!(this.inner.poll(cx));
         let mut pending = this.pending.take();
         Poll::Ready(answered.map(|response| {
+            // a plain HTTP answer is judged by its head, streamed or not
+            if pending.as_ref().is_some_and(|p| p.event.http.is_some()) {
+                if let Some(pending) = pending.take() {
+                    pending.finish_http(response.status());
+                }
+            }
             // trailers-only: the call ended with its head
             if let Some(status) = tonic::Status::from_header_map(response.headers()) {
                 if let Some(pending) = pending.take() {
@@ -468,6 +512,7 @@ mod tests {
             record,
             code: tonic::Code::PermissionDenied,
             message: "pods is forbidden".into(),
+            http: None,
         };
         let json = event.to_json();
         assert_eq!(json["apiVersion"], "audit.k8s.io/v1");
@@ -496,6 +541,7 @@ mod tests {
             record,
             code: tonic::Code::Ok,
             message: String::new(),
+            http: None,
         };
         let json = event.to_json();
         assert_eq!(json["user"]["username"], "jane");
@@ -524,6 +570,7 @@ mod tests {
                 record: AuditRecord::default(),
                 code: tonic::Code::Ok,
                 message: String::new(),
+                http: None,
             });
             std::thread::yield_now();
         }

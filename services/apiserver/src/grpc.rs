@@ -13,7 +13,7 @@ use capstan_proto::api::v1::{
     GetRequest, ListOptions, ListRequest, Object, ObjectList, PatchRequest, ResourceRef, UpdateRequest, WatchEvent,
     WatchRequest,
 };
-use capstan_proto::kinds::STORED_KINDS;
+use capstan_proto::kinds::{self, STORED_KINDS};
 use capstan_proto::Resource;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -128,6 +128,10 @@ impl ResourceService for ResourceApi {
         let write = Write { dry_run: request.dry_run, admit: &admit };
         let r = reference(request.r#ref)?;
         let target = self.registry.target(&r.resource, &r.namespace, &r.name)?;
+        if r.subresource == "scale" {
+            let scale = self.registry.patch_scale(&target, &request.patch_type, &request.patch, write).await?;
+            return Ok(Response::new(scale.into_object()));
+        }
         let part = Part::parse(&r.subresource)?;
         let patched = self.registry.patch(&target, part, &request.patch_type, &request.patch, write).await?;
         Ok(Response::new(patched))
@@ -182,7 +186,7 @@ impl ResourceService for ResourceApi {
                 kind: k.kind.into(),
                 api_version: k.api_version.into(),
                 namespaced: k.namespaced,
-                verbs: ["create", "delete", "get", "list", "patch", "update", "watch"].map(String::from).to_vec(),
+                verbs: kinds::VERBS.iter().map(|v| v.to_string()).collect(),
                 subresources: k.subresources.iter().map(|s| s.to_string()).collect(),
             })
             .collect();

@@ -38,6 +38,7 @@ pub mod keys;
 pub mod node_proxy;
 pub mod pods;
 pub mod registry;
+pub mod rest;
 pub mod review;
 pub mod validation;
 pub mod watch_cache;
@@ -196,11 +197,14 @@ impl ApiServer {
         let reviews = review::Reviews::new(authorizer.clone());
         let pods =
             pods::PodApi::new(node_proxy::NodeProxy::new(registry.clone(), kubelet_credentials), authorizer.clone());
-        let api = authorize::Authorized::new(grpc::ResourceApi::new(registry, admission), authorizer);
+        let api = Arc::new(authorize::Authorized::new(grpc::ResourceApi::new(registry, admission), authorizer));
+        // the Kubernetes REST face: every path no gRPC service claims
+        let rest = rest::Rest::new(api.clone(), server.authenticator());
         let server = server
-            .add_service(ResourceServiceServer::new(api))
+            .add_service(ResourceServiceServer::from_arc(api))
             .add_service(ReviewServiceServer::new(reviews))
-            .add_service(pods);
+            .add_service(pods)
+            .serve_http(rest.router());
         let token = shutdown.clone();
         let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });
         let modes: Vec<String> = config.security.modes().iter().map(ToString::to_string).collect();

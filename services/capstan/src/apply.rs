@@ -58,7 +58,7 @@ async fn apply_one(ctx: &Context<'_>, info: &KindInfo, object: Object) -> Result
 /// The manifest as a merge patch: what the user wrote, without status and
 /// without a resourceVersion (apply always targets the latest object).
 pub fn patch_of(object: &Object) -> Value {
-    let mut patch = object.to_json();
+    let mut patch = object.to_sparse_json();
     if let Some(map) = patch.as_object_mut() {
         map.remove("status");
     }

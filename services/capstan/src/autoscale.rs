@@ -188,8 +188,9 @@ mod tests {
             ),
         ];
         for (name, args, info, want) in cases {
-            let got =
-                autoscaler(&args, info, "web", "shop").map(|h| h.into_object().to_json()).map_err(|e| e.to_string());
+            let got = autoscaler(&args, info, "web", "shop")
+                .map(|h| h.into_object().to_sparse_json())
+                .map_err(|e| e.to_string());
             assert_eq!(got, want.map_err(str::to_string), "{name}");
         }
     }

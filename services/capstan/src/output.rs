@@ -108,13 +108,18 @@ mod tests {
         let pods = pods();
         assert_eq!(
             printed(&pods[..1], OutputFormat::Json, true),
-            "{\n    \"apiVersion\": \"v1\",\n    \"kind\": \"Pod\",\n    \"metadata\": {\n        \"name\": \"a\"\n    }\n}\n"
+            "{\n    \"apiVersion\": \"v1\",\n    \"kind\": \"Pod\",\n    \"metadata\": {\n        \"name\": \"a\"\n    },\n    \
+             \"spec\": {\n        \"containers\": []\n    },\n    \"status\": {}\n}\n",
+            "the fields Kubernetes writes even when empty are written"
         );
         let list: Value = serde_json::from_str(&printed(&pods, OutputFormat::Json, false)).expect("json");
         assert_eq!(list["kind"], "List");
         assert_eq!(list["metadata"]["resourceVersion"], "");
         assert_eq!(list["items"][1]["metadata"]["name"], "b");
-        assert_eq!(printed(&pods[..1], OutputFormat::Yaml, true), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n");
+        assert_eq!(
+            printed(&pods[..1], OutputFormat::Yaml, true),
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers: []\nstatus: {}\n"
+        );
         assert_eq!(printed(&pods, OutputFormat::Name, false), "pod/a\npod/b\n");
     }
 

@@ -1,6 +1,6 @@
 //! The `binding` subresource of pods (the scheduler's one write) and the
 //! `scale` subresource of deployments and replica sets (what `capstan scale`
-//! and the autoscaler use).
+//! and the autoscaler use; `kubectl scale` patches it).
 
 use super::update::{prepare, Part};
 use super::{parse_revision, Registry, Target, Write};
@@ -77,6 +77,37 @@ impl Registry {
         };
         let updated = self.guarded_update(target, precondition, write, &mutate).await?;
         scale_of(&updated)
+    }
+
+    /// A JSON merge patch of the Scale (`kubectl scale` sends
+    /// `{"spec":{"replicas":N}}`), applied to the current Scale and written
+    /// as [`Registry::update_scale`] writes one. Only a resourceVersion the
+    /// patch itself names is a precondition.
+    pub async fn patch_scale(
+        &self,
+        target: &Target,
+        patch_type: &str,
+        patch: &[u8],
+        write: Write<'_>,
+    ) -> Result<Scale, ApiError> {
+        if !matches!(patch_type, "" | "application/merge-patch+json" | "merge") {
+            return Err(ApiError::BadRequest(format!(
+                "patch type {patch_type:?} is not supported: use application/merge-patch+json"
+            )));
+        }
+        let patch: serde_json::Value = serde_json::from_slice(patch)
+            .map_err(|e| ApiError::BadRequest(format!("the patch is not valid JSON: {e}")))?;
+        let mut json = self.get_scale(target).await?.into_object().to_sparse_json();
+        if let Some(meta) = json.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            meta.remove("resourceVersion");
+        }
+        json_patch::merge(&mut json, &patch);
+        let patched = capstan_proto::object::from_json("patch", json)
+            .map_err(|e| ApiError::BadRequest(format!("the patched Scale is not valid: {e}")))?;
+        let Some(Kind::Scale(scale)) = patched.kind else {
+            return Err(ApiError::BadRequest("the patch must leave a Scale (autoscaling/v1)".into()));
+        };
+        self.update_scale(target, &scale, write).await
     }
 }
 

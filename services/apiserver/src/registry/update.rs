@@ -90,7 +90,10 @@ impl Registry {
             None => None,
         };
         let mutate = |current: &Object| {
-            let mut json = current.to_json();
+            // the sparse form decodes back to exactly the stored object; the
+            // full form would turn an unset message into an empty one, which
+            // pod validation would take for a change to the spec
+            let mut json = current.to_sparse_json();
             json_patch::merge(&mut json, &patch);
             let patched = from_json("patch", json).map_err(|e| ApiError::Invalid {
                 kind: qualified_kind(target.info),

@@ -183,7 +183,10 @@ pub fn pod_update(errs: &mut Errors, new: &Pod, old: &Pod) {
     munged.tolerations.clone_from(&new_spec.tolerations);
     // reported above when it matters
     munged.node_name.clone_from(&new_spec.node_name);
-    if munged != new_spec {
+    // compared in Kubernetes' JSON form: there an unset struct such as a
+    // container's `resources` and an empty one are the same value (Go has no
+    // nil for them), so a spec read with `get -o yaml` and sent back is unchanged
+    if serde_json::to_value(&munged).ok() != serde_json::to_value(&new_spec).ok() {
         let changed = changed_fields(&munged, &new_spec);
         errs.push(FieldError::forbidden(path, format!("{UPDATABLE}; changed: {changed}")));
     }

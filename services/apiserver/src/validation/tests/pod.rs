@@ -261,6 +261,8 @@ fn pod_updates() {
     let with = |from: &str, to: &str| RUNNING.replace(from, to);
     let cases = [
         ("unchanged", RUNNING.to_string(), errs![]),
+        // as `get -o yaml` prints it back: an unset struct Kubernetes always writes is the same as an empty one
+        ("empty resources written out", with("image: 'web:1'}", "image: 'web:1', resources: {}}"), errs![]),
         ("new image", with("'web:1'", "'web:2'"), errs![]),
         ("shorter deadline", with("600", "300"), errs![]),
         ("added toleration", with("[{key: a, operator: Exists}]", "[{key: a, operator: Exists}, {key: b, operator: Exists}]"), errs![]),

@@ -1,0 +1,214 @@
+//! The Kubernetes REST face: the API as kubectl and every Kubernetes client
+//! speak it (JSON over HTTP), beside the gRPC face on the same port.
+//!
+//! It is a second protocol over the same service, not a second server: each
+//! request is authenticated as the server stack authenticates a gRPC call
+//! (the verified client certificate in `PeerInfo`, else a bearer token from
+//! the token file), turned into the gRPC face's request message and handed to
+//! [`Authorized`], so the same authorizer judges the same
+//! [`Attributes`](capstan_auth::Attributes) and the same registry answers.
+//! Errors come back as the `metav1.Status` the gRPC face already carries.
+//!
+//! # Layout
+//! - [`Rest`]: the service ([`Rest::router`] is what the server mounts) and
+//!   its dispatch; start here.
+//! - [`path`]: a request path parsed into a [`Route`] (pure, table-tested).
+//! - [`discovery`]: `/version`, `/api`, `/apis` and the resource lists.
+//! - [`objects`]: GET of one object, LIST and WATCH as Kubernetes JSON.
+//! - [`delete`]: DELETE of one object with Kubernetes' `DeleteOptions`.
+//! - [`patch`]: PATCH (JSON merge and strategic merge patches) of an
+//!   object, its status or scale; [`strategic`] turns a strategic merge patch
+//!   into the merge patch it amounts to.
+//! - [`write`]: POST (create) and PUT (replace), decoded strictly.
+//! - [`openapi`]: the OpenAPI v3 documents kubectl needs to leave validation
+//!   to the server (no schemas yet).
+//! - [`status`]: errors as `metav1.Status`.
+//!
+//! # Not yet served
+//! JSON patches, server-side apply, Tables, OpenAPI
+//! schemas (`kubectl explain`), logs and exec:
+//! a request for them is answered 405 `MethodNotAllowed` (or 404), never
+//! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
+
+pub mod delete;
+pub mod discovery;
+pub mod objects;
+pub mod openapi;
+pub mod patch;
+pub mod path;
+pub mod status;
+pub mod strategic;
+pub mod write;
+
+use crate::authorize::Authorized;
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::response::Response;
+use capstan_auth::UserInfo;
+use capstan_server::authn::Authenticator;
+use capstan_server::AuditRecord;
+use capstan_server::PeerInfo;
+use path::Route;
+use std::sync::Arc;
+
+/// The REST face over one API server's authorized gRPC face.
+#[derive(Clone)]
+pub struct Rest {
+    api: Arc<Authorized>,
+    authenticator: Option<Arc<Authenticator>>,
+}
+
+impl Rest {
+    /// `authenticator` is the server stack's (`Server::authenticator`);
+    /// `None` on a server that does not authenticate, where every caller is
+    /// anonymous, as on the gRPC face.
+    pub fn new(api: Arc<Authorized>, authenticator: Option<Arc<Authenticator>>) -> Rest {
+        Rest { api, authenticator }
+    }
+
+    /// The face as one router, for `Server::serve_http`: every request no
+    /// gRPC service claims comes here.
+    pub fn router(self) -> axum::Router {
+        axum::Router::new().fallback(move |request: Request| {
+            let rest = self.clone();
+            async move { rest.handle(request).await }
+        })
+    }
+
+    async fn handle(&self, request: Request) -> Response {
+        let path = request.uri().path().to_string();
+        // kube-apiserver answers health to anyone (system:public-info-viewer)
+        if matches!(path.as_str(), "/healthz" | "/livez" | "/readyz") {
+            let mut ok = Response::new("ok".into());
+            ok.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain"));
+            return ok;
+        }
+        let Ok(user) = self.caller(&request) else {
+            return status::respond(&status::unauthorized());
+        };
+        let record = request.extensions().get::<AuditRecord>().cloned();
+        if let (Some(record), Some(user)) = (&record, &user) {
+            record.set_user(user.clone());
+        }
+        let user = Caller { user, record };
+        if request.method() == Method::GET {
+            if path == "/openapi/v3" {
+                return status::json_response(StatusCode::OK, &openapi::root());
+            }
+            if let Some(group_version) = path.strip_prefix("/openapi/v3/") {
+                return found(openapi::group_version(group_version));
+            }
+        }
+        let Some(route) = path::parse(&path) else {
+            return status::respond(&status::no_such_path());
+        };
+        if request.method() == Method::GET {
+            // no reference to the request crosses an await: its body is not Sync
+            let (query, authority) = (request.uri().query().map(String::from), authority(&request));
+            return self.read(route, query.as_deref(), &authority, user).await;
+        }
+        let method = request.method().clone();
+        let query = request.uri().query().map(String::from);
+        let query = query.as_deref();
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
+        let Some(body) = read_body(request).await else {
+            return status::respond(&status::failure(
+                413,
+                "RequestEntityTooLarge",
+                "the request body is larger than 3 MiB",
+            ));
+        };
+        let api = &self.api;
+        match (&method, route) {
+            (&Method::POST, Route::Collection { info, namespace }) => {
+                let target = write::Target { info, namespace: namespace.as_deref(), name: "", subresource: "" };
+                write::create(api, user, target, &body, query).await
+            }
+            (&Method::POST, Route::Object { info, namespace, name, subresource }) if subresource == "binding" => {
+                let target =
+                    write::Target { info, namespace: namespace.as_deref(), name: &name, subresource: &subresource };
+                write::create(api, user, target, &body, query).await
+            }
+            (&Method::PUT, Route::Object { info, namespace, name, subresource }) => {
+                let target =
+                    write::Target { info, namespace: namespace.as_deref(), name: &name, subresource: &subresource };
+                write::replace(api, user, target, &body, query).await
+            }
+            (&Method::DELETE, Route::Object { info, namespace, name, subresource }) if subresource.is_empty() => {
+                delete::delete(api, user, info, namespace.as_deref(), &name, &body, query).await
+            }
+            (&Method::PATCH, Route::Object { info, namespace, name, subresource }) => {
+                let target =
+                    patch::Patch { info, namespace: namespace.as_deref(), name: &name, subresource: &subresource };
+                patch::serve(api, user, target, content_type.as_deref(), &body, query).await
+            }
+            (method, _) => status::respond(&status::method_not_allowed(method.as_str(), &path)),
+        }
+    }
+
+    /// GET: discovery, one object, or a collection (a list or a watch).
+    async fn read(&self, route: Route, query: Option<&str>, authority: &str, user: Caller) -> Response {
+        match route {
+            Route::Version => status::json_response(StatusCode::OK, &discovery::version()),
+            Route::CoreVersions => status::json_response(StatusCode::OK, &discovery::core_versions(authority)),
+            Route::Groups => status::json_response(StatusCode::OK, &discovery::groups()),
+            Route::Group(name) => found(discovery::api_group(&name)),
+            Route::Resources { group_version } => found(discovery::resources(&group_version)),
+            Route::Collection { info, namespace } => {
+                objects::list(&self.api, user, info, namespace.as_deref(), query).await
+            }
+            Route::Object { info, namespace, name, subresource } => {
+                objects::get(&self.api, user, info, namespace.as_deref(), &name, &subresource).await
+            }
+        }
+    }
+
+    /// Who is calling, as the stack's authentication layer decides for a
+    /// gRPC call; `None` is anonymous (a server that does not authenticate).
+    fn caller(&self, request: &Request) -> Result<Option<Arc<UserInfo>>, Unauthenticated> {
+        let Some(authenticator) = &self.authenticator else {
+            return Ok(None);
+        };
+        let peer = request.extensions().get::<PeerInfo>();
+        match authenticator.authenticate(request.headers(), peer) {
+            Some(user) => Ok(Some(user)),
+            None => Err(Unauthenticated),
+        }
+    }
+}
+
+/// The request's body, up to the gRPC face's limit on a message (3 MiB,
+/// kube-apiserver's); `None` when it is larger or could not be read.
+async fn read_body(request: Request) -> Option<axum::body::Bytes> {
+    axum::body::to_bytes(request.into_body(), crate::door::MAX_REQUEST_BYTES).await.ok()
+}
+
+/// Who calls (`None`: anonymous, on a server that does not authenticate),
+/// and the audit record the stack opened for the request, if it audits:
+/// both travel with every gRPC request the face hands on.
+#[derive(Clone, Default)]
+pub struct Caller {
+    pub user: Option<Arc<UserInfo>>,
+    pub record: Option<AuditRecord>,
+}
+
+/// A caller the authenticator refused: answered 401.
+struct Unauthenticated;
+
+fn found(document: Option<serde_json::Value>) -> Response {
+    match document {
+        Some(body) => status::json_response(StatusCode::OK, &body),
+        None => status::respond(&status::no_such_path()),
+    }
+}
+
+/// Where the client reached the server: the URI's authority (HTTP/2) or the
+/// `Host` header (HTTP/1.1).
+fn authority(request: &Request) -> String {
+    request
+        .uri()
+        .authority()
+        .map(|a| a.to_string())
+        .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(String::from))
+        .unwrap_or_default()
+}

@@ -26,8 +26,11 @@ fn fnv32a(hash: u32, bytes: &[u8]) -> u32 {
 /// The hash of `template`, changed by a `collision_count` (a Deployment
 /// bumps it when the name its hash gives is taken by a foreign ReplicaSet).
 pub fn pod_template_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -> String {
-    // serializing generated messages cannot fail: no maps with non-string keys
-    let json = serde_json::to_vec(template).unwrap_or_default();
+    // serializing generated messages cannot fail: no maps with non-string keys.
+    // The sparse form (set fields only) is the one hashes were first taken
+    // over: writing the fields Kubernetes always writes would change every
+    // hash, and roll out every Deployment, on upgrade.
+    let json = capstan_proto::json::sparse(|| serde_json::to_vec(template)).unwrap_or_default();
     let mut hash = fnv32a(FNV_OFFSET, &json);
     if let Some(count) = collision_count {
         hash = fnv32a(hash, &(count as u32).to_le_bytes());

@@ -194,15 +194,15 @@ impl ApiServer {
             }
         };
 
-        let reviews = review::Reviews::new(authorizer.clone());
+        let reviews = Arc::new(review::Reviews::new(authorizer.clone()));
         let pods =
             pods::PodApi::new(node_proxy::NodeProxy::new(registry.clone(), kubelet_credentials), authorizer.clone());
         let api = Arc::new(authorize::Authorized::new(grpc::ResourceApi::new(registry, admission), authorizer));
         // the Kubernetes REST face: every path no gRPC service claims
-        let rest = rest::Rest::new(api.clone(), server.authenticator());
+        let rest = rest::Rest::new(api.clone(), reviews.clone(), server.authenticator());
         let server = server
             .add_service(ResourceServiceServer::from_arc(api))
-            .add_service(ReviewServiceServer::new(reviews))
+            .add_service(ReviewServiceServer::from_arc(reviews))
             .add_service(pods)
             .serve_http(rest.router());
         let token = shutdown.clone();

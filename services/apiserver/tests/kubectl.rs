@@ -474,3 +474,23 @@ async fn kubectl_applies_gets_and_deletes_on_etcd_too() {
         "service \"web\" deleted\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_auth_whoami_and_can_i_ask_the_review_service() {
+    let cluster = secured(vec![AuthorizationMode::Node, AuthorizationMode::Rbac]).await;
+    shop(&cluster).await;
+    let admin = Kubectl::admin(&cluster);
+    let whoami = admin.ok(&["auth", "whoami"]).await;
+    assert!(whoami.lines().any(|l| l.split_whitespace().eq(["Username", "admin"])), "{whoami}");
+    assert!(whoami.contains("system:masters"), "{whoami}");
+    assert_eq!(admin.ok(&["auth", "can-i", "delete", "nodes"]).await, "yes\n");
+
+    let jane = Kubectl::with_token(&cluster, TOKEN);
+    let whoami = jane.ok(&["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]).await;
+    assert_eq!(whoami, "jane");
+    let asked = jane.run(&["auth", "can-i", "list", "pods", "-n", "shop"]).await;
+    assert_eq!((asked.status.code(), String::from_utf8_lossy(&asked.stdout).trim()), (Some(1), "no"));
+    // the admin asks on jane's behalf (impersonation, as on the gRPC face)
+    let asked = admin.run(&["auth", "can-i", "list", "pods", "-n", "shop", "--as", "jane"]).await;
+    assert_eq!((asked.status.code(), String::from_utf8_lossy(&asked.stdout).trim()), (Some(1), "no"));
+}

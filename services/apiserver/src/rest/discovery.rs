@@ -41,9 +41,10 @@ fn go_arch() -> &'static str {
 /// first, then the named groups as the kinds table lists them.
 fn group_versions() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
-    for info in STORED_KINDS {
-        if !out.contains(&info.api_version) {
-            out.push(info.api_version);
+    let reviews = super::review::REVIEWS.iter().map(|r| r.group_version);
+    for group_version in STORED_KINDS.iter().map(|info| info.api_version).chain(reviews) {
+        if !out.contains(&group_version) {
+            out.push(group_version);
         }
     }
     out
@@ -142,7 +143,8 @@ fn subresource(info: &KindInfo, sub: &str) -> Value {
 /// for a group version not served.
 pub fn resources(group_version: &str) -> Option<Value> {
     let kinds: Vec<&KindInfo> = STORED_KINDS.iter().filter(|k| k.api_version == group_version).collect();
-    if kinds.is_empty() {
+    let reviews = super::review::discovered(group_version);
+    if kinds.is_empty() && reviews.is_empty() {
         return None;
     }
     let mut list = Vec::new();
@@ -150,6 +152,7 @@ pub fn resources(group_version: &str) -> Option<Value> {
         list.push(resource(info));
         list.extend(info.subresources.iter().map(|sub| subresource(info, sub)));
     }
+    list.extend(reviews);
     Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list}))
 }
 
@@ -191,7 +194,17 @@ mod tests {
         let list = groups();
         let names: Vec<&str> =
             list["groups"].as_array().expect("groups").iter().filter_map(|g| g["name"].as_str()).collect();
-        assert_eq!(names, ["apps", "coordination.k8s.io", "autoscaling", "rbac.authorization.k8s.io"]);
+        assert_eq!(
+            names,
+            [
+                "apps",
+                "coordination.k8s.io",
+                "autoscaling",
+                "rbac.authorization.k8s.io",
+                "authentication.k8s.io",
+                "authorization.k8s.io"
+            ]
+        );
         assert_eq!(api_group("autoscaling").expect("served")["preferredVersion"]["groupVersion"], "autoscaling/v2");
         assert_eq!(api_group("batch"), None);
         assert_eq!(resources("batch/v1"), None);

@@ -36,11 +36,13 @@ pub mod objects;
 pub mod openapi;
 pub mod patch;
 pub mod path;
+pub mod review;
 pub mod status;
 pub mod strategic;
 pub mod write;
 
 use crate::authorize::Authorized;
+use crate::review::Reviews;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
@@ -55,6 +57,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Rest {
     api: Arc<Authorized>,
+    reviews: Arc<Reviews>,
     authenticator: Option<Arc<Authenticator>>,
 }
 
@@ -62,8 +65,9 @@ impl Rest {
     /// `authenticator` is the server stack's (`Server::authenticator`);
     /// `None` on a server that does not authenticate, where every caller is
     /// anonymous, as on the gRPC face.
-    pub fn new(api: Arc<Authorized>, authenticator: Option<Arc<Authenticator>>) -> Rest {
-        Rest { api, authenticator }
+    /// `reviews` answers `auth whoami` and `auth can-i`.
+    pub fn new(api: Arc<Authorized>, reviews: Arc<Reviews>, authenticator: Option<Arc<Authenticator>>) -> Rest {
+        Rest { api, reviews, authenticator }
     }
 
     /// The face as one router, for `Server::serve_http`: every request no
@@ -90,7 +94,14 @@ impl Rest {
         if let (Some(record), Some(user)) = (&record, &user) {
             record.set_user(user.clone());
         }
-        let user = Caller { user, record };
+        // kubectl's `Impersonate-User`/`-Group` headers are the gRPC face's metadata
+        let mut impersonation = axum::http::HeaderMap::new();
+        for name in [capstan_auth::impersonate::USER, capstan_auth::impersonate::GROUP] {
+            for value in request.headers().get_all(name) {
+                impersonation.append(name, value.clone());
+            }
+        }
+        let user = Caller { user, record, impersonation };
         if request.method() == Method::GET {
             if path == "/openapi/v3" {
                 return status::json_response(StatusCode::OK, &openapi::root());
@@ -120,6 +131,7 @@ impl Rest {
         };
         let api = &self.api;
         match (&method, route) {
+            (&Method::POST, Route::Review(which)) => review::create(&self.reviews, user, which, &body).await,
             (&Method::POST, Route::Collection { info, namespace }) => {
                 let target = write::Target { info, namespace: namespace.as_deref(), name: "", subresource: "" };
                 write::create(api, user, target, &body, query).await
@@ -160,6 +172,7 @@ impl Rest {
             Route::Object { info, namespace, name, subresource } => {
                 objects::get(&self.api, user, info, namespace.as_deref(), &name, &subresource).await
             }
+            Route::Review(which) => status::respond(&status::method_not_allowed("GET", which.resource)),
         }
     }
 
@@ -184,12 +197,14 @@ async fn read_body(request: Request) -> Option<axum::body::Bytes> {
 }
 
 /// Who calls (`None`: anonymous, on a server that does not authenticate),
-/// and the audit record the stack opened for the request, if it audits:
-/// both travel with every gRPC request the face hands on.
+/// whom they ask to act as, and the audit record the stack opened for the
+/// request, if it audits: all travel with every gRPC request the face hands on.
 #[derive(Clone, Default)]
 pub struct Caller {
     pub user: Option<Arc<UserInfo>>,
     pub record: Option<AuditRecord>,
+    /// the request's impersonation headers, judged by the hook as on gRPC
+    pub impersonation: axum::http::HeaderMap,
 }
 
 /// A caller the authenticator refused: answered 401.

@@ -16,10 +16,12 @@ use capstan_proto::{KindInfo, ObjectExt};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-/// The gRPC request the face hands on, carrying the caller and the call's
-/// audit record as the stack's layers would have.
+/// The gRPC request the face hands on, carrying the caller, its
+/// impersonation metadata and the call's audit record as the stack's layers
+/// would have.
 pub(super) fn request<T>(caller: Caller, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
+    *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(caller.impersonation);
     if let Some(user) = caller.user {
         request.extensions_mut().insert(user);
     }

@@ -2,6 +2,7 @@
 //! the path and the kinds table, so every shape kubectl sends is tested
 //! without a server.
 
+use super::review::ReviewResource;
 use capstan_proto::kinds::{KindInfo, STORED_KINDS};
 
 /// What a request path names.
@@ -22,6 +23,8 @@ pub enum Route {
     Collection { info: &'static KindInfo, namespace: Option<String> },
     /// one object, or its subresource (`status`, `scale`, `binding`)
     Object { info: &'static KindInfo, namespace: Option<String>, name: String, subresource: String },
+    /// a review (`selfsubjectaccessreviews`…): created, answered, never stored
+    Review(&'static ReviewResource),
 }
 
 /// The route `path` names, or `None` when it names nothing served (404).
@@ -36,6 +39,14 @@ pub fn parse(path: &str) -> Option<Route> {
         ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest),
         _ => return None,
     };
+    if let [resource] = rest {
+        if let Some(review) = super::review::find(&group_version, resource) {
+            return Some(Route::Review(review));
+        }
+    }
+    if super::review::REVIEWS.iter().any(|r| r.group_version == group_version) && rest.is_empty() {
+        return Some(Route::Resources { group_version });
+    }
     if !STORED_KINDS.iter().any(|k| k.api_version == group_version) {
         return None;
     }

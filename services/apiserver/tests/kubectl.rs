@@ -494,3 +494,44 @@ async fn kubectl_auth_whoami_and_can_i_ask_the_review_service() {
     let asked = admin.run(&["auth", "can-i", "list", "pods", "-n", "shop", "--as", "jane"]).await;
     assert_eq!((asked.status.code(), String::from_utf8_lossy(&asked.stdout).trim()), (Some(1), "no"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_get_prints_capstans_columns_from_server_side_tables() {
+    use tokio::io::AsyncBufReadExt;
+    let cluster = secured(vec![AuthorizationMode::Node, AuthorizationMode::Rbac]).await;
+    shop(&cluster).await;
+    let kubectl = Kubectl::admin(&cluster);
+    let columns = |line: &str| line.split_whitespace().map(String::from).collect::<Vec<_>>();
+
+    let printed = kubectl.ok(&["get", "pods", "-n", "shop"]).await;
+    let mut lines = printed.lines();
+    assert_eq!(columns(lines.next().expect("a header")), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    assert_eq!(columns(lines.next().expect("a row")).first().map(String::as_str), Some("web"));
+
+    // the wide columns are priority 1: only -o wide prints them
+    let wide = kubectl.ok(&["get", "pods", "-n", "shop", "-o", "wide"]).await;
+    let header = columns(wide.lines().next().expect("a header"));
+    assert!(header.starts_with(&["NAME".into(), "READY".into()]) && header.contains(&"NODE".to_string()), "{wide}");
+
+    // -A and --show-labels come from each row's PartialObjectMetadata
+    let all = kubectl.ok(&["get", "pods", "-A", "--show-labels"]).await;
+    let header = columns(all.lines().next().expect("a header"));
+    assert_eq!(
+        (header.first().map(String::as_str), header.last().map(String::as_str)),
+        (Some("NAMESPACE"), Some("LABELS"))
+    );
+
+    // a watch prints the header, then a row per change
+    let mut watching = tokio::process::Command::from(kubectl.command(&["get", "pods", "-n", "shop", "-w"]))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("kubectl get -w starts");
+    let mut rows = tokio::io::BufReader::new(watching.stdout.take().expect("stdout")).lines();
+    assert_eq!(columns(&next_row(&mut rows).await), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    assert_eq!(columns(&next_row(&mut rows).await).first().map(String::as_str), Some("web"));
+    let pods = ResourceRef { resource: "pods".into(), namespace: "shop".into(), ..Default::default() };
+    cluster.client.create(pods, pod("api").namespace("shop").build().into_object()).await.expect("pod api");
+    assert_eq!(columns(&next_row(&mut rows).await).first().map(String::as_str), Some("api"));
+    watching.kill().await.expect("kubectl stops");
+}

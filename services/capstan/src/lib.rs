@@ -15,7 +15,7 @@
 //!   [`logs`] and [`exec`] (through the API server's [`pod_service`]), [`up`];
 //!   the workload commands [`scale`], [`rollout`], [`autoscale`], and
 //!   [`cordon`] and [`drain`] for nodes.
-//! - [`printers`]: the tables, one module per kind; [`output`]: JSON, YAML
+//! - [`printers`]: the tables, one module per kind (`capstan-printers`, which the API server answers kubectl's Tables from too); [`output`]: JSON, YAML
 //!   and names; [`names`]: how kinds and objects are named.
 //! - [`manifest`]: reading `-f`; [`merge`]: how apply lays a manifest over
 //!   the live object; [`errors`]: [`CliError`] and how each
@@ -53,7 +53,7 @@ pub mod merge;
 pub mod names;
 pub mod output;
 pub mod pod_service;
-pub mod printers;
+pub use capstan_printers as printers;
 pub mod replace;
 pub mod rollout;
 pub mod scale;

@@ -39,6 +39,7 @@ pub mod path;
 pub mod review;
 pub mod status;
 pub mod strategic;
+pub mod table;
 pub mod write;
 
 use crate::authorize::Authorized;
@@ -116,7 +117,9 @@ impl Rest {
         if request.method() == Method::GET {
             // no reference to the request crosses an await: its body is not Sync
             let (query, authority) = (request.uri().query().map(String::from), authority(&request));
-            return self.read(route, query.as_deref(), &authority, user).await;
+            let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+            let as_table = table::wanted(accept);
+            return self.read(route, query.as_deref(), &authority, user, as_table).await;
         }
         let method = request.method().clone();
         let query = request.uri().query().map(String::from);
@@ -159,7 +162,7 @@ impl Rest {
     }
 
     /// GET: discovery, one object, or a collection (a list or a watch).
-    async fn read(&self, route: Route, query: Option<&str>, authority: &str, user: Caller) -> Response {
+    async fn read(&self, route: Route, query: Option<&str>, authority: &str, user: Caller, as_table: bool) -> Response {
         match route {
             Route::Version => status::json_response(StatusCode::OK, &discovery::version()),
             Route::CoreVersions => status::json_response(StatusCode::OK, &discovery::core_versions(authority)),
@@ -167,10 +170,10 @@ impl Rest {
             Route::Group(name) => found(discovery::api_group(&name)),
             Route::Resources { group_version } => found(discovery::resources(&group_version)),
             Route::Collection { info, namespace } => {
-                objects::list(&self.api, user, info, namespace.as_deref(), query).await
+                objects::list(&self.api, user, info, namespace.as_deref(), query, as_table).await
             }
             Route::Object { info, namespace, name, subresource } => {
-                objects::get(&self.api, user, info, namespace.as_deref(), &name, &subresource).await
+                objects::get(&self.api, user, info, namespace.as_deref(), &name, &subresource, as_table).await
             }
             Route::Review(which) => status::respond(&status::method_not_allowed("GET", which.resource)),
         }

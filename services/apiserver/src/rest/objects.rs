@@ -6,6 +6,7 @@
 //! resourceVersion) is an `ERROR` event carrying its `Status`, then the end.
 
 use super::status;
+use super::table;
 use super::Caller;
 use crate::authorize::Authorized;
 use axum::http::StatusCode;
@@ -13,6 +14,7 @@ use axum::response::Response;
 use capstan_proto::api::v1::resource_service_server::ResourceService;
 use capstan_proto::api::v1::{GetRequest, ListOptions, ListRequest, ResourceRef, WatchEvent, WatchRequest};
 use capstan_proto::{KindInfo, ObjectExt};
+use chrono::Utc;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -48,9 +50,13 @@ pub async fn get(
     namespace: Option<&str>,
     name: &str,
     subresource: &str,
+    as_table: bool,
 ) -> Response {
     let asked = GetRequest { r#ref: Some(reference(info, namespace, name, subresource)) };
     match api.get(request(user, asked)).await {
+        Ok(object) if as_table && subresource.is_empty() => {
+            status::json_response(StatusCode::OK, &table::table(info, &[object.into_inner()], None, Utc::now()))
+        }
         Ok(object) => status::json_response(StatusCode::OK, &object.into_inner().to_json()),
         Err(refused) => status::respond(&status::from_grpc(&refused)),
     }
@@ -96,9 +102,10 @@ pub fn query(query: Option<&str>) -> Result<Query, Box<capstan_proto::meta::v1::
 pub async fn list(
     api: &Authorized,
     user: Caller,
-    info: &KindInfo,
+    info: &'static KindInfo,
     namespace: Option<&str>,
     query: Option<&str>,
+    as_table: bool,
 ) -> Response {
     let asked = match self::query(query) {
         Ok(asked) => asked,
@@ -106,29 +113,36 @@ pub async fn list(
     };
     let collection = Some(reference(info, namespace, "", ""));
     if asked.watch {
-        return watch(api, user, WatchRequest { r#ref: collection, options: Some(asked.options) }).await;
+        let table_of = as_table.then_some(info);
+        return watch(api, user, WatchRequest { r#ref: collection, options: Some(asked.options) }, table_of).await;
     }
     let asked = ListRequest { r#ref: collection, options: Some(asked.options) };
     match api.list(request(user, asked)).await {
+        Ok(list) if as_table => {
+            let list = list.into_inner();
+            let metadata = serde_json::to_value(list.metadata.unwrap_or_default()).unwrap_or_default();
+            status::json_response(StatusCode::OK, &table::table(info, &list.items, Some(metadata), Utc::now()))
+        }
         Ok(list) => status::json_response(StatusCode::OK, &list_json(info, list.into_inner())),
         Err(refused) => status::respond(&status::from_grpc(&refused)),
     }
 }
 
-/// `GET …/{resource}?watch=true`: the events, one JSON object a line.
-async fn watch(api: &Authorized, user: Caller, asked: WatchRequest) -> Response {
+/// `GET …/{resource}?watch=true`: the events, one JSON object a line (each
+/// object a one-row Table of `table_of`'s kind when kubectl asked for Tables).
+async fn watch(api: &Authorized, user: Caller, asked: WatchRequest, table_of: Option<&'static KindInfo>) -> Response {
     let events = match api.watch(request(user, asked)).await {
         Ok(events) => events.into_inner(),
         Err(refused) => return status::respond(&status::from_grpc(&refused)),
     };
     let lines = events
-        .scan(false, |ended, event| {
+        .scan(false, move |ended, event| {
             // the stream ends after the first error, as kube-apiserver's does
             if *ended {
                 return std::future::ready(None);
             }
             *ended = event.is_err();
-            std::future::ready(Some(event_line(event)))
+            std::future::ready(Some(event_line(event, table_of)))
         })
         .map(Ok::<_, std::convert::Infallible>);
     let mut response = Response::new(axum::body::Body::from_stream(lines));
@@ -138,11 +152,18 @@ async fn watch(api: &Authorized, user: Caller, asked: WatchRequest) -> Response 
     response
 }
 
-/// One watch event as kube-apiserver writes it, with its newline.
-pub fn event_line(event: Result<WatchEvent, tonic::Status>) -> bytes::Bytes {
+/// One watch event as kube-apiserver writes it, with its newline; its
+/// object a one-row Table of `table_of`'s kind when one is asked for
+/// (bookmarks keep their object).
+pub fn event_line(event: Result<WatchEvent, tonic::Status>, table_of: Option<&KindInfo>) -> bytes::Bytes {
     let line = match event {
         Ok(event) => {
-            let object = event.object.map(|o| o.to_json()).unwrap_or_default();
+            let object = match (event.object, table_of) {
+                (Some(object), Some(info)) if event.r#type != "BOOKMARK" => {
+                    table::table(info, &[object], None, Utc::now())
+                }
+                (object, _) => object.map(|o| o.to_json()).unwrap_or_default(),
+            };
             json!({"type": event.r#type, "object": object})
         }
         Err(error) => {
@@ -202,7 +223,7 @@ mod tests {
     #[test]
     fn an_expired_watch_ends_with_an_error_event_carrying_410() {
         let expired = crate::ApiError::Expired { requested: 3, oldest: 9 }.into_status();
-        let line: Value = serde_json::from_slice(&event_line(Err(expired))).expect("one JSON line");
+        let line: Value = serde_json::from_slice(&event_line(Err(expired), None)).expect("one JSON line");
         assert_eq!(line["type"], "ERROR");
         assert_eq!((line["object"]["kind"].as_str(), line["object"]["code"].as_i64()), (Some("Status"), Some(410)));
         assert_eq!(line["object"]["reason"], "Expired");

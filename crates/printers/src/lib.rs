@@ -1,22 +1,24 @@
 //! The tables `get` prints: one module per kind with its columns, and the
 //! columns every kind can get (NAMESPACE first with `-A`, LABELS last with
-//! `--show-labels`, EVENT first in watch mode).
+//! `--show-labels`, EVENT first in watch mode). One copy for both faces:
+//! the CLI prints them, and the API server answers kubectl's
+//! `as=Table;g=meta.k8s.io` requests with them.
 //!
 //! Printers take plain objects and the current time, so every column is
 //! tested without a server.
 
 pub mod age;
-pub(crate) mod deployments;
-pub(crate) mod endpoints;
-pub(crate) mod events;
-pub(crate) mod hpas;
-pub(crate) mod leases;
-pub(crate) mod namespaces;
-pub(crate) mod nodes;
-pub(crate) mod pods;
-pub(crate) mod rbac;
-pub(crate) mod replicasets;
-pub(crate) mod services;
+pub mod deployments;
+pub mod endpoints;
+pub mod events;
+pub mod hpas;
+pub mod leases;
+pub mod namespaces;
+pub mod nodes;
+pub mod pods;
+pub mod rbac;
+pub mod replicasets;
+pub mod services;
 pub mod table;
 
 pub use table::{Streamer, Table};

@@ -164,6 +164,19 @@ impl TestCluster {
         Client::connect_to(&self.target(kubeconfig)).expect("a client from the PKI's kubeconfig")
     }
 
+    /// A client for `credentials` that trusts the cluster's CA: a token
+    /// user (`token`), someone to act as (`impersonate`), a certificate.
+    pub fn client_with(&self, mut credentials: capstan_client::Credentials) -> Client {
+        let ca = std::fs::read(capstan_pki::Layout::new(self.pki()).ca_cert()).expect("the cluster's CA");
+        credentials.ca_pem = Some(ca);
+        Client::connect_with(&self.url(), &credentials).expect("a client for the test cluster")
+    }
+
+    /// jane's client: [`TOKEN`], in groups `dev` and `ops`, bound to nothing.
+    pub fn jane(&self) -> Client {
+        self.client_with(capstan_client::Credentials { token: Some(TOKEN.into()), ..Default::default() })
+    }
+
     /// Every event of the audit log so far (`audit.k8s.io/v1` Events).
     pub fn audit_events(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.audit_log()).unwrap_or_default();

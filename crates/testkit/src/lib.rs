@@ -23,4 +23,4 @@ pub mod objects;
 
 pub use capstan_test_support::eventually;
 pub use cluster::{Backend, Door, TestCluster};
-pub use objects::{container, labels, pod, selector, PodBuilder};
+pub use objects::{at, container, forbidden, labels, manifest, pod, selector, PodBuilder};

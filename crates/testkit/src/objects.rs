@@ -140,6 +140,24 @@ impl PodBuilder {
     }
 }
 
+/// The one object in a YAML manifest.
+pub fn manifest(yaml: &str) -> capstan_proto::api::v1::Object {
+    capstan_proto::object::parse_manifests("test.yaml", yaml).expect("a manifest").remove(0)
+}
+
+/// A collection: `resource` in `namespace` (`""`: all, or cluster-scoped).
+pub fn at(resource: &str, namespace: &str) -> capstan_proto::api::v1::ResourceRef {
+    capstan_proto::api::v1::ResourceRef { resource: resource.into(), namespace: namespace.into(), ..Default::default() }
+}
+
+/// The message of a 403; any other outcome fails the test.
+pub fn forbidden<T: std::fmt::Debug>(result: Result<T, capstan_client::ClientError>) -> String {
+    match result {
+        Err(capstan_client::ClientError::Forbidden { message }) => message,
+        other => panic!("expected a 403, got {other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

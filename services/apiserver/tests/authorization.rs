@@ -4,12 +4,9 @@
 //! without a restart, and refusals read as Kubernetes writes them.
 
 use capstan_apiserver::door::AuthorizationMode;
-use capstan_client::{Client, ClientError, Credentials, ListParams};
-use capstan_proto::api::v1::{Object, ResourceRef};
+use capstan_client::{Client, ListParams};
 use capstan_proto::core::v1::{Namespace, Pod};
-use capstan_proto::object::parse_manifests;
-use capstan_testkit::cluster::TOKEN;
-use capstan_testkit::{eventually, pod, Backend, Door, TestCluster};
+use capstan_testkit::{at, eventually, forbidden, manifest, pod, Backend, Door, TestCluster};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,29 +22,6 @@ fn client(cluster: &TestCluster, kubeconfig: &str) -> Client {
     Client::connect_to(&cluster.target(kubeconfig)).expect("a client from the PKI's kubeconfig")
 }
 
-/// jane: a token user in groups dev and ops, bound to nothing at first.
-fn jane(cluster: &TestCluster) -> Client {
-    let layout = capstan_pki::Layout::new(cluster.pki());
-    let ca = std::fs::read(layout.ca_cert()).expect("the CA");
-    let credentials = Credentials { ca_pem: Some(ca), token: Some(TOKEN.into()), ..Credentials::default() };
-    Client::connect_with(&cluster.url(), &credentials).expect("jane's client")
-}
-
-fn forbidden(result: Result<impl std::fmt::Debug, ClientError>) -> String {
-    match result {
-        Err(ClientError::Forbidden { message }) => message,
-        other => panic!("expected a 403, got {other:?}"),
-    }
-}
-
-fn manifest(yaml: &str) -> Object {
-    parse_manifests("test.yaml", yaml).expect("a manifest").remove(0)
-}
-
-fn at(resource: &str, namespace: &str) -> ResourceRef {
-    ResourceRef { resource: resource.into(), namespace: namespace.into(), ..ResourceRef::default() }
-}
-
 #[tokio::test]
 async fn each_identity_may_do_what_its_role_grants_and_nothing_else() {
     for backend in [Backend::Embedded, Backend::Etcd] {
@@ -61,7 +35,7 @@ async fn each_identity_may_do_what_its_role_grants_and_nothing_else() {
         pods.create(&pod("theirs").namespace("shop").node("node-2").build()).await.expect("admin creates a pod");
 
         // a user with no binding: refused in Kubernetes' words
-        let jane = jane(&cluster);
+        let jane = cluster.jane();
         let refused = forbidden(jane.api::<Pod>(Some("shop")).list(&ListParams::default()).await);
         assert_eq!(
             refused,

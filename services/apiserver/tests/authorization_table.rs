@@ -16,9 +16,8 @@ use capstan_apiserver::door::AuthorizationMode;
 use capstan_client::{Client, ClientError, Credentials, DeleteParams};
 use capstan_pki::issue::{Ca, Profile, Usage};
 use capstan_proto::api::v1::{ListOptions, Object, ResourceRef};
-use capstan_proto::object::parse_manifests;
 use capstan_proto::Resource;
-use capstan_testkit::{eventually, pod, Backend, Door, TestCluster};
+use capstan_testkit::{eventually, manifest, pod, Backend, Door, TestCluster};
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -70,10 +69,6 @@ fn row(
     expect: Expect,
 ) -> Row {
     Row { who, call, resource, namespace, name, expect }
-}
-
-fn manifest(yaml: &str) -> Object {
-    parse_manifests("row.yaml", yaml).expect("a row's manifest parses").remove(0)
 }
 
 fn role(namespace: &str, name: &str, rules: &str) -> Object {
@@ -295,7 +290,7 @@ impl Callers {
             }
         };
         let with = |credentials: &Credentials| Client::connect_with(&cluster.url(), credentials).expect("a client");
-        let from_kubeconfig = |name: &str| Client::connect_to(&cluster.target(name)).expect("a kubeconfig's client");
+        let from_kubeconfig = |name: &str| cluster.client_as(name);
         let foreign_ca = Ca::generate(now).expect("another CA");
         let mut clients = HashMap::new();
         clients.insert("admin", cluster.client.clone());
@@ -460,9 +455,7 @@ async fn every_identity_is_allowed_exactly_what_its_role_grants() {
         );
         // the audit log holds the allowed calls and the refusals alike (the
         // rows checked come early, so the log's writer has had them long since)
-        let audit = std::fs::read_to_string(cluster.audit_log()).expect("the audit log");
-        let events: Vec<serde_json::Value> =
-            audit.lines().map(|line| serde_json::from_str(line).expect("an audit line is JSON")).collect();
+        let events = cluster.audit_events();
         let audited = |who: &str, code: u64| {
             events.iter().any(|e| e["user"]["username"] == who && e["responseStatus"]["code"] == code)
         };

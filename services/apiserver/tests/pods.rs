@@ -9,7 +9,7 @@
 
 use capstan_apiserver::door::AuthorizationMode;
 use capstan_client::connect::ClientChannel;
-use capstan_client::{Client, Credentials};
+use capstan_client::Client;
 use capstan_kubelet::Kubelet;
 use capstan_memory_shim::{MemoryConfig, MemoryRuntime};
 use capstan_proto::api::v1::pod_service_client::PodServiceClient;
@@ -21,7 +21,6 @@ use capstan_proto::object::parse_manifests;
 use capstan_proto::runtime::v1::exec_input::Input;
 use capstan_proto::runtime::v1::exec_output::Output;
 use capstan_proto::runtime::v1::{ExecInput, ExecOutput};
-use capstan_testkit::cluster::TOKEN;
 use capstan_testkit::{node_pki, Backend, Door, TestCluster};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -63,13 +62,6 @@ async fn cluster() -> (TestCluster, Kubelet) {
 
 fn pods(client: &Client) -> PodServiceClient<ClientChannel> {
     PodServiceClient::new(client.channel())
-}
-
-/// jane: a token user, bound to `view` in `default` by [`bind_jane_to_view`].
-fn jane(cluster: &TestCluster) -> Client {
-    let ca = std::fs::read(capstan_pki::Layout::new(cluster.pki()).ca_cert()).expect("the CA");
-    let credentials = Credentials { ca_pem: Some(ca), token: Some(TOKEN.into()), ..Credentials::default() };
-    Client::connect_with(&cluster.url(), &credentials).expect("jane's client")
 }
 
 async fn bind_jane_to_view(cluster: &TestCluster) {
@@ -210,7 +202,7 @@ async fn a_viewer_reads_logs_but_may_not_exec() {
     )
     .await;
     running(&cluster, "web").await;
-    let jane = jane(&cluster);
+    let jane = cluster.jane();
 
     let refused = read_logs(&jane, "web").await.expect_err("jane holds no role yet");
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused}");

@@ -6,12 +6,10 @@
 
 use capstan_apiserver::door::AuthorizationMode;
 use capstan_client::{Client, ClientError, Credentials, Impersonation, ListParams};
-use capstan_proto::api::v1::{Object, ResourceRef};
 use capstan_proto::authorization::v1::ResourceAttributes;
 use capstan_proto::core::v1::{Namespace, Pod};
-use capstan_proto::object::parse_manifests;
 use capstan_testkit::cluster::TOKEN;
-use capstan_testkit::{eventually, Backend, Door, TestCluster};
+use capstan_testkit::{at, eventually, forbidden, manifest, Backend, Door, TestCluster};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,25 +35,7 @@ fn admin(cluster: &TestCluster, who: Impersonation) -> Client {
 
 /// jane: a token user in groups dev and ops, bound to nothing at first.
 fn jane(cluster: &TestCluster, who: Impersonation) -> Client {
-    let ca = std::fs::read(capstan_pki::Layout::new(cluster.pki()).ca_cert()).expect("the CA");
-    let credentials =
-        Credentials { ca_pem: Some(ca), token: Some(TOKEN.into()), impersonate: who, ..Credentials::default() };
-    Client::connect_with(&cluster.url(), &credentials).expect("jane's client")
-}
-
-fn forbidden(result: Result<impl std::fmt::Debug, ClientError>) -> String {
-    match result {
-        Err(ClientError::Forbidden { message }) => message,
-        other => panic!("expected a 403, got {other:?}"),
-    }
-}
-
-fn manifest(yaml: &str) -> Object {
-    parse_manifests("test.yaml", yaml).expect("a manifest").remove(0)
-}
-
-fn at(resource: &str, namespace: &str) -> ResourceRef {
-    ResourceRef { resource: resource.into(), namespace: namespace.into(), ..ResourceRef::default() }
+    cluster.client_with(Credentials { token: Some(TOKEN.into()), impersonate: who, ..Credentials::default() })
 }
 
 fn list_pods_in(namespace: &str) -> ResourceAttributes {

@@ -12,12 +12,15 @@
 //!   Node,RBAC, a token file and an audit log), its components each with
 //!   their own identity and the audit log checked for their refusals.
 //! - [`objects`]: [`pod`] and the other builders tests share.
+//! - [`kubectl`]: the real kubectl as tests drive it, with a fresh
+//!   discovery cache per runner.
 //! - [`node_pki`]: a secured cluster's kubelet serving and kubelet-client
 //!   files, and any identity's certificate as client credentials.
 //! - [`eventually`] (from `capstan-test-support`): the one polling wait, for
 //!   conditions no single watch reports.
 
 pub mod cluster;
+pub mod kubectl;
 pub mod node_pki;
 pub mod objects;
 

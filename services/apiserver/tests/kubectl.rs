@@ -16,90 +16,11 @@ use capstan_proto::core::v1::Namespace;
 use capstan_proto::kinds::STORED_KINDS;
 use capstan_proto::Resource;
 use capstan_testkit::cluster::TOKEN;
+use capstan_testkit::kubectl::Kubectl;
 use capstan_testkit::{eventually, pod, Backend, Door, TestCluster};
-use std::path::PathBuf;
-use std::process::Output;
-use tempfile::TempDir;
 
 /// How long an audit event may take to reach the log (its writer is a thread of its own).
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// kubectl with a kubeconfig, pointed at the test cluster.
-struct Kubectl {
-    binary: PathBuf,
-    /// the discovery cache and any kubeconfig written for the test
-    dir: TempDir,
-    server: String,
-    kubeconfig: PathBuf,
-    /// extra flags: another user's credentials
-    flags: Vec<String>,
-}
-
-impl Kubectl {
-    /// The admin's kubeconfig of the cluster's PKI (a client certificate in
-    /// `system:masters`), as `capstan up` writes it.
-    fn admin(cluster: &TestCluster) -> Kubectl {
-        #[allow(clippy::expect_used)]
-        let binary = capstan_test_support::find_binary("kubectl", "CAPSTAN_KUBECTL", &["/usr/bin"])
-            .expect("kubectl v1.32 is installed (/usr/bin/kubectl) or named by $CAPSTAN_KUBECTL");
-        Kubectl {
-            binary,
-            dir: tempfile::tempdir().expect("a temp dir for kubectl's cache"),
-            server: cluster.url(),
-            kubeconfig: capstan_pki::Layout::new(cluster.pki()).kubeconfig("admin"),
-            flags: Vec::new(),
-        }
-    }
-
-    /// No credentials: an empty kubeconfig.
-    fn anonymous(cluster: &TestCluster) -> Kubectl {
-        let mut kubectl = Kubectl::admin(cluster);
-        let empty = kubectl.dir.path().join("empty-kubeconfig");
-        std::fs::write(&empty, "apiVersion: v1\nkind: Config\n").expect("an empty kubeconfig");
-        kubectl.kubeconfig = empty;
-        kubectl
-    }
-
-    /// A caller with only a bearer token: the CA and the token as flags.
-    fn with_token(cluster: &TestCluster, token: &str) -> Kubectl {
-        let mut kubectl = Kubectl::anonymous(cluster);
-        let ca = capstan_pki::Layout::new(cluster.pki()).ca_cert();
-        kubectl.flags = vec![format!("--certificate-authority={}", ca.display()), format!("--token={token}")];
-        kubectl
-    }
-
-    fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut command = std::process::Command::new(&self.binary);
-        command
-            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
-            .arg(format!("--server={}", self.server))
-            .arg(format!("--cache-dir={}", self.dir.path().join("cache").display()))
-            .args(&self.flags)
-            .args(args);
-        command
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut command = self.command(args);
-        // the API server runs on this test's runtime: kubectl waits on a thread of its own
-        tokio::task::spawn_blocking(move || command.output()).await.expect("the kubectl task").expect("kubectl runs")
-    }
-
-    /// stdout of a run that must succeed.
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "kubectl {args:?} failed: {stderr}");
-        String::from_utf8(out.stdout).expect("kubectl prints UTF-8")
-    }
-
-    /// stderr of a run that must fail.
-    async fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(!out.status.success(), "kubectl {args:?} succeeded: {}", String::from_utf8_lossy(&out.stdout));
-        String::from_utf8(out.stderr).expect("kubectl prints UTF-8")
-    }
-}
 
 async fn secured(authorization: Vec<AuthorizationMode>) -> TestCluster {
     TestCluster::start_behind(Backend::Embedded, Door::Secured, |config| {
@@ -354,7 +275,7 @@ async fn kubectl_create_and_replace_are_validated_by_the_server() {
     shop(&cluster).await;
     let kubectl = Kubectl::admin(&cluster);
     let manifest = |name: &str, text: &str| {
-        let path = kubectl.dir.path().join(name);
+        let path = kubectl.dir().join(name);
         std::fs::write(&path, text).expect("a manifest");
         path.display().to_string()
     };
@@ -405,7 +326,7 @@ async fn kubectl_apply_creates_then_leaves_unchanged_then_configures_the_shop() 
     // a changed replica count is a strategic merge patch without lists
     let text = std::fs::read_to_string(shop).expect("the shop manifest");
     assert!(text.contains("replicas: 3"), "examples/shop.yaml sets replicas: 3");
-    let scaled = kubectl.dir.path().join("shop.yaml");
+    let scaled = kubectl.dir().join("shop.yaml");
     std::fs::write(&scaled, text.replace("replicas: 3", "replicas: 5")).expect("the changed manifest");
     let scaled = scaled.display().to_string();
     let printed_now = kubectl.ok(&["apply", "-f", &scaled]).await;
@@ -420,7 +341,7 @@ async fn kubectl_apply_creates_then_leaves_unchanged_then_configures_the_shop() 
     let two = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\n\
         spec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [\
         {name: api, image: 'api:1', ports: [{containerPort: 80}]}, {name: sidecar, image: 'side:1'}]}}}\n";
-    let api = kubectl.dir.path().join("api.yaml");
+    let api = kubectl.dir().join("api.yaml");
     std::fs::write(&api, two).expect("the manifest");
     let api = api.display().to_string();
     assert_eq!(kubectl.ok(&["apply", "-f", &api]).await, "deployment.apps/api created\n");

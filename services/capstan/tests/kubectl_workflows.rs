@@ -25,7 +25,7 @@ spec:
   selector: {matchLabels: {app: web}}
   template:
     metadata: {labels: {app: web, tier: front}}
-    spec: {containers: [{name: web, image: 'capstan/test:1', imagePullPolicy: Never}]}
+    spec: {containers: [{name: web, image: 'capstan/test:1'}]}
 ---
 apiVersion: v1
 kind: Service
@@ -141,9 +141,7 @@ async fn get_selects_sorts_and_prints_columns_as_against_kubernetes() {
     let (up, kubectl) = cluster(&dir).await;
     apply_shop(&kubectl).await;
     kubectl.ok(&["rollout", "status", "deployment/web", "-n", "shop", "--timeout=120s"]).await;
-    kubectl
-        .ok(&["run", "solo", "-n", "shop", "--image=capstan/test:1", "--image-pull-policy=Never", "-l", "app=solo"])
-        .await;
+    kubectl.ok(&["run", "solo", "-n", "shop", "--image=capstan/test:1", "-l", "app=solo"]).await;
 
     let labelled = kubectl.ok(&["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"]).await;
     assert_eq!(labelled.lines().count(), 2, "{labelled}");

@@ -107,16 +107,11 @@ where
     execute(cli, out).await
 }
 
-/// Runs a parsed command. `up` runs until Ctrl-C.
+/// Runs a parsed command. `up` runs until SIGTERM or Ctrl-C.
 pub async fn execute(cli: Cli, out: &mut (dyn Write + Send + Sync)) -> Result<(), CliError> {
     if let Command::Up(args) = &cli.command {
         let config = up::UpConfig::from_args(args)?;
-        let ctrl_c = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        return up::up(config, ctrl_c, out).await;
+        return up::up(config, capstan_lifecycle::shutdown_signal(), out).await;
     }
     match &cli.command {
         // these work on files, not on a cluster

@@ -122,15 +122,22 @@ def containers(case, objects):
         if not isinstance(pod, dict):
             continue
         for container in pod.get("initContainers", []) + pod.get("containers", []):
-            yield {
-                "case": case,
-                "object": f"{document['kind']}/{document['metadata']['name']}",
-                "container": container["name"],
-                "image": container["image"],
-                "command": container.get("command", []),
-                "args": container.get("args", []),
-                "env": {e["name"]: e.get("value") for e in container.get("env", [])},
-            }
+            where = {"case": case, "object": f"{document['kind']}/{document['metadata']['name']}"}
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            yield dict(
+                where,
+                container=container["name"],
+                image=container["image"],
+                command=container.get("command", []),
+                args=container.get("args", []),
+                env=env,
+            )
+            # exec probes run a binary of the image too
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                command = container.get(probe, {}).get("exec", {}).get("command")
+                if command:
+                    yield dict(where, container=f"{container['name']} {probe}", image=container["image"],
+                               command=command, args=[], env=env)
 
 
 def main():

@@ -69,8 +69,14 @@ async fn serve(pki: &std::path::Path, api: Api) -> (String, String) {
         }),
         ..Default::default()
     };
-    let server =
-        capstan_server::Server::new(config, capstan_metrics::Registry::new()).expect("server").serve_http(router);
+    // every call of this fake is a plain request to the stack's layers
+    let classify: capstan_server::http::Classify = std::sync::Arc::new(|_, _| capstan_server::http::HttpCall {
+        verb: "get",
+        resource: "secrets".into(),
+        kind: capstan_server::http::CallKind::Request,
+    });
+    let face = capstan_server::http::HttpFace { router, classify };
+    let server = capstan_server::Server::new(config, capstan_metrics::Registry::new()).expect("server").serve_http(face);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(server.serve(listener, std::future::pending()));

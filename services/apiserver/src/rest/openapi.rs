@@ -83,9 +83,9 @@ static DOCUMENTS: LazyLock<BTreeMap<String, Bytes>> = LazyLock::new(|| {
     let mut documents = BTreeMap::from([(String::new(), Bytes::from(root().to_string()))]);
     for info in STORED_KINDS {
         let path = path_of(info.api_version);
-        if !documents.contains_key(&path) {
-            let document = group_version(&path).unwrap_or_default();
-            documents.insert(path, Bytes::from(document.to_string()));
+        if let std::collections::btree_map::Entry::Vacant(entry) = documents.entry(path) {
+            let document = group_version(entry.key()).unwrap_or_default();
+            entry.insert(Bytes::from(document.to_string()));
         }
     }
     documents

@@ -24,13 +24,12 @@
 //!   object, its status or scale; [`strategic`] turns a strategic merge patch
 //!   into the merge patch it amounts to.
 //! - [`write`]: POST (create) and PUT (replace), decoded strictly.
-//! - [`openapi`]: the OpenAPI v3 documents kubectl needs to leave validation
-//!   to the server (no schemas yet).
+//! - [`openapi`]: the OpenAPI v3 documents: what kubectl needs to leave
+//!   validation to the server, and the schemas `kubectl explain` reads.
 //! - [`status`]: errors as `metav1.Status`.
 //!
 //! # Not yet served
-//! JSON patches, server-side apply, Tables, OpenAPI
-//! schemas (`kubectl explain`), logs and exec:
+//! JSON patches, server-side apply, Tables, logs and exec:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
 
@@ -102,10 +101,10 @@ impl Rest {
         let user = Caller { user, record, impersonation };
         if request.method() == Method::GET {
             if path == "/openapi/v3" {
-                return status::json_response(StatusCode::OK, &openapi::root());
+                return openapi::respond("");
             }
             if let Some(group_version) = path.strip_prefix("/openapi/v3/") {
-                return found(openapi::group_version(group_version));
+                return openapi::respond(group_version);
             }
         }
         let Some(route) = path::parse(&path) else {

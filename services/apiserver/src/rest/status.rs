@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn the_grpc_faces_status_body_is_answered_as_it_is() {
-        let grpc = ApiError::not_found("pods", "web").into_status();
+        let grpc = ApiError::not_found(&capstan_proto::kinds::POD, "web").into_status();
         let body = serde_json::to_value(from_grpc(&grpc)).expect("json");
         assert_eq!(
             body,

@@ -12,7 +12,7 @@
 //! - The object is written only when what it says changes (`subsets`
 //!   builds it deterministically).
 
-mod subsets;
+pub(crate) mod subsets;
 
 use subsets::selects;
 

@@ -48,7 +48,10 @@ const STALE_LIMIT: Duration = Duration::from_secs(30);
 /// What this controller last wrote per Service ("namespace/name"): each
 /// slice's name, the resourceVersion written (`None` once deleted), and when.
 #[derive(Default)]
-struct Tracker(Mutex<HashMap<String, BTreeMap<String, (Option<u64>, Instant)>>>);
+struct Tracker(Mutex<HashMap<String, Writes>>);
+
+/// One Service's recorded writes: slice name -> (resourceVersion written, when).
+type Writes = BTreeMap<String, (Option<u64>, Instant)>;
 
 impl Tracker {
     fn record(&self, key: &str, name: &str, version: Option<u64>) {

@@ -22,6 +22,7 @@ pub mod slices;
 
 use crate::context::Context;
 use crate::endpoints::subsets::{relevant_change, selects};
+use crate::endpoints::{key_of, queue_selecting};
 use crate::error::ControllerError;
 use crate::ownership::controller_reference;
 use capstan_client::DeleteParams;
@@ -106,10 +107,6 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     tokio::join!(feed, workers);
 }
 
-fn key_of(meta: &ObjectMeta) -> String {
-    format!("{}/{}", meta.namespace, meta.name)
-}
-
 /// Turns informer events into queued Service keys until `stop` or the
 /// informers end.
 async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationToken) {
@@ -153,16 +150,6 @@ async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationTok
                     }
                 }
             },
-        }
-    }
-}
-
-/// Queues the Services that select `pod`.
-fn queue_selecting(ctx: &Context, pod: &Pod, queue: &WorkQueue<String>) {
-    let meta = pod.meta();
-    for service in ctx.services.store().list_namespace(&meta.namespace) {
-        if service.spec.as_ref().is_some_and(|s| selects(&s.selector, &meta.labels)) {
-            queue.add(key_of(service.meta()));
         }
     }
 }

@@ -72,7 +72,9 @@ fn zones(node: &str) -> Option<String> {
 }
 
 /// A slice as (address type, "name:port" ports, "ip ready/serving/terminating" endpoints).
-fn summary(slices: &[Desired]) -> Vec<(String, Vec<String>, Vec<String>)> {
+type Summary = Vec<(String, Vec<String>, Vec<String>)>;
+
+fn summary(slices: &[Desired]) -> Summary {
     slices
         .iter()
         .map(|s| {
@@ -87,7 +89,7 @@ fn summary(slices: &[Desired]) -> Vec<(String, Vec<String>, Vec<String>)> {
                 .endpoints
                 .iter()
                 .map(|e| {
-                    let c = e.conditions.clone().unwrap_or_default();
+                    let c = e.conditions.unwrap_or_default();
                     let flag = |b: Option<bool>| if b == Some(true) { "t" } else { "f" };
                     format!("{} {}{}{}", e.addresses.join(","), flag(c.ready), flag(c.serving), flag(c.terminating))
                 })
@@ -109,7 +111,7 @@ fn slices_from_pods() {
     if let Some(status) = finished.status.as_mut() {
         status.phase = "Failed".into();
     }
-    let cases: Vec<(&str, Vec<ServicePort>, Vec<Pod>, Vec<(String, Vec<String>, Vec<String>)>)> = vec![
+    let cases: Vec<(&str, Vec<ServicePort>, Vec<Pod>, Summary)> = vec![
         (
             "no pods: one empty slice with the Service's ports",
             vec![by_number.clone()],
@@ -222,7 +224,9 @@ fn stored(slices: &[Desired]) -> Vec<EndpointSlice> {
 }
 
 /// A plan as (how many creates, names updated, names deleted).
-fn shape(plan: &Plan) -> (usize, Vec<String>, Vec<String>) {
+type Shape = (usize, Vec<String>, Vec<String>);
+
+fn shape(plan: &Plan) -> Shape {
     (plan.create.len(), plan.update.iter().map(|(n, _)| n.clone()).collect(), plan.delete.clone())
 }
 
@@ -236,7 +240,7 @@ fn plans_write_only_what_changed() {
         spec.selector = [("app".to_string(), "api".to_string())].into();
     }
     let many: Vec<Pod> = (0..150).map(|i| pod(&format!("p{i:03}"), &format!("10.1.0.{i}"), true, &[])).collect();
-    let cases: Vec<(&str, Vec<EndpointSlice>, Vec<Desired>, (usize, Vec<String>, Vec<String>))> = vec![
+    let cases: Vec<(&str, Vec<EndpointSlice>, Vec<Desired>, Shape)> = vec![
         ("nothing yet: create", vec![], desired(&svc, &three, zones), (1, vec![], vec![])),
         ("unchanged: nothing", before.clone(), desired(&svc, &three, zones), (0, vec![], vec![])),
         (

@@ -30,6 +30,7 @@ const JSON_PACKAGES: &[&str] = &[
     "capstan.autoscaling.v1",
     "capstan.autoscaling.v2",
     "capstan.rbac.v1",
+    "capstan.discovery.v1",
     "capstan.authentication.v1",
     "capstan.authorization.v1",
 ];

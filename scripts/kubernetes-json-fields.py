@@ -29,6 +29,7 @@ PACKAGES = {
     "capstan.autoscaling.v1": "autoscaling/v1",
     "capstan.autoscaling.v2": "autoscaling/v2",
     "capstan.rbac.v1": "rbac/v1",
+    "capstan.discovery.v1": "discovery/v1",
 }
 
 # Go import aliases used in the types files -> Go package key

@@ -204,6 +204,16 @@ pub const CLUSTER_ROLE_BINDING: KindInfo = KindInfo {
     subresources: &[],
     categories: &[],
 };
+pub const ENDPOINT_SLICE: KindInfo = KindInfo {
+    kind: "EndpointSlice",
+    resource: "endpointslices",
+    singular: "endpointslice",
+    short_names: &[],
+    api_version: "discovery.k8s.io/v1",
+    namespaced: true,
+    subresources: &[],
+    categories: &[],
+};
 /// Subresource bodies: they travel in `Object` but are not stored.
 pub const SCALE: KindInfo = KindInfo {
     kind: "Scale",
@@ -242,6 +252,7 @@ pub const STORED_KINDS: &[KindInfo] = &[
     CLUSTER_ROLE,
     ROLE_BINDING,
     CLUSTER_ROLE_BINDING,
+    ENDPOINT_SLICE,
 ];
 
 /// The stored kind that `name` names (plural, singular, short name or kind).
@@ -298,6 +309,7 @@ macro_rules! with_kind {
             Some(__K::ClusterRole($v)) => $body,
             Some(__K::RoleBinding($v)) => $body,
             Some(__K::ClusterRoleBinding($v)) => $body,
+            Some(__K::EndpointSlice($v)) => $body,
             Some(__K::Scale($v)) => $body,
             Some(__K::Binding($v)) => $body,
             None => $none,
@@ -356,6 +368,7 @@ resources! {
     crate::rbac::v1::ClusterRole => ClusterRole, CLUSTER_ROLE;
     crate::rbac::v1::RoleBinding => RoleBinding, ROLE_BINDING;
     crate::rbac::v1::ClusterRoleBinding => ClusterRoleBinding, CLUSTER_ROLE_BINDING;
+    crate::discovery::v1::EndpointSlice => EndpointSlice, ENDPOINT_SLICE;
     crate::autoscaling::v1::Scale => Scale, SCALE;
     crate::core::v1::Binding => Binding, BINDING;
 }
@@ -385,6 +398,9 @@ mod tests {
             ("clusterroles", "ClusterRole"),
             ("rolebindings.rbac.authorization.k8s.io", "RoleBinding"),
             ("ClusterRoleBinding", "ClusterRoleBinding"),
+            ("endpointslices", "EndpointSlice"),
+            ("endpointslice", "EndpointSlice"),
+            ("endpointslices.discovery.k8s.io", "EndpointSlice"),
         ] {
             assert_eq!(lookup(name).map(|k| k.kind), Some(kind), "{name}");
         }

@@ -8,7 +8,8 @@
 //! int-or-string) written by hand in [`json`].
 //!
 //! # Layout
-//! - [`meta`], [`core`], [`apps`], [`coordination`], [`autoscaling`], [`rbac`]: the API
+//! - [`meta`], [`core`], [`apps`], [`coordination`], [`autoscaling`], [`rbac`],
+//!   [`discovery`]: the API
 //!   groups' types; [`authentication`], [`authorization`]: the review objects
 //!   (answered, never stored); [`api`]: the generic resource service and the
 //!   review service; [`runtime`]: the
@@ -81,6 +82,13 @@ pub mod autoscaling {
 pub mod rbac {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/capstan.rbac.v1.rs"));
+    }
+}
+
+/// The discovery group (discovery.k8s.io): EndpointSlices.
+pub mod discovery {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/capstan.discovery.v1.rs"));
     }
 }
 

@@ -112,6 +112,7 @@ pub fn decode_body(info: &KindInfo, bytes: &[u8]) -> Result<Object, DecodeError>
         "ClusterRole" => body::<rbac::ClusterRole>(bytes),
         "RoleBinding" => body::<rbac::RoleBinding>(bytes),
         "ClusterRoleBinding" => body::<rbac::ClusterRoleBinding>(bytes),
+        "EndpointSlice" => body::<crate::discovery::v1::EndpointSlice>(bytes),
         other => Err(DecodeError::Body { kind: info.kind, message: format!("{other} is not a stored kind") }),
     }
 }
@@ -161,6 +162,7 @@ pub fn from_json(doc: &str, value: serde_json::Value) -> Result<Object, DecodeEr
         "ClusterRole" => typed::<rbac::ClusterRole>(doc, value),
         "RoleBinding" => typed::<rbac::RoleBinding>(doc, value),
         "ClusterRoleBinding" => typed::<rbac::ClusterRoleBinding>(doc, value),
+        "EndpointSlice" => typed::<crate::discovery::v1::EndpointSlice>(doc, value),
         "Scale" => typed::<autoscaling::Scale>(doc, value),
         _ => typed::<core::Binding>(doc, value),
     }

@@ -10,6 +10,7 @@
 pub mod age;
 pub mod deployments;
 pub mod endpoints;
+pub mod endpointslices;
 pub mod events;
 pub mod hpas;
 pub mod leases;
@@ -48,6 +49,7 @@ pub fn header(info: &KindInfo, cols: Columns) -> Vec<String> {
         "ReplicaSet" => replicasets::header(cols.wide),
         "Service" => services::header(cols.wide),
         "Endpoints" => endpoints::HEADER.to_vec(),
+        "EndpointSlice" => endpointslices::HEADER.to_vec(),
         "Namespace" => namespaces::HEADER.to_vec(),
         "Node" => nodes::header(cols.wide),
         "Event" => events::HEADER.to_vec(),
@@ -80,6 +82,7 @@ pub fn row(object: &Object, cols: Columns, now: DateTime<Utc>, event: Option<&st
         Some(Kind::ReplicaSet(r)) => replicasets::row(r, cols.wide, now),
         Some(Kind::Service(s)) => services::row(s, cols.wide, now),
         Some(Kind::Endpoints(e)) => endpoints::row(e, now),
+        Some(Kind::EndpointSlice(e)) => endpointslices::row(e, now),
         Some(Kind::Namespace(n)) => namespaces::row(n, now),
         Some(Kind::Node(n)) => nodes::row(n, cols.wide, now),
         Some(Kind::Event(e)) => events::row(e, now),

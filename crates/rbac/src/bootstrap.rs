@@ -30,6 +30,7 @@ const APPS: &str = "apps";
 const AUTOSCALING: &str = "autoscaling";
 const COORDINATION: &str = "coordination.k8s.io";
 const RBAC: &str = "rbac.authorization.k8s.io";
+const DISCOVERY: &str = "discovery.k8s.io";
 
 /// The users and groups components authenticate as.
 pub mod identities {
@@ -84,6 +85,7 @@ fn view_rules() -> Vec<PolicyRule> {
     vec![
         rule(READ, &[CORE], &["pods", "pods/log", "pods/status", "services", "services/status", "endpoints", "events"]),
         rule(READ, &[CORE], &["namespaces", "namespaces/status"]),
+        rule(READ, &[DISCOVERY], &["endpointslices"]),
         rule(
             READ,
             &[APPS],
@@ -152,6 +154,9 @@ fn controller_manager_rules() -> Vec<PolicyRule> {
         rule(&["create"], &[APPS], &["replicasets"]),
         // endpoints/mod.rs creates a service's endpoints
         rule(&["create"], &[CORE], &["endpoints"]),
+        // endpointslice/mod.rs creates a service's slices (Kubernetes'
+        // system:controller:endpointslice-controller; updates and deletes are the first rule's)
+        rule(&["create"], &[DISCOVERY], &["endpointslices"]),
         // capstan_runtime::EventRecorder (context.rs `recorder`)
         rule(&["create", "patch"], &[CORE], &["events"]),
         // capstan_runtime::LeaderElector (start.rs LEASE_NAME)

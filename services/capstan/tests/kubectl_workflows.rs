@@ -5,7 +5,8 @@
 //! `kubectl` line `up` prints, then the day-to-day workflows (`describe`,
 //! `scale`, `rollout status|history|restart`, `wait`, and `get` with
 //! selectors, `-A`, jsonpath, `--sort-by`, custom columns), each against
-//! what Kubernetes prints.
+//! what Kubernetes prints; `describe service` reads the EndpointSlices the
+//! controller-manager keeps.
 
 mod up_harness;
 
@@ -179,5 +180,62 @@ async fn get_selects_sorts_and_prints_columns_as_against_kubernetes() {
     assert_eq!(rows, [vec!["NAME", "NODE"], vec!["solo", "node-1"]]);
     let sorted_table = kubectl.ok(&["get", "pods", "-n", "shop", "--sort-by=.metadata.name"]).await;
     assert!(sorted_table.starts_with("NAME"), "{sorted_table}");
+    up.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn describe_service_lists_the_endpoint_slices_addresses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (up, kubectl) = cluster(&dir).await;
+    apply_shop(&kubectl).await;
+    kubectl.ok(&["rollout", "status", "deployment/web", "-n", "shop", "--timeout=120s"]).await;
+    let ips =
+        kubectl.ok(&["get", "pods", "-n", "shop", "-l", "app=web", "-o", "jsonpath={.items[*].status.podIP}"]).await;
+    let mut ips: Vec<String> = ips.split_whitespace().map(|ip| format!("{ip}:8080")).collect();
+    ips.sort();
+    assert_eq!(ips.len(), 2, "two running pods with IPs: {ips:?}");
+
+    // kubectl 1.32 lists discovery.k8s.io/v1 EndpointSlices labelled
+    // kubernetes.io/service-name=web and prints their ready addresses
+    let described = capstan_testkit::eventually(
+        "describe service to list both pods",
+        std::time::Duration::from_secs(60),
+        || async {
+            let described = kubectl.ok(&["describe", "service", "web", "-n", "shop"]).await;
+            let line = described.lines().find_map(|l| l.strip_prefix("Endpoints:")).map(str::trim).unwrap_or("");
+            let mut listed: Vec<String> = line.split(',').map(str::to_string).collect();
+            listed.sort();
+            (listed == ips).then_some(described)
+        },
+    )
+    .await;
+    assert!(described.contains("Port:") && described.contains("http  80/TCP"), "{described}");
+
+    let slices = kubectl.ok(&["get", "endpointslices", "-n", "shop"]).await;
+    let rows: Vec<Vec<&str>> = slices.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(
+        rows.first().map(|r| r.as_slice()),
+        Some(&["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"][..]),
+        "{slices}"
+    );
+    assert_eq!(rows.len(), 2, "one slice:\n{slices}");
+    assert!(rows[1][0].starts_with("web-"), "{slices}");
+    assert_eq!(rows[1][1..3], ["IPv4", "8080"], "{slices}");
+    let mut listed: Vec<String> = rows[1][3].split(',').map(|ip| format!("{ip}:8080")).collect();
+    listed.sort();
+    assert_eq!(listed, ips, "{slices}");
+    let named = kubectl
+        .ok(&[
+            "get",
+            "endpointslices.discovery.k8s.io",
+            "-n",
+            "shop",
+            "-l",
+            "kubernetes.io/service-name=web",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert!(named.trim().starts_with("endpointslice.discovery.k8s.io/web-"), "{named}");
     up.stop().await;
 }

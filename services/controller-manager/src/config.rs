@@ -12,6 +12,7 @@ pub const CONTROLLERS: &[&str] = &[
     "deployment",
     "nodelifecycle",
     "endpoints",
+    "endpointslice",
     "garbagecollector",
     "namespace",
     "horizontalpodautoscaling",

@@ -1,7 +1,7 @@
 //! What every controller shares: one API client and one informer per kind.
 //!
 //! Controllers never list or watch on their own: the ReplicaSet, Deployment,
-//! endpoints, node and garbage collectors all read pods, so each kind is
+//! endpoints, endpointslice, node and garbage collectors all read pods, so each kind is
 //! watched once here and every controller subscribes to the same cache, as
 //! in kube-controller-manager's shared informer factory.
 
@@ -11,6 +11,7 @@ use capstan_proto::apps::v1::{Deployment, ReplicaSet};
 use capstan_proto::autoscaling::v2::HorizontalPodAutoscaler;
 use capstan_proto::coordination::v1::Lease;
 use capstan_proto::core::v1::{Endpoints, Namespace, Node, Pod, Service};
+use capstan_proto::discovery::v1::EndpointSlice;
 use capstan_proto::kinds::Resource;
 use capstan_runtime::informer::{Informer, InformerHandle};
 use capstan_runtime::EventRecorder;
@@ -36,6 +37,7 @@ pub struct Context {
     pub nodes: InformerHandle<Node>,
     pub services: InformerHandle<Service>,
     pub endpoints: InformerHandle<Endpoints>,
+    pub endpoint_slices: InformerHandle<EndpointSlice>,
     pub replica_sets: InformerHandle<ReplicaSet>,
     pub deployments: InformerHandle<Deployment>,
     pub namespaces: InformerHandle<Namespace>,
@@ -61,6 +63,7 @@ impl Context {
             nodes: informer(&client, None, tasks, shutdown),
             services: informer(&client, None, tasks, shutdown),
             endpoints: informer(&client, None, tasks, shutdown),
+            endpoint_slices: informer(&client, None, tasks, shutdown),
             replica_sets: informer(&client, None, tasks, shutdown),
             deployments: informer(&client, None, tasks, shutdown),
             namespaces: informer(&client, None, tasks, shutdown),
@@ -89,6 +92,7 @@ impl Context {
             && self.nodes.wait_synced().await
             && self.services.wait_synced().await
             && self.endpoints.wait_synced().await
+            && self.endpoint_slices.wait_synced().await
             && self.replica_sets.wait_synced().await
             && self.deployments.wait_synced().await
             && self.namespaces.wait_synced().await

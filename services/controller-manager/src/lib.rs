@@ -9,6 +9,7 @@
 //!   `run_workers`).
 //! - One module per controller, each a small reconcile loop over informers:
 //!   [`replicaset`], [`deployment`], [`nodelifecycle`], [`endpoints`],
+//!   [`endpointslice`],
 //!   [`garbagecollector`], [`namespace`], [`podautoscaler`].
 //! - Wiring: [`config`] ([`Config`], the `--controllers` names), [`start`]
 //!   ([`ControllerManager`], leader election), [`server`] (health),
@@ -27,6 +28,7 @@ pub mod config;
 pub mod context;
 pub mod deployment;
 pub mod endpoints;
+pub mod endpointslice;
 pub mod error;
 pub mod garbagecollector;
 pub mod namespace;

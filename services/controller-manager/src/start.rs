@@ -5,7 +5,9 @@
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::ControllerError;
-use crate::{deployment, endpoints, garbagecollector, namespace, nodelifecycle, podautoscaler, replicaset};
+use crate::{
+    deployment, endpoints, endpointslice, garbagecollector, namespace, nodelifecycle, podautoscaler, replicaset,
+};
 use capstan_client::Client;
 use capstan_lifecycle::Tasks;
 use capstan_runtime::QueueMetrics;
@@ -102,6 +104,7 @@ async fn run_term(
             "deployment" => tasks.spawn(deployment::run(ctx, stop)),
             "nodelifecycle" => tasks.spawn(nodelifecycle::run(ctx, stop)),
             "endpoints" => tasks.spawn(endpoints::run(ctx, stop)),
+            "endpointslice" => tasks.spawn(endpointslice::run(ctx, stop)),
             "garbagecollector" => tasks.spawn(garbagecollector::run(ctx, stop)),
             "namespace" => tasks.spawn(namespace::run(ctx, stop)),
             "horizontalpodautoscaling" => tasks.spawn(podautoscaler::run(ctx, stop)),

@@ -46,6 +46,12 @@ pub fn apply_defaults(obj: &mut Object) {
                 set_if_empty(&mut port.protocol, "TCP");
             }
         }
+        Some(Kind::EndpointSlice(slice)) => {
+            for port in &mut slice.ports {
+                port.name.get_or_insert_with(String::new);
+                port.protocol.get_or_insert_with(|| "TCP".to_string());
+            }
+        }
         Some(Kind::Node(node)) => {
             if let Some(status) = node.status.as_mut().filter(|s| s.allocatable.is_empty()) {
                 status.allocatable = status.capacity.clone();

@@ -201,11 +201,15 @@ mod tests {
                 "coordination.k8s.io",
                 "autoscaling",
                 "rbac.authorization.k8s.io",
+                "discovery.k8s.io",
                 "authentication.k8s.io",
                 "authorization.k8s.io"
             ]
         );
         assert_eq!(api_group("autoscaling").expect("served")["preferredVersion"]["groupVersion"], "autoscaling/v2");
+        let slices = resources("discovery.k8s.io/v1").expect("discovery.k8s.io/v1 is served");
+        assert_eq!(slices["resources"][0]["name"], "endpointslices");
+        assert_eq!(slices["resources"][0]["kind"], "EndpointSlice");
         assert_eq!(api_group("batch"), None);
         assert_eq!(resources("batch/v1"), None);
     }

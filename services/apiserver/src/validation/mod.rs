@@ -11,6 +11,7 @@ mod common;
 mod container;
 mod deployment;
 mod endpoints;
+mod endpointslice;
 mod env;
 mod error;
 mod event;
@@ -55,6 +56,7 @@ pub fn validate_create(obj: &Object) -> Vec<FieldError> {
         Some(Kind::ClusterRole(v)) => rbac::cluster_role(&mut errs, v),
         Some(Kind::RoleBinding(v)) => rbac::role_binding(&mut errs, v),
         Some(Kind::ClusterRoleBinding(v)) => rbac::cluster_role_binding(&mut errs, v),
+        Some(Kind::EndpointSlice(v)) => endpointslice::endpoint_slice(&mut errs, v),
         Some(Kind::Scale(v)) => subresources::scale(&mut errs, v),
         Some(Kind::Binding(v)) => subresources::binding(&mut errs, v),
         None => errs.push(FieldError::required("kind", "the object names no kind")),
@@ -74,6 +76,9 @@ pub fn validate_update(new: &Object, old: &Object) -> Vec<FieldError> {
         (Some(Kind::ReplicaSet(n)), Some(Kind::ReplicaSet(o))) => replicaset::replica_set_update(&mut errs, n, o),
         (Some(Kind::Deployment(n)), Some(Kind::Deployment(o))) => deployment::deployment_update(&mut errs, n, o),
         (Some(Kind::Node(n)), Some(Kind::Node(o))) => node::node_update(&mut errs, n, o),
+        (Some(Kind::EndpointSlice(n)), Some(Kind::EndpointSlice(o))) => {
+            endpointslice::endpoint_slice_update(&mut errs, n, o)
+        }
         (Some(Kind::RoleBinding(n)), Some(Kind::RoleBinding(o))) => {
             rbac::role_ref_update(&mut errs, n.role_ref.as_ref(), o.role_ref.as_ref())
         }

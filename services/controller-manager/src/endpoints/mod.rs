@@ -12,7 +12,7 @@
 //! - The object is written only when what it says changes (`subsets`
 //!   builds it deterministically).
 
-mod subsets;
+pub(crate) mod subsets;
 
 use subsets::selects;
 
@@ -40,7 +40,7 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     tokio::join!(feed, workers);
 }
 
-fn key_of(meta: &ObjectMeta) -> String {
+pub(crate) fn key_of(meta: &ObjectMeta) -> String {
     format!("{}/{}", meta.namespace, meta.name)
 }
 
@@ -94,8 +94,8 @@ fn has_selector(service: &Service) -> bool {
     service.spec.as_ref().is_some_and(|s| !s.selector.is_empty())
 }
 
-/// Queues the Services that select `pod`.
-fn queue_selecting(ctx: &Context, pod: &Pod, queue: &WorkQueue<String>) {
+/// Queues the Services that select `pod` (the EndpointSlice controller's too).
+pub(crate) fn queue_selecting(ctx: &Context, pod: &Pod, queue: &WorkQueue<String>) {
     let meta = pod.meta();
     for service in ctx.services.store().list_namespace(&meta.namespace) {
         if service.spec.as_ref().is_some_and(|s| selects(&s.selector, &meta.labels)) {

@@ -38,7 +38,8 @@ pub fn is_pod_ready(pod: &Pod) -> bool {
     pod.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.r#type == "Ready" && c.status == "True"))
 }
 
-fn protocol(text: &str) -> &str {
+/// A Service or container port's protocol, TCP when left out.
+pub fn protocol(text: &str) -> &str {
     if text.is_empty() {
         "TCP"
     } else {

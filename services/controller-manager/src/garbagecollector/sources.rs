@@ -37,6 +37,7 @@ pub enum Source {
     ClusterRoles,
     RoleBindings,
     ClusterRoleBindings,
+    EndpointSlices,
 }
 
 impl Source {
@@ -57,6 +58,7 @@ impl Source {
             "ClusterRole" => Source::ClusterRoles,
             "RoleBinding" => Source::RoleBindings,
             "ClusterRoleBinding" => Source::ClusterRoleBindings,
+            "EndpointSlice" => Source::EndpointSlices,
             _ => return None,
         })
     }
@@ -127,6 +129,7 @@ pub fn forward_all(
             Source::ClusterRoles => tasks.spawn(forward(own.cluster_roles.clone(), tx)),
             Source::RoleBindings => tasks.spawn(forward(own.role_bindings.clone(), tx)),
             Source::ClusterRoleBindings => tasks.spawn(forward(own.cluster_role_bindings.clone(), tx)),
+            Source::EndpointSlices => tasks.spawn(forward(ctx.endpoint_slices.clone(), tx)),
         };
         count += 1;
     }

@@ -1,4 +1,4 @@
-//! Namespace, Node, Endpoints, Event, Lease, Scale and Binding rules.
+//! Namespace, Node, Endpoints, EndpointSlice, Event, Lease, Scale and Binding rules.
 
 use super::*;
 use crate::errs;
@@ -43,6 +43,24 @@ fn small_kinds_create() {
                 "subsets[0].ports[0].protocol: Unsupported value: \"ICMP\": supported values: \"TCP\", \"UDP\", \"SCTP\"",
                 "subsets[0].ports[2].name: Duplicate value: \"a\"",
             ],
+        ),
+        (
+            "endpointslice",
+            "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web-abc, namespace: default}\naddressType: IPv4\nendpoints:\n- addresses: [10.0.0.256]\n  hostname: A_B\n  nodeName: N_1\n- addresses: []\nports: [{name: a, port: 0, protocol: ICMP}, {name: a, port: 80, protocol: TCP}]".to_string(),
+            errs![
+                "endpoints[0].addresses[0]: Invalid value: \"10.0.0.256\": must be a valid IPv4 address",
+                format!("endpoints[0].hostname: Invalid value: \"A_B\": {LABEL}"),
+                format!("endpoints[0].nodeName: Invalid value: \"N_1\": {SUBDOMAIN}"),
+                "endpoints[1].addresses: Required value: must contain at least 1 address",
+                "ports[0].protocol: Unsupported value: \"ICMP\": supported values: \"TCP\", \"UDP\", \"SCTP\"",
+                format!("ports[0].port: Invalid value: 0: {PORT_RANGE}"),
+                "ports[1].name: Duplicate value: \"a\"",
+            ],
+        ),
+        (
+            "endpointslice address type",
+            "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web-abc, namespace: default}\naddressType: IPv5\nendpoints: [{addresses: ['::1']}]".to_string(),
+            errs!["addressType: Unsupported value: \"IPv5\": supported values: \"IPv4\", \"IPv6\", \"FQDN\""],
         ),
         (
             "event without subject",
@@ -98,6 +116,20 @@ fn node_pod_cidr_is_set_once() {
             node("10.244.9.0/24"),
             errs!["spec.podCIDR: Forbidden: node updates may not change podCIDR except from \"\" to valid"],
         )],
+    );
+}
+
+#[test]
+fn endpointslice_address_type_is_immutable() {
+    let slice = |t: &str| {
+        format!("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: web-abc, namespace: default}}\naddressType: {t}")
+    };
+    run_update(
+        &slice("IPv4"),
+        &[
+            ("same", slice("IPv4"), errs![]),
+            ("changed", slice("IPv6"), errs!["addressType: Invalid value: \"IPv6\": field is immutable"]),
+        ],
     );
 }
 

@@ -32,6 +32,8 @@
 
 pub mod delete;
 pub mod discovery;
+pub mod exec;
+pub mod logs;
 pub mod objects;
 pub mod openapi;
 pub mod patch;
@@ -43,6 +45,7 @@ pub mod table;
 pub mod write;
 
 use crate::authorize::Authorized;
+use crate::pods::PodApi;
 use crate::review::Reviews;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
@@ -60,6 +63,8 @@ pub struct Rest {
     api: Arc<Authorized>,
     reviews: Arc<Reviews>,
     authenticator: Option<Arc<Authenticator>>,
+    /// `pods/log` and `pods/exec`, when the server reaches kubelets
+    pods: Option<Arc<PodApi>>,
 }
 
 impl Rest {
@@ -68,7 +73,12 @@ impl Rest {
     /// anonymous, as on the gRPC face.
     /// `reviews` answers `auth whoami` and `auth can-i`.
     pub fn new(api: Arc<Authorized>, reviews: Arc<Reviews>, authenticator: Option<Arc<Authenticator>>) -> Rest {
-        Rest { api, reviews, authenticator }
+        Rest { api, reviews, authenticator, pods: None }
+    }
+
+    /// Serves `pods/log` and `pods/exec` through `pods`, the gRPC face's `PodService`.
+    pub fn with_pods(self, pods: Arc<PodApi>) -> Rest {
+        Rest { pods: Some(pods), ..self }
     }
 
     /// The face as one router, for `Server::serve_http`: every request no
@@ -114,6 +124,13 @@ impl Rest {
         let Some(route) = path::parse(&path) else {
             return status::respond(&status::no_such_path());
         };
+        if let (Some(pods), Route::Object { info, namespace: Some(ns), name, subresource }) = (&self.pods, &route) {
+            match (info.resource, subresource.as_str(), request.method()) {
+                ("pods", "log", &Method::GET) => return logs::serve(pods, user, ns, name, request.uri().query()).await,
+                ("pods", "exec", &Method::GET | &Method::POST) => return exec::serve(pods, user, ns, name, request).await,
+                _ => {}
+            }
+        }
         if request.method() == Method::GET {
             // no reference to the request crosses an await: its body is not Sync
             let (query, authority) = (request.uri().query().map(String::from), authority(&request));

@@ -60,7 +60,8 @@ where
                 request.extensions_mut().insert(info.clone());
                 routes.clone().oneshot(request)
             });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
+            let connection =
+                builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
             let connection = graceful.watch(connection.into_owned());
             tokio::spawn(async move {
                 if let Err(error) = connection.await {

@@ -88,7 +88,9 @@ mod tests {
 
     #[test]
     fn the_container_is_named_or_the_only_one() {
-        let cases: [(&[&str], &[&str], &str, Result<&str, &str>); 6] = [
+        // init containers, containers, the container asked for, the answer
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a str, Result<&'a str, &'a str>);
+        let cases: [Case; 6] = [
             (&[], &["app"], "", Ok("app")),
             (&[], &["app"], "app", Ok("app")),
             (&["setup"], &["app"], "setup", Ok("setup")),

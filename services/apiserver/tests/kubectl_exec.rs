@@ -16,8 +16,8 @@ use capstan_docker_shim::{DockerConfig, ServedShim};
 use capstan_kubelet::Kubelet;
 use capstan_proto::core::v1::{Container, Pod};
 use capstan_test_support::{require_daemon, DockerSweeper, HarnessError};
-use capstan_testkit::kubectl::Kubectl;
 use capstan_testkit::cluster::TOKEN;
+use capstan_testkit::kubectl::Kubectl;
 use capstan_testkit::{eventually, node_pki, Backend, Door, TestCluster};
 use std::io::{BufRead, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -167,8 +167,11 @@ async fn kubectl_logs_reads_tails_follows_and_picks_containers() {
     let _ = follow.wait();
 
     // several containers: kubectl names one, the API asks for one
-    node.run("two", vec![container("a", "echo from-a; exec sleep 3600"), container("b", "echo from-b; exec sleep 3600")])
-        .await;
+    node.run(
+        "two",
+        vec![container("a", "echo from-a; exec sleep 3600"), container("b", "echo from-b; exec sleep 3600")],
+    )
+    .await;
     prints(&kubectl, &["logs", "two", "-c", "b"], "from-b\n").await;
     let refused = kubectl.fails(&["get", "--raw", "/api/v1/namespaces/default/pods/two/log"]).await;
     assert_eq!(
@@ -190,9 +193,9 @@ async fn kubectl_logs_reads_tails_follows_and_picks_containers() {
     kubectl.ok(&["exec", "crashy", "--", "touch", "/tmp/stop"]).await;
     node.until("crashy", "restarted and runs", |s| {
         s.phase == "Running"
-            && s.container_statuses.iter().any(|c| {
-                c.restart_count >= 1 && c.state.as_ref().is_some_and(|state| state.running.is_some())
-            })
+            && s.container_statuses
+                .iter()
+                .any(|c| c.restart_count >= 1 && c.state.as_ref().is_some_and(|state| state.running.is_some()))
     })
     .await;
     prints(&kubectl, &["logs", "crashy", "--previous"], &first).await;

@@ -89,7 +89,10 @@ pub fn query(query: Option<&str>) -> Result<ExecQuery, Box<Status>> {
 #[derive(Debug, PartialEq)]
 pub enum Inbound {
     Stdin(Vec<u8>),
-    Resize { width: u32, height: u32 },
+    Resize {
+        width: u32,
+        height: u32,
+    },
     CloseStdin,
     /// an empty message, another channel's close, a channel the client has no business writing
     Nothing,
@@ -100,8 +103,8 @@ pub fn inbound(message: &[u8]) -> Result<Inbound, String> {
     match message {
         [STDIN, data @ ..] if !data.is_empty() => Ok(Inbound::Stdin(data.to_vec())),
         [RESIZE, size @ ..] => {
-            let size: Value =
-                serde_json::from_slice(size).map_err(|e| format!("a resize is not JSON {{\"Width\",\"Height\"}}: {e}"))?;
+            let size: Value = serde_json::from_slice(size)
+                .map_err(|e| format!("a resize is not JSON {{\"Width\",\"Height\"}}: {e}"))?;
             let side = |name: &str| size.get(name).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
             match (side("Width"), side("Height")) {
                 (Some(width), Some(height)) => Ok(Inbound::Resize { width, height }),
@@ -284,7 +287,11 @@ mod tests {
             ),
             (
                 "command=sh&command=-c&command=exit%203&stdout=1",
-                ExecQuery { command: vec!["sh".into(), "-c".into(), "exit 3".into()], stdout: true, ..Default::default() },
+                ExecQuery {
+                    command: vec!["sh".into(), "-c".into(), "exit 3".into()],
+                    stdout: true,
+                    ..Default::default()
+                },
             ),
         ];
         for (text, want) in cases {

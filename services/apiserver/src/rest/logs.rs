@@ -65,7 +65,8 @@ pub fn query(query: Option<&str>, now: DateTime<Utc>) -> Result<LogQuery, Box<St
     }
     if let Some(time) = since_time {
         if asked.logs.since_seconds.is_some() {
-            let message = "PodLogOptions is invalid: Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified";
+            let message =
+                "PodLogOptions is invalid: Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified";
             return Err(Box::new(status::failure(422, "Invalid", message)));
         }
         // whole seconds, rounded up so the line written at sinceTime is in
@@ -161,7 +162,11 @@ mod tests {
         let cases = [
             ("follow=yes", 400, "follow: \"yes\" is not a boolean (true or false)"),
             ("tailLines=two", 400, "tailLines: \"two\" is not a whole number"),
-            ("tailLines=-1", 422, "PodLogOptions is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0"),
+            (
+                "tailLines=-1",
+                422,
+                "PodLogOptions is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0",
+            ),
             ("limitBytes=0", 422, "PodLogOptions is invalid: limitBytes: Invalid value: 0: must be greater than 0"),
             ("sinceSeconds=0", 422, "PodLogOptions is invalid: sinceSeconds: Invalid value: 0: must be greater than 0"),
             (

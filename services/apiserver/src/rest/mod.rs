@@ -23,10 +23,12 @@
 //! - [`openapi`]: the OpenAPI v3 documents kubectl needs to leave validation
 //!   to the server (no schemas yet).
 //! - [`status`]: errors as `metav1.Status`.
+//! - [`logs`], [`exec`]: `pods/log` (plain text, streamed) and `pods/exec`
+//!   (a WebSocket, `v5.channel.k8s.io`), handed to the gRPC face's `PodService`.
 //!
 //! # Not yet served
 //! JSON patches, server-side apply, Tables, OpenAPI
-//! schemas (`kubectl explain`), logs and exec:
+//! schemas (`kubectl explain`), `pods/attach` and `pods/portforward`:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
 
@@ -127,7 +129,9 @@ impl Rest {
         if let (Some(pods), Route::Object { info, namespace: Some(ns), name, subresource }) = (&self.pods, &route) {
             match (info.resource, subresource.as_str(), request.method()) {
                 ("pods", "log", &Method::GET) => return logs::serve(pods, user, ns, name, request.uri().query()).await,
-                ("pods", "exec", &Method::GET | &Method::POST) => return exec::serve(pods, user, ns, name, request).await,
+                ("pods", "exec", &Method::GET | &Method::POST) => {
+                    return exec::serve(pods, user, ns, name, request).await
+                }
                 _ => {}
             }
         }

@@ -11,14 +11,13 @@
 //! (`script` from util-linux), whose size reaches the container's terminal.
 //! A user without `pods/exec` gets kubectl's Forbidden message.
 
-use capstan_apiserver::door::AuthorizationMode;
 use capstan_docker_shim::{DockerConfig, ServedShim};
 use capstan_kubelet::Kubelet;
 use capstan_proto::core::v1::{Container, Pod};
 use capstan_test_support::{require_daemon, DockerSweeper, HarnessError};
 use capstan_testkit::cluster::TOKEN;
 use capstan_testkit::kubectl::Kubectl;
-use capstan_testkit::{eventually, node_pki, Backend, Door, TestCluster};
+use capstan_testkit::{eventually, node_pki, TestCluster};
 use std::io::{BufRead, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Child, Stdio};
@@ -46,14 +45,7 @@ impl Node {
         let shim = require_daemon(docker_shim(&name, &dir).await)?;
         capstan_test_support::ensure_images().await;
         let sweep = DockerSweeper::new(capstan_shim_common::labels::NODE_NAME, &name);
-        let cluster = TestCluster::start_behind(Backend::Embedded, Door::Secured, |config| {
-            config.security.authorization_modes = vec![AuthorizationMode::Node, AuthorizationMode::Rbac];
-            let ca = config.security.tls.as_ref().and_then(|t| t.client_ca.clone()).expect("a secured door has a CA");
-            let pki = ca.parent().expect("the CA is in the PKI directory").to_path_buf();
-            config.kubelet_client = Some(node_pki::kubelet_client(&pki));
-        })
-        .await
-        .expect("the embedded store needs no daemon");
+        let cluster = node_pki::cluster_reaching_kubelets().await;
         let target = cluster.node_target(&name);
         let mut config = capstan_kubelet::Config::new(target.server, &name, shim.endpoint());
         config.credentials = target.credentials;

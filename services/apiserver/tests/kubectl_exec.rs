@@ -148,6 +148,13 @@ async fn kubectl_logs_reads_tails_follows_and_picks_containers() {
     prints(&kubectl, &["logs", "web"], "one\ntwo\nthree\n").await;
     assert_eq!(kubectl.ok(&["logs", "web", "--tail=2"]).await, "two\nthree\n");
     assert_eq!(kubectl.ok(&["logs", "web", "--limit-bytes=6"]).await, "one\ntw");
+    assert_eq!(kubectl.ok(&["logs", "web", "--since=1h"]).await, "one\ntwo\nthree\n");
+    let stamped = kubectl.ok(&["logs", "web", "--timestamps"]).await;
+    let lines: Vec<(&str, &str)> = stamped.lines().filter_map(|l| l.split_once(' ')).collect();
+    assert_eq!(lines.iter().map(|(_, text)| *text).collect::<Vec<_>>(), ["one", "two", "three"], "{stamped}");
+    for (time, _) in lines {
+        assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time:?} is not an RFC 3339 time: {stamped}");
+    }
 
     // -f: a line the container writes after kubectl started arrives as it is written
     let mut follow = kubectl.command(&["logs", "-f", "web"]);
@@ -263,6 +270,19 @@ async fn kubectl_exec_streams_both_ways_and_passes_exit_codes() {
         "Error from server (Forbidden): pods \"web\" is forbidden: User \"jane\" cannot create resource \
          \"pods/exec\" in API group \"\" in the namespace \"default\"\n"
     );
+    // audited with the subresource, as on the gRPC face
+    eventually("jane's refused exec in the audit log", WAIT, || async {
+        let events = node.cluster.audit_events();
+        events
+            .iter()
+            .any(|e| {
+                e["user"]["username"] == "jane"
+                    && e["objectRef"]["subresource"] == "exec"
+                    && e["responseStatus"]["code"] == 403
+            })
+            .then_some(())
+    })
+    .await;
 
     node.stop().await;
 }

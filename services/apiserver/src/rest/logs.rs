@@ -5,8 +5,10 @@
 //! The query becomes the gRPC face's `LogsRequest` and goes to
 //! [`PodApi`]'s `Logs`, so the hook (get `pods/log`), the container's choice
 //! and every refusal are the gRPC face's. What the kubelet's request does not
-//! carry is done here: `sinceTime` becomes the seconds since then, and
-//! `limitBytes` cuts the stream.
+//! carry is done here: `sinceTime` becomes the seconds since then,
+//! `timestamps` puts each chunk's time (the runtime's, carried beside the
+//! data) before its lines as the kubelet writes it, and `limitBytes` cuts the
+//! stream.
 
 use super::objects::request;
 use super::status;
@@ -105,12 +107,16 @@ pub async fn serve(pods: &PodApi, user: Caller, namespace: &str, name: &str, que
         Err(refused) => return status::respond(&status::from_grpc(&refused)),
     };
     let limit = asked.limit_bytes.and_then(|l| usize::try_from(l).ok()).unwrap_or(usize::MAX);
+    let timestamps = asked.logs.timestamps;
     // the kubelet failing mid-stream breaks the response, so kubectl sees an error, not a short log
     let bytes = chunks
-        .scan(limit, |left, chunk| {
+        .scan(limit, move |left, chunk| {
             let piece = match chunk {
                 Ok(_) if *left == 0 => None,
                 Ok(mut chunk) => {
+                    if timestamps {
+                        chunk.data = stamped(&chunk.data, chunk.timestamp);
+                    }
                     chunk.data.truncate(*left);
                     *left -= chunk.data.len();
                     Some(Ok(Bytes::from(chunk.data)))
@@ -124,6 +130,20 @@ pub async fn serve(pods: &PodApi, user: Caller, namespace: &str, name: &str, que
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain"));
     response
+}
+
+/// `data`'s lines, each behind its time as the kubelet writes it
+/// (`2006-01-02T15:04:05.000000000Z `). A runtime sends a chunk per line
+/// (Docker's frames, CRI log lines), so a chunk starts a line.
+pub fn stamped(data: &[u8], timestamp: i64) -> Vec<u8> {
+    let time = DateTime::from_timestamp_nanos(timestamp).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let mut out = Vec::with_capacity(data.len() + time.len() + 1);
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(time.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(line);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -155,6 +175,20 @@ mod tests {
         for (query, want) in cases {
             assert_eq!(self::query(Some(query), now), Ok(want), "{query}");
         }
+    }
+
+    #[test]
+    fn timestamps_go_before_each_line() {
+        let at = 1_767_225_600_123_456_789; // 2026-01-01T00:00:00.123456789Z
+        let cases: [(&[u8], &str); 3] = [
+            (b"one\n", "2026-01-01T00:00:00.123456789Z one\n"),
+            (b"one\ntwo\n", "2026-01-01T00:00:00.123456789Z one\n2026-01-01T00:00:00.123456789Z two\n"),
+            (b"no newline", "2026-01-01T00:00:00.123456789Z no newline"),
+        ];
+        for (data, want) in cases {
+            assert_eq!(String::from_utf8_lossy(&stamped(data, at)), want);
+        }
+        assert_eq!(stamped(b"", at), b"");
     }
 
     #[test]

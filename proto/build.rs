@@ -10,6 +10,11 @@
 //! proto3 cannot tell an unset field from a zero one, Kubernetes' `omitempty`
 //! can, and scripts written against Kubernetes (`jsonpath=…restartCount`)
 //! expect its presence.
+//!
+//! The descriptors of the JSON packages, with the `.proto` comments
+//! (`--include_source_info`), are written to `OUT_DIR/api_descriptors.bin`
+//! for [`descriptors`](src/descriptors.rs): the API server's OpenAPI schemas
+//! and the strategic merge read the types from them.
 
 use prost::Message;
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptor_path = out.join("capstan_descriptor.bin");
     let status = Command::new(prost_build::protoc_from_env())
         .arg("--include_imports")
+        .arg("--include_source_info")
         .arg(format!("--descriptor_set_out={}", descriptor_path.display()))
         .arg("-I")
         .arg(&root)
@@ -99,6 +105,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(message) = always.keys().next() {
         return Err(format!("always-written.txt: no message {message} in the JSON packages").into());
     }
+    let api = prost_types::FileDescriptorSet {
+        file: descriptors.file.iter().filter(|f| JSON_PACKAGES.contains(&f.package())).cloned().collect(),
+    };
+    std::fs::write(out.join("api_descriptors.bin"), api.encode_to_vec())?;
     builder.compile_protos(&protos, &[root])?;
     Ok(())
 }

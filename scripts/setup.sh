@@ -82,4 +82,12 @@ if ! command -v cargo-machete >/dev/null 2>&1; then
   cargo install cargo-machete --locked
 fi
 
+# The Helm chart's check (helm/check-chart.py): Helm's SDK and Kubernetes'
+# schemas come from PyPI, since no helm binary is packaged for Debian.
+python_packages=(helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 PyYAML)
+if ! python3 -c 'import helm_python, kubernetes_validate, yaml' >/dev/null 2>&1; then
+  echo "setup: installing ${python_packages[*]} (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}"
+fi
+
 echo "setup: ready (protoc $(protoc --version | cut -d' ' -f2), etcd $(etcd --version | head -1 | cut -d' ' -f3), docker $(docker version --format '{{.Server.Version}}'), containerd $(ctr --address "$containerd_socket" version | sed -n 's/^ *Version: *//p' | tail -1))"

@@ -18,11 +18,17 @@
 //! - [`object`]: the `Object` envelope's helpers and manifest decoding that
 //!   names the path of a bad or unknown field.
 //! - [`quantity`], [`time`]: Kubernetes' quantity notation and timestamps.
+//! - [`descriptors`]: the API types as protoc describes them (comments
+//!   included), for the OpenAPI schemas and the strategic merge;
+//!   [`merge_keys`]: how each list merges (merge key, list type), one table
+//!   for both.
 
 #![allow(clippy::large_enum_variant, clippy::doc_lazy_continuation)]
 
+pub mod descriptors;
 pub mod json;
 pub mod kinds;
+pub mod merge_keys;
 pub mod object;
 pub mod quantity;
 pub mod taints;

@@ -45,6 +45,16 @@ impl ApiTarget {
         closed_loop(load, operation).await
     }
 
+    /// The server's URL, for the REST face's load on the same server.
+    pub fn url(&self) -> &str {
+        self.server.url()
+    }
+
+    /// The CPU probe of the server and its store.
+    pub fn cpu(&self) -> CpuProbe {
+        self.cpu
+    }
+
     /// Stops the server, then removes its store.
     pub async fn stop(self) -> Result<(), BenchError> {
         self.server.stop().await

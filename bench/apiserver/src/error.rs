@@ -40,6 +40,9 @@ pub enum BenchError {
     #[error("watch fan-out: {0}")]
     Fanout(String),
 
+    #[error("the REST face: {0}")]
+    Http(String),
+
     #[error("a benchmark task failed: {0}")]
     Task(String),
 

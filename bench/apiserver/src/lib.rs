@@ -6,6 +6,9 @@
 //! - pod creates/s and latency through the API server's gRPC API at the same
 //!   concurrencies, over another fresh store of the same kind, each right after its
 //!   baseline so both see the same machine load ([`creates`]),
+//! - pod creates/s through the REST face (Kubernetes JSON) at the same concurrencies, on
+//!   the same server, each right after its gRPC figure, and a 1,000-pod LIST as the Table
+//!   kubectl asks for beside the plain JSON list ([`rest`]),
 //! - how long one change takes to reach every one of many open watches ([`watch`]),
 //! - who used the CPU during each measured window ([`cpu`]): the load client, the API
 //!   server (in-process, on a runtime of its own: [`server`]) and the store,
@@ -28,6 +31,7 @@ pub mod load;
 pub mod pod;
 pub mod raw;
 pub mod report;
+pub mod rest;
 pub mod server;
 pub mod watch;
 
@@ -100,21 +104,38 @@ async fn run_backend(backend: Backend, options: &Options) -> Result<BackendRepor
     let template = pod::template()?;
     let raw = RawTarget::start(backend, &template).await?;
     let api = ApiTarget::start(backend, &template).await?;
-    let points = measure_points(&raw, &api, options).await;
+    let measured = measure_points(&raw, &api, &template, options).await;
+    let list = match &measured {
+        Ok(_) => rest::measure_list(api.url(), &template, options.rounds.max(3) * 2).await.map(Some),
+        Err(_) => Ok(None),
+    };
     api.stop().await?;
     drop(raw);
-    let points = points?;
+    let (points, rest) = measured?;
+    let list = list?;
     let fanout = if options.watchers > 0 { Some(watch::measure(backend, options, &template).await?) } else { None };
-    Ok(BackendReport { backend, points, fanout })
+    Ok(BackendReport { backend, points, fanout, rest, list })
 }
 
-async fn measure_points(raw: &RawTarget, api: &ApiTarget, options: &Options) -> Result<Vec<Point>, BenchError> {
+/// Per concurrency: (concurrency, gRPC creates, REST creates).
+type RestPoints = Vec<(usize, LoadStats, LoadStats)>;
+
+async fn measure_points(
+    raw: &RawTarget,
+    api: &ApiTarget,
+    template: &capstan_proto::api::v1::Object,
+    options: &Options,
+) -> Result<(Vec<Point>, RestPoints), BenchError> {
     let mut points = Vec::with_capacity(options.concurrencies.len());
+    let mut rest_points = Vec::with_capacity(options.concurrencies.len());
     for &concurrency in &options.concurrencies {
         let raw_put = raw.measure(concurrency, options).await?;
         let create_txn = raw.measure_create_txn(concurrency, options).await?;
-        let api = api.measure(concurrency, options).await?;
-        points.push(Point { concurrency, raw: raw_put, create_txn, api });
+        let grpc = api.measure(concurrency, options).await?;
+        eprintln!("REST: JSON pod creates at concurrency {concurrency} ...");
+        let rest = rest::measure_creates(api.url(), template, concurrency, options, api.cpu()).await?;
+        points.push(Point { concurrency, raw: raw_put, create_txn, api: grpc });
+        rest_points.push((concurrency, grpc, rest));
     }
-    Ok(points)
+    Ok((points, rest_points))
 }

@@ -28,6 +28,10 @@ pub struct BackendReport {
     pub backend: Backend,
     pub points: Vec<Point>,
     pub fanout: Option<FanoutReport>,
+    /// the REST face's JSON creates beside the gRPC ones: (concurrency, gRPC, REST)
+    pub rest: Vec<(usize, LoadStats, LoadStats)>,
+    /// the 1,000-pod LIST as a Table and as JSON
+    pub list: Option<crate::rest::ListReport>,
 }
 
 /// One concurrency level: the raw store beside the API server.
@@ -153,6 +157,12 @@ impl Report {
             render_ratio_target(&mut out, backend);
         }
         render_cpu(&mut out, &self.backends);
+        for backend in &self.backends {
+            if !backend.rest.is_empty() || backend.list.is_some() {
+                let _ = write!(out, "{}: ", backend.backend.name());
+                out.push_str(&crate::rest::render(&backend.rest, backend.list.as_ref()));
+            }
+        }
         for backend in &self.backends {
             if let Some(fanout) = &backend.fanout {
                 render_fanout(&mut out, backend.backend, fanout);

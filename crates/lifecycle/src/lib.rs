@@ -16,8 +16,11 @@
 //! - [`Tasks::spawn_work`]: the component's work, run in terms under a
 //!   [`capstan_runtime::LeaderElector`] or once at once, with the flag that
 //!   says whether it runs now.
+//! - [`shutdown_signal`]: SIGTERM or SIGINT, what every binary stops on.
 
+mod signal;
 mod tasks;
 mod work;
 
+pub use signal::shutdown_signal;
 pub use tasks::Tasks;

@@ -32,6 +32,10 @@ pub struct InitOptions {
     pub server: String,
     /// the API server's service range; its first address is a SAN
     pub service_cidr: String,
+    /// a directory holding the cluster's CA (`ca.crt`, `ca.key`) to issue
+    /// with, when `dir` has none yet: how a node whose name is known only
+    /// once it starts (a DaemonSet's pod) gets its identity from a mounted CA
+    pub ca_from: Option<PathBuf>,
 }
 
 impl InitOptions {
@@ -46,6 +50,7 @@ impl InitOptions {
             hostname: local_hostname(),
             server: "https://127.0.0.1:6443".to_string(),
             service_cidr: identity::DEFAULT_SERVICE_CIDR.to_string(),
+            ca_from: None,
         }
     }
 }
@@ -94,7 +99,18 @@ pub fn init(options: &InitOptions) -> Result<InitReport, PkiError> {
     files::private_dir(&layout.kubeconfig_dir())?;
 
     let mut report = InitReport::default();
+    let adopted = match &options.ca_from {
+        Some(from) => adopt_ca(&layout, &Layout::new(from))?,
+        None => false,
+    };
     let (ca, ca_new) = open_or_make_ca(&layout, options.force, now, unix_now, &mut report)?;
+    if adopted {
+        for (path, action) in &mut report.files {
+            if *path == layout.ca_cert() || *path == layout.ca_key() {
+                *action = Action::Created;
+            }
+        }
+    }
     let ca_der = cert::parse_pem_certs(ca.cert_pem().as_bytes(), "the CA certificate")?.remove(0);
 
     let mut nodes = layout.existing_nodes();
@@ -148,6 +164,30 @@ pub fn init(options: &InitOptions) -> Result<InitReport, PkiError> {
         }
     }
     Ok(report)
+}
+
+/// Copies the CA of `from` into `layout` when it has none (true when it
+/// did); refuses a directory whose CA is another one, since its certificates
+/// would then be signed by a CA the cluster does not trust.
+fn adopt_ca(layout: &Layout, from: &Layout) -> Result<bool, PkiError> {
+    let read = |path: PathBuf| std::fs::read(&path).map_err(PkiError::io(path));
+    let (cert, key) = (read(from.ca_cert())?, read(from.ca_key())?);
+    let (cert_path, key_path) = (layout.ca_cert(), layout.ca_key());
+    if cert_path.exists() {
+        if read(cert_path)? != cert {
+            return Err(PkiError::IncompleteCa {
+                dir: layout.dir().to_path_buf(),
+                message: format!(
+                    "holds a CA other than the one in {}; use an empty directory, or the same CA",
+                    from.dir().display()
+                ),
+            });
+        }
+        return Ok(false);
+    }
+    files::write_private(&key_path, &key)?;
+    files::write_public(&cert_path, &cert)?;
+    Ok(true)
 }
 
 fn open_or_make_ca(

@@ -189,3 +189,46 @@ fn an_expired_certificate_is_refused_naming_the_file_and_when() {
             > cert::unix_now()
     );
 }
+
+#[test]
+fn a_node_issues_its_identity_with_the_clusters_ca_from_another_directory() {
+    let cluster = tempfile::tempdir().expect("tempdir");
+    init(&options(cluster.path(), &[], &[])).expect("the cluster's PKI");
+    let cluster_ca = std::fs::read(Layout::new(cluster.path()).ca_cert()).expect("ca");
+
+    // a DaemonSet's pod: the CA mounted from a Secret, the identity in a fresh directory
+    let node = tempfile::tempdir().expect("tempdir");
+    let layout = Layout::new(node.path());
+    let adopted = InitOptions { ca_from: Some(cluster.path().to_path_buf()), ..options(node.path(), &["pool-a"], &[]) };
+    let report = init(&adopted).expect("the node's identity");
+    assert_eq!(std::fs::read(layout.ca_cert()).expect("ca"), cluster_ca, "the cluster's CA, not a new one");
+    assert_eq!(report.action(&layout.ca_cert()), Some(Action::Created));
+    assert_eq!(report.files.iter().filter(|(p, _)| *p == layout.ca_cert()).count(), 1, "reported once");
+    let ca_der = parse_pem_certs(&cluster_ca, "ca").expect("pem").remove(0);
+    for name in ["node-pool-a", "kubelet-pool-a"] {
+        let pem = std::fs::read(layout.cert(name)).expect("cert");
+        assert!(cert::signed_by(&parse_pem_certs(&pem, name).expect("pem")[0], &ca_der), "{name}");
+    }
+    let mode = std::fs::metadata(layout.ca_key()).expect("ca.key").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the copied CA key stays private");
+
+    // a run again (the container restarted) keeps it
+    let again = init(&adopted).expect("again");
+    assert_eq!(again.action(&layout.cert("node-pool-a")), Some(Action::Kept));
+
+    // a directory with another CA is refused, naming both
+    let other = tempfile::tempdir().expect("tempdir");
+    init(&options(other.path(), &[], &[])).expect("another PKI");
+    let refused = init(&InitOptions { ca_from: Some(other.path().to_path_buf()), ..options(node.path(), &[], &[]) })
+        .expect_err("another CA");
+    let message = refused.to_string();
+    assert!(message.contains(&node.path().display().to_string()), "{message}");
+    assert!(message.contains(&other.path().display().to_string()), "{message}");
+
+    // a --ca-dir without a CA names the missing file
+    let empty = tempfile::tempdir().expect("tempdir");
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let missing = init(&InitOptions { ca_from: Some(empty.path().to_path_buf()), ..options(fresh.path(), &[], &[]) })
+        .expect_err("no CA there");
+    assert!(missing.to_string().contains("ca.crt"), "{missing}");
+}

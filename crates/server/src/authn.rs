@@ -8,6 +8,8 @@
 //! with `--anonymous-auth=true`, `system:anonymous`. As in kube-apiserver,
 //! a bearer token that is not in the file is refused even when anonymous
 //! calls are allowed: a caller who tried to authenticate and failed is told so.
+//! A request of the HTTP face is refused as kube-apiserver refuses it (401, a
+//! `metav1.Status`); its health probes are not authenticated.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ use tower::{Layer, Service};
 use crate::audit::AuditRecord;
 use crate::config::AuthenticationConfig;
 use crate::error::ServerError;
+use crate::http::{http_call, refuse, CallKind, Refusal};
 use crate::tls::PeerInfo;
 
 /// The message of every authentication refusal, as Kubernetes words its 401.
@@ -171,7 +174,7 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Authenticate<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
-    ResBody: Default + Send + 'static,
+    ResBody: Default + From<String> + Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -182,6 +185,11 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let http = http_call(&request).map(|call| call.kind);
+        // a health probe of the HTTP face is answered to anyone, as gRPC health is
+        if http == Some(CallKind::Probe) {
+            return futures::future::Either::Left(self.inner.call(request));
+        }
         let peer = request.extensions().get::<PeerInfo>();
         match self.authenticator.authenticate(request.headers(), peer) {
             Some(user) => {
@@ -192,7 +200,10 @@ where
                 futures::future::Either::Left(self.inner.call(request))
             }
             None => {
-                let refused = tonic::Status::unauthenticated(UNAUTHORIZED).into_http();
+                let refused = match http {
+                    Some(_) => refuse(Refusal::Unauthorized),
+                    None => tonic::Status::unauthenticated(UNAUTHORIZED).into_http(),
+                };
                 futures::future::Either::Right(std::future::ready(Ok(refused)))
             }
         }

@@ -24,6 +24,8 @@
 //!   anonymous: a `UserInfo` on the request or 401), [`audit`] (one
 //!   `audit.k8s.io/v1` event per call, written off the request path),
 //!   [`decode`] (an undecodable or over-size message is the caller's error);
+//!   [`http`]: how the layers read and refuse a request of the HTTP face
+//!   (the API server's REST face), which sits inside them as gRPC does;
 //!   [`message`] caps message sizes in each service's codec; [`scrape`] is
 //!   `GET /metrics`. Trace propagation is `capstan_telemetry`'s layer.
 //! - [`tls`]: the rustls acceptor (serving certificate, optional client
@@ -52,6 +54,7 @@ pub mod authn;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod http;
 pub mod limit;
 pub mod message;
 pub mod metrics;
@@ -66,6 +69,7 @@ mod upgrades;
 pub use audit::AuditRecord;
 pub use config::{AuditConfig, AuthenticationConfig, LongRunning, Methods, ServerConfig, TlsFiles};
 pub use error::ServerError;
+pub use http::{CallKind, Classify, HttpCall, HttpFace};
 pub use message::MessageLimits;
 pub use metrics::RequestMetrics;
 pub use plaintext::PLAINTEXT_ON_TLS;

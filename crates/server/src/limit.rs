@@ -5,6 +5,11 @@
 //! that may never finish. Mutating calls have a pool of their own, as
 //! kube-apiserver's `--max-mutating-requests-inflight`.
 //!
+//! A request of the HTTP face ([`crate::http`]) takes a slot of the same
+//! pools (a read verb the read pool, any other the mutating one) and is
+//! refused as kube-apiserver refuses it: 429 `TooManyRequests`, a
+//! `metav1.Status`, `Retry-After: 1`.
+//!
 //! A slot is held until the handler answers, so an open stream (a watch, logs,
 //! exec) stops counting once it is set up, and a server with thousands of
 //! watchers still takes new calls.
@@ -17,6 +22,7 @@ use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
 use crate::config::{LongRunning, Methods};
+use crate::http::{http_call, refuse, CallKind, Refusal};
 
 /// One pool of slots and its size, for the message.
 #[derive(Clone, Debug)]
@@ -83,7 +89,7 @@ where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    ResBody: Default + Send + 'static,
+    ResBody: Default + From<String> + Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -94,14 +100,24 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        if self.limits.long_running.contains(request.uri().path()) {
+        let (long_running, mutating) = match http_call(&request) {
+            Some(call) => (call.kind != CallKind::Request, call.mutating() && self.limits.mutating.limit > 0),
+            None => {
+                let path = request.uri().path();
+                (self.limits.long_running.contains(path), self.limits.mutating_methods.contains(path))
+            }
+        };
+        if long_running {
             return Box::pin(self.inner.call(request));
         }
-        let pool = match self.limits.mutating_methods.contains(request.uri().path()) {
+        let pool = match mutating {
             true => &self.limits.mutating,
             false => &self.limits.reads,
         };
         let Ok(slot) = pool.slots.clone().try_acquire_owned() else {
+            if http_call(&request).is_some() {
+                return Box::pin(std::future::ready(Ok(refuse(Refusal::TooManyRequests))));
+            }
             let message = format!(
                 "{} refused: the server is handling its limit of {} {}; retry later",
                 request.uri().path(),

@@ -6,6 +6,15 @@
 //! refusal by the limits), at the trailers that close its body, or when its
 //! body is dropped unfinished (the caller went away: `Canceled`). A stream is
 //! thus timed over its whole life, as grpc-go does.
+//!
+//! A request of the HTTP face ([`crate::http`]) is recorded in the same two
+//! series, so one dashboard shows both faces: `grpc_service` is its
+//! Kubernetes resource (`pods`, `deployments.apps`, `pods/log`),
+//! `grpc_method` its verb (`list`, `create`, …), and `grpc_code` the code
+//! its HTTP status stands for (the inverse of the REST face's mapping: 404
+//! `NotFound`, 409 `Aborted`, 429 `ResourceExhausted`, 504
+//! `DeadlineExceeded`…). It is timed to its last byte (a watch to its end,
+//! as a gRPC stream is); health probes are not recorded.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +27,8 @@ use pin_project_lite::pin_project;
 use prometheus_client::encoding::EncodeLabelSet;
 use tokio::time::Instant;
 use tower::{Layer, Service};
+
+use crate::http::{http_call, is_grpc, CallKind, HttpCall};
 
 /// `grpc_server_handled_total`'s labels, as grpc-go names them.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -85,12 +96,30 @@ struct Call {
     service: String,
     method: String,
     started: Instant,
+    /// an HTTP call: `None` until its head is out, then the code its status stands for
+    http: Option<Option<tonic::Code>>,
 }
 
 impl Call {
     fn start(metrics: &RequestMetrics, path: &str) -> Call {
         let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
-        Call { metrics: metrics.clone(), service: service.into(), method: method.into(), started: Instant::now() }
+        Call {
+            metrics: metrics.clone(),
+            service: service.into(),
+            method: method.into(),
+            started: Instant::now(),
+            http: None,
+        }
+    }
+
+    fn http(metrics: &RequestMetrics, call: &HttpCall) -> Call {
+        Call {
+            metrics: metrics.clone(),
+            service: call.resource.clone(),
+            method: call.verb.into(),
+            started: Instant::now(),
+            http: Some(None),
+        }
     }
 
     fn finish(self, code: tonic::Code) {
@@ -131,15 +160,28 @@ fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-fn grpc_status(headers: &HeaderMap) -> Option<tonic::Code> {
-    headers.get("grpc-status").map(|value| tonic::Code::from_bytes(value.as_bytes()))
+/// The gRPC code an HTTP answer's status stands for: the inverse of the
+/// REST face's mapping of gRPC codes onto Kubernetes' HTTP codes.
+fn http_code(status: http::StatusCode) -> tonic::Code {
+    use tonic::Code;
+    match status.as_u16() {
+        100..=399 => Code::Ok,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::NotFound,
+        405 | 501 => Code::Unimplemented,
+        409 => Code::Aborted,
+        410 => Code::OutOfRange,
+        413 | 429 => Code::ResourceExhausted,
+        400..=499 => Code::InvalidArgument,
+        503 => Code::Unavailable,
+        504 => Code::DeadlineExceeded,
+        _ => Code::Internal,
+    }
 }
 
-fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/grpc"))
+fn grpc_status(headers: &HeaderMap) -> Option<tonic::Code> {
+    headers.get("grpc-status").map(|value| tonic::Code::from_bytes(value.as_bytes()))
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Metered<S>
@@ -155,8 +197,12 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        // plain HTTP (a scrape of /metrics) is not a gRPC call
-        let call = is_grpc(request.headers()).then(|| Call::start(&self.metrics, request.uri().path()));
+        let call = match http_call(&request) {
+            Some(call) if call.kind == CallKind::Probe => None,
+            Some(call) => Some(Call::http(&self.metrics, call)),
+            // other plain HTTP (a scrape of /metrics) is not a call
+            None => is_grpc(request.headers()).then(|| Call::start(&self.metrics, request.uri().path())),
+        };
         MeteredFuture { inner: self.inner.call(request), call }
     }
 }
@@ -181,7 +227,10 @@ where
         let answered = ready!(this.inner.poll(cx));
         let mut call = this.call.take();
         Poll::Ready(answered.map(|response| {
-            if let Some(code) = grpc_status(response.headers()) {
+            if let Some(Call { http: Some(answered), .. }) = &mut call {
+                // an HTTP call ends with its body; its status is its code
+                *answered = Some(http_code(response.status()));
+            } else if let Some(code) = grpc_status(response.headers()) {
                 // trailers-only: the call ended with its head
                 if let Some(call) = call.take() {
                     call.finish(code);
@@ -203,7 +252,9 @@ pin_project! {
     impl<B> PinnedDrop for MeteredBody<B> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(call) = this.project().call.take() {
-                call.finish(tonic::Code::Cancelled);
+                // an HTTP body dropped once sent (or unread) ends as its status said
+                let code = call.http.flatten().unwrap_or(tonic::Code::Cancelled);
+                call.finish(code);
             }
         }
     }
@@ -218,7 +269,10 @@ impl<B: Body> Body for MeteredBody<B> {
         let frame = ready!(this.inner.poll_frame(cx));
         // a body that fails ends the call as tonic tells the caller (INTERNAL);
         // one that ends without trailers never said how it ended
+        let http = this.call.as_ref().and_then(|call| call.http);
         let code = match &frame {
+            Some(Ok(_)) if http.is_some() => None,
+            None if http.is_some() => http.flatten(),
             Some(Ok(frame)) => frame.trailers_ref().map(|t| grpc_status(t).unwrap_or(tonic::Code::Unknown)),
             Some(Err(_)) => Some(tonic::Code::Internal),
             None => Some(tonic::Code::Unknown),

@@ -24,6 +24,7 @@ use crate::audit::AuditLog;
 use crate::authn::Authenticator;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
+use crate::http::HttpFace;
 use crate::message::MessageLimits;
 use crate::metrics::RequestMetrics;
 use crate::stack::Door;
@@ -72,7 +73,7 @@ pub struct Server {
     tls: Option<tokio_rustls::TlsAcceptor>,
     door: Door,
     /// Plain HTTP beside gRPC on the same port (the API server's REST face).
-    http: Option<axum::Router>,
+    http: Option<HttpFace>,
 }
 
 impl Server {
@@ -118,20 +119,14 @@ impl Server {
         }
     }
 
-    /// The door's authenticator, when the config asks for authentication:
-    /// for a service added with [`Server::serve_http`], which authenticates
-    /// its callers itself (the stack's refusal is a gRPC status).
-    pub fn authenticator(&self) -> Option<Arc<Authenticator>> {
-        self.door.authenticator.clone()
-    }
-
-    /// Serves `router` on the same port for every request no gRPC service
+    /// Serves `face` on the same port for every request no gRPC service
     /// claims (any path other than `/{package.Service}/{Method}`, health and
-    /// `/metrics`): the API server's Kubernetes REST face. It sits outside the
-    /// stack's layers, so it authenticates, limits and audits itself; only
-    /// TLS (and the verified client certificate in [`PeerInfo`](crate::PeerInfo)) is shared.
-    pub fn serve_http(mut self, router: axum::Router) -> Self {
-        self.http = Some(router);
+    /// `/metrics`): the API server's Kubernetes REST face. It sits inside the
+    /// stack's layers as the gRPC services do (audit, authentication — the
+    /// caller's `UserInfo` on each request —, limits, timeout, metrics,
+    /// trace), which treat its requests as its classifier says.
+    pub fn serve_http(mut self, face: HttpFace) -> Self {
+        self.http = Some(face);
         self
     }
 
@@ -178,21 +173,8 @@ impl Server {
     /// The whole stack as one service, without a listener: what the stack's
     /// own tests call directly.
     pub fn into_service(self) -> Routes {
-        let routes = crate::stack(self.services, &self.health, self.registry, self.metrics, &self.config, &self.door);
-        match self.http {
-            // unmatched paths go to the HTTP face instead of gRPC's UNIMPLEMENTED
-            Some(http) => {
-                // the REST face is audited as the gRPC services are (its own
-                // authentication and authorization record on the call's
-                // AuditRecord); the other layers answer in gRPC's terms
-                let http = match &self.door.audit {
-                    Some(audit) => http.layer(crate::audit::AuditLayer(audit.clone())),
-                    None => http,
-                };
-                Routes::from(routes.into_axum_router().fallback_service(http)).prepare()
-            }
-            None => routes.prepare(),
-        }
+        crate::stack(self.services, &self.health, self.registry, self.metrics, &self.config, &self.door, self.http)
+            .prepare()
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains the calls

@@ -14,6 +14,7 @@ use crate::audit::{AuditLayer, AuditLog};
 use crate::authn::{AuthenticationLayer, Authenticator};
 use crate::config::ServerConfig;
 use crate::decode::ClientErrorsLayer;
+use crate::http::{ClassifyLayer, HttpFace};
 use crate::limit::ConcurrencyLimitLayer;
 use crate::message::MessageLimits;
 use crate::metrics::{RequestMetrics, RequestMetricsLayer};
@@ -41,6 +42,11 @@ pub struct Door {
 /// certificate arrives on each request as [`PeerInfo`](crate::tls::PeerInfo).
 /// Authorization is the API server's (it alone knows what a request is
 /// about): its hook runs inside all of this, before any handler.
+///
+/// `http`, the API server's REST face, answers every path no gRPC service
+/// claims, inside the same layers: each layer asks [`HttpCall`](crate::http::HttpCall)
+/// (told once by the face's classifier) what the request is, and refuses
+/// an HTTP caller in Kubernetes' words.
 pub fn stack(
     services: Routes,
     health: &HealthReporter,
@@ -48,9 +54,15 @@ pub fn stack(
     metrics: RequestMetrics,
     config: &ServerConfig,
     door: &Door,
+    http: Option<HttpFace>,
 ) -> Routes {
+    let mut services = services.into_axum_router();
+    let classify = http.map(|face| {
+        // unmatched paths go to the face instead of gRPC's UNIMPLEMENTED
+        services = std::mem::take(&mut services).fallback_service(face.router);
+        face.classify
+    });
     let mut services = services
-        .into_axum_router()
         // The caller's undecodable or over-size message, innermost: tonic
         // answers it INTERNAL / OUT_OF_RANGE; every layer outside (metrics,
         // audit) sees the client's code, INVALID_ARGUMENT / RESOURCE_EXHAUSTED.
@@ -82,7 +94,7 @@ pub fn stack(
     // Maximum message size, for health as for every added service.
     let health = HealthServer::new(HealthService::from_health_reporter(health.clone()))
         .limit_messages(config.max_receive_message_bytes, config.max_send_message_bytes);
-    Routes::from(services)
+    let mut routes = Routes::from(services)
         // Health, always present, outside the limits and authentication: a
         // probe is answered even when the server is full, and by anyone
         // (kube-apiserver leaves /healthz open to anonymous callers too).
@@ -90,7 +102,12 @@ pub fn stack(
         .into_axum_router()
         // Request metrics, outside the limits: refusals and timeouts are
         // counted with their codes, as the caller saw them.
-        .layer(RequestMetricsLayer(metrics))
+        .layer(RequestMetricsLayer(metrics));
+    // What an HTTP request is, told once, outside every layer that asks.
+    if let Some(classify) = classify {
+        routes = routes.layer(ClassifyLayer(classify));
+    }
+    routes
         // Trace propagation, outermost: the call's span, continued from the
         // caller's `traceparent`, covers everything below, refusals included.
         .layer(capstan_telemetry::TraceServerLayer)

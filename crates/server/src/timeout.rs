@@ -7,6 +7,10 @@
 //! a port stream) are never cut. tonic's own `Server::timeout` answers
 //! `CANCELLED` instead, which callers would retry as if they had given up
 //! themselves.
+//!
+//! A request of the HTTP face ([`crate::http`]) that is not long-running is
+//! timed the same way and answered as kube-apiserver answers it: 504
+//! `Timeout`, a `metav1.Status`.
 
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -15,6 +19,7 @@ use futures::future::BoxFuture;
 use tower::{Layer, Service};
 
 use crate::config::LongRunning;
+use crate::http::{http_call, refuse, CallKind, Refusal};
 
 /// Wraps a service in a [`Timeout`].
 #[derive(Clone, Debug)]
@@ -50,7 +55,7 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Timeout<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
-    ResBody: Default,
+    ResBody: Default + From<String>,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -62,14 +67,19 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let path = request.uri().path().to_string();
+        let (long_running, http) = match http_call(&request) {
+            Some(call) => (call.kind != CallKind::Request, true),
+            None => (self.long_running.contains(&path), false),
+        };
         let answer = self.inner.call(request);
-        if self.long_running.contains(&path) {
+        if long_running {
             return Box::pin(answer);
         }
         let timeout = self.timeout;
         Box::pin(async move {
             match tokio::time::timeout(timeout, answer).await {
                 Ok(answered) => answered,
+                Err(_) if http => Ok(refuse(Refusal::Timeout)),
                 Err(_) => {
                     let message = format!("{path} did not answer within {}s", timeout.as_secs_f64());
                     Ok(tonic::Status::deadline_exceeded(message).into_http())

@@ -119,7 +119,14 @@ async fn an_http_face_upgrades_http1_connections_beside_grpc() {
         response.headers_mut().insert(http::header::UPGRADE, http::HeaderValue::from_static("echo"));
         response
     });
-    let server = server(&Registry::new()).serve_http(echo);
+    // an upgrade lasts as long as its user: not timed, no slot
+    let classify: capstan_server::http::Classify = std::sync::Arc::new(|_, _| capstan_server::http::HttpCall {
+        verb: "get",
+        resource: "echo".into(),
+        kind: capstan_server::http::CallKind::LongRunning,
+    });
+    let face = capstan_server::http::HttpFace { router: echo, classify };
+    let server = server(&Registry::new()).serve_http(face);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

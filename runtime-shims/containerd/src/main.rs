@@ -30,9 +30,7 @@ async fn main() -> anyhow::Result<()> {
         registries: RegistryConfig { insecure: flags.insecure_registries, ca_files: flags.registry_ca },
         ..ContainerdConfig::default()
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let shutdown = capstan_lifecycle::shutdown_signal();
     capstan_containerd_shim::run(config, &path, shutdown)
         .await
         .with_context(|| format!("serving on {}", path.display()))?;

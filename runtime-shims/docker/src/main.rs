@@ -22,9 +22,7 @@ async fn main() -> anyhow::Result<()> {
         pause_image: flags.pause_image,
         busybox: flags.busybox,
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let shutdown = capstan_lifecycle::shutdown_signal();
     capstan_docker_shim::run(config, &path, shutdown)
         .await
         .with_context(|| format!("serving on {}", path.display()))?;

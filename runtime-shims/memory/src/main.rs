@@ -16,9 +16,7 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("--listen must be a unix:// endpoint, not {}", flags.listen);
     };
     let config = MemoryConfig { node_name: flags.node_name, pod_subnet: flags.pod_subnet, ..MemoryConfig::default() };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let shutdown = capstan_lifecycle::shutdown_signal();
     capstan_memory_shim::run(config, &path, shutdown)
         .await
         .with_context(|| format!("serving on {}", path.display()))?;

@@ -187,9 +187,5 @@ fn invalid(target: &Target, path: &str, value: &str, err: StoreError) -> ApiErro
         StoreError::AlreadyExists { .. } => "provided value is already allocated".to_string(),
         other => other.to_string(),
     };
-    ApiError::Invalid {
-        kind: "Service".into(),
-        name: target.name.clone(),
-        errors: vec![FieldError::invalid(path, value, detail)],
-    }
+    ApiError::invalid(&capstan_proto::kinds::SERVICE, &target.name, vec![FieldError::invalid(path, value, detail)])
 }

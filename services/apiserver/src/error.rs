@@ -6,19 +6,24 @@
 
 use crate::validation::FieldError;
 use capstan_proto::meta::v1::{Status, StatusCause, StatusDetails};
+use capstan_proto::KindInfo;
 use capstan_store::StoreError;
 use prost::Message;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{resource} \"{name}\" not found")]
-    NotFound { resource: String, name: String },
-    #[error("{resource} \"{name}\" already exists")]
-    AlreadyExists { resource: String, name: String },
-    #[error("Operation cannot be fulfilled on {resource} \"{name}\": {reason}")]
-    Conflict { resource: String, name: String, reason: String },
-    #[error("{kind} \"{name}\" is invalid: {}", join_errors(.errors))]
-    Invalid { kind: String, name: String, errors: Vec<FieldError> },
+    /// `resource` is the plural (`deployments`), `group` its API group
+    /// (`apps`, "" for the core group): the message names both, as
+    /// kube-apiserver's does (`deployments.apps "web" not found`).
+    #[error("{} \"{name}\" not found", qualified(resource, group))]
+    NotFound { resource: String, group: String, name: String },
+    #[error("{} \"{name}\" already exists", qualified(resource, group))]
+    AlreadyExists { resource: String, group: String, name: String },
+    #[error("Operation cannot be fulfilled on {} \"{name}\": {reason}", qualified(resource, group))]
+    Conflict { resource: String, group: String, name: String, reason: String },
+    /// `kind` is the kind (`Deployment`): `Deployment.apps "web" is invalid`.
+    #[error("{} \"{name}\" is invalid: {}", qualified(kind, group), join_errors(.errors))]
+    Invalid { kind: String, group: String, name: String, errors: Vec<FieldError> },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -53,23 +58,53 @@ fn kubelet_unreachable(node: &str, address: &str, cause: &str) -> String {
     }
 }
 
+/// `deployments.apps`, or `pods` for the core group: how Kubernetes names
+/// a resource or kind in its messages.
+fn qualified(name: &str, group: &str) -> String {
+    if group.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}.{group}")
+    }
+}
+
 fn join_errors(errors: &[FieldError]) -> String {
     let parts: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
     format!("[{}]", parts.join(", "))
 }
 
 impl ApiError {
-    pub fn not_found(resource: &str, name: &str) -> Self {
-        ApiError::NotFound { resource: resource.to_string(), name: name.to_string() }
+    /// `name` of kind `info` does not exist.
+    pub fn not_found(info: &KindInfo, name: &str) -> Self {
+        ApiError::NotFound { resource: info.resource.into(), group: info.group().into(), name: name.into() }
     }
 
-    pub fn conflict_modified(resource: &str, name: &str) -> Self {
+    /// `name` of kind `info` exists already.
+    pub fn already_exists(info: &KindInfo, name: &str) -> Self {
+        ApiError::AlreadyExists { resource: info.resource.into(), group: info.group().into(), name: name.into() }
+    }
+
+    /// A write to `name` of kind `info` cannot be done, for `reason`.
+    pub fn conflict(info: &KindInfo, name: &str, reason: impl Into<String>) -> Self {
         ApiError::Conflict {
-            resource: resource.to_string(),
-            name: name.to_string(),
-            reason: "the object has been modified; please apply your changes to the latest version and try again"
-                .to_string(),
+            resource: info.resource.into(),
+            group: info.group().into(),
+            name: name.into(),
+            reason: reason.into(),
         }
+    }
+
+    pub fn conflict_modified(info: &KindInfo, name: &str) -> Self {
+        ApiError::conflict(
+            info,
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        )
+    }
+
+    /// `name` of kind `info` fails validation with `errors`.
+    pub fn invalid(info: &KindInfo, name: &str, errors: Vec<FieldError>) -> Self {
+        ApiError::Invalid { kind: info.kind.into(), group: info.group().into(), name: name.into(), errors }
     }
 
     fn reason(&self) -> &'static str {
@@ -132,12 +167,13 @@ impl ApiError {
                 .collect(),
             _ => Vec::new(),
         };
-        let (kind, name) = match &self {
-            ApiError::Invalid { kind, name, .. } => (kind.clone(), name.clone()),
-            ApiError::NotFound { resource, name }
-            | ApiError::AlreadyExists { resource, name }
-            | ApiError::Conflict { resource, name, .. } => (resource.clone(), name.clone()),
-            _ => (String::new(), String::new()),
+        // kube-apiserver's details: the kind for Invalid, the resource otherwise
+        let (kind, group, name) = match &self {
+            ApiError::Invalid { kind, group, name, .. } => (kind.clone(), group.clone(), name.clone()),
+            ApiError::NotFound { resource, group, name }
+            | ApiError::AlreadyExists { resource, group, name }
+            | ApiError::Conflict { resource, group, name, .. } => (resource.clone(), group.clone(), name.clone()),
+            _ => (String::new(), String::new(), String::new()),
         };
         let body = Status {
             api_version: "v1".into(),
@@ -145,21 +181,19 @@ impl ApiError {
             status: "Failure".into(),
             message: self.to_string(),
             reason: self.reason().into(),
-            details: Some(StatusDetails { name, kind, causes, ..Default::default() }),
+            details: Some(StatusDetails { name, group, kind, causes, ..Default::default() }),
             code: http,
             ..Default::default()
         };
         tonic::Status::with_details(code, body.message.clone(), body.encode_to_vec().into())
     }
 
-    /// Maps a store failure on `resource`/`name` to what the client should see.
-    pub fn from_store(err: StoreError, resource: &str, name: &str) -> Self {
+    /// Maps a store failure on `name` of kind `info` to what the client should see.
+    pub fn from_store(err: StoreError, info: &KindInfo, name: &str) -> Self {
         match err {
-            StoreError::NotFound { .. } => ApiError::not_found(resource, name),
-            StoreError::AlreadyExists { .. } => {
-                ApiError::AlreadyExists { resource: resource.to_string(), name: name.to_string() }
-            }
-            StoreError::Conflict { .. } => ApiError::conflict_modified(resource, name),
+            StoreError::NotFound { .. } => ApiError::not_found(info, name),
+            StoreError::AlreadyExists { .. } => ApiError::already_exists(info, name),
+            StoreError::Conflict { .. } => ApiError::conflict_modified(info, name),
             StoreError::Compacted { requested, compacted } => ApiError::Expired { requested, oldest: compacted },
             StoreError::Unavailable(what) => ApiError::Unavailable(what),
             other => ApiError::Internal(other.to_string()),
@@ -170,7 +204,10 @@ impl ApiError {
 impl From<capstan_rbac::RbacError> for ApiError {
     fn from(err: capstan_rbac::RbacError) -> Self {
         match err {
-            capstan_rbac::RbacError::RoleNotFound { resource, name } => ApiError::NotFound { resource, name },
+            capstan_rbac::RbacError::RoleNotFound { resource, name } => {
+                let group = capstan_proto::kinds::lookup(&resource).map(|k| k.group()).unwrap_or_default();
+                ApiError::NotFound { resource, group: group.into(), name }
+            }
             escalation => ApiError::PermissionDenied(escalation.to_string()),
         }
     }
@@ -185,5 +222,54 @@ impl From<capstan_node_authorizer::NodeRestrictionError> for ApiError {
 impl From<ApiError> for tonic::Status {
     fn from(err: ApiError) -> Self {
         err.into_status()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capstan_proto::kinds::{DEPLOYMENT, POD};
+
+    /// The message and the details' (group, kind, name), as the gRPC status carries them.
+    fn said(err: ApiError) -> (String, (String, String, String)) {
+        let status = err.into_status();
+        let body = Status::decode(status.details()).unwrap_or_default();
+        let details = body.details.unwrap_or_default();
+        (body.message, (details.group, details.kind, details.name))
+    }
+
+    fn details(group: &str, kind: &str, name: &str) -> (String, String, String) {
+        (group.into(), kind.into(), name.into())
+    }
+
+    #[test]
+    fn messages_and_details_name_the_group_as_kube_apiserver_does() {
+        let invalid = vec![FieldError::invalid("spec.replicas", "-1", "must be greater than or equal to 0")];
+        for (err, message, want) in [
+            (
+                ApiError::not_found(&DEPLOYMENT, "web"),
+                r#"deployments.apps "web" not found"#,
+                details("apps", "deployments", "web"),
+            ),
+            (ApiError::not_found(&POD, "web"), r#"pods "web" not found"#, details("", "pods", "web")),
+            (
+                ApiError::already_exists(&DEPLOYMENT, "web"),
+                r#"deployments.apps "web" already exists"#,
+                details("apps", "deployments", "web"),
+            ),
+            (
+                ApiError::conflict_modified(&DEPLOYMENT, "web"),
+                "Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified; \
+                 please apply your changes to the latest version and try again",
+                details("apps", "deployments", "web"),
+            ),
+            (
+                ApiError::invalid(&DEPLOYMENT, "web", invalid),
+                r#"Deployment.apps "web" is invalid: [spec.replicas: Invalid value: "-1": must be greater than or equal to 0]"#,
+                details("apps", "Deployment", "web"),
+            ),
+        ] {
+            assert_eq!(said(err), (message.to_string(), want));
+        }
     }
 }

@@ -203,12 +203,12 @@ impl ApiServer {
         ));
         let api = Arc::new(authorize::Authorized::new(grpc::ResourceApi::new(registry, admission), authorizer));
         // the Kubernetes REST face: every path no gRPC service claims
-        let rest = rest::Rest::new(api.clone(), reviews.clone(), server.authenticator()).with_pods(pods.clone());
+        let rest = rest::Rest::new(api.clone(), reviews.clone()).with_pods(pods.clone());
         let server = server
             .add_service(ResourceServiceServer::from_arc(api))
             .add_service(ReviewServiceServer::from_arc(reviews))
             .add_service(PodServiceServer::from_arc(pods))
-            .serve_http(rest.router());
+            .serve_http(rest.face());
         let token = shutdown.clone();
         let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });
         let modes: Vec<String> = config.security.modes().iter().map(ToString::to_string).collect();

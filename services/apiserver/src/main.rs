@@ -63,9 +63,6 @@ async fn main() -> anyhow::Result<()> {
         },
         ..Config::default()
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    capstan_apiserver::run(config, shutdown).await?;
+    capstan_apiserver::run(config, capstan_lifecycle::shutdown_signal()).await?;
     Ok(())
 }

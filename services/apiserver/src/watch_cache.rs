@@ -127,8 +127,7 @@ impl WatchCache {
 
     /// Replaces the mirror with a fresh list; returns its revision.
     async fn relist(&self, store: &dyn Store) -> Result<Revision, ApiError> {
-        let listed =
-            store.list(&self.prefix(), None, 0).await.map_err(|e| ApiError::from_store(e, self.info.resource, ""))?;
+        let listed = store.list(&self.prefix(), None, 0).await.map_err(|e| ApiError::from_store(e, self.info, ""))?;
         let mut objects = HashMap::with_capacity(listed.items.len());
         for kv in &listed.items {
             if let Some(object) = self.decode(kv) {

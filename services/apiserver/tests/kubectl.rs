@@ -285,11 +285,11 @@ async fn kubectl_create_and_replace_are_validated_by_the_server() {
     let file = manifest("api.yaml", api);
     assert_eq!(kubectl.ok(&["create", "-f", &file]).await, "deployment.apps/api created\n");
     let again = kubectl.fails(&["create", "-f", &file]).await;
-    // kube-apiserver names the resource with its group (`deployments.apps`); the registry does not yet
+    // named with its group, as kube-apiserver names it
     assert_eq!(
         again.trim(),
         format!(
-            "Error from server (AlreadyExists): error when creating \"{file}\": deployments \"api\" already exists"
+            "Error from server (AlreadyExists): error when creating \"{file}\": deployments.apps \"api\" already exists"
         )
     );
 

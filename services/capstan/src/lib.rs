@@ -7,7 +7,9 @@
 //! # Layout
 //! - [`cli`]: the flags; [`config`]: which server, namespace and credentials
 //!   to use (the kubeconfig); [`config_cmd`]: `config view|get-contexts|use-context`;
-//!   [`certs`]: `certs init`.
+//!   [`certs`]: `certs init` (and [`in_cluster_secret`] for its
+//!   `--write-secret`: the one call this crate makes to a Kubernetes API
+//!   rather than Capstan's, from the Helm chart's pre-install Job).
 //! - One module per command: [`apply`], [`get`] (and [`watch`] for `-w`),
 //!   [`describe`], [`delete`], [`replace`], [`create`] (and [`create_rbac`]
 //!   for `create role|clusterrole|rolebinding|clusterrolebinding`),
@@ -22,7 +24,7 @@
 //!   failure reads.
 //!
 //! # Invariants
-//! - Every server call goes through `capstan-client`, inside a root span
+//! - Every call to Capstan's server goes through `capstan-client`, inside a root span
 //!   named after the command, so one command is one trace; `--as` and
 //!   `--as-group` ride on the client's credentials, so every call of the
 //!   command impersonates alike.
@@ -47,6 +49,7 @@ pub mod exec;
 pub mod explain;
 pub mod get;
 pub mod image;
+pub mod in_cluster_secret;
 pub mod logs;
 pub mod manifest;
 pub mod merge;
@@ -104,20 +107,15 @@ where
     execute(cli, out).await
 }
 
-/// Runs a parsed command. `up` runs until Ctrl-C.
+/// Runs a parsed command. `up` runs until SIGTERM or Ctrl-C.
 pub async fn execute(cli: Cli, out: &mut (dyn Write + Send + Sync)) -> Result<(), CliError> {
     if let Command::Up(args) = &cli.command {
         let config = up::UpConfig::from_args(args)?;
-        let ctrl_c = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        return up::up(config, ctrl_c, out).await;
+        return up::up(config, capstan_lifecycle::shutdown_signal(), out).await;
     }
     match &cli.command {
         // these work on files, not on a cluster
-        Command::Certs(args) => return certs::run(args, cli.server.as_deref(), out),
+        Command::Certs(args) => return certs::run(args, cli.server.as_deref(), out).await,
         Command::Config(args) => {
             return config_cmd::run(args, cli.kubeconfig.as_deref(), cli.context.as_deref(), out);
         }

@@ -275,15 +275,30 @@ fn announce(running: &Running, config: &UpConfig, out: &mut (dyn Write + Send + 
     for note in running.nodes.iter().flat_map(|n| &n.notes) {
         writeln!(out, "{note}")?;
     }
+    let admin = running.pki.kubeconfig(secure::ADMIN);
     if let Some(path) = &config.config_path {
         let mut file = config::load(path)?.unwrap_or_else(capstan_pki::Kubeconfig::empty);
-        config::point_at_cluster(&mut file, &url, &running.pki.kubeconfig(secure::ADMIN))?;
+        config::point_at_cluster(&mut file, &url, &admin)?;
         config::save(path, &file)?;
         writeln!(out, "CLI configured in {} (as admin, in system:masters)", path.display())?;
     }
+    writeln!(out, "kubectl: {}", kubectl_line(config.config_path.as_deref(), &admin, &url))?;
     writeln!(out, "Press Ctrl-C to stop.")?;
     out.flush()?;
     Ok(())
+}
+
+/// The `kubectl` command that reaches the cluster as its admin, as it is:
+/// the CLI's config `up` just pointed at the cluster (its current context
+/// holds the bound URL, the CA and the admin's certificate inline), or, when
+/// `up` writes none, the PKI's admin kubeconfig with the bound URL (the
+/// kubeconfig names `certs init`'s default address, which `--listen` may
+/// have changed).
+pub fn kubectl_line(config: Option<&std::path::Path>, admin: &std::path::Path, url: &str) -> String {
+    match config {
+        Some(path) => format!("kubectl --kubeconfig {} get nodes", path.display()),
+        None => format!("kubectl --kubeconfig {} --server {url} get nodes", admin.display()),
+    }
 }
 
 /// The URL clients use for the API server's listener (TLS): a wildcard
@@ -306,6 +321,20 @@ mod tests {
         assert_eq!(client_url("0.0.0.0:6443".parse().expect("addr")), "https://127.0.0.1:6443");
         assert_eq!(client_url("[::]:6443".parse().expect("addr")), "https://[::1]:6443");
         assert_eq!(client_url("10.0.0.1:7000".parse().expect("addr")), "https://10.0.0.1:7000");
+    }
+
+    #[test]
+    fn the_kubectl_line_names_a_kubeconfig_that_reaches_the_bound_port() {
+        let admin = PathBuf::from("/home/u/.capstan/pki/kubeconfigs/admin.conf");
+        let config = PathBuf::from("/home/u/.capstan/config");
+        assert_eq!(
+            kubectl_line(Some(&config), &admin, "https://127.0.0.1:7443"),
+            "kubectl --kubeconfig /home/u/.capstan/config get nodes"
+        );
+        assert_eq!(
+            kubectl_line(None, &admin, "https://127.0.0.1:7443"),
+            "kubectl --kubeconfig /home/u/.capstan/pki/kubeconfigs/admin.conf --server https://127.0.0.1:7443 get nodes"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `capstan-controller-manager`: parses flags, sets up telemetry and runs
-//! [`capstan_controller_manager::run`] until Ctrl-C.
+//! [`capstan_controller_manager::run`] until SIGTERM or Ctrl-C.
 
 use capstan_controller_manager::{parse_controllers, Config};
 use clap::Parser;
@@ -26,11 +26,6 @@ async fn main() -> anyhow::Result<()> {
         hpa_downscale_stabilization: flags.horizontal_pod_autoscaler_downscale_stabilization,
         kubelet_port: flags.kubelet_port,
     };
-    capstan_controller_manager::run(config, async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "waiting for Ctrl-C");
-        }
-    })
-    .await?;
+    capstan_controller_manager::run(config, capstan_lifecycle::shutdown_signal()).await?;
     Ok(())
 }

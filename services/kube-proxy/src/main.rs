@@ -1,5 +1,5 @@
 //! The `capstan-proxy` binary: flags (with `CAPSTAN_PROXY_*` fallbacks), telemetry,
-//! then [`capstan_kube_proxy::run`] until Ctrl-C.
+//! then [`capstan_kube_proxy::run`] until SIGTERM or Ctrl-C.
 
 use capstan_kube_proxy::Config;
 use clap::Parser;
@@ -19,9 +19,6 @@ async fn main() -> anyhow::Result<()> {
     config.healthz_bind_address = Some(flags.healthz_bind_address);
     config.metrics_bind_address = Some(flags.metrics_bind_address);
     config.udp_idle_timeout = std::time::Duration::from_secs(flags.udp_idle_timeout_secs);
-    capstan_kube_proxy::run(config, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    capstan_kube_proxy::run(config, capstan_lifecycle::shutdown_signal()).await?;
     Ok(())
 }

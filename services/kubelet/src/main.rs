@@ -1,5 +1,5 @@
 //! The `capstan-kubelet` binary: flags (with `CAPSTAN_KUBELET_*` fallbacks), telemetry,
-//! then [`capstan_kubelet::run`] until Ctrl-C.
+//! then [`capstan_kubelet::run`] until SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
 
@@ -26,9 +26,6 @@ async fn main() -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some(capstan_server::TlsFiles { cert, key, client_ca: flags.client_ca_file }),
         _ => None,
     };
-    capstan_kubelet::run(config, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    capstan_kubelet::run(config, capstan_lifecycle::shutdown_signal()).await?;
     Ok(())
 }

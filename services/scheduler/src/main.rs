@@ -1,5 +1,5 @@
 //! `capstan-scheduler`: parses flags, sets up telemetry and runs
-//! [`capstan_scheduler::run`] until Ctrl-C.
+//! [`capstan_scheduler::run`] until SIGTERM or Ctrl-C.
 
 use capstan_scheduler::{Config, Profiles};
 use clap::Parser;
@@ -25,11 +25,6 @@ async fn main() -> anyhow::Result<()> {
         leader_elect: flags.leader_elect,
         ..Config::default()
     };
-    capstan_scheduler::run(config, async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "waiting for Ctrl-C");
-        }
-    })
-    .await?;
+    capstan_scheduler::run(config, capstan_lifecycle::shutdown_signal()).await?;
     Ok(())
 }

@@ -64,7 +64,7 @@ impl Registry {
 
         let errors = validation::validate_create(&object);
         if !errors.is_empty() {
-            return Err(ApiError::Invalid { kind: qualified_kind(info), name: target.name.clone(), errors });
+            return Err(ApiError::invalid(info, &target.name, errors));
         }
         self.admit_namespace(&target).await?;
         (write.admit)(&object, None)?;
@@ -79,17 +79,9 @@ impl Registry {
             }
             Err(err) => {
                 self.allocator.release(allocation).await;
-                Err(ApiError::from_store(err, info.resource, &target.name))
+                Err(ApiError::from_store(err, info, &target.name))
             }
         }
-    }
-}
-
-/// "Deployment.apps" / "Pod", as Kubernetes names kinds in messages.
-pub(crate) fn qualified_kind(info: &capstan_proto::KindInfo) -> String {
-    match info.group() {
-        "" => info.kind.to_string(),
-        group => format!("{}.{group}", info.kind),
     }
 }
 

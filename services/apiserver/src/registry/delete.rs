@@ -52,11 +52,11 @@ impl Registry {
             let mut next = current.clone();
             if let Some(Kind::Namespace(ns)) = &mut next.kind {
                 if ns.metadata.as_ref().is_some_and(|m| m.deletion_timestamp.is_some()) {
-                    return Err(ApiError::Conflict {
-                        resource: "namespaces".into(),
-                        name: target.name.clone(),
-                        reason: "The system is ensuring all content is removed from this namespace. Upon completion, this namespace will automatically be purged by the system.".into(),
-                    });
+                    return Err(ApiError::conflict(
+                        target.info,
+                        &target.name,
+                        "The system is ensuring all content is removed from this namespace. Upon completion, this namespace will automatically be purged by the system.",
+                    ));
                 }
                 ns.status.get_or_insert_with(Default::default).phase = "Terminating".into();
             }
@@ -98,10 +98,10 @@ impl Registry {
                     return Ok((next, false));
                 }
                 Err(StoreError::Conflict { .. }) if pinned.is_none() => continue,
-                Err(err) => return Err(ApiError::from_store(err, target.info.resource, &target.name)),
+                Err(err) => return Err(ApiError::from_store(err, target.info, &target.name)),
             }
         }
-        Err(ApiError::conflict_modified(target.info.resource, &target.name))
+        Err(ApiError::conflict_modified(target.info, &target.name))
     }
 
     fn check_preconditions(
@@ -112,11 +112,7 @@ impl Registry {
         options: &DeleteOptions,
         pinned: Option<i64>,
     ) -> Result<(), ApiError> {
-        let conflict = |reason: String| ApiError::Conflict {
-            resource: target.info.resource.into(),
-            name: target.name.clone(),
-            reason,
-        };
+        let conflict = |reason: String| ApiError::conflict(target.info, &target.name, reason);
         if let Some(uid) = &options.precondition_uid {
             if *uid != current.meta().uid {
                 return Err(conflict(format!(

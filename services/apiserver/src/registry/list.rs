@@ -82,7 +82,7 @@ impl Registry {
                 .store
                 .list(&prefix, start_after.as_deref(), chunk)
                 .await
-                .map_err(|e| ApiError::from_store(e, info.resource, ""))?;
+                .map_err(|e| ApiError::from_store(e, info, ""))?;
             revision.get_or_insert(page.revision);
             let mut cut_short = false;
             for kv in &page.items {

@@ -143,8 +143,8 @@ impl Registry {
             .store
             .get(&key)
             .await
-            .map_err(|e| ApiError::from_store(e, target.info.resource, &target.name))?
-            .ok_or_else(|| ApiError::not_found(target.info.resource, &target.name))?;
+            .map_err(|e| ApiError::from_store(e, target.info, &target.name))?
+            .ok_or_else(|| ApiError::not_found(target.info, &target.name))?;
         let mut object = decode_body(target.info, &kv.value).map_err(|e| ApiError::Internal(e.to_string()))?;
         set_revision(&mut object, kv.mod_revision);
         Ok((object, kv.mod_revision))
@@ -165,7 +165,7 @@ impl Registry {
         let namespace = match self.cache(&kinds::NAMESPACE)?.get(&ns_target.key()) {
             Some(ns) => (*ns).clone(),
             None => self.load(&ns_target).await.map(|(o, _)| o).map_err(|e| match e {
-                ApiError::NotFound { .. } => ApiError::not_found("namespaces", &target.namespace),
+                ApiError::NotFound { .. } => ApiError::not_found(&capstan_proto::kinds::NAMESPACE, &target.namespace),
                 other => other,
             })?,
         };
@@ -218,7 +218,13 @@ impl Registry {
     pub async fn bootstrap(&self) -> Result<(), ApiError> {
         for name in SYSTEM_NAMESPACES {
             let target = Target { info: &kinds::NAMESPACE, namespace: String::new(), name: name.to_string() };
-            if self.store.get(&target.key()).await.map_err(|e| ApiError::from_store(e, "namespaces", name))?.is_some() {
+            if self
+                .store
+                .get(&target.key())
+                .await
+                .map_err(|e| ApiError::from_store(e, &capstan_proto::kinds::NAMESPACE, name))?
+                .is_some()
+            {
                 continue;
             }
             let mut namespace = capstan_proto::core::v1::Namespace::default();

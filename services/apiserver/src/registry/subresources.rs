@@ -29,8 +29,7 @@ impl Registry {
             let Some(Kind::Pod(pod)) = &mut next.kind else {
                 return Err(ApiError::Internal("stored pod is not a pod".into()));
             };
-            let conflict =
-                |reason: String| ApiError::Conflict { resource: "pods".into(), name: target.name.clone(), reason };
+            let conflict = |reason: String| ApiError::conflict(&capstan_proto::kinds::POD, &target.name, reason);
             if pod.metadata.as_ref().is_some_and(|m| m.deletion_timestamp.is_some()) {
                 return Err(conflict("the pod is being deleted".into()));
             }

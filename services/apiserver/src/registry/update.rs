@@ -3,7 +3,7 @@
 //! stale resourceVersion refused as a conflict, `generation` bumped on spec
 //! changes only, and an object whose last finalizer goes is removed.
 
-use super::create::{check_kind, qualified_kind};
+use super::create::check_kind;
 use super::{parse_revision, set_revision, store_body, Registry, Target, Write, UNCONDITIONAL_RETRIES};
 use crate::error::ApiError;
 use crate::{defaults, validation};
@@ -54,14 +54,11 @@ impl Registry {
         let uid = meta.uid.clone();
         let mutate = |current: &Object| {
             if !uid.is_empty() && uid != current.meta().uid {
-                return Err(ApiError::Conflict {
-                    resource: target.info.resource.into(),
-                    name: target.name.clone(),
-                    reason: format!(
-                        "Precondition failed: UID in object meta: {uid}, UID stored: {}",
-                        current.meta().uid
-                    ),
-                });
+                return Err(ApiError::conflict(
+                    target.info,
+                    &target.name,
+                    format!("Precondition failed: UID in object meta: {uid}, UID stored: {}", current.meta().uid),
+                ));
             }
             Ok(prepare(current, &incoming, part))
         };
@@ -95,15 +92,17 @@ impl Registry {
             // pod validation would take for a change to the spec
             let mut json = current.to_sparse_json();
             json_patch::merge(&mut json, &patch);
-            let patched = from_json("patch", json).map_err(|e| ApiError::Invalid {
-                kind: qualified_kind(target.info),
-                name: target.name.clone(),
-                errors: vec![validation::FieldError {
-                    path: String::new(),
-                    kind: validation::FieldErrorKind::Invalid,
-                    value: None,
-                    detail: e.to_string(),
-                }],
+            let patched = from_json("patch", json).map_err(|e| {
+                ApiError::invalid(
+                    target.info,
+                    &target.name,
+                    vec![validation::FieldError {
+                        path: String::new(),
+                        kind: validation::FieldErrorKind::Invalid,
+                        value: None,
+                        detail: e.to_string(),
+                    }],
+                )
             })?;
             Ok(prepare(current, &patched, part))
         };
@@ -125,7 +124,7 @@ impl Registry {
         for _ in 0..UNCONDITIONAL_RETRIES {
             let (current, revision) = self.load(target).await?;
             if precondition.is_some_and(|p| p != revision) {
-                return Err(ApiError::conflict_modified(target.info.resource, &target.name));
+                return Err(ApiError::conflict_modified(target.info, &target.name));
             }
             let mut next = mutate(&current)?;
             set_revision(&mut next, revision);
@@ -134,7 +133,7 @@ impl Registry {
             }
             let errors = validation::validate_update(&next, &current);
             if !errors.is_empty() {
-                return Err(ApiError::Invalid { kind: qualified_kind(target.info), name: target.name.clone(), errors });
+                return Err(ApiError::invalid(target.info, &target.name, errors));
             }
             (write.admit)(&next, Some(&current))?;
             if write.dry_run {
@@ -156,11 +155,11 @@ impl Registry {
                 }
                 Err(err) => {
                     self.allocator.release(allocation).await;
-                    return Err(ApiError::from_store(err, target.info.resource, &target.name));
+                    return Err(ApiError::from_store(err, target.info, &target.name));
                 }
             }
         }
-        Err(ApiError::conflict_modified(target.info.resource, &target.name))
+        Err(ApiError::conflict_modified(target.info, &target.name))
     }
 
     /// Deletes an object from the store for good and frees what it held.
@@ -176,7 +175,7 @@ impl Registry {
                 self.allocator.release_unused(&object, None).await;
                 Ok(object)
             }
-            Err(err) => Err(ApiError::from_store(err, target.info.resource, &target.name)),
+            Err(err) => Err(ApiError::from_store(err, target.info, &target.name)),
         }
     }
 }

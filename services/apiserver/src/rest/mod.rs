@@ -2,9 +2,11 @@
 //! speak it (JSON over HTTP), beside the gRPC face on the same port.
 //!
 //! It is a second protocol over the same service, not a second server: each
-//! request is authenticated as the server stack authenticates a gRPC call
-//! (the verified client certificate in `PeerInfo`, else a bearer token from
-//! the token file), turned into the gRPC face's request message and handed to
+//! request passes the server stack's layers as a gRPC call does — audit,
+//! authentication (the caller's `UserInfo` arrives on the request), the
+//! in-flight limits, the timeout, the metrics — read by [`classify`] into
+//! Kubernetes' verb and resource; then it is turned into the gRPC face's
+//! request message and handed to
 //! [`Authorized`], so the same authorizer judges the same
 //! [`Attributes`](capstan_auth::Attributes) and the same registry answers.
 //! Errors come back as the `metav1.Status` the gRPC face already carries.
@@ -13,6 +15,8 @@
 //! - [`Rest`]: the service ([`Rest::router`] is what the server mounts) and
 //!   its dispatch; start here.
 //! - [`path`]: a request path parsed into a [`Route`] (pure, table-tested).
+//! - [`classify`]: the verb, resource and long-running-ness the stack's
+//!   layers read (pure, table-tested).
 //! - [`discovery`]: `/version`, `/api`, `/apis` and the resource lists.
 //! - [`objects`]: GET of one object, LIST and WATCH as Kubernetes JSON.
 //! - [`delete`]: DELETE of one object with Kubernetes' `DeleteOptions`.
@@ -20,18 +24,18 @@
 //!   object, its status or scale; [`strategic`] turns a strategic merge patch
 //!   into the merge patch it amounts to.
 //! - [`write`]: POST (create) and PUT (replace), decoded strictly.
-//! - [`openapi`]: the OpenAPI v3 documents kubectl needs to leave validation
-//!   to the server (no schemas yet).
+//! - [`openapi`]: the OpenAPI v3 documents: what kubectl needs to leave
+//!   validation to the server, and the schemas `kubectl explain` reads.
 //! - [`status`]: errors as `metav1.Status`.
 //! - [`logs`], [`exec`]: `pods/log` (plain text, streamed) and `pods/exec`
 //!   (a WebSocket, `v5.channel.k8s.io`), handed to the gRPC face's `PodService`.
 //!
 //! # Not yet served
-//! JSON patches, server-side apply, Tables, OpenAPI
-//! schemas (`kubectl explain`), `pods/attach` and `pods/portforward`:
+//! JSON patches, server-side apply, Tables, `pods/attach` and `pods/portforward`:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
 
+pub mod classify;
 pub mod delete;
 pub mod discovery;
 pub mod exec;
@@ -53,9 +57,7 @@ use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
 use capstan_auth::UserInfo;
-use capstan_server::authn::Authenticator;
 use capstan_server::AuditRecord;
-use capstan_server::PeerInfo;
 use path::Route;
 use std::sync::Arc;
 
@@ -64,18 +66,14 @@ use std::sync::Arc;
 pub struct Rest {
     api: Arc<Authorized>,
     reviews: Arc<Reviews>,
-    authenticator: Option<Arc<Authenticator>>,
     /// `pods/log` and `pods/exec`, when the server reaches kubelets
     pods: Option<Arc<PodApi>>,
 }
 
 impl Rest {
-    /// `authenticator` is the server stack's (`Server::authenticator`);
-    /// `None` on a server that does not authenticate, where every caller is
-    /// anonymous, as on the gRPC face.
     /// `reviews` answers `auth whoami` and `auth can-i`.
-    pub fn new(api: Arc<Authorized>, reviews: Arc<Reviews>, authenticator: Option<Arc<Authenticator>>) -> Rest {
-        Rest { api, reviews, authenticator, pods: None }
+    pub fn new(api: Arc<Authorized>, reviews: Arc<Reviews>) -> Rest {
+        Rest { api, reviews, pods: None }
     }
 
     /// Serves `pods/log` and `pods/exec` through `pods`, the gRPC face's `PodService`.
@@ -83,13 +81,14 @@ impl Rest {
         Rest { pods: Some(pods), ..self }
     }
 
-    /// The face as one router, for `Server::serve_http`: every request no
-    /// gRPC service claims comes here.
-    pub fn router(self) -> axum::Router {
-        axum::Router::new().fallback(move |request: Request| {
+    /// The face for `Server::serve_http`: every request no gRPC service
+    /// claims comes here, read by [`classify::classify`] for the stack.
+    pub fn face(self) -> capstan_server::HttpFace {
+        let router = axum::Router::new().fallback(move |request: Request| {
             let rest = self.clone();
             async move { rest.handle(request).await }
-        })
+        });
+        capstan_server::HttpFace { router, classify: Arc::new(classify::classify) }
     }
 
     async fn handle(&self, request: Request) -> Response {
@@ -100,13 +99,10 @@ impl Rest {
             ok.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain"));
             return ok;
         }
-        let Ok(user) = self.caller(&request) else {
-            return status::respond(&status::unauthorized());
-        };
+        // the stack's authentication layer put the caller here, or refused
+        // it; none on a server that does not authenticate: anonymous
+        let user = request.extensions().get::<Arc<UserInfo>>().cloned();
         let record = request.extensions().get::<AuditRecord>().cloned();
-        if let (Some(record), Some(user)) = (&record, &user) {
-            record.set_user(user.clone());
-        }
         // kubectl's `Impersonate-User`/`-Group` headers are the gRPC face's metadata
         let mut impersonation = axum::http::HeaderMap::new();
         for name in [capstan_auth::impersonate::USER, capstan_auth::impersonate::GROUP] {
@@ -117,10 +113,10 @@ impl Rest {
         let user = Caller { user, record, impersonation };
         if request.method() == Method::GET {
             if path == "/openapi/v3" {
-                return status::json_response(StatusCode::OK, &openapi::root());
+                return openapi::respond("");
             }
             if let Some(group_version) = path.strip_prefix("/openapi/v3/") {
-                return found(openapi::group_version(group_version));
+                return openapi::respond(group_version);
             }
         }
         let Some(route) = path::parse(&path) else {
@@ -199,19 +195,6 @@ impl Rest {
             Route::Review(which) => status::respond(&status::method_not_allowed("GET", which.resource)),
         }
     }
-
-    /// Who is calling, as the stack's authentication layer decides for a
-    /// gRPC call; `None` is anonymous (a server that does not authenticate).
-    fn caller(&self, request: &Request) -> Result<Option<Arc<UserInfo>>, Unauthenticated> {
-        let Some(authenticator) = &self.authenticator else {
-            return Ok(None);
-        };
-        let peer = request.extensions().get::<PeerInfo>();
-        match authenticator.authenticate(request.headers(), peer) {
-            Some(user) => Ok(Some(user)),
-            None => Err(Unauthenticated),
-        }
-    }
 }
 
 /// The request's body, up to the gRPC face's limit on a message (3 MiB,
@@ -230,9 +213,6 @@ pub struct Caller {
     /// the request's impersonation headers, judged by the hook as on gRPC
     pub impersonation: axum::http::HeaderMap,
 }
-
-/// A caller the authenticator refused: answered 401.
-struct Unauthenticated;
 
 fn found(document: Option<serde_json::Value>) -> Response {
     match document {

@@ -140,7 +140,8 @@ async fn patch(
             Ok(current) => current.into_inner(),
             Err(refused) => return status::respond(&status::from_grpc(&refused)),
         };
-        let mut merge = strategic::to_merge_patch(&current.to_json(), &strategic);
+        let message = current.info().map(capstan_proto::descriptors::message_of).unwrap_or_default();
+        let mut merge = strategic::to_merge_patch(&message, &current.to_json(), &strategic);
         // the merge patch holds whole lists read from `current`: it may only replace that version
         if let Some(map) = merge.as_object_mut() {
             let meta = map.entry("metadata").or_insert_with(|| serde_json::json!({}));

@@ -24,11 +24,6 @@ pub fn failure(code: u16, reason: &str, message: impl Into<String>) -> Status {
     }
 }
 
-/// 401, in Kubernetes' words.
-pub fn unauthorized() -> Status {
-    failure(401, "Unauthorized", capstan_server::authn::UNAUTHORIZED)
-}
-
 /// 404 for a path that names nothing served, as kube-apiserver words it.
 pub fn no_such_path() -> Status {
     let mut status = failure(404, "NotFound", "the server could not find the requested resource");
@@ -91,7 +86,7 @@ mod tests {
 
     #[test]
     fn the_grpc_faces_status_body_is_answered_as_it_is() {
-        let grpc = ApiError::not_found("pods", "web").into_status();
+        let grpc = ApiError::not_found(&capstan_proto::kinds::POD, "web").into_status();
         let body = serde_json::to_value(from_grpc(&grpc)).expect("json");
         assert_eq!(
             body,

@@ -9,32 +9,61 @@
 //! object (each patched list written whole), so the registry's one patch
 //! path, with its admission and validation, applies it.
 //!
-//! The merge keys are Kubernetes' `patchMergeKey`s for the fields Capstan
-//! serves; a list without one is replaced, as Kubernetes replaces it.
+//! The merge keys are Kubernetes' `patchMergeKey`s, read from
+//! [`capstan_proto::merge_keys`] (the table the OpenAPI schemas publish
+//! too), and which field holds which message from the API's descriptors: a
+//! list with no merge key is replaced, as Kubernetes replaces it.
 
+use capstan_proto::descriptors::{field_shape, messages, Shape};
+use capstan_proto::merge_keys::merge_key;
 use serde_json::{Map, Value};
 
-/// The merge key of list `field` whose elements look like `sample`, or
-/// `None` for a list that is replaced whole.
-fn merge_key(field: &str, sample: Option<&Value>) -> Option<&'static str> {
-    let has = |key: &str| sample.and_then(|s| s.get(key)).is_some();
-    match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets" => {
-            Some("name")
+/// What a JSON object in the patch is, as the descriptors know it.
+#[derive(Debug, Clone, Copy)]
+enum Schema {
+    /// an object of this message (`.capstan.core.v1.PodSpec`)
+    Message(&'static str),
+    /// a map whose values are objects of this message, or scalars
+    MapOf(Option<&'static str>),
+    /// not a message of the API: its lists are replaced whole
+    Unknown,
+}
+
+impl Schema {
+    /// What the value at `key` of an object of this schema is.
+    fn at(self, key: &str) -> Schema {
+        match self {
+            Schema::Message(message) => match field_shape(message, key) {
+                Some(Shape::Message(m)) => Schema::Message(m),
+                Some(Shape::Map(value)) => Schema::MapOf(value),
+                _ => Schema::Unknown,
+            },
+            Schema::MapOf(Some(value)) => Schema::Message(value),
+            _ => Schema::Unknown,
         }
-        "volumeMounts" => Some("mountPath"),
-        // a container's ports merge by containerPort, a service's by port
-        "ports" if has("containerPort") => Some("containerPort"),
-        "ports" => Some("port"),
-        "conditions" | "taints" => Some(if field == "taints" { "key" } else { "type" }),
-        "ownerReferences" => Some("uid"),
-        _ => None,
+    }
+
+    /// The merge key and element schema of the list at `key`.
+    fn list(self, key: &str) -> Option<(&'static str, Schema)> {
+        let Schema::Message(message) = self else { return None };
+        let element = match field_shape(message, key) {
+            Some(Shape::List(Some(element))) => Schema::Message(element),
+            _ => Schema::Unknown,
+        };
+        Some((merge_key(message, key)?, element))
     }
 }
 
-/// The JSON merge patch that `patch`, a strategic merge patch, amounts to
-/// against `current`: lists it touches are written whole, directives removed.
-pub fn to_merge_patch(current: &Value, patch: &Value) -> Value {
+/// The JSON merge patch that `patch`, a strategic merge patch on an object
+/// of `message` (`.capstan.apps.v1.Deployment`, see
+/// [`capstan_proto::descriptors::message_of`]), amounts to against
+/// `current`: lists it touches are written whole, directives removed.
+pub fn to_merge_patch(message: &str, current: &Value, patch: &Value) -> Value {
+    let schema = messages().get_key_value(message).map_or(Schema::Unknown, |(name, _)| Schema::Message(name));
+    merge_object(schema, current, patch)
+}
+
+fn merge_object(schema: Schema, current: &Value, patch: &Value) -> Value {
     let (Some(patch), current) = (patch.as_object(), current.as_object()) else {
         return patch.clone();
     };
@@ -54,8 +83,8 @@ pub fn to_merge_patch(current: &Value, patch: &Value) -> Value {
                 replaced
             }
             Value::Object(_) if value.get("$patch").and_then(Value::as_str) == Some("delete") => Value::Null,
-            Value::Object(_) => to_merge_patch(now, value),
-            Value::Array(items) => merge_list(key, now.as_array(), items, order),
+            Value::Object(_) => merge_object(schema.at(key), now, value),
+            Value::Array(items) => merge_list(schema.list(key), now.as_array(), items, order),
             other => other.clone(),
         };
         out.insert(key.clone(), merged);
@@ -79,20 +108,25 @@ pub fn to_merge_patch(current: &Value, patch: &Value) -> Value {
     for (key, order) in patch.iter().filter_map(|(k, v)| Some((k.strip_prefix("$setElementOrder/")?, v.as_array()?))) {
         if !out.contains_key(key) {
             if let Some(now) = current.get(key).and_then(Value::as_array) {
-                out.insert(key.to_string(), merge_list(key, Some(now), &[], Some(order)));
+                out.insert(key.to_string(), merge_list(schema.list(key), Some(now), &[], Some(order)));
             }
         }
     }
     Value::Object(out)
 }
 
-/// The whole list after merging `patch`'s elements into `current`'s.
-fn merge_list(field: &str, current: Option<&Vec<Value>>, patch: &[Value], order: Option<&Vec<Value>>) -> Value {
-    let current = current.cloned().unwrap_or_default();
-    let sample = patch.iter().chain(&current).find(|v| v.is_object());
-    let Some(key) = merge_key(field, sample) else {
+/// The whole list after merging `patch`'s elements into `current`'s by
+/// `keyed`'s merge key (`None`: the patch's list replaces the current one).
+fn merge_list(
+    keyed: Option<(&str, Schema)>,
+    current: Option<&Vec<Value>>,
+    patch: &[Value],
+    order: Option<&Vec<Value>>,
+) -> Value {
+    let Some((key, element_schema)) = keyed else {
         return Value::Array(patch.to_vec());
     };
+    let current = current.cloned().unwrap_or_default();
     let id = |v: &Value| v.get(key).cloned();
     let mut merged = current;
     for element in patch {
@@ -106,12 +140,12 @@ fn merge_list(field: &str, current: Option<&Vec<Value>>, patch: &[Value], order:
         match found {
             Some(i) => {
                 let mut base = merged[i].clone();
-                json_patch::merge(&mut base, &to_merge_patch(&merged[i], element));
+                json_patch::merge(&mut base, &merge_object(element_schema, &merged[i], element));
                 merged[i] = base;
             }
             None => {
                 let mut fresh = Value::Object(Map::new());
-                json_patch::merge(&mut fresh, &to_merge_patch(&Value::Null, element));
+                json_patch::merge(&mut fresh, &merge_object(element_schema, &Value::Null, element));
                 merged.push(fresh);
             }
         }
@@ -132,9 +166,15 @@ mod tests {
         json!({"spec": {"replicas": 3, "template": {"spec": {"containers": containers}}}})
     }
 
+    const DEPLOYMENT: &str = ".capstan.apps.v1.Deployment";
+
     fn applied(current: &Value, patch: Value) -> Value {
+        applied_to(DEPLOYMENT, current, patch)
+    }
+
+    fn applied_to(message: &str, current: &Value, patch: Value) -> Value {
         let mut result = current.clone();
-        json_patch::merge(&mut result, &to_merge_patch(current, &patch));
+        json_patch::merge(&mut result, &to_merge_patch(message, current, &patch));
         result
     }
 
@@ -190,5 +230,33 @@ mod tests {
             json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "command": ["c"]}]}}},
                 "metadata": {"labels": {"b": "2", "c": "3"}}})
         );
+    }
+
+    #[test]
+    fn merge_keys_follow_the_type_not_the_field_name() {
+        // a container's ports merge by containerPort, a service's by port, an endpoint's not at all
+        let live = json!({"spec": {"template": {"spec": {"containers": [{"name": "web",
+            "ports": [{"containerPort": 80}, {"containerPort": 443}]}]}}}});
+        let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "web",
+            "ports": [{"containerPort": 80, "name": "http"}]}]}}}});
+        assert_eq!(
+            applied(&live, patch)["spec"]["template"]["spec"]["containers"][0]["ports"],
+            json!([{"containerPort": 80, "name": "http"}, {"containerPort": 443}])
+        );
+        let service = json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}, {"port": 443}]}});
+        let patch = json!({"spec": {"ports": [{"port": 443, "name": "https"}]}});
+        assert_eq!(
+            applied_to(".capstan.core.v1.Service", &service, patch)["spec"]["ports"],
+            json!([{"port": 80, "targetPort": 8080}, {"port": 443, "name": "https"}])
+        );
+        let endpoints = json!({"subsets": [{"ports": [{"port": 80}, {"port": 443}]}]});
+        let patch = json!({"subsets": [{"ports": [{"port": 443}]}]});
+        assert_eq!(
+            applied_to(".capstan.core.v1.Endpoints", &endpoints, patch),
+            json!({"subsets": [{"ports": [{"port": 443}]}]})
+        );
+        // a kind the descriptors do not know: every list is replaced
+        let patch = json!({"spec": {"ports": [{"port": 443}]}});
+        assert_eq!(applied_to(".capstan.nothing.v1.Widget", &service, patch.clone()), patch);
     }
 }

@@ -64,6 +64,7 @@ pub mod server;
 mod stack;
 pub mod timeout;
 pub mod tls;
+mod upgrades;
 
 pub use audit::AuditRecord;
 pub use config::{AuditConfig, AuthenticationConfig, LongRunning, Methods, ServerConfig, TlsFiles};

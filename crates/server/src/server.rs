@@ -217,6 +217,8 @@ impl Server {
 
     /// Serves the connections `incoming` yields until `shutdown` completes
     /// (plaintext, or already TLS: [`Server::serve`] wraps TCP connections).
+    /// A server with an HTTP face is served with HTTP/1.1 upgrades
+    /// ([`crate::upgrades`]), any other by tonic.
     pub async fn serve_incoming<I, IO, IE>(
         self,
         incoming: I,
@@ -229,6 +231,11 @@ impl Server {
     {
         for name in &self.names {
             self.health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+        if self.http.is_some() {
+            // the HTTP face's WebSockets (kubectl exec) need HTTP/1.1 upgrades
+            crate::upgrades::serve(self.into_service(), incoming, shutdown).await;
+            return Ok(());
         }
         tonic::transport::Server::builder()
             // a Prometheus scrape is plain HTTP/1.1

@@ -95,3 +95,65 @@ async fn a_listener_that_fails_for_good_ends_serve_with_its_error() {
     let outcome = serving.await.expect("server task");
     assert!(matches!(outcome, Err(capstan_server::ServerError::Accept { .. })), "{outcome:?}");
 }
+
+/// A server with an HTTP face (the API server's REST face) upgrades an
+/// HTTP/1.1 request (kubectl exec's WebSocket) on the port that still serves
+/// gRPC over HTTP/2, and stops cleanly with the upgraded connection closed.
+#[tokio::test]
+async fn an_http_face_upgrades_http1_connections_beside_grpc() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // echoes what the client sends once the connection is upgraded
+    let echo = axum::Router::new().fallback(|mut request: axum::extract::Request| async move {
+        let upgrade = hyper::upgrade::on(&mut request);
+        tokio::spawn(async move {
+            let Ok(upgraded) = upgrade.await else { return };
+            let mut io = TokioIo::new(upgraded);
+            let mut word = [0u8; 4];
+            if io.read_exact(&mut word).await.is_ok() {
+                let _ = io.write_all(&word).await;
+            }
+        });
+        let mut response = axum::response::Response::new(axum::body::Body::empty());
+        *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("upgrade"));
+        response.headers_mut().insert(http::header::UPGRADE, http::HeaderValue::from_static("echo"));
+        response
+    });
+    // an upgrade lasts as long as its user: not timed, no slot
+    let classify: capstan_server::http::Classify = std::sync::Arc::new(|_, _| capstan_server::http::HttpCall {
+        verb: "get",
+        resource: "echo".into(),
+        kind: capstan_server::http::CallKind::LongRunning,
+    });
+    let face = capstan_server::http::HttpFace { router: echo, classify };
+    let server = server(&Registry::new()).serve_http(face);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(listener, async {
+        let _ = stopped.await;
+    }));
+
+    let channel = Endpoint::from_shared(format!("http://{addr}")).expect("endpoint").connect().await.expect("connects");
+    assert_eq!(check(channel, "").await.expect("checked"), ServingStatus::Serving as i32);
+
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    tcp.write_all(b"GET /echo HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .await
+        .expect("the request");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let byte = tcp.read_u8().await.expect("the response head");
+        head.push(byte);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{head}");
+    tcp.write_all(b"ping").await.expect("bytes on the upgraded connection");
+    let mut echoed = [0u8; 4];
+    tcp.read_exact(&mut echoed).await.expect("the echo");
+    assert_eq!(&echoed, b"ping");
+    drop(tcp);
+
+    let _ = stop.send(());
+    serving.await.expect("server task").expect("server stops cleanly");
+}

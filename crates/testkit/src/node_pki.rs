@@ -42,3 +42,18 @@ pub fn credentials(pki: &Path, name: Option<&str>) -> Credentials {
         ..Credentials::default()
     }
 }
+
+/// A secured API server (Node,RBAC) on the embedded store that dials
+/// kubelets with its kubelet-client certificate, as kube-apiserver does for
+/// `pods/log` and `pods/exec`; its kubelets serve with [`kubelet_serving`].
+pub async fn cluster_reaching_kubelets() -> crate::TestCluster {
+    use capstan_apiserver::door::AuthorizationMode;
+    crate::TestCluster::start_behind(crate::Backend::Embedded, crate::Door::Secured, |config| {
+        config.security.authorization_modes = vec![AuthorizationMode::Node, AuthorizationMode::Rbac];
+        let ca = config.security.tls.as_ref().and_then(|t| t.client_ca.clone()).expect("a secured door has a CA");
+        let pki = ca.parent().expect("the CA is in the PKI directory").to_path_buf();
+        config.kubelet_client = Some(kubelet_client(&pki));
+    })
+    .await
+    .expect("the embedded store needs no daemon")
+}

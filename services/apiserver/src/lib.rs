@@ -36,6 +36,7 @@ pub mod grpc;
 pub mod impersonate;
 pub mod keys;
 pub mod node_proxy;
+pub mod pod_target;
 pub mod pods;
 pub mod registry;
 pub mod rest;
@@ -47,6 +48,7 @@ pub use capstan_store::StoreConfig;
 pub use error::ApiError;
 
 use allocator::Allocator;
+use capstan_proto::api::v1::pod_service_server::PodServiceServer;
 use capstan_proto::api::v1::resource_service_server::ResourceServiceServer;
 use capstan_proto::api::v1::review_service_server::ReviewServiceServer;
 use capstan_server::Server;
@@ -195,15 +197,17 @@ impl ApiServer {
         };
 
         let reviews = Arc::new(review::Reviews::new(authorizer.clone()));
-        let pods =
-            pods::PodApi::new(node_proxy::NodeProxy::new(registry.clone(), kubelet_credentials), authorizer.clone());
+        let pods = Arc::new(pods::PodApi::new(
+            node_proxy::NodeProxy::new(registry.clone(), kubelet_credentials),
+            authorizer.clone(),
+        ));
         let api = Arc::new(authorize::Authorized::new(grpc::ResourceApi::new(registry, admission), authorizer));
         // the Kubernetes REST face: every path no gRPC service claims
-        let rest = rest::Rest::new(api.clone(), reviews.clone());
+        let rest = rest::Rest::new(api.clone(), reviews.clone()).with_pods(pods.clone());
         let server = server
             .add_service(ResourceServiceServer::from_arc(api))
             .add_service(ReviewServiceServer::from_arc(reviews))
-            .add_service(pods)
+            .add_service(PodServiceServer::from_arc(pods))
             .serve_http(rest.face());
         let token = shutdown.clone();
         let task = tokio::spawn(async move { Ok(server.serve(listener, token.cancelled_owned()).await?) });

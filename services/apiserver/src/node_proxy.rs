@@ -71,12 +71,17 @@ impl NodeProxy {
         NodeProxy { registry, credentials }
     }
 
-    /// The kubelet of pod `namespace/name`: refused when the pod does not
-    /// exist, has no node yet, or its node does not say where its kubelet is.
-    pub async fn kubelet_of(&self, namespace: &str, name: &str) -> Result<PodKubelet, ApiError> {
+    /// Pod `namespace/name`, as stored.
+    pub async fn pod(&self, namespace: &str, name: &str) -> Result<Pod, ApiError> {
         let target = self.registry.target("pods", namespace, name)?;
-        let pod = Pod::try_from_object(self.registry.get(&target).await?)
-            .ok_or_else(|| ApiError::Internal(format!("pods {name:?} is stored as another kind")))?;
+        Pod::try_from_object(self.registry.get(&target).await?)
+            .ok_or_else(|| ApiError::Internal(format!("pods {name:?} is stored as another kind")))
+    }
+
+    /// The kubelet of `pod`: refused when it has no node yet, or its node
+    /// does not say where its kubelet is.
+    pub async fn kubelet_for(&self, pod: &Pod) -> Result<PodKubelet, ApiError> {
+        let name = pod.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default();
         let node = pod.spec.as_ref().map(|s| s.node_name.clone()).unwrap_or_default();
         if node.is_empty() {
             return Err(ApiError::BadRequest(format!(

@@ -7,7 +7,6 @@
 //! is not registered and a kubelet that does not answer each get an error
 //! naming what is wrong.
 
-use capstan_apiserver::door::AuthorizationMode;
 use capstan_client::connect::ClientChannel;
 use capstan_client::Client;
 use capstan_kubelet::Kubelet;
@@ -21,7 +20,7 @@ use capstan_proto::object::parse_manifests;
 use capstan_proto::runtime::v1::exec_input::Input;
 use capstan_proto::runtime::v1::exec_output::Output;
 use capstan_proto::runtime::v1::{ExecInput, ExecOutput};
-use capstan_testkit::{node_pki, Backend, Door, TestCluster};
+use capstan_testkit::{node_pki, TestCluster};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -34,14 +33,7 @@ const WAIT: Duration = Duration::from_secs(30);
 /// A secured API server (Node,RBAC) calling kubelets with its kubelet-client
 /// certificate, and node-1's kubelet serving TLS with its own.
 async fn cluster() -> (TestCluster, Kubelet) {
-    let cluster = TestCluster::start_behind(Backend::Embedded, Door::Secured, |config| {
-        config.security.authorization_modes = vec![AuthorizationMode::Node, AuthorizationMode::Rbac];
-        let ca = config.security.tls.as_ref().and_then(|t| t.client_ca.clone()).expect("a secured door has a CA");
-        let pki = ca.parent().expect("the CA is in the PKI directory").to_path_buf();
-        config.kubelet_client = Some(node_pki::kubelet_client(&pki));
-    })
-    .await
-    .expect("the embedded store needs no daemon");
+    let cluster = node_pki::cluster_reaching_kubelets().await;
     let runtime = MemoryRuntime::new(MemoryConfig {
         node_name: Some(NODE.into()),
         preloaded_images: vec!["capstan/pause:1".into(), "capstan/test:1".into()],

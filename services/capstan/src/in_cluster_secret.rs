@@ -71,9 +71,7 @@ impl InCluster {
         let mut roots = rustls::RootCertStore::empty();
         let certs = capstan_pki::cert::parse_pem_certs(ca_pem.as_bytes(), "the service account's ca.crt")?;
         for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| CliError::Usage(format!("the service account's ca.crt: {e}")))?;
+            roots.add(cert).map_err(|e| CliError::Usage(format!("the service account's ca.crt: {e}")))?;
         }
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()

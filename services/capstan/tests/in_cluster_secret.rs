@@ -76,7 +76,8 @@ async fn serve(pki: &std::path::Path, api: Api) -> (String, String) {
         kind: capstan_server::http::CallKind::Request,
     });
     let face = capstan_server::http::HttpFace { router, classify };
-    let server = capstan_server::Server::new(config, capstan_metrics::Registry::new()).expect("server").serve_http(face);
+    let server =
+        capstan_server::Server::new(config, capstan_metrics::Registry::new()).expect("server").serve_http(face);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(server.serve(listener, std::future::pending()));

@@ -139,6 +139,16 @@ fn subresource(info: &KindInfo, sub: &str) -> Value {
     r
 }
 
+/// `pods/log` and `pods/exec` as kube-apiserver lists them: served by the
+/// REST face's streams, not stored, so not in the kinds table.
+fn pod_stream(sub: &str) -> Value {
+    let (kind, verbs) = match sub {
+        "exec" => ("PodExecOptions", json!(["create", "get"])),
+        _ => ("Pod", json!(["get"])),
+    };
+    json!({"name": format!("pods/{sub}"), "singularName": "", "namespaced": true, "kind": kind, "verbs": verbs})
+}
+
 /// `/api/v1` or `/apis/{group}/{version}`: `APIResourceList`, or `None`
 /// for a group version not served.
 pub fn resources(group_version: &str) -> Option<Value> {
@@ -151,6 +161,9 @@ pub fn resources(group_version: &str) -> Option<Value> {
     for info in kinds {
         list.push(resource(info));
         list.extend(info.subresources.iter().map(|sub| subresource(info, sub)));
+        if info.resource == "pods" {
+            list.extend(super::path::POD_STREAMS.iter().map(|sub| pod_stream(sub)));
+        }
     }
     list.extend(reviews);
     Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list}))
@@ -173,6 +186,10 @@ mod tests {
         assert_eq!(status["verbs"], json!(["get", "patch", "update"]));
         let binding = resources.iter().find(|r| r["name"] == "pods/binding").expect("pods/binding");
         assert_eq!((binding["kind"].as_str(), binding.get("group")), (Some("Binding"), None));
+        let exec = resources.iter().find(|r| r["name"] == "pods/exec").expect("pods/exec");
+        assert_eq!((&exec["kind"], &exec["verbs"]), (&json!("PodExecOptions"), &json!(["create", "get"])));
+        let log = resources.iter().find(|r| r["name"] == "pods/log").expect("pods/log");
+        assert_eq!(log["verbs"], json!(["get"]));
         let nodes = resources.iter().find(|r| r["name"] == "nodes").expect("nodes");
         assert_eq!(nodes["namespaced"], false);
         assert!(resources.iter().all(|r| r["name"] != "deployments"), "deployments are in apps/v1");

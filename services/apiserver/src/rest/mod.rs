@@ -27,15 +27,19 @@
 //! - [`openapi`]: the OpenAPI v3 documents: what kubectl needs to leave
 //!   validation to the server, and the schemas `kubectl explain` reads.
 //! - [`status`]: errors as `metav1.Status`.
+//! - [`logs`], [`exec`]: `pods/log` (plain text, streamed) and `pods/exec`
+//!   (a WebSocket, `v5.channel.k8s.io`), handed to the gRPC face's `PodService`.
 //!
 //! # Not yet served
-//! JSON patches, server-side apply, Tables, logs and exec:
+//! JSON patches, server-side apply, Tables, `pods/attach` and `pods/portforward`:
 //! a request for them is answered 405 `MethodNotAllowed` (or 404), never
 //! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
 
 pub mod classify;
 pub mod delete;
 pub mod discovery;
+pub mod exec;
+pub mod logs;
 pub mod objects;
 pub mod openapi;
 pub mod patch;
@@ -47,6 +51,7 @@ pub mod table;
 pub mod write;
 
 use crate::authorize::Authorized;
+use crate::pods::PodApi;
 use crate::review::Reviews;
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
@@ -61,12 +66,19 @@ use std::sync::Arc;
 pub struct Rest {
     api: Arc<Authorized>,
     reviews: Arc<Reviews>,
+    /// `pods/log` and `pods/exec`, when the server reaches kubelets
+    pods: Option<Arc<PodApi>>,
 }
 
 impl Rest {
     /// `reviews` answers `auth whoami` and `auth can-i`.
     pub fn new(api: Arc<Authorized>, reviews: Arc<Reviews>) -> Rest {
-        Rest { api, reviews }
+        Rest { api, reviews, pods: None }
+    }
+
+    /// Serves `pods/log` and `pods/exec` through `pods`, the gRPC face's `PodService`.
+    pub fn with_pods(self, pods: Arc<PodApi>) -> Rest {
+        Rest { pods: Some(pods), ..self }
     }
 
     /// The face for `Server::serve_http`: every request no gRPC service
@@ -110,6 +122,15 @@ impl Rest {
         let Some(route) = path::parse(&path) else {
             return status::respond(&status::no_such_path());
         };
+        if let (Some(pods), Route::Object { info, namespace: Some(ns), name, subresource }) = (&self.pods, &route) {
+            match (info.resource, subresource.as_str(), request.method()) {
+                ("pods", "log", &Method::GET) => return logs::serve(pods, user, ns, name, request.uri().query()).await,
+                ("pods", "exec", &Method::GET | &Method::POST) => {
+                    return exec::serve(pods, user, ns, name, request).await
+                }
+                _ => {}
+            }
+        }
         if request.method() == Method::GET {
             // no reference to the request crosses an await: its body is not Sync
             let (query, authority) = (request.uri().query().map(String::from), authority(&request));

@@ -27,6 +27,10 @@ pub enum Route {
     Review(&'static ReviewResource),
 }
 
+/// The pod subresources the REST face streams itself (`rest::logs`,
+/// `rest::exec`): they reach into a node, not into the registry.
+pub const POD_STREAMS: [&str; 2] = ["log", "exec"];
+
 /// The route `path` names, or `None` when it names nothing served (404).
 pub fn parse(path: &str) -> Option<Route> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -68,7 +72,8 @@ pub fn parse(path: &str) -> Option<Route> {
                 return None;
             }
             let subresource = subresource.first().map(|s| s.to_string()).unwrap_or_default();
-            if !subresource.is_empty() && !info.subresources.contains(&subresource.as_str()) {
+            let streamed = info.resource == "pods" && POD_STREAMS.contains(&subresource.as_str());
+            if !subresource.is_empty() && !info.subresources.contains(&subresource.as_str()) && !streamed {
                 return None;
             }
             Route::Object { info, namespace, name: name.to_string(), subresource }
@@ -117,6 +122,8 @@ mod tests {
                 Some(object(&DEPLOYMENT, Some("shop"), "web", "scale")),
             ),
             ("/api/v1/nodes/node-1", Some(object(&NODE, None, "node-1", ""))),
+            ("/api/v1/namespaces/shop/pods/web/log", Some(object(&POD, Some("shop"), "web", "log"))),
+            ("/api/v1/namespaces/shop/pods/web/exec", Some(object(&POD, Some("shop"), "web", "exec"))),
         ];
         for (path, want) in cases {
             assert_eq!(parse(path), want, "{path}");
@@ -135,7 +142,8 @@ mod tests {
             "/api/v1/deployments",
             "/api/v1/pods/web",
             "/api/v1/namespaces/shop/nodes/node-1",
-            "/api/v1/namespaces/shop/pods/web/exec",
+            "/api/v1/namespaces/shop/pods/web/attach",
+            "/apis/apps/v1/namespaces/shop/deployments/web/exec",
             "/api/v1/namespaces/shop/pods/web/status/extra",
         ] {
             assert_eq!(parse(path), None, "{path}");

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 /// The merge key of list `field` whose elements look like `sample`, or
 /// `None` for a list that is replaced whole.
-fn merge_key(field: &str, sample: Option<&Value>) -> Option<&'static str> {
+pub(crate) fn merge_key(field: &str, sample: Option<&Value>) -> Option<&'static str> {
     let has = |key: &str| sample.and_then(|s| s.get(key)).is_some();
     match field {
         "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets" => {

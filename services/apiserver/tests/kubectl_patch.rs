@@ -103,6 +103,14 @@ fn web_manifest(kubectl: &Kubectl, name: &str, edit: impl Fn(String) -> String) 
     file.display().to_string()
 }
 
+/// An applied configuration of the web deployment's replica count alone.
+fn replicas_only(kubectl: &Kubectl, replicas: u32) -> String {
+    let yaml = format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec: {{replicas: {replicas}}}\n");
+    let file = kubectl.dir().join(format!("replicas-{replicas}.yaml"));
+    std::fs::write(&file, yaml).expect("the manifest");
+    file.display().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn kubectl_apply_server_side_owns_fields_conflicts_forces_and_removes() {
     let cluster = TestCluster::start().await;
@@ -113,7 +121,7 @@ async fn kubectl_apply_server_side_owns_fields_conflicts_forces_and_removes() {
     assert_eq!(kubectl.ok(&["apply", "--server-side", "-f", SHOP]).await, applied, "applied again");
 
     // another manager applying another replica count conflicts with kubectl, which owns it
-    let four = web_manifest(&kubectl, "four.yaml", |t| t.replace("replicas: 3", "replicas: 4"));
+    let four = replicas_only(&kubectl, 4);
     let other = ["apply", "--server-side", "--field-manager", "other", "-f", &four];
     let refused = kubectl.fails(&other).await;
     assert!(
@@ -123,7 +131,7 @@ async fn kubectl_apply_server_side_owns_fields_conflicts_forces_and_removes() {
     assert!(refused.contains("--force-conflicts"), "kubectl's advice follows: {refused}");
     assert_eq!(get(&kubectl, "deployment/web", "{.spec.replicas}").await, "3");
     // the same value is shared, not a conflict
-    let three = web_manifest(&kubectl, "three.yaml", |t| t);
+    let three = replicas_only(&kubectl, 3);
     let shared = ["apply", "--server-side", "--field-manager", "other", "-f", &three];
     assert_eq!(kubectl.ok(&shared).await, "deployment.apps/web serverside-applied\n");
     // forced, the other manager takes the field
@@ -139,6 +147,7 @@ async fn kubectl_apply_server_side_owns_fields_conflicts_forces_and_removes() {
 
     // a write by another path records its manager: kubectl scale then conflicts with kubectl's apply
     kubectl.ok(&["scale", "deployment/web", "-n", "shop", "--replicas=6"]).await;
+    let four = web_manifest(&kubectl, "four.yaml", |t| t.replace("replicas: 3", "replicas: 4"));
     let refused = kubectl.fails(&["apply", "--server-side", "-f", &four]).await;
     assert!(refused.contains(r#"conflict with "kubectl"#) && refused.contains(".spec.replicas"), "{refused}");
     assert!(refused.contains("using apps/v1"), "an Update names its API version: {refused}");
@@ -166,11 +175,12 @@ async fn kubectl_apply_server_side_owns_fields_conflicts_forces_and_removes() {
         "operation: Apply",
         "fieldsType: FieldsV1",
         "f:replicas: {}",
-        "manager: other",
+        "subresource: scale",
     ] {
         assert!(yaml.contains(line), "{line} in:\n{yaml}");
     }
     assert!(yaml.contains(r#"k:{"name":"web"}:"#), "containers by their merge key:\n{yaml}");
+    assert!(!yaml.contains("manager: other"), "kubectl scale took the one field other owned:\n{yaml}");
     let hidden = kubectl.ok(&["get", "deployment/web", "-n", "shop", "-o", "yaml"]).await;
     assert!(!hidden.contains("managedFields"), "kubectl hides them unless asked");
 }

@@ -126,7 +126,10 @@ pub fn merge_applied(live: &Value, applied: &Value, entries: &[ManagedFieldsEntr
     };
     let others =
         owned.iter().filter(|o| !writer.is(&o.entry, APPLY)).fold(FieldSet::default(), |all, o| all.union(&o.set));
-    for path in before.set.difference(&now_applied).difference(&others).0.iter().rev() {
+    // a struct no longer applied at all goes whole, with the defaults the server filled in,
+    // unless another manager owns something in it (Kubernetes counts named fields as members)
+    let gone = before.set.with_prefixes().difference(&now_applied.with_prefixes()).difference(&others.with_prefixes());
+    for path in &gone.0 {
         merge::remove(&mut merged, path);
     }
     merged

@@ -203,6 +203,11 @@ impl FieldSet {
         FieldSet(self.0.difference(&other.0).cloned().collect())
     }
 
+    /// The set with every path's ancestors in it too.
+    pub fn with_prefixes(&self) -> FieldSet {
+        FieldSet(self.0.iter().flat_map(|p| (1..=p.len()).map(move |n| p[..n].to_vec())).collect())
+    }
+
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
         FieldSet(self.0.intersection(&other.0).cloned().collect())
     }

@@ -99,6 +99,18 @@ fn a_field_no_longer_applied_is_removed_unless_another_manager_owns_it() {
 }
 
 #[test]
+fn a_struct_no_longer_applied_goes_whole_with_its_defaults() {
+    let probe = json!({"spec": {"containers": [{"name": "web", "readinessProbe": {"httpGet": {"port": 80}}}]}});
+    let (_, entries) = apply(None, &probe, &[], "kubectl", false).expect("created");
+    // the server defaulted fields nobody applied
+    let live = json!({"spec": {"containers": [{"name": "web",
+        "readinessProbe": {"httpGet": {"port": 80, "scheme": "HTTP"}, "timeoutSeconds": 1}}]}});
+    let without = json!({"spec": {"containers": [{"name": "web"}]}});
+    let (next, _) = apply(Some(&live), &without, &entries, "kubectl", false).expect("applied");
+    assert_eq!(next, without);
+}
+
+#[test]
 fn the_conflict_message_is_kube_apiservers() {
     let one = [Conflict { manager: r#""kubectl-scale" using apps/v1"#.into(), path: ".spec.replicas".into() }];
     assert_eq!(

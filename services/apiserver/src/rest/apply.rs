@@ -82,7 +82,7 @@ pub async fn serve(api: &Authorized, user: Caller, target: Patch<'_>, body: &[u8
         r#ref: Some(reference(target.info, target.namespace, target.name, target.subresource)),
         patch_type: APPLY_PATCH.into(),
         patch: body.to_vec(),
-        dry_run: form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "dryRun" && v == "All"),
+        dry_run: super::write::dry_run(Some(query)),
         field_manager: user.field_manager.clone(),
         force,
     };

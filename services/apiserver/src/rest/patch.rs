@@ -143,8 +143,7 @@ async fn patch(
     strategic: Option<serde_json::Value>,
     query: Option<&str>,
 ) -> Response {
-    let dry_run =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).any(|(k, v)| k == "dryRun" && v == "All");
+    let dry_run = super::write::dry_run(query);
     let reference = reference(target.info, target.namespace, target.name, target.subresource);
     let field_manager = user.field_manager.clone();
     let asked = |patch: Vec<u8>, patch_type: &str| PatchRequest {

@@ -43,7 +43,8 @@ pub fn decode(body: &[u8]) -> Result<Object, Box<Status>> {
     })
 }
 
-fn dry_run(query: Option<&str>) -> bool {
+/// Whether the query asks for a dry run (`dryRun=All`).
+pub(super) fn dry_run(query: Option<&str>) -> bool {
     form_urlencoded::parse(query.unwrap_or_default().as_bytes()).any(|(k, v)| k == "dryRun" && v == "All")
 }
 

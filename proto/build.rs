@@ -42,6 +42,7 @@ const HAND_WRITTEN: &[&str] = &[
     ".capstan.meta.v1.MicroTime",
     ".capstan.meta.v1.IntOrString",
     ".capstan.meta.v1.Quantity",
+    ".capstan.meta.v1.FieldsV1",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -39,7 +39,7 @@ ALIASES = {"metav1": "meta", "v1": "core/v1", "corev1": "core/v1", "resource": "
 GO_NAMES = {"KeySelector": "ConfigMapKeySelector"}
 
 # Messages whose JSON form is not an object (written by hand in src/json.rs).
-HAND_WRITTEN = {"Time", "MicroTime", "IntOrString", "Quantity"}
+HAND_WRITTEN = {"Time", "MicroTime", "IntOrString", "Quantity", "FieldsV1"}
 
 STRUCT_RE = re.compile(r"^type (\w+) struct \{$")
 FIELD_RE = re.compile(r"^\s+(?:(\w+)\s+)?([\w.*\[\]]+)\s+`(.*)`")

@@ -5,7 +5,7 @@
 //! an int-or-string as a bare number or string; the generated messages for
 //! these carry fields, so their serde impls are written here by hand.
 
-use crate::meta::v1::{IntOrString, MicroTime, Quantity, Time};
+use crate::meta::v1::{FieldsV1, IntOrString, MicroTime, Quantity, Time};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
@@ -128,6 +128,27 @@ impl<'de> Deserialize<'de> for Quantity {
     }
 }
 
+/// A field set is the JSON object it holds (`{"f:spec":{"f:replicas":{}}}`),
+/// as Kubernetes writes `fieldsV1`; the message keeps that JSON's text.
+impl Serialize for FieldsV1 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.raw.is_empty() {
+            return serde_json::Map::new().serialize(s);
+        }
+        let value: serde_json::Value = serde_json::from_str(&self.raw).map_err(serde::ser::Error::custom)?;
+        value.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldsV1 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            value @ serde_json::Value::Object(_) => Ok(FieldsV1 { raw: value.to_string() }),
+            other => Err(de::Error::custom(format!("fieldsV1 must be an object, not {other}"))),
+        }
+    }
+}
+
 impl Serialize for IntOrString {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if self.is_string() {
@@ -208,6 +229,15 @@ mod tests {
         let q: Quantity = serde_json::from_str("\"128Mi\"").expect("string");
         assert_eq!(serde_json::to_string(&q).expect("prints"), "\"128Mi\"");
         assert!(serde_json::from_str::<Quantity>("\"12x\"").is_err());
+    }
+
+    #[test]
+    fn fields_v1_is_the_object_it_holds() {
+        let text = r#"{"f:spec":{"f:replicas":{}}}"#;
+        let fields: FieldsV1 = serde_json::from_str(text).expect("an object");
+        assert_eq!(serde_json::to_string(&fields).expect("prints"), text);
+        assert_eq!(serde_json::to_string(&FieldsV1::default()).expect("prints"), "{}");
+        assert!(serde_json::from_str::<FieldsV1>("[1]").is_err());
     }
 
     #[test]

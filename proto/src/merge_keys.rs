@@ -143,10 +143,35 @@ pub fn merge_key(message: &str, field: &str) -> Option<&'static str> {
     list_field(message, field).and_then(|l| l.merge_key)
 }
 
+/// The merge key of a list named `field` whose elements carry it, for a
+/// walk that knows field names but not messages (the field sets of
+/// managedFields): the first row of that name whose merge key `sample`, an
+/// element of the list, has. Names shared by lists that merge differently
+/// (a container's `ports` by `containerPort`, a Service's by `port`) are told
+/// apart by what the elements carry.
+pub fn merge_key_by_name(field: &str, sample: &serde_json::Value) -> Option<&'static str> {
+    LIST_FIELDS
+        .iter()
+        .filter(|l| l.field == field)
+        .filter_map(|l| l.merge_key)
+        .find(|key| sample.get(key).is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::descriptors::{field_shape, message, Shape};
+
+    #[test]
+    fn a_list_is_keyed_by_name_on_what_its_elements_carry() {
+        let container_port = serde_json::json!({"containerPort": 80, "name": "http"});
+        let service_port = serde_json::json!({"port": 80, "name": "http"});
+        assert_eq!(merge_key_by_name("ports", &container_port), Some("containerPort"));
+        assert_eq!(merge_key_by_name("ports", &service_port), Some("port"));
+        assert_eq!(merge_key_by_name("containers", &serde_json::json!({"name": "web"})), Some("name"));
+        assert_eq!(merge_key_by_name("containers", &serde_json::json!({"image": "x"})), None);
+        assert_eq!(merge_key_by_name("args", &serde_json::json!("x")), None);
+    }
 
     #[test]
     fn every_row_names_a_list_of_the_api_and_its_keys_name_element_fields() {

@@ -67,7 +67,7 @@ pub fn named(template: &Object, name: &str) -> Object {
 
 /// The request that creates `pod` in [`NAMESPACE`].
 pub fn create_request(pod: Object) -> CreateRequest {
-    CreateRequest { r#ref: Some(pods_ref()), object: Some(pod), dry_run: false }
+    CreateRequest { r#ref: Some(pods_ref()), object: Some(pod), dry_run: false, ..Default::default() }
 }
 
 /// `pods` in [`NAMESPACE`], for creates and watches.

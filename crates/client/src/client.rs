@@ -107,7 +107,7 @@ impl Client {
     }
 
     pub async fn create(&self, target: ResourceRef, object: Object) -> Result<Object, ClientError> {
-        let request = CreateRequest { r#ref: Some(target), object: Some(object), dry_run: false };
+        let request = CreateRequest { r#ref: Some(target), object: Some(object), dry_run: false, ..Default::default() };
         Ok(self.grpc().create(request).await?.into_inner())
     }
 
@@ -121,7 +121,7 @@ impl Client {
     }
 
     pub async fn update(&self, target: ResourceRef, object: Object) -> Result<Object, ClientError> {
-        let request = UpdateRequest { r#ref: Some(target), object: Some(object), dry_run: false };
+        let request = UpdateRequest { r#ref: Some(target), object: Some(object), dry_run: false, ..Default::default() };
         Ok(self.grpc().update(request).await?.into_inner())
     }
 
@@ -132,6 +132,7 @@ impl Client {
             patch_type: MERGE_PATCH.to_string(),
             patch: patch.to_string().into_bytes(),
             dry_run: false,
+            ..Default::default()
         };
         Ok(self.grpc().patch(request).await?.into_inner())
     }

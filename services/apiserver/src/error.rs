@@ -21,6 +21,14 @@ pub enum ApiError {
     AlreadyExists { resource: String, group: String, name: String },
     #[error("Operation cannot be fulfilled on {} \"{name}\": {reason}", qualified(resource, group))]
     Conflict { resource: String, group: String, name: String, reason: String },
+    /// A server-side apply would change fields other managers own (409,
+    /// each field a `FieldManagerConflict` cause).
+    #[error("{}", crate::managed_fields::conflict_message(.0))]
+    ApplyConflict(Vec<crate::managed_fields::Conflict>),
+    /// A JSON patch did not apply (a failing `test`, a path that is not
+    /// there): 422 in kube-apiserver's words, which leave the cause out.
+    #[error("the server rejected our request due to an error in our request")]
+    PatchNotApplied(String),
     /// `kind` is the kind (`Deployment`): `Deployment.apps "web" is invalid`.
     #[error("{} \"{name}\" is invalid: {}", qualified(kind, group), join_errors(.errors))]
     Invalid { kind: String, group: String, name: String, errors: Vec<FieldError> },
@@ -111,8 +119,8 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } | ApiError::UnknownResource(_) => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
-            ApiError::Conflict { .. } => "Conflict",
-            ApiError::Invalid { .. } => "Invalid",
+            ApiError::Conflict { .. } | ApiError::ApplyConflict(_) => "Conflict",
+            ApiError::Invalid { .. } | ApiError::PatchNotApplied(_) => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Forbidden(_) | ApiError::PermissionDenied(_) => "Forbidden",
             ApiError::Expired { .. } => "Expired",
@@ -135,7 +143,9 @@ impl ApiError {
             ApiError::NotFound { .. } | ApiError::UnknownResource(_) => (tonic::Code::NotFound, 404),
             ApiError::AlreadyExists { .. } => (tonic::Code::AlreadyExists, 409),
             ApiError::Conflict { .. } => (tonic::Code::Aborted, 409),
-            ApiError::Invalid { .. } => (tonic::Code::InvalidArgument, 422),
+            // not Aborted: trying the same apply again cannot succeed
+            ApiError::ApplyConflict(_) => (tonic::Code::FailedPrecondition, 409),
+            ApiError::Invalid { .. } | ApiError::PatchNotApplied(_) => (tonic::Code::InvalidArgument, 422),
             ApiError::BadRequest(_) => (tonic::Code::InvalidArgument, 400),
             ApiError::Forbidden(_) => (tonic::Code::FailedPrecondition, 403),
             ApiError::PermissionDenied(_) => (tonic::Code::PermissionDenied, 403),
@@ -164,6 +174,14 @@ impl ApiError {
             ApiError::Invalid { errors, .. } => errors
                 .iter()
                 .map(|e| StatusCause { reason: e.reason().to_string(), message: e.to_string(), field: e.path.clone() })
+                .collect(),
+            ApiError::ApplyConflict(conflicts) => conflicts
+                .iter()
+                .map(|c| StatusCause {
+                    reason: "FieldManagerConflict".into(),
+                    message: format!("conflict with {}", c.manager),
+                    field: c.path.clone(),
+                })
                 .collect(),
             _ => Vec::new(),
         };

@@ -21,6 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
 
+/// The patch type of a server-side apply.
+pub const APPLY_PATCH: &str = "application/apply-patch+yaml";
+
 pub struct ResourceApi {
     registry: Arc<Registry>,
     admission: Admission,
@@ -37,6 +40,21 @@ impl ResourceApi {
 fn caller<T>(request: &Request<T>) -> Arc<UserInfo> {
     request.extensions().get::<Arc<UserInfo>>().cloned().unwrap_or_else(|| Arc::new(UserInfo::anonymous()))
 }
+
+/// The manager a write records in managedFields: the one the request names,
+/// else the caller's user name (`system:kube-scheduler`), so each component
+/// owns what it writes.
+fn manager<'a>(named: &'a str, user: &'a UserInfo) -> &'a str {
+    if named.is_empty() {
+        &user.name
+    } else {
+        named
+    }
+}
+
+/// Response metadata saying an apply created its object (the REST face
+/// answers 201 then).
+pub const CREATED: &str = "capstan-created";
 
 fn reference(r: Option<ResourceRef>) -> Result<ResourceRef, ApiError> {
     r.ok_or_else(|| ApiError::BadRequest("the request names no resource (ref is missing)".into()))
@@ -58,7 +76,7 @@ impl ResourceService for ResourceApi {
         let r = reference(request.r#ref)?;
         let obj = object(request.object)?;
         let admit = |new: &Object, old: Option<&Object>| self.admission.admit(&user, new, old);
-        let write = Write { dry_run: request.dry_run, admit: &admit };
+        let write = Write { dry_run: request.dry_run, admit: &admit, manager: manager(&request.field_manager, &user) };
         let created = match r.subresource.as_str() {
             "" => self.registry.create(&r.resource, &r.namespace, obj, write).await?,
             "binding" => {
@@ -104,7 +122,7 @@ impl ResourceService for ResourceApi {
         let user = caller(&request);
         let request = request.into_inner();
         let admit = |new: &Object, old: Option<&Object>| self.admission.admit(&user, new, old);
-        let write = Write { dry_run: request.dry_run, admit: &admit };
+        let write = Write { dry_run: request.dry_run, admit: &admit, manager: manager(&request.field_manager, &user) };
         let r = reference(request.r#ref)?;
         let obj = object(request.object)?;
         let name = if r.name.is_empty() { capstan_proto::ObjectExt::meta(&obj).name.clone() } else { r.name.clone() };
@@ -125,9 +143,24 @@ impl ResourceService for ResourceApi {
         let user = caller(&request);
         let request = request.into_inner();
         let admit = |new: &Object, old: Option<&Object>| self.admission.admit(&user, new, old);
-        let write = Write { dry_run: request.dry_run, admit: &admit };
+        let write = Write { dry_run: request.dry_run, admit: &admit, manager: manager(&request.field_manager, &user) };
         let r = reference(request.r#ref)?;
         let target = self.registry.target(&r.resource, &r.namespace, &r.name)?;
+        if request.force && request.patch_type != APPLY_PATCH {
+            return Err(ApiError::BadRequest("force may not be specified for non-apply patch".into()).into());
+        }
+        if request.patch_type == APPLY_PATCH {
+            if request.field_manager.is_empty() {
+                return Err(ApiError::BadRequest("fieldManager is required for apply patch".into()).into());
+            }
+            let part = Part::parse(&r.subresource)?;
+            let (applied, created) = self.registry.apply(&target, part, &request.patch, request.force, write).await?;
+            let mut response = Response::new(applied);
+            if created {
+                response.metadata_mut().insert(CREATED, tonic::metadata::MetadataValue::from_static("true"));
+            }
+            return Ok(response);
+        }
         if r.subresource == "scale" {
             let scale = self.registry.patch_scale(&target, &request.patch_type, &request.patch, write).await?;
             return Ok(Response::new(scale.into_object()));

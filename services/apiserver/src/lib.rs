@@ -35,6 +35,7 @@ pub mod error;
 pub mod grpc;
 pub mod impersonate;
 pub mod keys;
+pub mod managed_fields;
 pub mod node_proxy;
 pub mod pod_target;
 pub mod pods;

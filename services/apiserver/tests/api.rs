@@ -149,8 +149,12 @@ async fn bind(s: &mut TestServer, pod: &str, node: &str) -> Result<Object, tonic
     binding.set_type_meta();
     let mut r = common::rref("pods", "default", pod);
     r.subresource = "binding".into();
-    let request =
-        capstan_proto::api::v1::CreateRequest { r#ref: Some(r), object: Some(binding.into_object()), dry_run: false };
+    let request = capstan_proto::api::v1::CreateRequest {
+        r#ref: Some(r),
+        object: Some(binding.into_object()),
+        dry_run: false,
+        ..Default::default()
+    };
     s.client.create(request).await.map(|r| r.into_inner())
 }
 
@@ -182,8 +186,12 @@ async fn scale_subresource_reads_and_writes(mut s: TestServer) {
     assert_eq!(scale.spec.as_ref().map(|s| s.replicas), Some(2));
     assert_eq!(scale.status.as_ref().map(|s| s.selector.as_str()), Some("app=rs"));
     scale.spec.as_mut().expect("spec").replicas = 5;
-    let request =
-        capstan_proto::api::v1::UpdateRequest { r#ref: Some(r), object: Some(scale.into_object()), dry_run: false };
+    let request = capstan_proto::api::v1::UpdateRequest {
+        r#ref: Some(r),
+        object: Some(scale.into_object()),
+        dry_run: false,
+        ..Default::default()
+    };
     s.client.update(request).await.expect("scaled");
     let rs = s.get("replicasets", "default", "rs").await.expect("get");
     let Some(Kind::ReplicaSet(rs)) = rs.kind else { panic!("rs") };

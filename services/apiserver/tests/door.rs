@@ -327,7 +327,9 @@ async fn a_100_mb_message_is_refused_before_it_is_read() {
     // warm up: one ordinary call
     let _ = raw_call(channel.clone(), "Get", GetRequest { r#ref: Some(pod_ref("default", "x")) }.encode_to_vec()).await;
     let before = rss_kib(pid, "VmHWM:");
-    let huge = CreateRequest { r#ref: Some(pod_ref("default", "")), object: None, dry_run: false }.encode_to_vec();
+    let huge =
+        CreateRequest { r#ref: Some(pod_ref("default", "")), object: None, dry_run: false, ..Default::default() }
+            .encode_to_vec();
     let mut payload = huge;
     payload.resize(100 * 1024 * 1024, 0);
     let mut grpc = tonic::client::Grpc::new(channel.clone()).max_encoding_message_size(usize::MAX);

@@ -37,7 +37,10 @@ impl Client {
     async fn step(&mut self, name: &str) {
         let object = parse_manifests("test", &pod_yaml("default", name, "step: created")).expect("pod").remove(0);
         let r = Some(rref("pods", "default", ""));
-        let create = self.api.create(CreateRequest { r#ref: r, object: Some(object), dry_run: false }).await;
+        let create = self
+            .api
+            .create(CreateRequest { r#ref: r, object: Some(object), dry_run: false, ..Default::default() })
+            .await;
         if self.record(format!("create {name}"), create).is_none() {
             return;
         }
@@ -49,7 +52,12 @@ impl Client {
         }
         let update = self
             .api
-            .update(UpdateRequest { r#ref: Some(rref("pods", "default", name)), object: Some(object), dry_run: false })
+            .update(UpdateRequest {
+                r#ref: Some(rref("pods", "default", name)),
+                object: Some(object),
+                dry_run: false,
+                ..Default::default()
+            })
             .await;
         self.record(format!("update {name}"), update);
         let list = self.api.list(ListRequest { r#ref: Some(rref("pods", "default", "")), options: None }).await;

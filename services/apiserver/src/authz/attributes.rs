@@ -163,8 +163,8 @@ mod tests {
     fn every_method_maps_to_kubernetes_attributes() {
         let pod = object("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}");
         let binding = object("apiVersion: v1\nkind: Binding\nmetadata: {name: web}\ntarget: {kind: Node, name: n1}");
-        let create = |r, object| CreateRequest { r#ref: r, object, dry_run: false };
-        let update = |r, object| UpdateRequest { r#ref: r, object, dry_run: false };
+        let create = |r, object| CreateRequest { r#ref: r, object, dry_run: false, ..Default::default() };
+        let update = |r, object| UpdateRequest { r#ref: r, object, dry_run: false, ..Default::default() };
         let list = |r, options| ListRequest { r#ref: r, options };
         let watch = |r, options| WatchRequest { r#ref: r, options };
         let cases: Vec<(Owned, &str)> = vec![

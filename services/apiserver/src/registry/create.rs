@@ -2,6 +2,7 @@
 //! defaulting, allocation of service addresses, validation, then one store
 //! create.
 
+use super::apply::{keep_books, Book};
 use super::{set_revision, store_body, Registry, Target, Write};
 use crate::error::ApiError;
 use crate::{defaults, validation};
@@ -14,13 +15,25 @@ use rand::Rng;
 const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 impl Registry {
-    #[tracing::instrument(name = "registry.create", skip_all, fields(resource, namespace, name))]
     pub async fn create(
+        &self,
+        resource: &str,
+        namespace: &str,
+        object: Object,
+        write: Write<'_>,
+    ) -> Result<Object, ApiError> {
+        self.create_booked(resource, namespace, object, write, Book::MAIN).await
+    }
+
+    /// A create that records its manager as `book` says (an apply creates too).
+    #[tracing::instrument(name = "registry.create", skip_all, fields(resource, namespace, name))]
+    pub(crate) async fn create_booked(
         &self,
         resource: &str,
         namespace: &str,
         mut object: Object,
         write: Write<'_>,
+        book: Book<'_>,
     ) -> Result<Object, ApiError> {
         let info = self.resolve(resource)?;
         check_kind(info, &object)?;
@@ -61,6 +74,7 @@ impl Registry {
         if let Some(Kind::Pod(pod)) = &mut object.kind {
             defaults::default_tolerations(pod, self.toleration_seconds);
         }
+        keep_books(book, &write, None, &mut object)?;
 
         let errors = validation::validate_create(&object);
         if !errors.is_empty() {

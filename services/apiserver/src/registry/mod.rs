@@ -4,10 +4,13 @@
 //! (`defaults`, `validation`, `allocator`).
 //!
 //! # Layout
-//! - `create.rs`, `update.rs` (update, status, merge-patch), `delete.rs`
+//! - `create.rs`, `update.rs` (update, status, merge and JSON patch),
+//!   `apply.rs` (server-side apply, and the managedFields every write
+//!   records, through [`crate::managed_fields`]), `delete.rs`
 //!   (graceful deletion, finalizers), `subresources.rs` (binding, scale),
 //!   `list.rs` (selectors, pagination), `watch.rs` (client watch streams).
 
+mod apply;
 mod create;
 mod delete;
 mod list;
@@ -15,9 +18,10 @@ mod subresources;
 mod update;
 mod watch;
 
+pub use apply::Book;
 pub use delete::DeleteOptions;
 pub use list::ListParams;
-pub use update::Part;
+pub use update::{Part, JSON_PATCH, MERGE_PATCH};
 pub use watch::WatchParams;
 
 use crate::allocator::Allocator;
@@ -58,12 +62,14 @@ pub struct Write<'a> {
     /// validate and admit, but store nothing
     pub dry_run: bool,
     pub admit: &'a Admit<'a>,
+    /// who writes, as `metadata.managedFields` names it (`kubectl-edit`)
+    pub manager: &'a str,
 }
 
 impl Write<'static> {
     /// The API server's own writes (system namespaces, bootstrap policy):
     /// nobody to admit.
-    pub const SERVER: Write<'static> = Write { dry_run: false, admit: &admit_all };
+    pub const SERVER: Write<'static> = Write { dry_run: false, admit: &admit_all, manager: "capstan-apiserver" };
 }
 
 fn admit_all(_: &Object, _: Option<&Object>) -> Result<(), ApiError> {

@@ -2,6 +2,7 @@
 //! `scale` subresource of deployments and replica sets (what `capstan scale`
 //! and the autoscaler use; `kubectl scale` patches it).
 
+use super::apply::Book;
 use super::update::{prepare, Part};
 use super::{parse_revision, Registry, Target, Write};
 use crate::error::ApiError;
@@ -51,7 +52,7 @@ impl Registry {
         };
         let precondition =
             parse_revision(binding.metadata.as_ref().map(|m| m.resource_version.as_str()).unwrap_or(""))?;
-        self.guarded_update(target, precondition, write, &mutate).await
+        self.guarded_update(target, precondition, write, Book::Update { subresource: "binding" }, &mutate).await
     }
 
     pub async fn get_scale(&self, target: &Target) -> Result<Scale, ApiError> {
@@ -74,7 +75,8 @@ impl Registry {
             }
             Ok(prepare(current, &next, Part::Main))
         };
-        let updated = self.guarded_update(target, precondition, write, &mutate).await?;
+        let updated =
+            self.guarded_update(target, precondition, write, Book::Update { subresource: "scale" }, &mutate).await?;
         scale_of(&updated)
     }
 

@@ -1,8 +1,9 @@
-//! Update, status update and merge-patch, all through one guarded
+//! Update, status update, merge and JSON patches, all through one guarded
 //! read-modify-write loop: optimistic concurrency on the store revision, a
 //! stale resourceVersion refused as a conflict, `generation` bumped on spec
 //! changes only, and an object whose last finalizer goes is removed.
 
+use super::apply::{keep_books, Book};
 use super::create::check_kind;
 use super::{parse_revision, set_revision, store_body, Registry, Target, Write, UNCONDITIONAL_RETRIES};
 use crate::error::ApiError;
@@ -29,7 +30,19 @@ impl Part {
             other => Err(ApiError::BadRequest(format!("subresource {other:?} cannot be updated this way"))),
         }
     }
+
+    /// The subresource a write of this part goes through, as managedFields name it.
+    pub fn subresource(self) -> &'static str {
+        match self {
+            Part::Main => "",
+            Part::Status => "status",
+        }
+    }
 }
+
+/// The patch types [`Registry::patch`] applies.
+pub const MERGE_PATCH: &str = "application/merge-patch+json";
+pub const JSON_PATCH: &str = "application/json-patch+json";
 
 pub(crate) type Mutation<'a> = dyn Fn(&Object) -> Result<Object, ApiError> + Send + Sync + 'a;
 
@@ -62,10 +75,12 @@ impl Registry {
             }
             Ok(prepare(current, &incoming, part))
         };
-        self.guarded_update(target, precondition, write, &mutate).await
+        let book = Book::Update { subresource: part.subresource() };
+        self.guarded_update(target, precondition, write, book, &mutate).await
     }
 
-    /// Applies an RFC 7386 JSON merge patch to the stored object.
+    /// Applies an RFC 7386 JSON merge patch or an RFC 6902 JSON patch to
+    /// the stored object.
     #[tracing::instrument(name = "registry.patch", skip_all, fields(resource = target.info.resource, name = %target.name))]
     pub async fn patch(
         &self,
@@ -75,9 +90,25 @@ impl Registry {
         patch: &[u8],
         write: Write<'_>,
     ) -> Result<Object, ApiError> {
-        if !matches!(patch_type, "" | "application/merge-patch+json" | "merge") {
+        let book = Book::Update { subresource: part.subresource() };
+        if patch_type == JSON_PATCH {
+            let ops: json_patch::Patch = serde_json::from_slice(patch)
+                .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?;
+            let mutate = |current: &Object| {
+                // the operations address the object as clients see it, zero fields and all
+                let full = current.to_json();
+                let mut patched = full.clone();
+                json_patch::patch(&mut patched, &ops).map_err(|e| ApiError::PatchNotApplied(e.to_string()))?;
+                let mut json = current.to_sparse_json();
+                json_patch::merge(&mut json, &merge_diff(&full, &patched));
+                Ok(prepare(current, &decode_patched(target, json)?, part))
+            };
+            // a `test` of metadata.resourceVersion is the client's precondition; a race is retried
+            return self.guarded_update(target, None, write, book, &mutate).await;
+        }
+        if !matches!(patch_type, "" | MERGE_PATCH | "merge") {
             return Err(ApiError::BadRequest(format!(
-                "patch type {patch_type:?} is not supported: use application/merge-patch+json"
+                "patch type {patch_type:?} is not supported: use {MERGE_PATCH} or {JSON_PATCH}"
             )));
         }
         let patch: serde_json::Value = serde_json::from_slice(patch)
@@ -92,21 +123,9 @@ impl Registry {
             // pod validation would take for a change to the spec
             let mut json = current.to_sparse_json();
             json_patch::merge(&mut json, &patch);
-            let patched = from_json("patch", json).map_err(|e| {
-                ApiError::invalid(
-                    target.info,
-                    &target.name,
-                    vec![validation::FieldError {
-                        path: String::new(),
-                        kind: validation::FieldErrorKind::Invalid,
-                        value: None,
-                        detail: e.to_string(),
-                    }],
-                )
-            })?;
-            Ok(prepare(current, &patched, part))
+            Ok(prepare(current, &decode_patched(target, json)?, part))
         };
-        self.guarded_update(target, precondition, write, &mutate).await
+        self.guarded_update(target, precondition, write, book, &mutate).await
     }
 
     /// Read, mutate, validate, admit, compare-and-swap; retried on a race
@@ -118,6 +137,7 @@ impl Registry {
         target: &Target,
         precondition: Option<Revision>,
         write: Write<'_>,
+        book: Book<'_>,
         mutate: &Mutation<'_>,
     ) -> Result<Object, ApiError> {
         let key = target.key();
@@ -127,6 +147,7 @@ impl Registry {
                 return Err(ApiError::conflict_modified(target.info, &target.name));
             }
             let mut next = mutate(&current)?;
+            keep_books(book, &write, Some(&current), &mut next)?;
             set_revision(&mut next, revision);
             if store_body(&next) == store_body(&current) {
                 return Ok(current);
@@ -178,6 +199,46 @@ impl Registry {
             Err(err) => Err(ApiError::from_store(err, target.info, &target.name)),
         }
     }
+}
+
+/// A patched object's JSON decoded, or 422 naming what does not decode.
+pub(crate) fn decode_patched(target: &Target, json: serde_json::Value) -> Result<Object, ApiError> {
+    from_json("patch", json).map_err(|e| {
+        ApiError::invalid(
+            target.info,
+            &target.name,
+            vec![validation::FieldError {
+                path: String::new(),
+                kind: validation::FieldErrorKind::Invalid,
+                value: None,
+                detail: e.to_string(),
+            }],
+        )
+    })
+}
+
+/// The JSON merge patch that turns `from` into `to`.
+fn merge_diff(from: &serde_json::Value, to: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let (Value::Object(from), Value::Object(to)) = (from, to) else {
+        return to.clone();
+    };
+    let mut patch = serde_json::Map::new();
+    for (key, value) in to {
+        match from.get(key) {
+            Some(old) if old == value => {}
+            Some(old) => {
+                patch.insert(key.clone(), merge_diff(old, value));
+            }
+            None => {
+                patch.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    for key in from.keys().filter(|k| !to.contains_key(*k)) {
+        patch.insert(key.clone(), Value::Null);
+    }
+    Value::Object(patch)
 }
 
 /// An object marked for deletion whose finalizers are all gone and whose

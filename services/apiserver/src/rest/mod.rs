@@ -20,9 +20,10 @@
 //! - [`discovery`]: `/version`, `/api`, `/apis` and the resource lists.
 //! - [`objects`]: GET of one object, LIST and WATCH as Kubernetes JSON.
 //! - [`delete`]: DELETE of one object with Kubernetes' `DeleteOptions`.
-//! - [`patch`]: PATCH (JSON merge and strategic merge patches) of an
+//! - [`patch`]: PATCH (JSON merge, strategic merge and JSON patches) of an
 //!   object, its status or scale; [`strategic`] turns a strategic merge patch
-//!   into the merge patch it amounts to.
+//!   into the merge patch it amounts to; [`apply`]: server-side apply, and
+//!   the manager every write records in managedFields.
 //! - [`write`]: POST (create) and PUT (replace), decoded strictly.
 //! - [`openapi`]: the OpenAPI v3 documents: what kubectl needs to leave
 //!   validation to the server, and the schemas `kubectl explain` reads.
@@ -31,10 +32,10 @@
 //!   (a WebSocket, `v5.channel.k8s.io`), handed to the gRPC face's `PodService`.
 //!
 //! # Not yet served
-//! JSON patches, server-side apply, Tables, `pods/attach` and `pods/portforward`:
-//! a request for them is answered 405 `MethodNotAllowed` (or 404), never
-//! silently. kubectl asks for Tables and falls back to the plain JSON it gets.
+//! `pods/attach` and `pods/portforward`: a request for them is answered 405
+//! `MethodNotAllowed` (or 404), never silently.
 
+pub mod apply;
 pub mod classify;
 pub mod delete;
 pub mod discovery;
@@ -110,7 +111,11 @@ impl Rest {
                 impersonation.append(name, value.clone());
             }
         }
-        let user = Caller { user, record, impersonation };
+        let query_manager = request.uri().query().and_then(|q| apply::query_value(q, "fieldManager"));
+        let agent =
+            request.headers().get(header::USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let field_manager = apply::manager(query_manager.as_deref(), agent.as_deref().unwrap_or_default());
+        let user = Caller { user, record, impersonation, field_manager };
         if request.method() == Method::GET {
             if path == "/openapi/v3" {
                 return openapi::respond("");
@@ -212,6 +217,9 @@ pub struct Caller {
     pub record: Option<AuditRecord>,
     /// the request's impersonation headers, judged by the hook as on gRPC
     pub impersonation: axum::http::HeaderMap,
+    /// who writes, for managedFields: the `fieldManager` query, else the
+    /// User-Agent's product (`kubectl`), as kube-apiserver derives it
+    pub field_manager: String,
 }
 
 fn found(document: Option<serde_json::Value>) -> Response {

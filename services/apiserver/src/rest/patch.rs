@@ -1,7 +1,11 @@
 //! PATCH of one object or its `status` or `scale`: a JSON merge patch (RFC
-//! 7386), handed to the gRPC face's `Patch`, so admission, validation and
-//! optimistic concurrency are the registry's. That is what `kubectl patch
-//! --type merge`, `label`, `annotate` and `scale` send.
+//! 7386) or a JSON patch (RFC 6902), handed to the gRPC face's `Patch`, so
+//! admission, validation and optimistic concurrency are the registry's. That
+//! is what `kubectl patch --type merge|json`, `label`, `annotate`, `scale`
+//! and `rollout undo` send. The registry applies a JSON patch to the object
+//! as it stands and writes the result only if the object still stands so,
+//! trying again with the newer object otherwise; a failing `test` or a path
+//! that is not there is kube-apiserver's 422.
 //!
 //! A strategic merge patch that touches no list and carries no `$` directive
 //! means exactly what the same JSON means as a merge patch (maps merge, `null`
@@ -10,8 +14,8 @@
 //! a list is turned into a merge patch against the object as it stands
 //! ([`strategic`](super::strategic)), with that object's resourceVersion as a
 //! precondition, tried again if the object changed meanwhile; reading the
-//! object is authorized as a `get`. JSON patches are refused with 415 in
-//! kube-apiserver's words.
+//! object is authorized as a `get`. Server-side apply is [`super::apply`]'s;
+//! other types are refused with 415 in kube-apiserver's words.
 
 use super::objects::{reference, request};
 use super::Caller;
@@ -28,17 +32,20 @@ use capstan_proto::{KindInfo, ObjectExt};
 pub const MERGE_PATCH: &str = "application/merge-patch+json";
 /// Served when it means the same as a merge patch (see the module docs).
 pub const STRATEGIC_MERGE_PATCH: &str = "application/strategic-merge-patch+json";
+pub use crate::grpc::APPLY_PATCH;
+pub use crate::registry::JSON_PATCH;
 
 /// Whether a body of this `Content-Type` is served, or the 415 to answer.
 pub fn media_type(content_type: Option<&str>) -> Result<&'static str, Box<Status>> {
     let media_type = content_type.unwrap_or_default().split(';').next().unwrap_or_default().trim();
-    [MERGE_PATCH, STRATEGIC_MERGE_PATCH].into_iter().find(|t| media_type.eq_ignore_ascii_case(t)).ok_or_else(|| {
+    let served = [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH];
+    served.into_iter().find(|t| media_type.eq_ignore_ascii_case(t)).ok_or_else(|| {
         Box::new(status::failure(
             415,
             "UnsupportedMediaType",
             format!(
                 "the body of the request was in an unknown format - accepted media types include: \
-                 {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}"
+                 {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}, {APPLY_PATCH}"
             ),
         ))
     })
@@ -86,8 +93,9 @@ pub struct Patch<'a> {
     pub subresource: &'a str,
 }
 
-/// `PATCH` with a body of `content_type`: a JSON merge patch, or a strategic
-/// merge patch (applied as the merge patch it amounts to); anything else 415.
+/// `PATCH` with a body of `content_type`: a JSON merge patch, a JSON patch,
+/// a strategic merge patch (applied as the merge patch it amounts to) or an
+/// applied configuration; anything else 415.
 pub async fn serve(
     api: &Authorized,
     user: Caller,
@@ -96,11 +104,27 @@ pub async fn serve(
     body: &[u8],
     query: Option<&str>,
 ) -> Response {
-    let strategic = match media_type(content_type).and_then(|t| strategic_with_lists(t, body)) {
+    let media_type = match media_type(content_type) {
+        Ok(media_type) => media_type,
+        Err(refused) => return status::respond(&refused),
+    };
+    if media_type == APPLY_PATCH {
+        return super::apply::serve(api, user, target, body, query).await;
+    }
+    if query.and_then(|q| super::apply::query_value(q, "force")).is_some() {
+        let refused = super::apply::invalid_options(
+            "force",
+            "FieldValueForbidden",
+            "Forbidden: may not be specified for non-apply patch",
+        );
+        return status::respond(&refused);
+    }
+    let strategic = match strategic_with_lists(media_type, body) {
         Ok(strategic) => strategic,
         Err(refused) => return status::respond(&refused),
     };
-    patch(api, user, target, body.to_vec(), strategic, query).await
+    let patch_type = if media_type == JSON_PATCH { JSON_PATCH } else { MERGE_PATCH };
+    patch(api, user, target, patch_type, body.to_vec(), strategic, query).await
 }
 
 /// How often a strategic merge patch is tried again when the object changed
@@ -114,21 +138,24 @@ async fn patch(
     api: &Authorized,
     user: Caller,
     target: Patch<'_>,
+    patch_type: &str,
     body: Vec<u8>,
     strategic: Option<serde_json::Value>,
     query: Option<&str>,
 ) -> Response {
-    let dry_run =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).any(|(k, v)| k == "dryRun" && v == "All");
+    let dry_run = super::write::dry_run(query);
     let reference = reference(target.info, target.namespace, target.name, target.subresource);
-    let asked = |patch: Vec<u8>| PatchRequest {
+    let field_manager = user.field_manager.clone();
+    let asked = |patch: Vec<u8>, patch_type: &str| PatchRequest {
         r#ref: Some(reference.clone()),
-        patch_type: MERGE_PATCH.into(),
+        patch_type: patch_type.into(),
         patch,
         dry_run,
+        field_manager: field_manager.clone(),
+        force: false,
     };
     let Some(strategic) = strategic else {
-        return match api.patch(request(user, asked(body))).await {
+        return match api.patch(request(user, asked(body, patch_type))).await {
             Ok(object) => status::json_response(StatusCode::OK, &object.into_inner().to_json()),
             Err(refused) => status::respond(&status::from_grpc(&refused)),
         };
@@ -149,7 +176,7 @@ async fn patch(
                 meta.insert("resourceVersion".into(), current.meta().resource_version.clone().into());
             }
         }
-        match api.patch(request(user.clone(), asked(merge.to_string().into_bytes()))).await {
+        match api.patch(request(user.clone(), asked(merge.to_string().into_bytes(), MERGE_PATCH))).await {
             Ok(object) => return status::json_response(StatusCode::OK, &object.into_inner().to_json()),
             Err(refused) if refused.code() == tonic::Code::Aborted => last = Some(refused),
             Err(refused) => return status::respond(&status::from_grpc(&refused)),
@@ -164,11 +191,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn merge_and_strategic_merge_patches_are_accepted() {
+    fn the_four_patch_types_are_accepted() {
         assert_eq!(media_type(Some("application/merge-patch+json")), Ok(MERGE_PATCH));
         assert_eq!(media_type(Some("application/merge-patch+json; charset=utf-8")), Ok(MERGE_PATCH));
         assert_eq!(media_type(Some("application/strategic-merge-patch+json")), Ok(STRATEGIC_MERGE_PATCH));
-        for other in [Some("application/json-patch+json"), Some("application/apply-patch+yaml"), None] {
+        assert_eq!(media_type(Some("application/json-patch+json")), Ok(JSON_PATCH));
+        assert_eq!(media_type(Some("application/apply-patch+yaml")), Ok(APPLY_PATCH));
+        for other in [Some("application/json"), Some("text/plain"), None] {
             let refused = media_type(other).expect_err("refused");
             assert_eq!((refused.code, refused.reason.as_str()), (415, "UnsupportedMediaType"), "{other:?}");
         }

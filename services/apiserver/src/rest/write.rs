@@ -43,7 +43,8 @@ pub fn decode(body: &[u8]) -> Result<Object, Box<Status>> {
     })
 }
 
-fn dry_run(query: Option<&str>) -> bool {
+/// Whether the query asks for a dry run (`dryRun=All`).
+pub(super) fn dry_run(query: Option<&str>) -> bool {
     form_urlencoded::parse(query.unwrap_or_default().as_bytes()).any(|(k, v)| k == "dryRun" && v == "All")
 }
 
@@ -57,6 +58,7 @@ pub async fn create(api: &Authorized, user: Caller, target: Target<'_>, body: &[
         r#ref: Some(reference(target.info, target.namespace, target.name, target.subresource)),
         object: Some(object),
         dry_run: dry_run(query),
+        field_manager: user.field_manager.clone(),
     };
     match api.create(request(user, asked)).await {
         Ok(made) => status::json_response(StatusCode::CREATED, &made.into_inner().to_json()),
@@ -82,6 +84,7 @@ pub async fn replace(api: &Authorized, user: Caller, target: Target<'_>, body: &
         r#ref: Some(reference(target.info, target.namespace, target.name, target.subresource)),
         object: Some(object),
         dry_run: dry_run(query),
+        field_manager: user.field_manager.clone(),
     };
     match api.update(request(user, asked)).await {
         Ok(stored) => status::json_response(StatusCode::OK, &stored.into_inner().to_json()),

@@ -54,7 +54,7 @@ impl TestServer {
             ..Default::default()
         };
         self.client
-            .create(CreateRequest { r#ref: Some(r), object: Some(object), dry_run: false })
+            .create(CreateRequest { r#ref: Some(r), object: Some(object), dry_run: false, ..Default::default() })
             .await
             .map(|r| r.into_inner())
     }
@@ -66,7 +66,7 @@ impl TestServer {
     pub async fn update(&mut self, resource: &str, object: Object) -> Result<Object, tonic::Status> {
         let r = rref(resource, &object.meta().namespace.clone(), &object.meta().name.clone());
         self.client
-            .update(UpdateRequest { r#ref: Some(r), object: Some(object), dry_run: false })
+            .update(UpdateRequest { r#ref: Some(r), object: Some(object), dry_run: false, ..Default::default() })
             .await
             .map(|r| r.into_inner())
     }
@@ -75,7 +75,7 @@ impl TestServer {
         let mut r = rref(resource, &object.meta().namespace.clone(), &object.meta().name.clone());
         r.subresource = "status".into();
         self.client
-            .update(UpdateRequest { r#ref: Some(r), object: Some(object), dry_run: false })
+            .update(UpdateRequest { r#ref: Some(r), object: Some(object), dry_run: false, ..Default::default() })
             .await
             .map(|r| r.into_inner())
     }
@@ -92,6 +92,7 @@ impl TestServer {
             patch_type: "application/merge-patch+json".into(),
             patch: serde_json::to_vec(&patch).expect("json"),
             dry_run: false,
+            ..Default::default()
         };
         self.client.patch(request).await.map(|r| r.into_inner())
     }

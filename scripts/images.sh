@@ -146,12 +146,16 @@ if ((components)); then
         for b in capstan-node-supervisor capstan-kubelet capstan-proxy; do binary "$b"; done
         # sh, mount, ip for set-up and debugging; the Docker shim builds the pause image from it
         add "$busybox" /bin/busybox
-        mkdir -p "$context/rootfs/run/capstan" "$context/rootfs/var/lib/capstan" ;;&
+        mkdir -p "$context/rootfs/run/capstan" "$context/rootfs/var/lib/capstan"
+        # as on Debian: /var/run is /run (ip netns writes /run/netns, CNI plugins read /var/run/netns)
+        ln -s ../run "$context/rootfs/var/run" ;;&
       node-docker) binary capstan-docker-shim ;;
       node-containerd)
         binary capstan-containerd-shim
         for b in /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/bin/ctr; do add "$b"; done
         add /usr/sbin/runc /usr/sbin/runc
+        # the shim makes each pod's network namespace with iproute2's `ip netns`
+        add "$(command -v ip)" /usr/sbin/ip
         for p in bridge host-local loopback portmap; do add "/usr/lib/cni/$p"; done
         add "$(readlink -f /usr/sbin/iptables)" /usr/sbin/xtables-nft-multi
         for link in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do

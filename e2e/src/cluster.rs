@@ -250,7 +250,8 @@ impl Cluster {
         args
     }
 
-    fn node_address(&self, index: u8) -> String {
+    /// The address of node `NODES[index]` on the cluster's network (fixed).
+    pub fn node_address(&self, index: u8) -> String {
         format!("{}.{}", self.engine.prefix, 10 + index)
     }
 
@@ -300,6 +301,13 @@ impl Cluster {
         let out = self.capstan(args).await;
         assert!(out.status.success(), "capstan {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Applies `manifest` (YAML) with `capstan apply -f`.
+    pub async fn apply(&self, manifest: &str) {
+        let path = self.dir.path().join(format!("manifest-{:08x}.yaml", rand::random::<u32>()));
+        std::fs::write(&path, manifest).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        self.capstan_ok(&["apply", "-f", &path.to_string_lossy()]).await;
     }
 
     /// The real kubectl as the admin.

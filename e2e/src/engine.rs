@@ -14,7 +14,10 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, KillContainerOptionsBuilder, ListNetworksOptionsBuilder,
     RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::Docker;
+use futures::StreamExt;
 
 /// Every container and network of a cluster carries `CLUSTER_LABEL=<id>`.
 pub const CLUSTER_LABEL: &str = "io.capstan.e2e.cluster";
@@ -171,6 +174,35 @@ impl Engine {
         let name = self.name(role);
         let options = KillContainerOptionsBuilder::default().signal("KILL").build();
         self.docker.kill_container(&name, Some(options)).await.map_err(|e| format!("killing {name}: {e}"))
+    }
+
+    /// Runs `cmd` in `role`'s container (`docker exec`): its exit code and output.
+    pub async fn exec(&self, role: &str, cmd: &[&str]) -> EngineResult<(i64, String)> {
+        let name = self.name(role);
+        let failed = |e: bollard::errors::Error| format!("exec {cmd:?} in {name}: {e}");
+        let options = CreateExecOptions {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(cmd.iter().map(|c| c.to_string()).collect()),
+            ..Default::default()
+        };
+        let exec = self.docker.create_exec(&name, options).await.map_err(failed)?;
+        let start = StartExecOptions { detach: false, tty: false, output_capacity: None };
+        let mut text = String::new();
+        if let StartExecResults::Attached { mut output, .. } =
+            self.docker.start_exec(&exec.id, Some(start)).await.map_err(failed)?
+        {
+            while let Some(frame) = output.next().await {
+                match frame.map_err(failed)? {
+                    LogOutput::StdOut { message } | LogOutput::StdErr { message } | LogOutput::Console { message } => {
+                        text.push_str(&String::from_utf8_lossy(&message))
+                    }
+                    LogOutput::StdIn { .. } => {}
+                }
+            }
+        }
+        let inspected = self.docker.inspect_exec(&exec.id).await.map_err(failed)?;
+        Ok((inspected.exit_code.unwrap_or(-1), text))
     }
 
     /// Whether `role` is running.

@@ -240,21 +240,20 @@ async fn apiserver_restart_loses_nothing(cluster: &Cluster) {
 /// what was written while it was down (with another member stopped after,
 /// the cluster's quorum needs it).
 async fn etcd_member_down_and_back(cluster: &Cluster) {
-    let ns = "e2e-etcd";
-    cluster.apply(&format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n")).await;
     cluster.engine.stop("etcd-1", 10).await.unwrap_or_else(|e| panic!("{e}"));
-    let configmap = |name: &str| {
-        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: {ns}}}\ndata: {{written: while-down}}\n")
+    // a write is a namespace, labelled: the smallest object every store path handles
+    let namespace = |name: &str| {
+        format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{written: while-down}}}}\n")
     };
-    cluster.apply(&configmap("during")).await;
-    let read = cluster.capstan_ok(&["get", "configmap", "during", "-n", ns, "-o", "yaml"]).await;
+    cluster.apply(&namespace("e2e-etcd-during")).await;
+    let read = cluster.capstan_ok(&["get", "namespace", "e2e-etcd-during", "-o", "yaml"]).await;
     assert!(read.contains("while-down"), "{read}");
     cluster.engine.start_container("etcd-1").await.unwrap_or_else(|e| panic!("{e}"));
     // etcd-1 rejoins; with etcd-2 down, every read needs etcd-1 caught up
     eventually("etcd-1 running", WAIT, || async { cluster.engine.running("etcd-1").await.ok().filter(|r| *r) }).await;
     cluster.engine.stop("etcd-2", 10).await.unwrap_or_else(|e| panic!("{e}"));
-    eventually("the configmap read with etcd-1 back and etcd-2 down", WAIT, || async {
-        let out = cluster.capstan(&["get", "configmap", "during", "-n", ns, "-o", "yaml"]).await;
+    eventually("the namespace read with etcd-1 back and etcd-2 down", WAIT, || async {
+        let out = cluster.capstan(&["get", "namespace", "e2e-etcd-during", "-o", "yaml"]).await;
         let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
         match out.status.success() && text.contains("while-down") {
             true => Ok(()),
@@ -262,7 +261,7 @@ async fn etcd_member_down_and_back(cluster: &Cluster) {
         }
     })
     .await;
-    cluster.apply(&configmap("after")).await;
+    cluster.apply(&namespace("e2e-etcd-after")).await;
     cluster.engine.start_container("etcd-2").await.unwrap_or_else(|e| panic!("{e}"));
 }
 

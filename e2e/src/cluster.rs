@@ -169,6 +169,9 @@ impl Cluster {
             format!("--kubelet-client-certificate={PKI}/apiserver-kubelet-client.crt"),
             format!("--kubelet-client-key={PKI}/apiserver-kubelet-client.key"),
             format!("--kubelet-certificate-authority={PKI}/ca.crt"),
+            // a stopped node's pods move within the suite's time, not after 5 minutes
+            "--default-not-ready-toleration-seconds=10".into(),
+            "--default-unreachable-toleration-seconds=10".into(),
         ]
     }
 
@@ -185,8 +188,13 @@ impl Cluster {
     }
 
     async fn start_control_loop(&self, role: &str, image: &str, identity: &str) {
-        let args = vec![format!("--kubeconfig={PKI}/kubeconfigs/{identity}.conf"), "--leader-elect".into()];
-        let spec = Spec { role: role.into(), image: image.into(), args, binds: vec![self.pki_bind()], ..Spec::default() };
+        let mut args = vec![format!("--kubeconfig={PKI}/kubeconfigs/{identity}.conf"), "--leader-elect".into()];
+        if identity == "controller-manager" {
+            // a stopped node is NotReady after 20 s rather than 40 s
+            args.push("--node-monitor-grace-period=20s".into());
+        }
+        let spec =
+            Spec { role: role.into(), image: image.into(), args, binds: vec![self.pki_bind()], ..Spec::default() };
         self.engine.run(&spec).await.unwrap_or_else(|e| panic!("{e}"));
     }
 
@@ -333,11 +341,43 @@ impl Cluster {
 /// Every capability a containerd node adds, one by one: this engine refuses
 /// `--privileged` and `--cap-add ALL`, and CAP_SYS_RESOURCE.
 pub const NODE_CAPABILITIES: &[&str] = &[
-    "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH",
-    "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE", "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE",
-    "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO",
-    "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "SYSLOG",
+    "WAKE_ALARM",
 ];
 
 /// Makes a throwaway PKI readable by any user (directories searchable).

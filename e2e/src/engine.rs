@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum, Ipam,
     IpamConfig, NetworkCreateRequest, NetworkingConfig, PortBinding,
@@ -14,8 +16,6 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, KillContainerOptionsBuilder, ListNetworksOptionsBuilder,
     RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
-use bollard::container::LogOutput;
-use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::Docker;
 use futures::StreamExt;
 
@@ -222,9 +222,7 @@ impl Engine {
         if dump_logs {
             dump_logs_of(&format!("label={CLUSTER_LABEL}={}", self.cluster));
         }
-        remove_containers(&format!("label={CLUSTER_LABEL}={}", self.cluster));
-        remove_containers(&format!("network={}", self.network));
-        let _ = std::process::Command::new("docker").args(["network", "rm", &self.network]).output();
+        remove_cluster(&self.cluster, &self.network);
     }
 }
 
@@ -243,15 +241,31 @@ async fn sweep_orphans(docker: &Docker) {
             continue;
         }
         eprintln!("e2e: sweeping cluster {cluster} left by process {pid}");
-        remove_containers(&format!("label={CLUSTER_LABEL}={cluster}"));
-        remove_containers(&format!("network={name}"));
-        let _ = std::process::Command::new("docker").args(["network", "rm", &name]).output();
+        remove_cluster(cluster, &name);
     }
 }
 
+/// Removes a cluster's containers: its components, the Docker node's pods (their
+/// sandboxes are on the network; app containers share a sandbox's network
+/// namespace, so they are found by the sandbox label the shim gives them), and
+/// then the network.
+fn remove_cluster(cluster: &str, network: &str) {
+    remove_containers(&format!("label={CLUSTER_LABEL}={cluster}"));
+    for sandbox in container_ids(&format!("network={network}")) {
+        remove_containers(&format!("label={SANDBOX_LABEL}={sandbox}"));
+    }
+    remove_containers(&format!("network={network}"));
+    let _ = std::process::Command::new("docker").args(["network", "rm", network]).output();
+}
+
+/// The Docker shim's label naming an app container's sandbox (its full ID).
+const SANDBOX_LABEL: &str = "io.capstan.sandbox.id";
+
 fn container_ids(filter: &str) -> Vec<String> {
-    let listed = std::process::Command::new("docker").args(["ps", "-aq", "--filter", filter]).output();
-    listed.map(|out| String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect()).unwrap_or_default()
+    let listed = std::process::Command::new("docker").args(["ps", "-aq", "--no-trunc", "--filter", filter]).output();
+    listed
+        .map(|out| String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect())
+        .unwrap_or_default()
 }
 
 fn remove_containers(filter: &str) {

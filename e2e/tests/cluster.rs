@@ -32,6 +32,8 @@ async fn a_cluster_of_containers() {
     done("etcd member down and back");
     leaders_killed_others_take_over(&cluster).await;
     done("leaders killed");
+    node_stopped_pods_move_and_node_returns(&cluster).await;
+    done("a node stopped and started");
     eprintln!("e2e: the suite took {:?}", started.elapsed());
 }
 
@@ -102,7 +104,8 @@ struct PodRow {
 
 async fn pods(cluster: &Cluster, ns: &str, selector: &str) -> Vec<PodRow> {
     let template = r#"{range .items[*]}{.metadata.name}{" "}{.spec.nodeName}{" "}{.status.podIP}{" "}{.status.conditions[?(@.type=="Ready")].status}{" "}{.metadata.deletionTimestamp}{"\n"}{end}"#;
-    let out = cluster.kubectl().ok(&["get", "pods", "-n", ns, "-l", selector, "-o", &format!("jsonpath={template}")]).await;
+    let out =
+        cluster.kubectl().ok(&["get", "pods", "-n", ns, "-l", selector, "-o", &format!("jsonpath={template}")]).await;
     out.lines()
         .filter_map(|line| {
             let fields: Vec<&str> = line.split(' ').collect();
@@ -143,11 +146,8 @@ async fn deployments_land_on_each_runtime(cluster: &Cluster) -> BTreeMap<String,
             let url = format!("http://{}:8080/", pod.ip);
             // busybox's nc, not its wget: Debian's static wget crashes on this glibc
             let request = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 {} 8080", pod.ip);
-            let (code, answer) = cluster
-                .engine
-                .exec(from, &["busybox", "sh", "-c", &request])
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+            let (code, answer) =
+                cluster.engine.exec(from, &["busybox", "sh", "-c", &request]).await.unwrap_or_else(|e| panic!("{e}"));
             let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
             assert_eq!(
                 (code, body.trim()),
@@ -298,4 +298,35 @@ async fn leaders_killed_others_take_over(cluster: &Cluster) {
         let now = lease_holder(cluster, lease).await;
         assert!(now != holder && !now.starts_with(&format!("{role}_")), "{lease} still held by {now}");
     }
+}
+
+/// `docker stop` of a node container that runs a Deployment's pod: the node
+/// goes NotReady (or Unknown), its pods are replaced on the other node once
+/// their toleration ends; `docker start` brings the node back Ready.
+async fn node_stopped_pods_move_and_node_returns(cluster: &Cluster) {
+    let ns = "e2e-node-down";
+    let manifest = web_manifest(ns)
+        .replace("nodeSelector: {kubernetes.io/hostname: docker-1}", "")
+        .replace("nodeSelector: {kubernetes.io/hostname: containerd-1}", "")
+        .replace("replicas: 1", "replicas: 2");
+    cluster.apply(&manifest).await;
+    let rows = ready_pods(cluster, ns, "app=web,runtime=docker", 2).await;
+    // stop the node that runs most of them (docker-1 on a tie: its pods outlive its node container)
+    let on = |node: &str| rows.iter().filter(|p| p.node == node).count();
+    let (stopped, other) =
+        if on("docker-1") >= on("containerd-1") { ("docker-1", "containerd-1") } else { ("containerd-1", "docker-1") };
+    cluster.engine.stop(stopped, 20).await.unwrap_or_else(|e| panic!("{e}"));
+    eventually(&format!("{stopped} NotReady or Unknown"), WAIT, || async {
+        let out = cluster.capstan_ok(&["get", "node", stopped]).await;
+        let status = out.lines().nth(1).and_then(|l| l.split_whitespace().nth(1)).unwrap_or_default().to_string();
+        match status.starts_with("NotReady") || status.starts_with("Unknown") {
+            true => Ok(()),
+            false => Err(out),
+        }
+    })
+    .await;
+    let moved = ready_pods(cluster, ns, "app=web,runtime=docker", 2).await;
+    assert!(moved.iter().all(|p| p.node == other), "pods not replaced on {other}: {moved:?}");
+    cluster.engine.start_container(stopped).await.unwrap_or_else(|e| panic!("{e}"));
+    cluster.wait_node_ready(stopped).await;
 }

@@ -30,7 +30,7 @@ struct Flags {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     let flags = Flags::parse();
     let setup = flags
         .setup
@@ -50,5 +50,5 @@ async fn main() -> anyhow::Result<()> {
         grace: flags.grace_period,
     };
     let code = capstan_node_supervisor::run(plan).await?;
-    std::process::exit(code);
+    Ok(std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }

@@ -21,11 +21,8 @@ pub async fn check(url: &str, ca_file: Option<&Path>, timeout: Duration) -> Resu
         Some(path) => Some(std::fs::read(path).map_err(|e| failed(format!("reading {}: {e}", path.display())))?),
         None => None,
     };
-    let credentials = Credentials {
-        ca_pem,
-        source: ca_file.map(Path::to_path_buf).unwrap_or_default(),
-        ..Credentials::default()
-    };
+    let credentials =
+        Credentials { ca_pem, source: ca_file.map(Path::to_path_buf).unwrap_or_default(), ..Credentials::default() };
     let channel = capstan_client::connect::channel(url, &credentials).map_err(|e| failed(e.to_string()))?;
     let mut client = HealthClient::new(channel);
     let request = client.check(HealthCheckRequest { service: String::new() });

@@ -57,11 +57,17 @@ impl Readiness {
 mod tests {
     use super::*;
 
+    /// A flag's value and what it parses to: (name, program, args), or the reason it is refused.
+    type Case = (&'static str, Result<(&'static str, &'static str, &'static [&'static str]), &'static str>);
+
     #[test]
     fn processes_parse_as_a_shell_would_split_them() {
-        let cases: &[(&str, Result<(&str, &str, &[&str]), &str>)] = &[
+        let cases: &[Case] = &[
             ("kubelet=capstan-kubelet --node-name n1", Ok(("kubelet", "capstan-kubelet", &["--node-name", "n1"]))),
-            ("shim = /bin/shim  --listen 'unix:///run/a b.sock'", Ok(("shim", "/bin/shim", &["--listen", "unix:///run/a b.sock"]))),
+            (
+                "shim = /bin/shim  --listen 'unix:///run/a b.sock'",
+                Ok(("shim", "/bin/shim", &["--listen", "unix:///run/a b.sock"])),
+            ),
             ("proxy=capstan-proxy", Ok(("proxy", "capstan-proxy", &[]))),
             ("capstan-kubelet --node-name n1", Err("expected NAME=…")),
             ("=capstan-kubelet", Err("the name must be letters, digits, - or _")),
@@ -87,10 +93,7 @@ mod tests {
     #[test]
     fn readiness_needs_a_name_and_an_absolute_path() {
         let ready = Readiness::parse("containerd=/run/containerd/containerd.sock").map_err(|e| e.to_string());
-        assert_eq!(
-            ready,
-            Ok(Readiness { name: "containerd".into(), path: "/run/containerd/containerd.sock".into() })
-        );
+        assert_eq!(ready, Ok(Readiness { name: "containerd".into(), path: "/run/containerd/containerd.sock".into() }));
         let relative = Readiness::parse("containerd=run/x.sock").map_err(|e| e.to_string());
         assert_eq!(relative, Err("invalid --ready \"containerd=run/x.sock\": the path must be absolute".to_string()));
     }

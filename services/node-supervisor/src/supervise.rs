@@ -169,7 +169,11 @@ fn ended(joined: Result<(String, std::io::Result<ExitStatus>), tokio::task::Join
 }
 
 /// Asks every process to stop, last started first, and kills what is left after `grace`.
-async fn stop(pids: &[(String, Option<Pid>)], running: &mut JoinSet<(String, std::io::Result<ExitStatus>)>, grace: Duration) {
+async fn stop(
+    pids: &[(String, Option<Pid>)],
+    running: &mut JoinSet<(String, std::io::Result<ExitStatus>)>,
+    grace: Duration,
+) {
     for (_, pid) in pids.iter().rev() {
         if let Some(pid) = pid {
             // one that already exited is what we want

@@ -89,6 +89,7 @@ impl Cluster {
             capstan: workspace_binary("capstan", "capstan"),
             _lock: lock,
         };
+        let cold = std::time::Instant::now();
         cluster.certs_init().await;
         cluster.start_etcd().await;
         cluster.start_apiserver("apiserver", Some(port)).await;
@@ -104,6 +105,7 @@ impl Cluster {
         for (node, _) in NODES {
             cluster.wait_node_ready(node).await;
         }
+        eprintln!("e2e: cold start (certs init, 12 containers, both nodes Ready): {:?}", cold.elapsed());
         Some(cluster)
     }
 

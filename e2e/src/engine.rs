@@ -216,6 +216,16 @@ impl Engine {
         Ok(inspected.state.and_then(|s| s.running).unwrap_or(false))
     }
 
+    /// `docker stats --no-stream` of the cluster's containers: name and memory, one a line.
+    pub fn memory(&self) -> String {
+        let names = container_ids(&format!("label={CLUSTER_LABEL}={}", self.cluster));
+        let out = std::process::Command::new("docker")
+            .args(["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"])
+            .args(&names)
+            .output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+    }
+
     /// Every container of the cluster, the pods the Docker shim started on its
     /// network included, then the network, with the Docker CLI (blocking: for `Drop`).
     pub fn teardown(&self, dump_logs: bool) {

@@ -22,6 +22,8 @@ async fn a_cluster_of_containers() {
     };
     nodes_register_ready_with_their_runtimes(&cluster).await;
     done("nodes Ready with their runtimes");
+    // a figure for bench/README.md, not an assertion: each component's memory, idle
+    eprintln!("e2e: idle memory (docker stats):\n{}", cluster.engine.memory());
     let web = deployments_land_on_each_runtime(&cluster).await;
     done("placement on each runtime, pod IPs across nodes");
     node_port_balances_across_nodes(&cluster, &web).await;
@@ -34,6 +36,8 @@ async fn a_cluster_of_containers() {
     done("leaders killed");
     node_stopped_pods_move_and_node_returns(&cluster).await;
     done("a node stopped and started");
+    rolling_update_under_load_fails_nothing(&cluster).await;
+    done("a rolling update under load");
     eprintln!("e2e: the suite took {:?}", started.elapsed());
 }
 
@@ -329,4 +333,73 @@ async fn node_stopped_pods_move_and_node_returns(cluster: &Cluster) {
     assert!(moved.iter().all(|p| p.node == other), "pods not replaced on {other}: {moved:?}");
     cluster.engine.start_container(stopped).await.unwrap_or_else(|e| panic!("{e}"));
     cluster.wait_node_ready(stopped).await;
+}
+
+/// A rolling update while a client sends ≥ 50 requests a second through the
+/// node port of both nodes in turn: every request answered.
+async fn rolling_update_under_load_fails_nothing(cluster: &Cluster) {
+    let ns = "e2e-rollout";
+    let manifest = |version: &str| {
+        web_manifest(ns)
+            .replace("nodeSelector: {kubernetes.io/hostname: docker-1}", "")
+            .replace("nodeSelector: {kubernetes.io/hostname: containerd-1}", "")
+            .replace("served by $(hostname)", &format!("{version} served by $(hostname)"))
+    };
+    cluster.apply(&manifest("v1")).await;
+    for (_, runtime) in NODES {
+        ready_pods(cluster, ns, &format!("app=web,runtime={runtime}"), 1).await;
+    }
+    let port = node_port(cluster, ns, "web").await;
+    let addrs: Vec<SocketAddr> = (0..NODES.len())
+        .map(|i| format!("{}:{port}", cluster.node_address(i as u8)).parse().unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    for addr in &addrs {
+        eventually(&format!("{addr} answering"), WAIT, || served_by(*addr)).await;
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = tokio::spawn({
+        let (stop, addrs) = (stop.clone(), addrs.clone());
+        async move {
+            let started = std::time::Instant::now();
+            let (mut answered, mut failed, mut seen) = (0usize, Vec::new(), std::collections::BTreeSet::new());
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
+            let mut i = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tick.tick().await;
+                let addr = addrs[i % addrs.len()];
+                i += 1;
+                match served_by(addr).await {
+                    Ok(body) => {
+                        answered += 1;
+                        seen.insert(body.split(' ').next().unwrap_or_default().to_string());
+                    }
+                    Err(error) => failed.push(error),
+                }
+            }
+            (answered, failed, seen, started.elapsed())
+        }
+    });
+    cluster.apply(&manifest("v2")).await;
+    for (_, runtime) in NODES {
+        eventually(&format!("web-{runtime} rolled out to v2"), WAIT, || async {
+            let rows = ready_pods(cluster, ns, &format!("app=web,runtime={runtime}"), 1).await;
+            let url = format!("http://{}:8080/", rows[0].ip);
+            let node = NODES.iter().position(|(n, _)| *n == rows[0].node).unwrap_or(0);
+            let via: SocketAddr = format!("{}:{port}", cluster.node_address(node as u8)).parse().ok()?;
+            // every answer through this node's port is v2 once the old pods are gone
+            let mut answers = Vec::new();
+            for _ in 0..4 {
+                answers.push(served_by(via).await.ok()?);
+            }
+            answers.iter().all(|a| a.starts_with("v2 ")).then_some(url)
+        })
+        .await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (answered, failed, seen, elapsed) = client.await.unwrap_or_else(|e| panic!("the client task: {e}"));
+    let rate = answered as f64 / elapsed.as_secs_f64();
+    eprintln!("e2e: rolling update: {answered} requests answered in {elapsed:?} ({rate:.0}/s), versions {seen:?}");
+    assert!(failed.is_empty(), "{} of {} requests failed during the rollout: {failed:?}", failed.len(), answered);
+    assert!(rate >= 50.0, "the client sent {rate:.0} requests/s, fewer than 50");
+    assert!(seen.contains("v1") && seen.contains("v2"), "the client saw {seen:?}, not both versions");
 }

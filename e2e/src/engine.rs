@@ -1,8 +1,8 @@
 //! The Docker engine as the suite drives it, through bollard: one network per
 //! cluster, containers labelled with the cluster's id and the test process's
 //! pid, and the sweeps that leave nothing behind. Teardown runs in `Drop`,
-//! where nothing can be awaited, so it uses the Docker CLI (as
-//! `capstan_test_support::DockerSweeper` does).
+//! where nothing can be awaited, so it uses the Docker CLI through
+//! `capstan_test_support::remove_docker_containers`, as `DockerSweeper` does.
 
 use std::collections::HashMap;
 
@@ -17,6 +17,7 @@ use bollard::query_parameters::{
     RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
+use capstan_test_support::{docker_containers, remove_docker_containers};
 use futures::StreamExt;
 
 /// Every container and network of a cluster carries `CLUSTER_LABEL=<id>`.
@@ -218,7 +219,7 @@ impl Engine {
 
     /// `docker stats --no-stream` of the cluster's containers: name and memory, one a line.
     pub fn memory(&self) -> String {
-        let names = container_ids(&format!("label={CLUSTER_LABEL}={}", self.cluster));
+        let names = docker_containers(&format!("label={CLUSTER_LABEL}={}", self.cluster));
         let out = std::process::Command::new("docker")
             .args(["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"])
             .args(&names)
@@ -260,34 +261,20 @@ async fn sweep_orphans(docker: &Docker) {
 /// namespace, so they are found by the sandbox label the shim gives them), and
 /// then the network.
 fn remove_cluster(cluster: &str, network: &str) {
-    remove_containers(&format!("label={CLUSTER_LABEL}={cluster}"));
-    for sandbox in container_ids(&format!("network={network}")) {
-        remove_containers(&format!("label={SANDBOX_LABEL}={sandbox}"));
+    remove_docker_containers(&format!("label={CLUSTER_LABEL}={cluster}"));
+    for sandbox in docker_containers(&format!("network={network}")) {
+        remove_docker_containers(&format!("label={SANDBOX_LABEL}={sandbox}"));
     }
-    remove_containers(&format!("network={network}"));
+    remove_docker_containers(&format!("network={network}"));
     let _ = std::process::Command::new("docker").args(["network", "rm", network]).output();
 }
 
 /// The Docker shim's label naming an app container's sandbox (its full ID).
 const SANDBOX_LABEL: &str = "io.capstan.sandbox.id";
 
-fn container_ids(filter: &str) -> Vec<String> {
-    let listed = std::process::Command::new("docker").args(["ps", "-aq", "--no-trunc", "--filter", filter]).output();
-    listed
-        .map(|out| String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect())
-        .unwrap_or_default()
-}
-
-fn remove_containers(filter: &str) {
-    let ids = container_ids(filter);
-    if !ids.is_empty() {
-        let _ = std::process::Command::new("docker").args(["rm", "-f", "-v"]).args(&ids).output();
-    }
-}
-
 /// Prints `docker logs` of every container matching `filter` (a failed test's evidence).
 fn dump_logs_of(filter: &str) {
-    for id in container_ids(filter) {
+    for id in docker_containers(filter) {
         let name = std::process::Command::new("docker")
             .args(["inspect", "--format", "{{.Name}}", &id])
             .output()

@@ -206,6 +206,18 @@ impl Engine {
         Ok((inspected.exit_code.unwrap_or(-1), text))
     }
 
+    /// `role`'s health as Docker's HEALTHCHECK reports it (`healthy`, `starting`, …).
+    pub async fn health(&self, role: &str) -> EngineResult<String> {
+        let name = self.name(role);
+        let inspected = self
+            .docker
+            .inspect_container(&name, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| format!("inspecting {name}: {e}"))?;
+        let status = inspected.state.and_then(|s| s.health).and_then(|h| h.status);
+        Ok(status.map(|s| s.to_string()).unwrap_or_else(|| "no health check".into()))
+    }
+
     /// Whether `role` is running.
     pub async fn running(&self, role: &str) -> EngineResult<bool> {
         let name = self.name(role);

@@ -22,6 +22,8 @@ async fn a_cluster_of_containers() {
     };
     nodes_register_ready_with_their_runtimes(&cluster).await;
     done("nodes Ready with their runtimes");
+    every_component_answers_its_health_check(&cluster).await;
+    done("every image's health check");
     // a figure for bench/README.md, not an assertion: each component's memory, idle
     eprintln!("e2e: idle memory (docker stats):\n{}", cluster.engine.memory());
     let web = deployments_land_on_each_runtime(&cluster).await;
@@ -58,6 +60,23 @@ async fn nodes_register_ready_with_their_runtimes(cluster: &Cluster) {
         let line = line.unwrap_or_else(|| panic!("kubectl get nodes -o wide lists no {node}:\n{wide}"));
         assert!(line.contains(" Ready "), "kubectl: {node} is not Ready:\n{wide}");
         assert!(line.contains(runtime), "kubectl: {node} does not report the {runtime} runtime:\n{wide}");
+    }
+}
+
+/// Docker runs each image's HEALTHCHECK (`capstan-probe` against the
+/// component's own port, over TLS with the cluster's CA where it serves TLS):
+/// every component reports healthy.
+async fn every_component_answers_its_health_check(cluster: &Cluster) {
+    let roles = ["apiserver", "scheduler-1", "scheduler-2", "controller-manager-1", "controller-manager-2"];
+    for role in roles.into_iter().chain(NODES.iter().map(|(node, _)| *node)) {
+        eventually(&format!("{role} healthy"), WAIT, || async {
+            let health = cluster.engine.health(role).await?;
+            match health == "healthy" {
+                true => Ok(()),
+                false => Err(health),
+            }
+        })
+        .await;
     }
 }
 

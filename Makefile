@@ -3,7 +3,7 @@
 CARGO ?= cargo
 DATA_DIR ?= $(HOME)/.capstan/data
 
-.PHONY: setup up build lint test bench-apiserver
+.PHONY: setup up build lint test e2e images bench-apiserver
 
 setup:
 	./scripts/setup.sh
@@ -24,6 +24,18 @@ lint: setup
 ## The whole suite: formatting, lints, then every test against real daemons.
 test: lint
 	$(CARGO) nextest run --workspace --profile ci
+
+## The component images from a release build (what users run; see images/README.md).
+images: build
+	./scripts/images.sh --components --profile release
+
+## The end-to-end suite: a cluster of containers (it builds the images it needs
+## from the debug build's binaries: the same ones `make test`'s nextest run builds).
+e2e: setup
+	$(CARGO) build --bins -p capstan -p capstan-apiserver -p capstan-scheduler -p capstan-controller-manager \
+		-p capstan-kube-proxy -p capstan-kubelet -p capstan-docker-shim -p capstan-containerd-shim \
+		-p capstan-node-supervisor
+	$(CARGO) nextest run --profile ci -p capstan-e2e
 
 bench-apiserver: setup
 	$(CARGO) run --release -p capstan-bench-apiserver -- --backend both

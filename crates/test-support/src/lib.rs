@@ -43,4 +43,4 @@ pub use registry::{
     self_signed_registry_tls, serve_registry, RegistryGuard, RegistryImage, REGISTRY_PASSWORD, REGISTRY_TAG,
     REGISTRY_TOKEN, REGISTRY_USER,
 };
-pub use sweeper::{DockerImageSweeper, DockerSweeper};
+pub use sweeper::{docker_containers, remove_docker_containers, DockerImageSweeper, DockerSweeper};

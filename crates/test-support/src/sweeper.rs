@@ -16,14 +16,28 @@ impl DockerSweeper {
 
 impl Drop for DockerSweeper {
     fn drop(&mut self) {
-        let Ok(listed) = std::process::Command::new("docker").args(["ps", "-aq", "--filter", &self.filter]).output()
-        else {
-            return;
-        };
-        let ids: Vec<String> = String::from_utf8_lossy(&listed.stdout).split_whitespace().map(String::from).collect();
-        if !ids.is_empty() {
-            let _ = std::process::Command::new("docker").args(["rm", "-f"]).args(&ids).output();
-        }
+        remove_docker_containers(&self.filter);
+    }
+}
+
+/// The full IDs of the Docker containers, running or not, that `filter` matches
+/// (`docker ps --filter`'s syntax: `label=K=V`, `network=NAME`, …), with the
+/// Docker CLI (blocking, so a `Drop` may call it); none when the CLI fails.
+pub fn docker_containers(filter: &str) -> Vec<String> {
+    let Ok(listed) =
+        std::process::Command::new("docker").args(["ps", "-aq", "--no-trunc", "--filter", filter]).output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&listed.stdout).split_whitespace().map(String::from).collect()
+}
+
+/// Removes, with their anonymous volumes, the Docker containers `filter` matches
+/// (blocking; an engine that does not answer leaves nothing to remove).
+pub fn remove_docker_containers(filter: &str) {
+    let ids = docker_containers(filter);
+    if !ids.is_empty() {
+        let _ = std::process::Command::new("docker").args(["rm", "-f", "-v"]).args(&ids).output();
     }
 }
 

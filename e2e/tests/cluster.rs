@@ -1,0 +1,424 @@
+//! The end-to-end suite on one cluster of containers (starting one costs most
+//! of a test's time, and clusters run one at a time on an engine): each
+//! scenario in its own namespace, in the order the issue lists them, so an
+//! earlier failure leaves the later ones unexercised rather than misreported.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use capstan_e2e::cluster::WAIT;
+use capstan_e2e::{Cluster, NODES};
+use capstan_test_support::{eventually, http_get};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_of_containers() {
+    let started = std::time::Instant::now();
+    let Some(cluster) = Cluster::start().await else { return };
+    eprintln!("e2e: images checked and two nodes Ready in {:?}", started.elapsed());
+    let mut step = std::time::Instant::now();
+    let mut done = |what: &str| {
+        eprintln!("e2e: {what} passed in {:?}", step.elapsed());
+        step = std::time::Instant::now();
+    };
+    nodes_register_ready_with_their_runtimes(&cluster).await;
+    done("nodes Ready with their runtimes");
+    every_component_answers_its_health_check(&cluster).await;
+    done("every image's health check");
+    // a figure for bench/README.md, not an assertion: each component's memory, idle
+    eprintln!("e2e: idle memory (docker stats):\n{}", cluster.engine.memory());
+    let web = deployments_land_on_each_runtime(&cluster).await;
+    done("placement on each runtime, pod IPs across nodes");
+    node_port_balances_across_nodes(&cluster, &web).await;
+    done("node port round-robin");
+    apiserver_restart_loses_nothing(&cluster).await;
+    done("API server restart");
+    etcd_member_down_and_back(&cluster).await;
+    done("etcd member down and back");
+    leaders_killed_others_take_over(&cluster).await;
+    done("leaders killed");
+    node_stopped_pods_move_and_node_returns(&cluster).await;
+    done("a node stopped and started");
+    rolling_update_under_load_fails_nothing(&cluster).await;
+    done("a rolling update under load");
+    eprintln!("e2e: the suite took {:?}", started.elapsed());
+}
+
+/// Both nodes are Ready, and each reports its own runtime, through the CLI and
+/// through the real kubectl.
+async fn nodes_register_ready_with_their_runtimes(cluster: &Cluster) {
+    let wide = cluster.capstan_ok(&["get", "nodes", "-o", "wide"]).await;
+    for (node, runtime) in NODES {
+        let line = wide.lines().find(|l| l.split_whitespace().next() == Some(node));
+        let line = line.unwrap_or_else(|| panic!("capstan get nodes -o wide lists no {node}:\n{wide}"));
+        assert!(line.split_whitespace().nth(1) == Some("Ready"), "{node} is not Ready:\n{wide}");
+        assert!(line.contains(runtime), "{node} does not report the {runtime} runtime:\n{wide}");
+    }
+    let kubectl = cluster.kubectl();
+    let wide = kubectl.ok(&["get", "nodes", "-o", "wide"]).await;
+    for (node, runtime) in NODES {
+        let line = wide.lines().find(|l| l.split_whitespace().next() == Some(node));
+        let line = line.unwrap_or_else(|| panic!("kubectl get nodes -o wide lists no {node}:\n{wide}"));
+        assert!(line.contains(" Ready "), "kubectl: {node} is not Ready:\n{wide}");
+        assert!(line.contains(runtime), "kubectl: {node} does not report the {runtime} runtime:\n{wide}");
+    }
+}
+
+/// Docker runs each image's HEALTHCHECK (`capstan-probe` against the
+/// component's own port, over TLS with the cluster's CA where it serves TLS):
+/// every component reports healthy.
+async fn every_component_answers_its_health_check(cluster: &Cluster) {
+    let roles = ["apiserver", "scheduler-1", "scheduler-2", "controller-manager-1", "controller-manager-2"];
+    for role in roles.into_iter().chain(NODES.iter().map(|(node, _)| *node)) {
+        eventually(&format!("{role} healthy"), WAIT, || async {
+            let health = cluster.engine.health(role).await?;
+            match health == "healthy" {
+                true => Ok(()),
+                false => Err(health),
+            }
+        })
+        .await;
+    }
+}
+
+const NS: &str = "e2e-web";
+
+/// A Deployment pinned to each node by nodeSelector, and a NodePort Service over both.
+fn web_manifest(ns: &str) -> String {
+    let mut manifest = format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n");
+    for (node, runtime) in NODES {
+        manifest.push_str(&format!(
+            r#"---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web-{runtime}, namespace: {ns}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web, runtime: {runtime}}}}}
+  template:
+    metadata: {{labels: {{app: web, runtime: {runtime}}}}}
+    spec:
+      nodeSelector: {{kubernetes.io/hostname: {node}}}
+      containers:
+      - name: web
+        image: capstan/test:1
+        command: [sh, -c, 'echo "served by $(hostname)" > /www/index.html && exec httpd -f -p 8080 -h /www']
+        ports: [{{name: http, containerPort: 8080}}]
+        readinessProbe:
+          httpGet: {{path: /, port: http}}
+          periodSeconds: 1
+"#
+        ));
+    }
+    manifest.push_str(&format!(
+        "---\napiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: {ns}}}\nspec:\n  type: NodePort\n  \
+         selector: {{app: web}}\n  ports:\n  - {{name: http, port: 80, targetPort: http}}\n"
+    ));
+    manifest
+}
+
+/// A pod as kubectl reports it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct PodRow {
+    name: String,
+    node: String,
+    ip: String,
+    ready: bool,
+}
+
+async fn pods(cluster: &Cluster, ns: &str, selector: &str) -> Vec<PodRow> {
+    let template = r#"{range .items[*]}{.metadata.name}{" "}{.spec.nodeName}{" "}{.status.podIP}{" "}{.status.conditions[?(@.type=="Ready")].status}{" "}{.metadata.deletionTimestamp}{"\n"}{end}"#;
+    let out =
+        cluster.kubectl().ok(&["get", "pods", "-n", ns, "-l", selector, "-o", &format!("jsonpath={template}")]).await;
+    out.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            // a pod being deleted is on its way out: not one of the Deployment's
+            (fields.len() >= 5 && fields[4].is_empty()).then(|| PodRow {
+                name: fields[0].to_string(),
+                node: fields[1].to_string(),
+                ip: fields[2].to_string(),
+                ready: fields[3] == "True",
+            })
+        })
+        .collect()
+}
+
+/// Waits until `selector` has exactly `count` pods, all Ready with an IP.
+async fn ready_pods(cluster: &Cluster, ns: &str, selector: &str, count: usize) -> Vec<PodRow> {
+    eventually(&format!("{count} Ready pods {selector} in {ns}"), WAIT, || async {
+        let rows = pods(cluster, ns, selector).await;
+        match rows.len() == count && rows.iter().all(|p| p.ready && !p.ip.is_empty()) {
+            true => Ok(rows),
+            false => Err(rows),
+        }
+    })
+    .await
+}
+
+/// One pod on each runtime; each answers on its pod IP from the other node.
+async fn deployments_land_on_each_runtime(cluster: &Cluster) -> BTreeMap<String, PodRow> {
+    cluster.apply(&web_manifest(NS)).await;
+    let mut web = BTreeMap::new();
+    for (node, runtime) in NODES {
+        let rows = ready_pods(cluster, NS, &format!("app=web,runtime={runtime}"), 1).await;
+        assert_eq!(rows[0].node, node, "the nodeSelector placed web-{runtime} elsewhere: {rows:?}");
+        web.insert(node.to_string(), rows[0].clone());
+    }
+    for (from, _) in NODES {
+        for (node, pod) in web.iter().filter(|(node, _)| node.as_str() != from) {
+            let url = format!("http://{}:8080/", pod.ip);
+            // busybox's nc, not its wget: Debian's static wget crashes on this glibc
+            let request = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 {} 8080", pod.ip);
+            let (code, answer) =
+                cluster.engine.exec(from, &["busybox", "sh", "-c", &request]).await.unwrap_or_else(|e| panic!("{e}"));
+            let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+            assert_eq!(
+                (code, body.trim()),
+                (0, format!("served by {}", pod.name).as_str()),
+                "{from} asking {node}'s pod at {url}"
+            );
+        }
+    }
+    web
+}
+
+async fn node_port(cluster: &Cluster, ns: &str, service: &str) -> u16 {
+    let out =
+        cluster.kubectl().ok(&["get", "svc", service, "-n", ns, "-o", "jsonpath={.spec.ports[0].nodePort}"]).await;
+    out.trim().parse().unwrap_or_else(|e| panic!("nodePort of {ns}/{service} {out:?}: {e}"))
+}
+
+async fn served_by(addr: SocketAddr) -> Result<String, String> {
+    let response = http_get(addr, "/").await.map_err(|e| e.to_string())?;
+    match response.status_line.contains(" 200 ") {
+        true => Ok(response.body.trim().trim_start_matches("served by ").to_string()),
+        false => Err(format!("{addr}: {}", response.status_line)),
+    }
+}
+
+/// The node port answers on either node's address and takes turns over the
+/// pods of both nodes.
+async fn node_port_balances_across_nodes(cluster: &Cluster, web: &BTreeMap<String, PodRow>) {
+    let port = node_port(cluster, NS, "web").await;
+    let names: Vec<&str> = web.values().map(|p| p.name.as_str()).collect();
+    for index in 0..NODES.len() {
+        let addr: SocketAddr = format!("{}:{port}", cluster.node_address(index as u8))
+            .parse()
+            .unwrap_or_else(|e| panic!("a node address: {e}"));
+        // the proxy learns both endpoints as they turn Ready: wait until it serves both
+        eventually(&format!("{addr} serving from both pods"), WAIT, || async {
+            let mut seen = Vec::new();
+            for _ in 0..4 {
+                seen.push(served_by(addr).await?);
+            }
+            match names.iter().all(|n| seen.iter().any(|s| s == n)) {
+                true => Ok(()),
+                false => Err(format!("served by {seen:?}")),
+            }
+        })
+        .await;
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for _ in 0..6 {
+            let pod = served_by(addr).await.unwrap_or_else(|e| panic!("{e}"));
+            *counts.entry(pod).or_default() += 1;
+        }
+        let want: BTreeMap<String, usize> = names.iter().map(|n| (n.to_string(), 3)).collect();
+        assert_eq!(counts, want, "round-robin through {addr} over both nodes' pods");
+    }
+}
+
+/// `docker restart` of the API server: the pods are the same ones after, and
+/// every component's watch resumed (a scale-up after the restart is acted on
+/// by the controller-manager, the scheduler and a kubelet).
+async fn apiserver_restart_loses_nothing(cluster: &Cluster) {
+    let ns = "e2e-restart";
+    cluster.apply(&web_manifest(ns)).await;
+    let before: Vec<PodRow> = {
+        let mut rows = Vec::new();
+        for (_, runtime) in NODES {
+            rows.extend(ready_pods(cluster, ns, &format!("app=web,runtime={runtime}"), 1).await);
+        }
+        rows
+    };
+    cluster.engine.restart("apiserver", 10).await.unwrap_or_else(|e| panic!("{e}"));
+    let after = eventually("the pods listed after the restart", WAIT, || async {
+        let rows = pods(cluster, ns, "app=web").await;
+        match rows.len() == before.len() {
+            true => Ok(rows),
+            false => Err(rows),
+        }
+    })
+    .await;
+    let names = |rows: &[PodRow]| rows.iter().map(|p| p.name.clone()).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(names(&after), names(&before), "pods changed across the API server's restart");
+    cluster.capstan_ok(&["scale", "deployment", "web-docker", "-n", ns, "--replicas=2"]).await;
+    let scaled = ready_pods(cluster, ns, "app=web,runtime=docker", 2).await;
+    assert!(scaled.iter().all(|p| p.node == "docker-1"), "{scaled:?}");
+    for node in ["docker-1", "containerd-1"] {
+        cluster.wait_node_ready(node).await;
+    }
+}
+
+/// One etcd member stopped: reads and writes go on; started again, it holds
+/// what was written while it was down (with another member stopped after,
+/// the cluster's quorum needs it).
+async fn etcd_member_down_and_back(cluster: &Cluster) {
+    cluster.engine.stop("etcd-1", 10).await.unwrap_or_else(|e| panic!("{e}"));
+    // a write is a namespace, labelled: the smallest object every store path handles
+    let namespace = |name: &str| {
+        format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{written: while-down}}}}\n")
+    };
+    cluster.apply(&namespace("e2e-etcd-during")).await;
+    let read = cluster.capstan_ok(&["get", "namespace", "e2e-etcd-during", "-o", "yaml"]).await;
+    assert!(read.contains("while-down"), "{read}");
+    cluster.engine.start_container("etcd-1").await.unwrap_or_else(|e| panic!("{e}"));
+    // etcd-1 rejoins; with etcd-2 down, every read needs etcd-1 caught up
+    eventually("etcd-1 running", WAIT, || async { cluster.engine.running("etcd-1").await.ok().filter(|r| *r) }).await;
+    cluster.engine.stop("etcd-2", 10).await.unwrap_or_else(|e| panic!("{e}"));
+    eventually("the namespace read with etcd-1 back and etcd-2 down", WAIT, || async {
+        let out = cluster.capstan(&["get", "namespace", "e2e-etcd-during", "-o", "yaml"]).await;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        match out.status.success() && text.contains("while-down") {
+            true => Ok(()),
+            false => Err(text),
+        }
+    })
+    .await;
+    cluster.apply(&namespace("e2e-etcd-after")).await;
+    cluster.engine.start_container("etcd-2").await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+async fn lease_holder(cluster: &Cluster, lease: &str) -> String {
+    let out = cluster
+        .kubectl()
+        .run(&["get", "lease", lease, "-n", "kube-system", "-o", "jsonpath={.spec.holderIdentity}"])
+        .await;
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The leading scheduler and controller-manager killed: the others take the
+/// leases over, and a new Deployment's pods are created and placed.
+async fn leaders_killed_others_take_over(cluster: &Cluster) {
+    let mut killed = Vec::new();
+    for (lease, roles) in [
+        ("capstan-scheduler", ["scheduler-1", "scheduler-2"]),
+        ("capstan-controller-manager", ["controller-manager-1", "controller-manager-2"]),
+    ] {
+        let holder = eventually(&format!("a holder of {lease}"), WAIT, || async {
+            let holder = lease_holder(cluster, lease).await;
+            roles.iter().find(|r| holder.starts_with(&format!("{r}_"))).map(|r| (r.to_string(), holder))
+        })
+        .await;
+        cluster.engine.kill(&holder.0).await.unwrap_or_else(|e| panic!("{e}"));
+        killed.push((lease, holder));
+    }
+    let ns = "e2e-leaders";
+    cluster.apply(&web_manifest(ns)).await;
+    for (_, runtime) in NODES {
+        ready_pods(cluster, ns, &format!("app=web,runtime={runtime}"), 1).await;
+    }
+    for (lease, (role, holder)) in killed {
+        let now = lease_holder(cluster, lease).await;
+        assert!(now != holder && !now.starts_with(&format!("{role}_")), "{lease} still held by {now}");
+    }
+}
+
+/// `docker stop` of a node container that runs a Deployment's pod: the node
+/// goes NotReady (or Unknown), its pods are replaced on the other node once
+/// their toleration ends; `docker start` brings the node back Ready.
+async fn node_stopped_pods_move_and_node_returns(cluster: &Cluster) {
+    let ns = "e2e-node-down";
+    let manifest = web_manifest(ns)
+        .replace("nodeSelector: {kubernetes.io/hostname: docker-1}", "")
+        .replace("nodeSelector: {kubernetes.io/hostname: containerd-1}", "")
+        .replace("replicas: 1", "replicas: 2");
+    cluster.apply(&manifest).await;
+    let rows = ready_pods(cluster, ns, "app=web,runtime=docker", 2).await;
+    // stop the node that runs most of them (docker-1 on a tie: its pods outlive its node container)
+    let on = |node: &str| rows.iter().filter(|p| p.node == node).count();
+    let (stopped, other) =
+        if on("docker-1") >= on("containerd-1") { ("docker-1", "containerd-1") } else { ("containerd-1", "docker-1") };
+    cluster.engine.stop(stopped, 20).await.unwrap_or_else(|e| panic!("{e}"));
+    eventually(&format!("{stopped} NotReady or Unknown"), WAIT, || async {
+        let out = cluster.capstan_ok(&["get", "node", stopped]).await;
+        let status = out.lines().nth(1).and_then(|l| l.split_whitespace().nth(1)).unwrap_or_default().to_string();
+        match status.starts_with("NotReady") || status.starts_with("Unknown") {
+            true => Ok(()),
+            false => Err(out),
+        }
+    })
+    .await;
+    let moved = ready_pods(cluster, ns, "app=web,runtime=docker", 2).await;
+    assert!(moved.iter().all(|p| p.node == other), "pods not replaced on {other}: {moved:?}");
+    cluster.engine.start_container(stopped).await.unwrap_or_else(|e| panic!("{e}"));
+    cluster.wait_node_ready(stopped).await;
+}
+
+/// A rolling update while a client sends ≥ 50 requests a second through the
+/// node port of both nodes in turn: every request answered.
+async fn rolling_update_under_load_fails_nothing(cluster: &Cluster) {
+    let ns = "e2e-rollout";
+    let manifest = |version: &str| {
+        web_manifest(ns)
+            .replace("nodeSelector: {kubernetes.io/hostname: docker-1}", "")
+            .replace("nodeSelector: {kubernetes.io/hostname: containerd-1}", "")
+            .replace("served by $(hostname)", &format!("{version} served by $(hostname)"))
+    };
+    cluster.apply(&manifest("v1")).await;
+    for (_, runtime) in NODES {
+        ready_pods(cluster, ns, &format!("app=web,runtime={runtime}"), 1).await;
+    }
+    let port = node_port(cluster, ns, "web").await;
+    let addrs: Vec<SocketAddr> = (0..NODES.len())
+        .map(|i| format!("{}:{port}", cluster.node_address(i as u8)).parse().unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    for addr in &addrs {
+        eventually(&format!("{addr} answering"), WAIT, || served_by(*addr)).await;
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = tokio::spawn({
+        let (stop, addrs) = (stop.clone(), addrs.clone());
+        async move {
+            let started = std::time::Instant::now();
+            let (mut answered, mut failed, mut seen) = (0usize, Vec::new(), std::collections::BTreeSet::new());
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
+            let mut i = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tick.tick().await;
+                let addr = addrs[i % addrs.len()];
+                i += 1;
+                match served_by(addr).await {
+                    Ok(body) => {
+                        answered += 1;
+                        seen.insert(body.split(' ').next().unwrap_or_default().to_string());
+                    }
+                    Err(error) => failed.push(error),
+                }
+            }
+            (answered, failed, seen, started.elapsed())
+        }
+    });
+    cluster.apply(&manifest("v2")).await;
+    for (_, runtime) in NODES {
+        eventually(&format!("web-{runtime} rolled out to v2"), WAIT, || async {
+            let rows = ready_pods(cluster, ns, &format!("app=web,runtime={runtime}"), 1).await;
+            let url = format!("http://{}:8080/", rows[0].ip);
+            let node = NODES.iter().position(|(n, _)| *n == rows[0].node).unwrap_or(0);
+            let via: SocketAddr = format!("{}:{port}", cluster.node_address(node as u8)).parse().ok()?;
+            // every answer through this node's port is v2 once the old pods are gone
+            let mut answers = Vec::new();
+            for _ in 0..4 {
+                answers.push(served_by(via).await.ok()?);
+            }
+            answers.iter().all(|a| a.starts_with("v2 ")).then_some(url)
+        })
+        .await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (answered, failed, seen, elapsed) = client.await.unwrap_or_else(|e| panic!("the client task: {e}"));
+    let rate = answered as f64 / elapsed.as_secs_f64();
+    eprintln!("e2e: rolling update: {answered} requests answered in {elapsed:?} ({rate:.0}/s), versions {seen:?}");
+    assert!(failed.is_empty(), "{} of {} requests failed during the rollout: {failed:?}", failed.len(), answered);
+    assert!(rate >= 50.0, "the client sent {rate:.0} requests/s, fewer than 50");
+    assert!(seen.contains("v1") && seen.contains("v2"), "the client saw {seen:?}, not both versions");
+}

@@ -5,7 +5,8 @@
 #   capstan/test:1   busybox with every applet linked   images/test/Dockerfile
 # and, with --components, one image per component from the workspace's binaries:
 #   capstan/apiserver, capstan/scheduler, capstan/controller-manager, capstan/proxy,
-#   capstan/node-docker, capstan/node-containerd (all :latest; see images/README.md),
+#   capstan/node-docker, capstan/node-containerd, capstan/cli (each :latest and
+#   :VERSION, the workspace's version, which the Helm chart runs; see images/README.md),
 #   and capstan/etcd (Debian's etcd, for the end-to-end suite)
 #
 # Usage: scripts/images.sh [--components] [--profile release|debug] [--bin-dir DIR] [--save DIR]
@@ -27,7 +28,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 busybox="${CAPSTAN_BUSYBOX:-/bin/busybox}"
 base_images=("pause capstan/pause:1" "test capstan/test:1")
-component_images=(etcd apiserver scheduler controller-manager proxy node-docker node-containerd)
+component_images=(etcd apiserver scheduler controller-manager proxy node-docker node-containerd cli)
 save_dir=""
 components=0
 profile=release
@@ -123,8 +124,10 @@ common() {
 binary() { add "$bin_dir/$1" "/usr/local/bin/$1"; }
 
 if ((components)); then
+  version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
+  [ -n "$version" ] || die "no workspace version in $root/Cargo.toml"
   for name in capstan-apiserver capstan-scheduler capstan-controller-manager capstan-proxy capstan-kubelet \
-    capstan-docker-shim capstan-containerd-shim capstan-node-supervisor capstan-probe; do
+    capstan-docker-shim capstan-containerd-shim capstan-node-supervisor capstan-probe capstan; do
     [ -x "$bin_dir/$name" ] || die "$bin_dir/$name is not built: run \`cargo build --${profile/debug/profile dev} --bins\` (or pass --bin-dir)"
   done
   # the test image, preloaded into the containerd node (no registry to pull it from)
@@ -139,6 +142,7 @@ if ((components)); then
         binary capstan-apiserver
         mkdir -p "$context/owned/data" "$context/owned/log" ;;
       scheduler | controller-manager | proxy) binary "capstan-$dir" ;;
+      cli) binary capstan ;;
       etcd)
         add /usr/bin/etcd
         mkdir -p "$context/owned/data" ;;
@@ -168,6 +172,8 @@ if ((components)); then
         install -D -m 0644 "$preload/test.tar" "$context/rootfs/var/lib/capstan/images/test.tar" ;;
     esac
     build "capstan/$dir:latest" "$dir" "$profile"
+    # the Helm chart's default tag is its appVersion, the workspace's version
+    [ "$dir" = etcd ] || docker tag "capstan/$dir:latest" "capstan/$dir:$version"
   done
   rm -rf "$preload"
 fi

@@ -150,11 +150,7 @@ pub fn merge_key(message: &str, field: &str) -> Option<&'static str> {
 /// (a container's `ports` by `containerPort`, a Service's by `port`) are told
 /// apart by what the elements carry.
 pub fn merge_key_by_name(field: &str, sample: &serde_json::Value) -> Option<&'static str> {
-    LIST_FIELDS
-        .iter()
-        .filter(|l| l.field == field)
-        .filter_map(|l| l.merge_key)
-        .find(|key| sample.get(key).is_some())
+    LIST_FIELDS.iter().filter(|l| l.field == field).filter_map(|l| l.merge_key).find(|key| sample.get(key).is_some())
 }
 
 #[cfg(test)]

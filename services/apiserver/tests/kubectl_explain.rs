@@ -103,6 +103,7 @@ async fn openapi_v3_lists_every_group_version_and_serves_its_schemas() {
             "apis/apps/v1",
             "apis/autoscaling/v2",
             "apis/coordination.k8s.io/v1",
+            "apis/discovery.k8s.io/v1",
             "apis/rbac.authorization.k8s.io/v1"
         ]
     );

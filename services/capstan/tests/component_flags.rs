@@ -3,7 +3,8 @@
 //! reads it (`CAPSTAN_<BINARY>_…`), so setting one for a component never
 //! changes another started from the same shell or container environment; and
 //! what answers anyone who connects (nothing authenticates yet) listens on
-//! loopback unless a flag says otherwise.
+//! loopback unless a flag says otherwise; and every container of the Helm
+//! chart starts its binary with flags that binary parses.
 //!
 //! The flags are modules of each binary, not of its library; they are compiled
 //! here from their files, the only place that sees every component at once.
@@ -24,6 +25,10 @@ mod kube_proxy;
 mod kubelet;
 #[path = "../../../runtime-shims/memory/src/flags.rs"]
 mod memory_shim;
+#[path = "../../node-supervisor/src/flags.rs"]
+mod node_supervisor;
+#[path = "../../node-supervisor/src/probe_flags.rs"]
+mod probe;
 #[path = "../../scheduler/src/flags.rs"]
 mod scheduler;
 
@@ -45,6 +50,8 @@ fn components() -> Vec<clap::Command> {
         docker_shim::Flags::command(),
         containerd_shim::Flags::command(),
         memory_shim::Flags::command(),
+        node_supervisor::Flags::command(),
+        probe::Flags::command(),
     ]
 }
 
@@ -115,4 +122,109 @@ fn unauthenticated_servers_listen_on_loopback_by_default() {
     // opening them is one flag away
     let open = kubelet::Flags::try_parse_from(["capstan-kubelet", "--address", "0.0.0.0"]).expect("parse");
     assert!(open.address.is_unspecified());
+}
+
+/// The chart's containers (and exec probes) as `helm/check-chart.py
+/// --containers` renders them for its matrix of values, each run through
+/// its binary's own flag parser after Kubernetes' `$(VAR)` expansion: a flag
+/// renamed in the code breaks this test, not a user's install.
+#[test]
+fn every_container_of_the_helm_chart_parses_with_its_binarys_own_flags() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../helm/check-chart.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--containers")
+        .output()
+        .expect("python3 runs (Debian's python3)");
+    assert!(
+        out.status.success(),
+        "{} failed (scripts/setup.sh installs its PyPI packages): {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let containers: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+    let mut seen = std::collections::BTreeSet::new();
+    for container in &containers {
+        let env = container["env"].as_object().cloned().unwrap_or_default();
+        let expand = |s: &str| kubernetes_expand(s, &env);
+        let argv: Vec<String> = container["command"]
+            .as_array()
+            .into_iter()
+            .chain(container["args"].as_array())
+            .flatten()
+            .map(|v| expand(v.as_str().expect("a string")))
+            .collect();
+        let place = format!("{} {} {}", container["case"], container["object"], container["container"]);
+        assert!(!argv.is_empty(), "{place}: no command: the image's entrypoint is not checked here");
+        parse_command(&argv, &mut seen).unwrap_or_else(|e| panic!("{place}: {argv:?}: {e}"));
+    }
+    // the matrix reaches every program the chart starts
+    for program in [
+        "capstan",
+        "capstan-apiserver",
+        "capstan-scheduler",
+        "capstan-controller-manager",
+        "capstan-node-supervisor",
+        "capstan-kubelet",
+        "capstan-proxy",
+        "capstan-docker-shim",
+        "capstan-containerd-shim",
+        "capstan-probe",
+    ] {
+        assert!(seen.contains(program), "no container of the chart runs {program}: {seen:?}");
+    }
+}
+
+/// `$(NAME)` replaced as the kubelet does it, from the container's `env`
+/// (a variable set from a field, such as `spec.nodeName`, by a sample; an
+/// unknown one left as it is, as Kubernetes leaves it).
+fn kubernetes_expand(text: &str, env: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut out = text.to_string();
+    // dependent variables: a value may name one defined before it
+    for _ in 0..=env.len() {
+        let before = out.clone();
+        for (name, value) in env {
+            let value = value.as_str().unwrap_or("sample-node-1");
+            out = out.replace(&format!("$({name})"), value);
+        }
+        if out == before {
+            break;
+        }
+    }
+    out
+}
+
+/// Parses `argv` with its program's flags; the supervisor's processes too.
+fn parse_command(argv: &[String], seen: &mut std::collections::BTreeSet<String>) -> Result<(), String> {
+    let program = argv[0].rsplit('/').next().unwrap_or_default().to_string();
+    let result = match program.as_str() {
+        "capstan-apiserver" => apiserver::Flags::try_parse_from(argv).map(drop),
+        "capstan-scheduler" => scheduler::Flags::try_parse_from(argv).map(drop),
+        "capstan-controller-manager" => controller_manager::Flags::try_parse_from(argv).map(drop),
+        "capstan-kubelet" => kubelet::Flags::try_parse_from(argv).map(drop),
+        "capstan-proxy" => kube_proxy::Flags::try_parse_from(argv).map(drop),
+        "capstan-docker-shim" => docker_shim::Flags::try_parse_from(argv).map(drop),
+        "capstan-containerd-shim" => containerd_shim::Flags::try_parse_from(argv).map(drop),
+        "capstan-probe" => probe::Flags::try_parse_from(argv).map(drop),
+        "capstan" => capstan::Cli::try_parse_from(argv).map(drop),
+        "capstan-node-supervisor" => {
+            let flags = node_supervisor::Flags::try_parse_from(argv).map_err(|e| e.to_string())?;
+            seen.insert(program);
+            for command in flags.setup {
+                let argv = shlex::split(&command).ok_or(format!("--setup {command:?}: unbalanced quotes"))?;
+                parse_command(&argv, seen)?;
+            }
+            for process in flags.processes.iter().chain(&flags.after_ready) {
+                let process = capstan_node_supervisor::Process::parse(process).map_err(|e| e.to_string())?;
+                let argv: Vec<String> = std::iter::once(process.program).chain(process.args).collect();
+                parse_command(&argv, seen).map_err(|e| format!("process {}: {e}", process.name))?;
+            }
+            return Ok(());
+        }
+        // the node images' own scripts and Debian's containerd
+        "node-setup" | "import-images" | "containerd" => Ok(()),
+        other => return Err(format!("{other} is not a program the chart may start")),
+    };
+    seen.insert(program);
+    result.map_err(|e| e.to_string())
 }

@@ -2,7 +2,7 @@
 //! success; then the processes in order, each waiting for the readiness path
 //! of the one before when it has one; then until the first of them exits or
 //! the container is told to stop. Either way every process left is asked to
-//! stop with SIGINT (what Capstan's components and containerd stop on), given
+//! stop with SIGINT (what Capstan's components, like containerd, stop on), given
 //! the grace period, then killed; a process that exited on its own makes the
 //! supervisor exit non-zero, so the container is restarted as a whole.
 

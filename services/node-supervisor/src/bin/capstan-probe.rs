@@ -2,22 +2,10 @@
 //! exit 0 when the server serves, 1 (with the reason on stderr) when not.
 
 use clap::Parser;
-use std::path::PathBuf;
+use probe_flags::Flags;
 
-/// Asks a Capstan server whether it serves (grpc.health.v1): an image's health check.
-#[derive(Parser, Debug)]
-#[command(name = "capstan-probe", version)]
-struct Flags {
-    /// The server's address, e.g. https://127.0.0.1:6443 or http://127.0.0.1:10259.
-    #[arg(long, env = "CAPSTAN_PROBE_URL")]
-    url: String,
-    /// The CA to trust an https:// server with.
-    #[arg(long, env = "CAPSTAN_PROBE_CA_FILE")]
-    ca_file: Option<PathBuf>,
-    /// How long to wait for the answer.
-    #[arg(long, env = "CAPSTAN_PROBE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
-    timeout: std::time::Duration,
-}
+#[path = "../probe_flags.rs"]
+mod probe_flags;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {

@@ -37,6 +37,11 @@ where
     // hyper enforces its header read timeout only with a timer
     builder.http1().timer(TokioTimer::new());
     builder.http2().timer(TokioTimer::new());
+    // as tonic's own loop serves (h2's default): no cap on a connection's
+    // streams. Watches are long-running streams that share a client's one
+    // connection (hyper's default of 200 held the 201st call of a client with
+    // 200 watches open); the stack's limits govern what runs at once
+    builder.http2().max_concurrent_streams(None);
     let graceful = GracefulShutdown::new();
     {
         let mut incoming = pin!(incoming);

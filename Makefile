@@ -3,6 +3,13 @@
 CARGO ?= cargo
 DATA_DIR ?= $(HOME)/.capstan/data
 
+# The binaries the end-to-end suite's images carry: a test build makes only
+# test executables, so `test` and `e2e` build these first (debug, sharing the
+# test build's dependencies).
+E2E_BINS = --bins -p capstan -p capstan-apiserver -p capstan-scheduler -p capstan-controller-manager \
+	-p capstan-kube-proxy -p capstan-kubelet -p capstan-docker-shim -p capstan-containerd-shim \
+	-p capstan-node-supervisor
+
 .PHONY: setup up build lint test e2e images bench-apiserver
 
 setup:
@@ -23,6 +30,7 @@ lint: setup
 
 ## The whole suite: formatting, lints, then every test against real daemons.
 test: lint
+	$(CARGO) build $(E2E_BINS)
 	$(CARGO) nextest run --workspace --profile ci
 
 ## The component images from a release build (what users run; see images/README.md).
@@ -32,9 +40,7 @@ images: build
 ## The end-to-end suite: a cluster of containers (it builds the images it needs
 ## from the debug build's binaries: the same ones `make test`'s nextest run builds).
 e2e: setup
-	$(CARGO) build --bins -p capstan -p capstan-apiserver -p capstan-scheduler -p capstan-controller-manager \
-		-p capstan-kube-proxy -p capstan-kubelet -p capstan-docker-shim -p capstan-containerd-shim \
-		-p capstan-node-supervisor
+	$(CARGO) build $(E2E_BINS)
 	$(CARGO) nextest run --profile ci -p capstan-e2e
 
 bench-apiserver: setup

@@ -30,6 +30,8 @@ async fn a_cluster_of_containers() {
     done("placement on each runtime, pod IPs across nodes");
     node_port_balances_across_nodes(&cluster, &web).await;
     done("node port round-robin");
+    random_algorithm_spreads_by_chance(&cluster, &web).await;
+    done("node port at random");
     apiserver_restart_loses_nothing(&cluster).await;
     done("API server restart");
     etcd_member_down_and_back(&cluster).await;
@@ -225,6 +227,34 @@ async fn node_port_balances_across_nodes(cluster: &Cluster, web: &BTreeMap<Strin
         let want: BTreeMap<String, usize> = names.iter().map(|n| (n.to_string(), 3)).collect();
         assert_eq!(counts, want, "round-robin through {addr} over both nodes' pods");
     }
+}
+
+/// `capstan.io/lb-algorithm: random` on the Service: both pods still answer,
+/// and the turns are no longer strict alternation. Round-robin over two pods
+/// alternates exactly; 40 random picks alternate by chance with probability
+/// 2^-39, so a run that alternates means the proxy did not switch.
+async fn random_algorithm_spreads_by_chance(cluster: &Cluster, web: &BTreeMap<String, PodRow>) {
+    let kubectl = cluster.kubectl();
+    kubectl.ok(&["annotate", "svc", "web", "-n", NS, "capstan.io/lb-algorithm=random"]).await;
+    let port = node_port(cluster, NS, "web").await;
+    let names: Vec<&str> = web.values().map(|p| p.name.as_str()).collect();
+    let addr: SocketAddr =
+        format!("{}:{port}", cluster.node_address(0)).parse().unwrap_or_else(|e| panic!("a node address: {e}"));
+    eventually(&format!("{addr} picking at random over both pods"), WAIT, || async {
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            seen.push(served_by(addr).await?);
+        }
+        let both = names.iter().all(|n| seen.iter().any(|s| s == n));
+        let alternating = seen.windows(2).all(|pair| pair[0] != pair[1]);
+        match (both, alternating) {
+            (true, false) => Ok(()),
+            _ => Err(format!("served by {seen:?}")),
+        }
+    })
+    .await;
+    // back to the proxy's default for the scenarios after
+    kubectl.ok(&["annotate", "svc", "web", "-n", NS, "capstan.io/lb-algorithm-"]).await;
 }
 
 /// `docker restart` of the API server: the pods are the same ones after, and

@@ -23,7 +23,7 @@ use capstan_proto::core::v1::{Endpoints, Pod, Service};
 use capstan_proto::kinds::Resource;
 use capstan_proto::meta::v1::ObjectMeta;
 use capstan_runtime::events::WARNING;
-use capstan_runtime::informer::InformerEvent;
+use capstan_runtime::informer::{InformerEvent, Subscription};
 use capstan_runtime::EventRecorder;
 use capstan_runtime::{run_workers, Requeue, WorkQueue};
 use std::sync::Arc;
@@ -47,9 +47,35 @@ pub(crate) fn key_of(meta: &ObjectMeta) -> String {
 /// Turns informer events into queued Service keys until `stop` or the
 /// informers end.
 async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationToken) {
+    let endpoints = ctx.endpoints.subscribe();
+    // someone changed or deleted Endpoints this controller keeps: put them back
+    let owned_key = |ctx: &Context, event: InformerEvent<Endpoints>| match event {
+        InformerEvent::Modified { new: ep, .. } | InformerEvent::Deleted(ep) => {
+            let meta = ep.meta();
+            ctx.services
+                .store()
+                .get(&meta.namespace, &meta.name)
+                .is_some_and(|s| has_selector(&s))
+                .then(|| key_of(meta))
+        }
+        _ => None,
+    };
+    feed_service_keys(ctx, queue, stop, endpoints, owned_key).await;
+}
+
+/// The feed of a controller that keeps objects per Service (Endpoints,
+/// EndpointSlices): every Service event queues its key, a pod change that
+/// matters queues the Services that select the pod (before and after), and an
+/// event of the controller's own objects queues what `owned_key` says.
+pub(crate) async fn feed_service_keys<K>(
+    ctx: Arc<Context>,
+    queue: WorkQueue<String>,
+    stop: CancellationToken,
+    mut owned: Subscription<K>,
+    owned_key: impl Fn(&Context, InformerEvent<K>) -> Option<String>,
+) {
     let mut services = ctx.services.subscribe();
     let mut pods = ctx.pods.subscribe();
-    let mut endpoints = ctx.endpoints.subscribe();
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -75,16 +101,13 @@ async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationTok
                     }
                 }
             },
-            // someone changed or deleted Endpoints this controller keeps: put them back
-            event = endpoints.recv() => match event {
+            event = owned.recv() => match event {
                 None => return,
-                Some(InformerEvent::Modified { new: ep, .. } | InformerEvent::Deleted(ep)) => {
-                    let meta = ep.meta();
-                    if ctx.services.store().get(&meta.namespace, &meta.name).is_some_and(|s| has_selector(&s)) {
-                        queue.add(key_of(meta));
+                Some(event) => {
+                    if let Some(key) = owned_key(&ctx, event) {
+                        queue.add(key);
                     }
                 }
-                Some(_) => {}
             },
         }
     }

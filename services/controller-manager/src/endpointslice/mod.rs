@@ -21,8 +21,8 @@
 pub mod slices;
 
 use crate::context::Context;
-use crate::endpoints::subsets::{relevant_change, selects};
-use crate::endpoints::{key_of, queue_selecting};
+use crate::endpoints::feed_service_keys;
+use crate::endpoints::subsets::selects;
 use crate::error::ControllerError;
 use crate::ownership::controller_reference;
 use capstan_client::DeleteParams;
@@ -110,48 +110,14 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
 /// Turns informer events into queued Service keys until `stop` or the
 /// informers end.
 async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationToken) {
-    let mut services = ctx.services.subscribe();
-    let mut pods = ctx.pods.subscribe();
-    let mut slices = ctx.endpoint_slices.subscribe();
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            event = services.recv() => match event {
-                None => return,
-                Some(event) => {
-                    if let Some(service) = event.object() {
-                        queue.add(key_of(service.meta()));
-                    }
-                }
-            },
-            event = pods.recv() => match event {
-                None => return,
-                Some(InformerEvent::Modified { old, new }) => {
-                    if relevant_change(&old, &new) {
-                        queue_selecting(&ctx, &old, &queue);
-                        queue_selecting(&ctx, &new, &queue);
-                    }
-                }
-                Some(event) => {
-                    if let Some(pod) = event.object() {
-                        queue_selecting(&ctx, pod, &queue);
-                    }
-                }
-            },
-            // a managed slice changed (this controller's write arriving, or
-            // someone else's): its Service decides whether it stays so
-            event = slices.recv() => match event {
-                None => return,
-                Some(event) => {
-                    if let Some(slice) = event.object().filter(|s| slices::is_managed(s)) {
-                        if let Some(service) = slices::service_name(slice) {
-                            queue.add(format!("{}/{service}", slice.meta().namespace));
-                        }
-                    }
-                }
-            },
-        }
-    }
+    let owned = ctx.endpoint_slices.subscribe();
+    // a managed slice changed (this controller's write arriving, or someone
+    // else's): its Service decides whether it stays so
+    let owned_key = |_: &Context, event: InformerEvent<EndpointSlice>| {
+        let slice = event.object().filter(|s| slices::is_managed(s))?;
+        slices::service_name(slice).map(|service| format!("{}/{service}", slice.meta().namespace))
+    };
+    feed_service_keys(ctx, queue, stop, owned, owned_key).await;
 }
 
 /// The slices the cache holds that this controller keeps for `name`.

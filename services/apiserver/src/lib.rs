@@ -137,6 +137,10 @@ pub enum ApiServerError {
     Task(String),
 }
 
+/// How long [`ApiServer::stop`] waits for its background tasks to let go of
+/// the store (they do within milliseconds of the shutdown).
+const STORE_RELEASE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A running API server.
 pub struct ApiServer {
     addr: SocketAddr,
@@ -234,7 +238,20 @@ impl ApiServer {
     /// Stops serving and waits for the server to finish.
     pub async fn stop(self) -> Result<(), ApiServerError> {
         self.shutdown.cancel();
-        self.task.await.map_err(|e| ApiServerError::Task(e.to_string()))?
+        let served = self.task.await.map_err(|e| ApiServerError::Task(e.to_string()))?;
+        // the watch caches' followers and the authorizers' feeds are tasks of
+        // their own that let go of the store once they see the shutdown; wait
+        // for them, so the store is closed when this returns (an embedded
+        // store's file is locked while open: `capstan up` run again in the
+        // same process, or a restart over the same directory, opens it next)
+        let deadline = tokio::time::Instant::now() + STORE_RELEASE;
+        while Arc::strong_count(&self.store) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        if Arc::strong_count(&self.store) > 1 {
+            tracing::warn!("a task still holds the store {STORE_RELEASE:?} after the shutdown");
+        }
+        served
     }
 }
 

@@ -159,11 +159,11 @@ async fn callers_without_a_certificate_of_the_cluster_ca_are_refused() {
     let refused = client(kubelet.addr(), forged).pod_usage(usage_of("web")).await.expect_err("another CA");
     // rustls refuses the certificate in the handshake. Under TLS 1.3 the
     // client finishes its side of the handshake first, so it reads the
-    // server's alert, or, when its request raced the close, a broken pipe:
-    // never an answer of the service
-    let seen = format!("{refused:?}");
-    let refused_in_handshake = ["UnknownCA", "broken pipe", "Connection reset"].iter().any(|s| seen.contains(s));
-    assert!(refused_in_handshake && refused.code() == Code::Unknown, "{refused:?}");
+    // server's alert, or, when its request raced the close, a broken pipe or
+    // a closed connection: a transport failure (one with a source), never an
+    // answer of the service (those carry none)
+    assert!(std::error::Error::source(&refused).is_some(), "not refused in the handshake: {refused:?}");
+    assert!(!matches!(refused.code(), Code::Unauthenticated | Code::PermissionDenied), "{refused:?}");
 
     // plaintext against the TLS port
     let mut plain = KubeletServiceClient::connect(format!("http://{}", kubelet.addr())).await.expect("TCP connects");

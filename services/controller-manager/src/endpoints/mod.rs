@@ -113,6 +113,15 @@ pub(crate) async fn feed_service_keys<K>(
     }
 }
 
+/// The pods of `namespace` that `selector` (a Service's) selects, from the cache.
+pub(crate) fn pods_selected(
+    ctx: &Context,
+    namespace: &str,
+    selector: &std::collections::BTreeMap<String, String>,
+) -> Vec<Arc<Pod>> {
+    ctx.pods.store().list_namespace(namespace).into_iter().filter(|p| selects(selector, &p.meta().labels)).collect()
+}
+
 fn has_selector(service: &Service) -> bool {
     service.spec.as_ref().is_some_and(|s| !s.selector.is_empty())
 }
@@ -147,13 +156,7 @@ async fn reconcile(ctx: &Context, recorder: &EventRecorder, key: &str) -> Result
     let Some(selector) = service.spec.as_ref().map(|s| &s.selector).filter(|s| !s.is_empty()) else {
         return Ok(Requeue::No);
     };
-    let pods: Vec<Arc<Pod>> = ctx
-        .pods
-        .store()
-        .list_namespace(namespace)
-        .into_iter()
-        .filter(|p| selects(selector, &p.meta().labels))
-        .collect();
+    let pods = pods_selected(ctx, namespace, selector);
     let subsets = subsets::subsets(&service, &pods);
     let labels = subsets::labels(&service);
     let result = match current {

@@ -162,47 +162,52 @@ pub fn relevant_change(old: &Pod, new: &Pod) -> bool {
     view(old) != view(new)
 }
 
+/// A running pod of the tests here and of the EndpointSlice controller's:
+/// labelled `app=web`, on node `n1`, with one container's named ports.
+#[cfg(test)]
+pub(crate) fn test_pod(name: &str, ip: &str, ready: bool, ports: &[(&str, i32)]) -> Pod {
+    let ports = ports
+        .iter()
+        .map(|(name, number)| capstan_proto::core::v1::ContainerPort {
+            name: name.to_string(),
+            container_port: *number,
+            protocol: "TCP".into(),
+            ..Default::default()
+        })
+        .collect();
+    Pod {
+        metadata: Some(capstan_proto::meta::v1::ObjectMeta {
+            name: name.into(),
+            namespace: "default".into(),
+            uid: format!("uid-{name}"),
+            labels: [("app".to_string(), "web".to_string())].into(),
+            ..Default::default()
+        }),
+        spec: Some(capstan_proto::core::v1::PodSpec {
+            node_name: "n1".into(),
+            containers: vec![capstan_proto::core::v1::Container { name: "app".into(), ports, ..Default::default() }],
+            ..Default::default()
+        }),
+        status: Some(capstan_proto::core::v1::PodStatus {
+            phase: "Running".into(),
+            pod_ip: ip.into(),
+            conditions: vec![capstan_proto::core::v1::PodCondition {
+                r#type: "Ready".into(),
+                status: if ready { "True" } else { "False" }.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_pod as pod;
     use super::*;
-    use capstan_proto::core::v1::{Container, ContainerPort, PodCondition, PodSpec, PodStatus, ServiceSpec};
+    use capstan_proto::core::v1::{ContainerPort, ServiceSpec};
     use capstan_proto::meta::v1::{IntOrString, ObjectMeta, Time};
-
-    fn pod(name: &str, ip: &str, ready: bool, ports: &[(&str, i32)]) -> Pod {
-        let ports = ports
-            .iter()
-            .map(|(name, number)| ContainerPort {
-                name: name.to_string(),
-                container_port: *number,
-                protocol: "TCP".into(),
-                ..Default::default()
-            })
-            .collect();
-        Pod {
-            metadata: Some(ObjectMeta {
-                name: name.into(),
-                namespace: "default".into(),
-                uid: format!("uid-{name}"),
-                ..Default::default()
-            }),
-            spec: Some(PodSpec {
-                node_name: "n1".into(),
-                containers: vec![Container { name: "app".into(), ports, ..Default::default() }],
-                ..Default::default()
-            }),
-            status: Some(PodStatus {
-                phase: "Running".into(),
-                pod_ip: ip.into(),
-                conditions: vec![PodCondition {
-                    r#type: "Ready".into(),
-                    status: if ready { "True" } else { "False" }.into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
 
     fn service(ports: Vec<ServicePort>) -> Service {
         Service {

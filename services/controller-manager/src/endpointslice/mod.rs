@@ -21,12 +21,12 @@
 pub mod slices;
 
 use crate::context::Context;
-use crate::endpoints::feed_service_keys;
-use crate::endpoints::subsets::selects;
+use crate::endpoints::{feed_service_keys, pods_selected};
+
 use crate::error::ControllerError;
 use crate::ownership::controller_reference;
 use capstan_client::DeleteParams;
-use capstan_proto::core::v1::{Pod, Service};
+use capstan_proto::core::v1::Service;
 use capstan_proto::discovery::v1::EndpointSlice;
 use capstan_proto::kinds::Resource;
 use capstan_proto::meta::v1::ObjectMeta;
@@ -154,13 +154,7 @@ async fn reconcile(
         // without a selector the slices are the user's to write
         None => Vec::new(),
         Some(selector) => {
-            let pods: Vec<Arc<Pod>> = ctx
-                .pods
-                .store()
-                .list_namespace(namespace)
-                .into_iter()
-                .filter(|p| selects(selector, &p.meta().labels))
-                .collect();
+            let pods = pods_selected(ctx, namespace, selector);
             let zone_of = |node: &str| {
                 ctx.nodes.store().get("", node).and_then(|n| n.meta().labels.get(slices::ZONE_LABEL).cloned())
             };

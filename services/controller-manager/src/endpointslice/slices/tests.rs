@@ -1,45 +1,9 @@
 //! The slice computation and the write plan, table-driven over pod sets.
 
 use super::*;
-use capstan_proto::core::v1::{Container, ContainerPort, PodCondition, PodSpec, PodStatus, ServicePort, ServiceSpec};
+use crate::endpoints::subsets::test_pod as pod;
+use capstan_proto::core::v1::{ServicePort, ServiceSpec};
 use capstan_proto::meta::v1::{IntOrString, ObjectMeta, Time};
-
-fn pod(name: &str, ip: &str, ready: bool, ports: &[(&str, i32)]) -> Pod {
-    let ports = ports
-        .iter()
-        .map(|(name, number)| ContainerPort {
-            name: name.to_string(),
-            container_port: *number,
-            protocol: "TCP".into(),
-            ..Default::default()
-        })
-        .collect();
-    Pod {
-        metadata: Some(ObjectMeta {
-            name: name.into(),
-            namespace: "default".into(),
-            uid: format!("uid-{name}"),
-            labels: [("app".to_string(), "web".to_string())].into(),
-            ..Default::default()
-        }),
-        spec: Some(PodSpec {
-            node_name: "n1".into(),
-            containers: vec![Container { name: "app".into(), ports, ..Default::default() }],
-            ..Default::default()
-        }),
-        status: Some(PodStatus {
-            phase: "Running".into(),
-            pod_ip: ip.into(),
-            conditions: vec![PodCondition {
-                r#type: "Ready".into(),
-                status: if ready { "True" } else { "False" }.into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
 
 fn deleting(mut pod: Pod) -> Pod {
     pod.metadata.get_or_insert_with(Default::default).deletion_timestamp = Some(Time { seconds: 1, nanos: 0 });

@@ -185,7 +185,7 @@ impl ApiServer {
             registry.bootstrap().await?;
             authz::reconcile_bootstrap_policy(&registry).await?;
             // no request is judged by a policy that is still loading
-            authorizers.start_feeds(&registry, &shutdown).await?;
+            authorizers.start_feeds(&registry).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .map_err(|source| ApiServerError::Bind { addr: config.listen, source })?;

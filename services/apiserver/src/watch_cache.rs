@@ -7,6 +7,11 @@
 //! and then follows the live broadcast; subscribing and replaying happen under
 //! one lock so nothing falls in between. A watcher that lags behind the
 //! broadcast re-reads the log; one that falls off the log is told to relist.
+//!
+//! Observers (the authorizers' indexes) are told of each change under the
+//! cache's lock, before the broadcast: whatever a watcher has heard of, they
+//! know of, so a kubelet that learns of a pod bound to it is never refused
+//! that pod's status by an index that has not caught up.
 
 use crate::error::ApiError;
 use capstan_backoff::Backoff;
@@ -58,8 +63,13 @@ pub enum CacheMessage {
     Reset,
 }
 
+/// Kept in step with a cache synchronously (see the module doc): called with
+/// each change under the cache's lock, so it must only update memory.
+pub type Observer = Box<dyn Fn(EventType, &Object) + Send + Sync>;
+
 struct State {
     objects: HashMap<String, Arc<Object>>,
+    observers: Vec<Observer>,
     revision: Revision,
     log: VecDeque<Arc<CacheEvent>>,
     /// events after this revision are all in `log`
@@ -111,7 +121,13 @@ impl WatchCache {
         let (tx, _) = broadcast::channel(options.broadcast_capacity);
         let cache = Arc::new(WatchCache {
             info,
-            state: RwLock::new(State { objects: HashMap::new(), revision: 0, log: VecDeque::new(), log_start: 0 }),
+            state: RwLock::new(State {
+                objects: HashMap::new(),
+                observers: Vec::new(),
+                revision: 0,
+                log: VecDeque::new(),
+                log_start: 0,
+            }),
             tx,
             options,
         });
@@ -135,6 +151,16 @@ impl WatchCache {
             }
         }
         let mut state = self.write_state();
+        // observers see the relist as the changes it amounts to
+        for (key, old) in &state.objects {
+            if !objects.contains_key(key) {
+                state.observers.iter().for_each(|observer| observer(EventType::Deleted, old));
+            }
+        }
+        for (key, new) in &objects {
+            let kind = if state.objects.contains_key(key) { EventType::Modified } else { EventType::Added };
+            state.observers.iter().for_each(|observer| observer(kind, new));
+        }
         state.objects = objects;
         state.revision = listed.revision;
         state.log.clear();
@@ -240,6 +266,7 @@ impl WatchCache {
     fn record(&self, state: &mut State, event: CacheEvent) -> CacheMessage {
         state.revision = state.revision.max(event.revision);
         let event = Arc::new(event);
+        state.observers.iter().for_each(|observer| observer(event.kind, &event.object));
         state.log.push_back(event.clone());
         while state.log.len() > self.options.log_capacity {
             if let Some(old) = state.log.pop_front() {
@@ -269,6 +296,14 @@ impl WatchCache {
                 Ok(_) => {}
             }
         }
+    }
+
+    /// Adds an observer: told of every cached object now (as ADDED), then of
+    /// each change before any watcher is.
+    pub fn observe(&self, observer: Observer) {
+        let mut state = self.write_state();
+        state.objects.values().for_each(|object| observer(EventType::Added, object));
+        state.observers.push(observer);
     }
 
     /// Every cached object, for a watch that starts from "now".
@@ -336,5 +371,71 @@ trait MetaRevision {
 impl MetaRevision for Object {
     fn meta_revision(&self) -> Revision {
         capstan_proto::ObjectExt::meta(self).resource_version.parse().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capstan_proto::object::wrap;
+    use capstan_proto::{kinds, ObjectExt};
+    use capstan_store::{EmbeddedOptions, EmbeddedStore};
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    fn pod_body(name: &str) -> bytes::Bytes {
+        wrap(capstan_testkit::objects::pod(name).build()).encode_body().into()
+    }
+
+    #[tokio::test]
+    async fn observers_know_every_change_before_a_watcher_hears_of_it() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store: Arc<dyn Store> =
+            Arc::new(EmbeddedStore::open(dir.path(), EmbeddedOptions::default()).expect("the store"));
+        store.create("/registry/pods/default/before", pod_body("before")).await.expect("create");
+        let shutdown = CancellationToken::new();
+        let cache = WatchCache::start(&kinds::POD, store.clone(), CacheOptions::default(), shutdown.clone())
+            .await
+            .expect("the cache");
+
+        let known = Arc::new(Mutex::new(BTreeSet::new()));
+        let seen = known.clone();
+        cache.observe(Box::new(move |change, object| {
+            let name = object.meta().name.clone();
+            let mut names = seen.lock().expect("the names");
+            match change {
+                EventType::Deleted => names.remove(&name),
+                EventType::Added | EventType::Modified => names.insert(name),
+            };
+        }));
+        let names = |known: &Mutex<BTreeSet<String>>| known.lock().expect("the names").clone();
+        assert_eq!(names(&known), BTreeSet::from(["before".to_string()]), "told of what the cache held");
+
+        let mut watcher = cache.subscribe(Some(cache.revision())).expect("a watch").receiver;
+        let revision = store.create("/registry/pods/default/after", pod_body("after")).await.expect("create");
+        loop {
+            match watcher.recv().await.expect("the broadcast") {
+                CacheMessage::Event(event) if event.revision == revision => break,
+                _ => continue,
+            }
+        }
+        assert!(names(&known).contains("after"), "the observer knew before the watcher heard");
+
+        let (deleted, _) = store.delete("/registry/pods/default/before", None).await.expect("delete");
+        loop {
+            match watcher.recv().await.expect("the broadcast") {
+                CacheMessage::Event(event) if event.revision == deleted => break,
+                _ => continue,
+            }
+        }
+        assert_eq!(names(&known), BTreeSet::from(["after".to_string()]));
+
+        // with the store watch stopped, a relist is told as the changes it amounts to
+        shutdown.cancel();
+        tokio::task::yield_now().await;
+        store.create("/registry/pods/default/third", pod_body("third")).await.expect("create");
+        store.delete("/registry/pods/default/after", None).await.expect("delete");
+        cache.relist(store.as_ref()).await.expect("relist");
+        assert_eq!(names(&known), BTreeSet::from(["third".to_string()]));
     }
 }

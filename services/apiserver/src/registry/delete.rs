@@ -5,7 +5,7 @@
 //! collector acts on), and namespaces, which turn `Terminating` first.
 
 use super::update::ready_to_remove;
-use super::{parse_revision, set_revision, store_body, Registry, Target, UNCONDITIONAL_RETRIES};
+use super::{parse_revision, set_revision, store_body, Registry, Target, CACHE_CATCH_UP, UNCONDITIONAL_RETRIES};
 use crate::error::ApiError;
 use capstan_proto::api::v1::{object::Kind, Object};
 use capstan_proto::meta::v1::Time;
@@ -16,7 +16,6 @@ pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 pub const ORPHAN_FINALIZER: &str = "orphan";
 const DEFAULT_POD_GRACE_SECONDS: i64 = 30;
 /// How long a namespace delete waits for the watch cache to see it.
-const CACHE_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, Clone, Default)]
 pub struct DeleteOptions {

@@ -27,7 +27,7 @@ pub use watch::WatchParams;
 use crate::allocator::Allocator;
 use crate::error::ApiError;
 use crate::keys::object_key;
-use crate::watch_cache::{CacheOptions, WatchCache};
+use crate::watch_cache::{CacheOptions, Observer, WatchCache};
 use capstan_proto::api::v1::Object;
 use capstan_proto::kinds::{self, KindInfo};
 use capstan_proto::object::decode_body;
@@ -40,6 +40,8 @@ use tokio_util::sync::CancellationToken;
 /// How many times a write that raced another writer is retried when the
 /// client did not ask for a specific resourceVersion.
 const UNCONDITIONAL_RETRIES: usize = 8;
+/// How long a writer waits for a watch cache to see its write.
+const CACHE_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub struct Registry {
     store: Arc<dyn Store>,
@@ -136,6 +138,27 @@ impl Registry {
             (false, _) => String::new(),
         };
         Ok(Target { info, namespace, name: name.to_string() })
+    }
+
+    /// Keeps `observer` in step with the kind's watch cache once that cache
+    /// holds every object of the kind the store holds now (the latest write
+    /// to any of them): told of each object, then of each change before any
+    /// watcher hears of it.
+    pub async fn observe(&self, info: &'static KindInfo, observer: Observer) -> Result<(), ApiError> {
+        let cache = self.cache(info)?;
+        let prefix = format!("/registry/{}/", info.resource);
+        let stored = self.store.list(&prefix, None, 0).await.map_err(|e| ApiError::from_store(e, info, ""))?;
+        let latest = stored.items.iter().map(|kv| kv.mod_revision).max().unwrap_or(0);
+        // the store watch delivers in milliseconds; a start on a loaded machine may take longer
+        let wait = CACHE_CATCH_UP * 15;
+        if !cache.wait_for_revision(latest, wait).await {
+            return Err(ApiError::Unavailable(format!(
+                "the watch cache of {} did not reach revision {latest} within {wait:?}",
+                info.resource
+            )));
+        }
+        cache.observe(observer);
+        Ok(())
     }
 
     fn cache(&self, info: &KindInfo) -> Result<&Arc<WatchCache>, ApiError> {

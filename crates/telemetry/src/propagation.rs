@@ -74,3 +74,67 @@ impl Extractor for AnnotationExtractor<'_> {
         vec![TRACEPARENT, TRACESTATE]
     }
 }
+
+/// The span attribute naming the component a span belongs to
+/// (`capstan-kubelet`, `capstan-scheduler`, …). Exported spans carry it as
+/// their resource's `service.name` instead, so several components in one
+/// process (`capstan up`) each appear as their own service; a span without
+/// it belongs to its in-process parent's component, else to the process's.
+pub const COMPONENT_KEY: &str = "capstan.component";
+
+/// How a component's span carries on from the trace an object records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// The span is the next step of that trace (the write it acts on is why
+    /// it runs): it becomes a child of the recorded context.
+    Parent,
+    /// The span serves many writes at once, or runs for its own reasons (a
+    /// resync): it starts its own trace and links to the recorded one.
+    Link,
+}
+
+/// Continues, as `component`, the trace recorded in `annotations` (see
+/// [`inject_into_map`]) on `span`, a span not yet entered. A missing or
+/// malformed record leaves `span` a root of its own trace.
+pub fn follow_object(
+    span: &tracing::Span,
+    component: &'static str,
+    annotations: &BTreeMap<String, String>,
+    how: Follow,
+) {
+    span.set_attribute(COMPONENT_KEY, component);
+    let recorded = extract_from_map(annotations);
+    follow_context(span, &recorded, how);
+}
+
+/// Like [`follow_object`], for a context already extracted.
+pub fn follow_context(span: &tracing::Span, recorded: &Context, how: Follow) {
+    use opentelemetry::trace::TraceContextExt;
+    let remote = recorded.span().span_context().clone();
+    if !remote.is_valid() {
+        return;
+    }
+    match how {
+        // fails only when no OpenTelemetry layer is installed or the span
+        // already started: then there is no trace to join
+        Follow::Parent => {
+            let _ = span.set_parent(recorded.clone());
+        }
+        Follow::Link => span.add_link(remote),
+    }
+}
+
+/// Marks `span` as `component`'s (see [`COMPONENT_KEY`]).
+pub fn mark_component(span: &tracing::Span, component: &'static str) {
+    span.set_attribute(COMPONENT_KEY, component);
+}
+
+/// The W3C trace id of the context recorded in `annotations`, if any (what
+/// `capstan describe` shows).
+pub fn trace_id_of(annotations: &BTreeMap<String, String>) -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    let context = extract_from_map(annotations);
+    let span = context.span();
+    let recorded = span.span_context();
+    recorded.is_valid().then(|| recorded.trace_id().to_string())
+}

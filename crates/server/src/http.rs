@@ -25,6 +25,10 @@ pub struct HttpCall {
     pub kind: CallKind,
 }
 
+/// The resource of a request that names none (discovery, OpenAPI,
+/// `/version`): one series for all of them, however many paths callers invent.
+pub const NON_RESOURCE: &str = "nonresource";
+
 /// How the limits, the timeout and the metrics treat a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallKind {

@@ -13,16 +13,22 @@
 //! A slot is held until the handler answers, so an open stream (a watch, logs,
 //! exec) stops counting once it is set up, and a server with thousands of
 //! watchers still takes new calls.
+//!
+//! On a server of the Kubernetes API, the slots taken are reported as
+//! kube-apiserver reports its own: `apiserver_current_inflight_requests`,
+//! `readOnly` and `mutating` ([`ConcurrencyLimitLayer::reporting`]).
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use capstan_metrics::Gauge;
 use futures::future::BoxFuture;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::{Layer, Service};
 
 use crate::config::{LongRunning, Methods};
 use crate::http::{http_call, refuse, CallKind, Refusal};
+use crate::metrics::{inflight, RequestMetrics};
 
 /// One pool of slots and its size, for the message.
 #[derive(Clone, Debug)]
@@ -46,6 +52,8 @@ pub struct ConcurrencyLimitLayer {
     mutating: Pool,
     mutating_methods: Methods,
     long_running: LongRunning,
+    /// the slots taken by read-only and by mutating calls, when reported
+    inflight: Option<(Gauge, Gauge)>,
 }
 
 impl ConcurrencyLimitLayer {
@@ -62,6 +70,37 @@ impl ConcurrencyLimitLayer {
             mutating: Pool::new(mutating_limit, "mutating calls"),
             mutating_methods: mutating,
             long_running,
+            inflight: None,
+        }
+    }
+
+    /// Reports the slots taken in `metrics`' `apiserver_current_inflight_requests`
+    /// when the server serves the Kubernetes API (see [`crate::metrics`]).
+    pub fn reporting(self, metrics: &RequestMetrics) -> Self {
+        let inflight = inflight(metrics, false).zip(inflight(metrics, true));
+        ConcurrencyLimitLayer { inflight, ..self }
+    }
+}
+
+/// A slot taken, counted in its gauge until it is given back.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    inflight: Option<Gauge>,
+}
+
+impl Slot {
+    fn new(permit: OwnedSemaphorePermit, inflight: Option<Gauge>) -> Slot {
+        if let Some(gauge) = &inflight {
+            gauge.inc();
+        }
+        Slot { _permit: permit, inflight }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(gauge) = &self.inflight {
+            gauge.dec();
         }
     }
 }
@@ -101,7 +140,7 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let (long_running, mutating) = match http_call(&request) {
-            Some(call) => (call.kind != CallKind::Request, call.mutating() && self.limits.mutating.limit > 0),
+            Some(call) => (call.kind != CallKind::Request, call.mutating()),
             None => {
                 let path = request.uri().path();
                 (self.limits.long_running.contains(path), self.limits.mutating_methods.contains(path))
@@ -110,11 +149,13 @@ where
         if long_running {
             return Box::pin(self.inner.call(request));
         }
-        let pool = match mutating {
+        let pool = match mutating && self.limits.mutating.limit > 0 {
             true => &self.limits.mutating,
             false => &self.limits.reads,
         };
-        let Ok(slot) = pool.slots.clone().try_acquire_owned() else {
+        // counted by what the call is, whichever pool it draws on
+        let gauge = self.limits.inflight.as_ref().map(|(reads, writes)| if mutating { writes } else { reads }.clone());
+        let Ok(permit) = pool.slots.clone().try_acquire_owned() else {
             if http_call(&request).is_some() {
                 return Box::pin(std::future::ready(Ok(refuse(Refusal::TooManyRequests))));
             }
@@ -130,6 +171,7 @@ where
                 .insert("retry-after", tonic::metadata::MetadataValue::from_static(RETRY_AFTER_SECONDS));
             return Box::pin(std::future::ready(Ok(status.into_http())));
         };
+        let slot = Slot::new(permit, gauge);
         let answer = self.inner.call(request);
         Box::pin(async move {
             let answered = answer.await;

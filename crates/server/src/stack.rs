@@ -62,6 +62,8 @@ pub fn stack(
         services = std::mem::take(&mut services).fallback_service(face.router);
         face.classify
     });
+    // a server with the Kubernetes face reports kube-apiserver's metrics too
+    let metrics = if classify.is_some() { metrics.for_kubernetes_api() } else { metrics };
     let mut services = services
         // The caller's undecodable or over-size message, innermost: tonic
         // answers it INTERNAL / OUT_OF_RANGE; every layer outside (metrics,
@@ -74,12 +76,15 @@ pub fn stack(
         // Concurrency limits (reads, and writes in a pool of their own),
         // outside the timeout: a refused call costs no timer, and a call
         // holds its slot for exactly as long as it is timed.
-        .layer(ConcurrencyLimitLayer::with_mutating(
-            config.max_concurrent_requests,
-            config.max_mutating_requests,
-            config.mutating.clone(),
-            config.long_running.clone(),
-        ));
+        .layer(
+            ConcurrencyLimitLayer::with_mutating(
+                config.max_concurrent_requests,
+                config.max_mutating_requests,
+                config.mutating.clone(),
+                config.long_running.clone(),
+            )
+            .reporting(&metrics),
+        );
     // Authentication, outside the limits: a caller who is refused takes no
     // slot. Everything inside finds the caller's UserInfo on the request.
     if let Some(authenticator) = &door.authenticator {

@@ -129,12 +129,30 @@ async fn a_request_over_the_limit_is_refused_429_with_retry_after_and_health_sti
     assert_eq!((status, retry_after.as_deref()), (429, Some("1")), "{body}");
     assert_eq!(reason(&body), "TooManyRequests");
     assert_eq!(send(&h.stack, "GET", "/healthz").await.0, 200, "a probe takes no slot");
+    assert_eq!(inflight(&h.registry, "readOnly"), Some(1.0), "the held request, as kube-apiserver reports it");
 
     h.release.add_permits(1);
     assert_eq!(holding.await.expect("task").0, 200);
     assert_eq!(send(&h.stack, "GET", "/pods").await.0, 200, "its slot is free again");
+    assert_eq!(inflight(&h.registry, "readOnly"), Some(0.0));
     assert_eq!(handled(&h.registry, "list", "ResourceExhausted"), Some(1.0));
     assert_eq!(handled(&h.registry, "list", "OK"), Some(2.0));
+    // on kube-apiserver's names too, labelled from the classifier (no hook heard of these calls)
+    assert_eq!(api_requests(&h.registry, "LIST", "429"), Some(1.0));
+    assert_eq!(api_requests(&h.registry, "LIST", "200"), Some(2.0));
+}
+
+fn inflight(registry: &Registry, kind: &str) -> Option<f64> {
+    let series = format!("apiserver_current_inflight_requests{{request_kind=\"{kind}\"}}");
+    metric_sample(&registry.render().expect("renders"), &series)
+}
+
+fn api_requests(registry: &Registry, verb: &str, code: &str) -> Option<f64> {
+    let series = format!(
+        "apiserver_request_total{{verb=\"{verb}\",dry_run=\"\",group=\"\",version=\"\",resource=\"pods\",\
+         subresource=\"\",scope=\"\",component=\"apiserver\",code=\"{code}\"}}"
+    );
+    metric_sample(&registry.render().expect("renders"), &series)
 }
 
 #[tokio::test]
@@ -164,6 +182,12 @@ async fn a_slow_request_is_answered_504_timeout_and_a_long_running_one_is_not_ti
     let text = h.registry.render().expect("renders");
     let timed = "grpc_server_handling_seconds_count{grpc_service=\"pods\",grpc_method=\"list\"}";
     assert_eq!(metric_sample(&text, timed), Some(2.0), "{text}");
+    // kube-apiserver's histogram leaves the long-running request out
+    let timed = "apiserver_request_duration_seconds_count{verb=\"LIST\",dry_run=\"\",group=\"\",version=\"\",\
+        resource=\"pods\",subresource=\"\",scope=\"\",component=\"apiserver\"}";
+    assert_eq!(metric_sample(&text, timed), Some(1.0), "{text}");
+    assert_eq!(api_requests(&h.registry, "LIST", "504"), Some(1.0));
+    assert_eq!(api_requests(&h.registry, "LIST", "200"), Some(1.0), "the long-running one, once it ended");
 }
 
 #[tokio::test]

@@ -11,12 +11,15 @@
 //! (`pods is forbidden: User "jane" cannot create resource "pods" in API
 //! group "" in the namespace "shop"`, the authorizer's reason appended).
 //! The attributes also go to the call's audit record, so the audit event
-//! names the object whether the call was allowed or not.
+//! names the object whether the call was allowed or not, and, as
+//! kube-apiserver's metric labels, to the call's request metrics
+//! (`apiserver_request_total` and the rest, for both faces).
 //!
 //! Attributes are derived by [`crate::authz::attributes_for`], a pure
 //! function tested without a server; the refusal's words are
 //! `capstan_auth::forbidden_message`.
 
+use crate::authz::attributes::request_info;
 use crate::authz::{attributes_for, Request as Asked};
 use crate::error::ApiError;
 use crate::grpc::ResourceApi;
@@ -69,6 +72,9 @@ pub(crate) fn admit<T>(
         Decision::Deny { reason } => Some(reason),
         Decision::NoOpinion => Some(String::new()),
     };
+    if let Some(call) = request.extensions().get::<capstan_server::metrics::ApiRequest>() {
+        call.set(request_info(asked, &attrs, api_version));
+    }
     if let Some(record) = request.extensions().get::<capstan_server::AuditRecord>() {
         record.set_request(attrs.clone(), api_version);
     }

@@ -6,7 +6,8 @@
 //! ([`allocator`]) and optimistic concurrency against the [`Store`]. Watches
 //! are served from one [`watch_cache`] per kind, never from a store watch per
 //! client. Start reading at [`ApiServer::start`]. The port (the API,
-//! `grpc.health.v1` and `GET /metrics` with per-call request metrics) is
+//! `grpc.health.v1` and `GET /metrics` with per-call request metrics, on
+//! kube-apiserver's names too, and the store's latency, [`store_metrics`]) is
 //! served through `capstan_server`'s stack, which also serves TLS,
 //! authenticates, limits and audits as [`door::Security`] configures it;
 //! every resource call is then authorized in one place, [`authorize`],
@@ -42,6 +43,7 @@ pub mod pods;
 pub mod registry;
 pub mod rest;
 pub mod review;
+pub mod store_metrics;
 pub mod validation;
 pub mod watch_cache;
 
@@ -160,12 +162,16 @@ impl ApiServer {
 
     /// As [`ApiServer::start`], over a store the caller opened.
     pub async fn start_with_store(config: Config, store: Arc<dyn Store>) -> Result<ApiServer, ApiServerError> {
+        // one registry for the request metrics and the store's: the port's GET /metrics
+        let metrics = capstan_metrics::Registry::new();
+        let raw_store = store;
+        let store = store_metrics::metered(raw_store.clone(), &metrics).map_err(capstan_server::ServerError::from)?;
         let authorizers = authz::Authorizers::default();
         let authorizer = config.security.authorizer(&authorizers);
         let admission = config.security.admission(&authorizers, authorizer.clone());
         // the door's files (certificates, token file, audit log) are read
         // here, before the registry starts anything that would need stopping
-        let server = Server::new(config.security.server_config(), capstan_metrics::Registry::new())?;
+        let server = Server::new(config.security.server_config(), metrics)?;
         // so are the kubelet client's
         let kubelet_credentials = node_proxy::NodeProxy::credentials(config.kubelet_client.as_ref())
             .map_err(ApiServerError::KubeletClient)?;
@@ -219,7 +225,8 @@ impl ApiServer {
         let modes: Vec<String> = config.security.modes().iter().map(ToString::to_string).collect();
         tracing::info!(%addr, backend = config.storage.backend(), tls = config.security.tls.is_some(), authorization = %modes.join(","), "API server listening");
         let scheme = if config.security.tls.is_some() { "https" } else { "http" };
-        Ok(ApiServer { addr, scheme, shutdown, task, store })
+        // the caller's store, not the metered wrapper: `stop` waits for every other holder to let go
+        Ok(ApiServer { addr, scheme, shutdown, task, store: raw_store })
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -22,6 +22,7 @@ use capstan_proto::api::v1::{
 use capstan_proto::kinds::{self, KindInfo};
 use capstan_proto::kubelet::v1::{exec_request, LogsRequest};
 use capstan_proto::ObjectExt;
+use capstan_server::metrics::{self, RequestInfo};
 
 /// One decoded request of the resource service.
 #[derive(Clone, Copy, Debug)]
@@ -108,6 +109,34 @@ fn namespace(request: Request<'_>, info: &KindInfo, r: &ResourceRef, name: &str)
         (true, _, true) => String::new(),
         (true, false, false) => from_object,
         (true, true, false) => "default".to_string(),
+    }
+}
+
+/// The request as kube-apiserver's metrics label it
+/// (`capstan_server::metrics`), from the `attributes` it is authorized by
+/// and its kind's `api_version` (`v1`, `apps/v1`): verb, group, version,
+/// resource, subresource and scope as its `RequestInfo` gives them, a
+/// dry run, and whether it is long-running (a watch, `logs -f`, exec).
+pub fn request_info(request: Request<'_>, attributes: &Attributes, api_version: &str) -> RequestInfo {
+    let (apply, dry_run, long_running) = match request {
+        Request::Create(q) => (false, q.dry_run, false),
+        Request::Update(q) => (false, q.dry_run, false),
+        Request::Patch(q) => (q.patch_type == crate::grpc::APPLY_PATCH, q.dry_run, false),
+        Request::Delete(q) => (false, q.dry_run, false),
+        Request::Watch(_) | Request::Exec(_) => (false, false, true),
+        Request::Logs(q) => (false, false, q.follow),
+        Request::Get(_) | Request::List(_) => (false, false, false),
+    };
+    let verb = attributes.verb.as_str();
+    RequestInfo {
+        verb: metrics::reported_verb(verb, apply),
+        dry_run,
+        group: attributes.api_group.clone(),
+        version: api_version.rsplit('/').next().unwrap_or_default().to_string(),
+        resource: attributes.resource.clone(),
+        subresource: attributes.subresource.clone(),
+        scope: metrics::scope(verb, &attributes.namespace, &attributes.name),
+        long_running,
     }
 }
 
@@ -215,6 +244,95 @@ mod tests {
         for (request, want) in &cases {
             let got = attributes_for(request.as_request()).map(|a| shown(&a));
             assert_eq!(got.as_deref().map_err(ToString::to_string), Ok(*want), "{request:?}");
+        }
+    }
+
+    /// verb dry_run group version resource/sub scope long-running, `-` for empty
+    fn labelled(info: &RequestInfo) -> String {
+        let dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+        let resource = if info.subresource.is_empty() {
+            info.resource.clone()
+        } else {
+            format!("{}/{}", info.resource, info.subresource)
+        };
+        format!(
+            "{} {} {} {} {} {} {}",
+            info.verb,
+            if info.dry_run { "All" } else { "-" },
+            dash(&info.group),
+            info.version,
+            resource,
+            info.scope,
+            if info.long_running { "long" } else { "-" }
+        )
+    }
+
+    #[test]
+    fn every_method_maps_to_kube_apiservers_metric_labels() {
+        let pod = object("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}");
+        let create = |r, dry_run| CreateRequest { r#ref: r, object: pod.clone(), dry_run, ..Default::default() };
+        let patch = |patch_type: &str| PatchRequest {
+            r#ref: at("deploy", "shop", "web", ""),
+            patch_type: patch_type.into(),
+            ..Default::default()
+        };
+        let list = |r, options| ListRequest { r#ref: r, options };
+        let cases: Vec<(Owned, &str)> = vec![
+            (Owned::Create(create(at("pods", "shop", "", ""), false)), "POST - - v1 pods resource -"),
+            (Owned::Create(create(at("pods", "shop", "", ""), true)), "POST All - v1 pods resource -"),
+            (Owned::Get(GetRequest { r#ref: at("pods", "shop", "web", "") }), "GET - - v1 pods resource -"),
+            (Owned::Get(GetRequest { r#ref: at("nodes", "", "n1", "") }), "GET - - v1 nodes resource -"),
+            (
+                Owned::Get(GetRequest { r#ref: at("deploy", "shop", "web", "scale") }),
+                "GET - apps v1 deployments/scale resource -",
+            ),
+            (Owned::List(list(at("pods", "shop", "", ""), None)), "LIST - - v1 pods namespace -"),
+            (Owned::List(list(at("pods", "", "", ""), None)), "LIST - - v1 pods cluster -"),
+            (Owned::List(list(at("nodes", "", "", ""), None)), "LIST - - v1 nodes cluster -"),
+            (Owned::List(list(at("namespaces", "", "", ""), None)), "LIST - - v1 namespaces cluster -"),
+            // kube-apiserver's RequestInfo names the object a field selector names
+            (Owned::List(list(at("nodes", "", "", ""), listing("metadata.name=n1"))), "LIST - - v1 nodes resource -"),
+            (
+                Owned::Watch(WatchRequest { r#ref: at("leases", "kube-node-lease", "", ""), options: None }),
+                "WATCH - coordination.k8s.io v1 leases namespace long",
+            ),
+            (
+                Owned::Update(UpdateRequest { r#ref: at("pods", "shop", "web", "status"), ..Default::default() }),
+                "PUT - - v1 pods/status resource -",
+            ),
+            (Owned::Patch(patch(crate::grpc::APPLY_PATCH)), "APPLY - apps v1 deployments resource -"),
+            (Owned::Patch(patch("application/merge-patch+json")), "PATCH - apps v1 deployments resource -"),
+            (
+                Owned::Delete(DeleteRequest {
+                    r#ref: at("hpa", "shop", "web", ""),
+                    dry_run: true,
+                    ..Default::default()
+                }),
+                "DELETE All autoscaling v2 horizontalpodautoscalers resource -",
+            ),
+            (
+                Owned::Logs(LogsRequest { namespace: "shop".into(), pod: "web".into(), ..Default::default() }),
+                "GET - - v1 pods/log resource -",
+            ),
+            (
+                Owned::Logs(LogsRequest {
+                    namespace: "shop".into(),
+                    pod: "web".into(),
+                    follow: true,
+                    ..Default::default()
+                }),
+                "GET - - v1 pods/log resource long",
+            ),
+            (
+                Owned::Exec(exec_request::Target { pod: "web".into(), cmd: vec!["sh".into()], ..Default::default() }),
+                "POST - - v1 pods/exec resource long",
+            ),
+        ];
+        for (request, want) in &cases {
+            let attributes = attributes_for(request.as_request()).expect("attributes");
+            let api_version = kinds::lookup(&attributes.resource).map(|info| info.api_version).unwrap_or_default();
+            let got = labelled(&request_info(request.as_request(), &attributes, api_version));
+            assert_eq!(got, *want, "{request:?}");
         }
     }
 

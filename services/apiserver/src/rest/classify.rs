@@ -9,9 +9,7 @@ use super::path::{self, Route};
 use axum::http::{Method, Uri};
 use capstan_server::{CallKind, HttpCall};
 
-/// The resource label of a path that names no resource (discovery, OpenAPI,
-/// `/version`): one series for all of them, however many paths callers invent.
-pub const NON_RESOURCE: &str = "nonresource";
+pub use capstan_server::http::NON_RESOURCE;
 
 /// Subresources whose requests last as long as the user reads or types.
 const LONG_RUNNING_SUBRESOURCES: [&str; 4] = ["exec", "attach", "portforward", "proxy"];

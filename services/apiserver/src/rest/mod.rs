@@ -58,6 +58,7 @@ use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
 use capstan_auth::UserInfo;
+use capstan_server::metrics::ApiRequest;
 use capstan_server::AuditRecord;
 use path::Route;
 use std::sync::Arc;
@@ -104,6 +105,7 @@ impl Rest {
         // it; none on a server that does not authenticate: anonymous
         let user = request.extensions().get::<Arc<UserInfo>>().cloned();
         let record = request.extensions().get::<AuditRecord>().cloned();
+        let call = request.extensions().get::<ApiRequest>().cloned();
         // kubectl's `Impersonate-User`/`-Group` headers are the gRPC face's metadata
         let mut impersonation = axum::http::HeaderMap::new();
         for name in [capstan_auth::impersonate::USER, capstan_auth::impersonate::GROUP] {
@@ -115,7 +117,7 @@ impl Rest {
         let agent =
             request.headers().get(header::USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let field_manager = apply::manager(query_manager.as_deref(), agent.as_deref().unwrap_or_default());
-        let user = Caller { user, record, impersonation, field_manager };
+        let user = Caller { user, record, call, impersonation, field_manager };
         if request.method() == Method::GET {
             if path == "/openapi/v3" {
                 return openapi::respond("");
@@ -215,6 +217,8 @@ async fn read_body(request: Request) -> Option<axum::body::Bytes> {
 pub struct Caller {
     pub user: Option<Arc<UserInfo>>,
     pub record: Option<AuditRecord>,
+    /// which API request the call is, for the request metrics: the hook says
+    pub call: Option<ApiRequest>,
     /// the request's impersonation headers, judged by the hook as on gRPC
     pub impersonation: axum::http::HeaderMap,
     /// who writes, for managedFields: the `fieldManager` query, else the

@@ -19,8 +19,9 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 /// The gRPC request the face hands on, carrying the caller, its
-/// impersonation metadata and the call's audit record as the stack's layers
-/// would have.
+/// impersonation metadata, the call's audit record and its request
+/// metrics' [`ApiRequest`](capstan_server::metrics::ApiRequest) as the
+/// stack's layers would have.
 pub(super) fn request<T>(caller: Caller, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(caller.impersonation);
@@ -29,6 +30,9 @@ pub(super) fn request<T>(caller: Caller, message: T) -> tonic::Request<T> {
     }
     if let Some(record) = caller.record {
         request.extensions_mut().insert(record);
+    }
+    if let Some(call) = caller.call {
+        request.extensions_mut().insert(call);
     }
     request
 }

@@ -15,7 +15,8 @@
 //!
 //! and prints every API figure next to its same-run baseline ([`report`]). With
 //! `--door`, it measures instead what TLS, authentication, Node,RBAC and audit cost ([`door`]):
-//! a plaintext server and a secured one side by side at concurrency 16 and 64. Nothing here
+//! a plaintext server and a secured one side by side at concurrency 16 and 64. With `--otlp`,
+//! what exporting every span to a trace sink costs beside exporting nothing ([`otlp`]). Nothing here
 //! asserts a timing: the targets are printed beside the figures, never checked.
 //!
 //! Start at [`run`]; `main.rs` only parses flags into [`Options`].
@@ -28,6 +29,7 @@ pub mod door;
 pub mod error;
 pub mod etcd;
 pub mod load;
+pub mod otlp;
 pub mod pod;
 pub mod raw;
 pub mod report;

@@ -35,6 +35,10 @@ struct Args {
     /// at concurrency 16 and 64 (embedded store).
     #[arg(long)]
     door: bool,
+    /// Measure instead what exporting traces costs: creates with every span sent over OTLP to a
+    /// capstan-trace-sink beside the same creates exporting nothing, at concurrency 16 and 64.
+    #[arg(long)]
+    otlp: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,6 +75,11 @@ fn options(args: &Args) -> anyhow::Result<Options> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // one point of --otlp, run by the parent in a process of its own
+    let raw: Vec<String> = std::env::args().collect();
+    if raw.get(1).map(String::as_str) == Some(capstan_bench_apiserver::otlp::POINT_FLAG) {
+        return capstan_bench_apiserver::otlp::run_point(&raw[2..]).await.context("an --otlp point failed");
+    }
     let args = Args::parse();
     let options = options(&args)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -85,6 +94,14 @@ async fn main() -> anyhow::Result<()> {
             .await
             .context("the door benchmark failed")?;
         print!("{}", capstan_bench_apiserver::door::render(&points));
+        return Ok(());
+    }
+    if args.otlp {
+        let concurrencies = if args.quick { vec![2, 4] } else { vec![16, 64] };
+        let (points, traces) = capstan_bench_apiserver::otlp::measure(&options, &concurrencies)
+            .await
+            .context("the OTLP export benchmark failed")?;
+        print!("{}", capstan_bench_apiserver::otlp::render(&points, traces));
         return Ok(());
     }
     let report = run(&options).await.context("the benchmark failed")?;

@@ -21,6 +21,9 @@ pub enum BenchError {
     #[error("starting the Docker shim (is dockerd running and its socket yours?): {0}")]
     Shim(String),
 
+    #[error("the OTLP export measurement: {0}")]
+    Otlp(String),
+
     #[error("starting the kubelet: {0}")]
     Kubelet(String),
 

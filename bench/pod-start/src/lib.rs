@@ -14,6 +14,8 @@
 //! - [`stats`], [`breakdown`], [`report`]: the numbers and the printed table.
 //! - [`sweep`]: removing leftovers however the run ends.
 //! - [`containerd`]: the same measurement on a containerd-backed node, beside `ctr run`.
+//! - [`otlp`]: pod start with every component's spans exported to a trace
+//!   sink, beside exporting nothing (`--otlp`).
 //!
 //! Nothing here asserts a timing: targets are printed with met / not met.
 
@@ -23,6 +25,7 @@ pub mod cluster;
 pub mod containerd;
 mod error;
 pub mod images;
+pub mod otlp;
 pub mod pods;
 pub mod raw;
 pub mod report;
@@ -42,7 +45,7 @@ use stats::Summary;
 use sweep::Sweep;
 
 /// How long cleanup waits for the kubelet to finish the deleted pods.
-const CLEANUP_WAIT: Duration = Duration::from_secs(120);
+pub(crate) const CLEANUP_WAIT: Duration = Duration::from_secs(120);
 
 /// What the pods (and the raw containers) run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

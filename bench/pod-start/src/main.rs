@@ -28,6 +28,10 @@ struct Flags {
     /// (beside raw `ctr run`)
     #[arg(long, value_enum, default_value_t = Runtime::Docker)]
     runtime: Runtime,
+    /// measure instead what exporting every component's spans to a trace sink costs a pod's
+    /// start, beside exporting nothing (Docker)
+    #[arg(long)]
+    otlp: bool,
 }
 
 /// The runtime the measured node runs on.
@@ -39,6 +43,11 @@ enum Runtime {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // one half of --otlp, run by the parent in a process of its own (it installs its own telemetry)
+    let raw: Vec<String> = std::env::args().collect();
+    if raw.get(1).map(String::as_str) == Some(capstan_bench_pod_start::otlp::POINT_FLAG) {
+        return capstan_bench_pod_start::otlp::run_point(&raw[2..]).await.context("an --otlp child failed");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -49,6 +58,11 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Options { pods: flags.pods, parallel: flags.parallel, workload: flags.workload, network: flags.network }
     };
+    if flags.otlp {
+        let report = capstan_bench_pod_start::otlp::measure(&options).await.context("the OTLP pod-start benchmark failed")?;
+        print!("{}", report.render());
+        return Ok(());
+    }
     if flags.runtime == Runtime::Containerd {
         let report = tokio::select! {
             report = capstan_bench_pod_start::containerd::run(&options) => report.context("the containerd pod-start benchmark failed")?,

@@ -5,8 +5,8 @@
 //! score and bind of each pod (a real API server, controller-manager,
 //! scheduler and a kubelet on the in-memory runtime, spans captured
 //! in-process). The Endpoints and EndpointSlice controllers join the trace
-//! of the pod changes that queue their Service. A scale is one new trace
-//! reaching the replicaset controller.
+//! of the pod changes that queue their Service. A scale and a rollout
+//! restart are each one new trace reaching the replicaset controller.
 
 mod common;
 
@@ -195,6 +195,35 @@ async fn a_deployment_is_one_trace_through_the_control_plane() {
         let t = Trace::of(&all, &scale_trace);
         let names: Vec<_> = t.0.iter().map(|s| (s.name.to_string(), s.attributes.clone())).collect();
         panic!("the scale is not one trace to the replicaset controller ({error}); the trace holds {names:#?}");
+    }
+
+    // so is a rollout restart (what `capstan rollout restart` writes): the
+    // new ReplicaSet and its pods are in the restart's trace
+    let restart = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"
+    }}}}});
+    let (restarted, restart_trace) = traced("rollout restart", api.patch_merge("traced", restart)).await;
+    restarted.expect("restart the Deployment");
+    let found = spans
+        .wait_for(TIMEOUT, |all| {
+            let t = Trace::of(all, &restart_trace);
+            let replica_sets = t.created("replicasets");
+            !t.named("registry.patch").is_empty()
+                && !t.reconciles("deployment").is_empty()
+                && replica_sets.len() == 1
+                && t.reconciles("replicaset")
+                    .iter()
+                    .any(|s| attr(s, "k8s.replicaset.name").is_some_and(|n| replica_sets.contains(&n)))
+                && !t.created("pods").is_empty()
+        })
+        .await;
+    if let Err(error) = found {
+        let all = spans.spans();
+        let t = Trace::of(&all, &restart_trace);
+        let names: Vec<_> = t.0.iter().map(|s| (s.name.to_string(), s.attributes.clone())).collect();
+        panic!(
+            "the rollout restart is not one trace to the new ReplicaSet's pods ({error}); the trace holds {names:#?}"
+        );
     }
     scheduler.stop().await.expect("scheduler stops");
     controllers.stop().await.expect("controller-manager stops");

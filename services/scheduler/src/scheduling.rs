@@ -183,13 +183,16 @@ impl Loop {
                 profile_metrics.attempt(Attempt::Unschedulable, started.elapsed());
                 let message = fit.to_string();
                 tracing::info!(parent: &span, pod = %key, %message, "unschedulable");
-                tasks.spawn(async move {
-                    if let Err(error) = actions::report_unschedulable(&client, &pod, &message).await {
-                        tracing::warn!(%error, "reporting an unschedulable pod");
+                tasks.spawn(
+                    async move {
+                        if let Err(error) = actions::report_unschedulable(&client, &pod, &message).await {
+                            tracing::warn!(%error, "reporting an unschedulable pod");
+                        }
+                        record_event(&recorder, &metrics, &pod, WARNING, "FailedScheduling", &message).await;
+                        Outcome::Reported
                     }
-                    record_event(&recorder, &metrics, &pod, WARNING, "FailedScheduling", &message).await;
-                    Outcome::Reported
-                });
+                    .instrument(span),
+                );
             }
         }
     }

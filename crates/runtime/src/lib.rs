@@ -12,7 +12,8 @@
 //!   writer, many readers) and per-subscriber event queues.
 //! - [`workqueue`]: [`WorkQueue`], de-duplicating keys, per-key back-off and
 //!   delayed re-queues on one `DelayQueue`.
-//! - [`workers`]: [`run_workers`], [`Requeue`], [`ReconcileError`] and the
+//! - [`workers`]: [`run_workers`] (and [`run_workers_in_spans`], for
+//!   reconciles that continue their object's trace), [`Requeue`], [`ReconcileError`] and the
 //!   workqueue metrics.
 //! - [`leader`]: leader election through a Lease.
 //! - [`events`]: the Event recorder every component writes through.
@@ -46,5 +47,5 @@ pub use events::EventRecorder;
 pub use leader::{LeaderElector, LeaseConfig};
 pub use retry::retry;
 pub use wait::{wait_for, WaitError};
-pub use workers::{run_workers, QueueMetrics, ReconcileError, Requeue, Workers};
+pub use workers::{run_workers, run_workers_in_spans, QueueMetrics, ReconcileError, Requeue, Workers};
 pub use workqueue::WorkQueue;

@@ -91,11 +91,34 @@ pub struct Workers {
 
 /// Run the workers that reconcile keys from `queue` until `shutdown`:
 /// a failure is logged and retried with back-off, a success forgets the
-/// key's failures and honours the [`Requeue`] it returns.
+/// key's failures and honours the [`Requeue`] it returns. Each reconcile
+/// runs in a `reconcile` span naming the controller and the key.
 pub async fn run_workers<K, E, F, Fut>(workers: Workers, queue: WorkQueue<K>, shutdown: CancellationToken, reconcile: F)
 where
     K: Clone + Eq + Hash + Send + Sync + Display + 'static,
     E: ReconcileError,
+    F: Fn(K) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Requeue, E>> + Send,
+{
+    let controller = workers.controller;
+    let span_of = move |key: &K| tracing::info_span!("reconcile", controller, key = %key);
+    run_workers_in_spans(workers, queue, shutdown, span_of, reconcile).await
+}
+
+/// [`run_workers`], each reconcile of a key running in the span `span_of`
+/// makes for it just before. The span is not yet entered, so a controller
+/// can make it continue the trace its object records
+/// (`capstan_telemetry::follow_object`) and name the object in its attributes.
+pub async fn run_workers_in_spans<K, E, S, F, Fut>(
+    workers: Workers,
+    queue: WorkQueue<K>,
+    shutdown: CancellationToken,
+    span_of: S,
+    reconcile: F,
+) where
+    K: Clone + Eq + Hash + Send + Sync + Display + 'static,
+    E: ReconcileError,
+    S: Fn(&K) -> tracing::Span + Clone + Send + 'static,
     F: Fn(K) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Result<Requeue, E>> + Send,
 {
@@ -115,13 +138,13 @@ where
     let (success, requeued, conflict, failed) =
         (result("success"), result("requeue"), result("conflict"), result("error"));
     let loops = (0..workers.count.max(1)).map(|_| {
-        let (queue, reconcile) = (queue.clone(), reconcile.clone());
+        let (queue, reconcile, span_of) = (queue.clone(), reconcile.clone(), span_of.clone());
         let (depth, duration, retries) = (depth.clone(), duration.clone(), retries.clone());
         let (success, requeued, conflict, failed) = (success.clone(), requeued.clone(), conflict.clone(), failed.clone());
         async move {
             while let Some(key) = queue.get().await {
                 depth.set(i64::try_from(queue.len()).unwrap_or(i64::MAX));
-                let span = tracing::info_span!("reconcile", controller, key = %key);
+                let span = span_of(&key);
                 let started = std::time::Instant::now();
                 let result = tracing::Instrument::instrument(reconcile(key.clone()), span).await;
                 duration.observe(started.elapsed().as_secs_f64());

@@ -11,6 +11,8 @@
 //!   [`replicaset`], [`deployment`], [`nodelifecycle`], [`endpoints`],
 //!   [`endpointslice`],
 //!   [`garbagecollector`], [`namespace`], [`podautoscaler`].
+//! - [`trace`]: the span of each reconcile, continuing the trace of the
+//!   write it acts on.
 //! - Wiring: [`config`] ([`Config`], the `--controllers` names), [`start`]
 //!   ([`ControllerManager`], leader election), [`server`] (health),
 //!   [`error`] ([`ControllerError`]).
@@ -38,6 +40,7 @@ pub mod podautoscaler;
 pub mod replicaset;
 pub mod server;
 pub mod start;
+pub mod trace;
 
 pub use config::{parse_controllers, Config, CONTROLLERS};
 pub use error::ControllerError;

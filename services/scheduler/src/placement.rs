@@ -100,6 +100,8 @@ pub fn place_from<N: Borrow<NodeInfo>>(
     start: usize,
     limit: usize,
 ) -> (Result<String, FitError>, usize) {
+    let filtering = tracing::info_span!("scheduler.filter", nodes = nodes.len(), feasible = tracing::field::Empty);
+    let entered = filtering.enter();
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut feasible = Vec::new();
     let len = nodes.len();
@@ -120,10 +122,14 @@ pub fn place_from<N: Borrow<NodeInfo>>(
             *reasons.entry(reason).or_default() += 1;
         }
     }
+    filtering.record("feasible", feasible.len());
+    drop(entered);
+    drop(filtering);
     if feasible.is_empty() {
         return (Err(FitError { nodes: len, reasons }), next);
     }
-    let (_, totals) = score_nodes(spec, pod, &feasible, weights);
+    let (_, totals) = tracing::info_span!("scheduler.score", nodes = feasible.len())
+        .in_scope(|| score_nodes(spec, pod, &feasible, weights));
     let chosen = best(&totals).and_then(|i| feasible.get(i)).map(|n| n.name.clone());
     (chosen.ok_or(FitError { nodes: len, reasons }), next)
 }

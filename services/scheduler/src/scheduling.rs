@@ -19,13 +19,29 @@ use capstan_proto::core::v1::{Node, Pod, PodSpec};
 use capstan_runtime::events::{NORMAL, WARNING};
 use capstan_runtime::informer::{InformerEvent, Store, Subscription};
 use capstan_runtime::EventRecorder;
-use capstan_telemetry::OpenTelemetrySpanExt;
+use capstan_telemetry::Follow;
 use std::sync::Arc;
 use std::time::Instant as Clock;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
+
+/// The span of one scheduling attempt: the next step of the write that made
+/// the pod (its recorded trace context), so its filter, score and bind, and
+/// the kubelet that follows the bind, join the trace of whoever created it.
+fn schedule_span(pod: &Pod) -> tracing::Span {
+    let meta = pod.metadata.clone().unwrap_or_default();
+    let span = tracing::info_span!(
+        "scheduler.schedule_one",
+        k8s.namespace.name = meta.namespace.as_str(),
+        k8s.pod.name = meta.name.as_str(),
+        k8s.pod.uid = meta.uid.as_str(),
+        k8s.node.name = tracing::field::Empty,
+    );
+    capstan_telemetry::follow_object(&span, "capstan-scheduler", &meta.annotations, Follow::Parent);
+    span
+}
 
 /// How a bind in flight ended.
 enum Outcome {
@@ -124,25 +140,24 @@ impl Loop {
         };
         let mut request = PodRequest::of(&pod);
         self.cache.identify(&mut request);
-        let span = tracing::info_span!("scheduler.schedule_one", pod = %key, node = tracing::field::Empty);
-        if let Some(meta) = pod.metadata.as_ref() {
-            let _ = span.set_parent(capstan_telemetry::extract_from_map(&meta.annotations));
-        }
+        let span = schedule_span(&pod);
         let nodes = self.cache.nodes();
         let limit = feasible_to_find(nodes.len());
-        let (decision, next) = place_from(spec, &request, nodes, &profile.weights, self.next_start, limit);
+        let (decision, next) =
+            span.in_scope(|| place_from(spec, &request, nodes, &profile.weights, self.next_start, limit));
         self.next_start = next;
         self.metrics.algorithm(started.elapsed());
         let (client, recorder, metrics) = (self.client.clone(), self.recorder.clone(), self.metrics.clone());
         let profile_metrics = profile_metrics.clone();
         match decision {
             Ok(node) => {
-                span.record("node", node.as_str());
+                span.record("k8s.node.name", node.as_str());
                 self.cache.assume(request, &node);
                 tasks.spawn(
                     async move {
                         let binding = Clock::now();
-                        let bound = actions::bind(&client, &pod, &node).await;
+                        let bind = tracing::info_span!("scheduler.bind", k8s.node.name = node.as_str());
+                        let bound = actions::bind(&client, &pod, &node).instrument(bind).await;
                         metrics.binding(binding.elapsed());
                         match bound {
                             Ok(()) => {
@@ -168,13 +183,16 @@ impl Loop {
                 profile_metrics.attempt(Attempt::Unschedulable, started.elapsed());
                 let message = fit.to_string();
                 tracing::info!(parent: &span, pod = %key, %message, "unschedulable");
-                tasks.spawn(async move {
-                    if let Err(error) = actions::report_unschedulable(&client, &pod, &message).await {
-                        tracing::warn!(%error, "reporting an unschedulable pod");
+                tasks.spawn(
+                    async move {
+                        if let Err(error) = actions::report_unschedulable(&client, &pod, &message).await {
+                            tracing::warn!(%error, "reporting an unschedulable pod");
+                        }
+                        record_event(&recorder, &metrics, &pod, WARNING, "FailedScheduling", &message).await;
+                        Outcome::Reported
                     }
-                    record_event(&recorder, &metrics, &pod, WARNING, "FailedScheduling", &message).await;
-                    Outcome::Reported
-                });
+                    .instrument(span),
+                );
             }
         }
     }

@@ -63,6 +63,53 @@ pub(crate) fn keep_books(
     Ok(())
 }
 
+/// Whether a write through this book records its own trace context: every
+/// write but one of the status subresource.
+fn records_trace(book: Book<'_>) -> bool {
+    let subresource = match book {
+        Book::Update { subresource } | Book::Apply { subresource, .. } => subresource,
+    };
+    subresource != "status"
+}
+
+const TRACE_ANNOTATIONS: [&str; 2] =
+    [capstan_telemetry::TRACE_CONTEXT_ANNOTATION, capstan_telemetry::TRACE_STATE_ANNOTATION];
+
+/// Gives `next` the trace annotations `current` holds, whatever the writer
+/// sent: before the no-op comparison, so a client's copy (older, or none)
+/// of the server's record is no change.
+pub(crate) fn keep_trace(current: &Object, next: &mut Object) {
+    let recorded = &current.meta().annotations;
+    if let Some(meta) = next.meta_mut() {
+        for key in TRACE_ANNOTATIONS {
+            match recorded.get(key) {
+                Some(value) => meta.annotations.insert(key.to_owned(), value.clone()),
+                None => meta.annotations.remove(key),
+            };
+        }
+    }
+}
+
+/// Records the current request's trace context on `next`, an object about to
+/// be stored by a write through `book`; without a valid context (telemetry
+/// off) whatever the object holds stays.
+pub(crate) fn record_trace(book: Book<'_>, next: &mut Object) {
+    if !records_trace(book) {
+        return;
+    }
+    let mut context = std::collections::BTreeMap::new();
+    capstan_telemetry::inject_into_map(&mut context);
+    if !context.contains_key(capstan_telemetry::TRACE_CONTEXT_ANNOTATION) {
+        return;
+    }
+    if let Some(meta) = next.meta_mut() {
+        for key in TRACE_ANNOTATIONS {
+            meta.annotations.remove(key);
+        }
+        meta.annotations.extend(context);
+    }
+}
+
 impl Registry {
     /// Server-side apply of `body` (YAML or JSON) to `target` by
     /// `write.manager`: the object is created when absent, otherwise the

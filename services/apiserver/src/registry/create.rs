@@ -2,7 +2,7 @@
 //! defaulting, allocation of service addresses, validation, then one store
 //! create.
 
-use super::apply::{keep_books, Book};
+use super::apply::{keep_books, record_trace, Book};
 use super::{set_revision, store_body, Registry, Target, Write};
 use crate::error::ApiError;
 use crate::{defaults, validation};
@@ -75,6 +75,7 @@ impl Registry {
             defaults::default_tolerations(pod, self.toleration_seconds);
         }
         keep_books(book, &write, None, &mut object)?;
+        record_trace(book, &mut object);
 
         let errors = validation::validate_create(&object);
         if !errors.is_empty() {

@@ -3,7 +3,7 @@
 //! stale resourceVersion refused as a conflict, `generation` bumped on spec
 //! changes only, and an object whose last finalizer goes is removed.
 
-use super::apply::{keep_books, Book};
+use super::apply::{keep_books, keep_trace, record_trace, Book};
 use super::create::check_kind;
 use super::{parse_revision, set_revision, store_body, Registry, Target, Write, UNCONDITIONAL_RETRIES};
 use crate::error::ApiError;
@@ -147,11 +147,13 @@ impl Registry {
                 return Err(ApiError::conflict_modified(target.info, &target.name));
             }
             let mut next = mutate(&current)?;
+            keep_trace(&current, &mut next);
             keep_books(book, &write, Some(&current), &mut next)?;
             set_revision(&mut next, revision);
             if store_body(&next) == store_body(&current) {
                 return Ok(current);
             }
+            record_trace(book, &mut next);
             let errors = validation::validate_update(&next, &current);
             if !errors.is_empty() {
                 return Err(ApiError::invalid(target.info, &target.name, errors));

@@ -39,13 +39,15 @@ pub mod view;
 
 use crate::context::Context;
 use crate::ownership::controller_of;
-use crate::replicaset::{claim, key_of};
+use crate::replicaset::{claim, key_of, split_key};
+use crate::trace;
 use capstan_proto::apps::v1::{Deployment, ReplicaSet};
 use capstan_proto::core::v1::Pod;
 use capstan_proto::kinds::Resource;
 use capstan_runtime::informer::InformerEvent;
 use capstan_runtime::EventRecorder;
-use capstan_runtime::{run_workers, WorkQueue};
+use capstan_runtime::{run_workers_in_spans, WorkQueue};
+use capstan_telemetry::Follow;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -63,7 +65,15 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     let controller = Arc::new(Controller { recorder: ctx.recorder(COMPONENT), ctx: ctx.clone() });
     let queue = WorkQueue::<String>::new();
     let feed = feed(controller.clone(), queue.clone(), stop.clone());
-    let workers = run_workers(ctx.workers("deployment"), queue, stop, move |key: String| {
+    let span_of = {
+        let ctx = ctx.clone();
+        move |key: &String| {
+            let cached = split_key(key).ok().and_then(|(namespace, name)| ctx.deployments.store().get(namespace, name));
+            let how = cached.as_deref().map_or(Follow::Link, trace::follow_deployment);
+            trace::reconcile_span("deployment", key, cached.as_deref(), how)
+        }
+    };
+    let workers = run_workers_in_spans(ctx.workers("deployment"), queue, stop, span_of, move |key: String| {
         let controller = controller.clone();
         async move { sync::reconcile(&controller, &key).await }
     });

@@ -42,9 +42,11 @@ pub fn max_replicas(meta: &ObjectMeta) -> Option<i32> {
 }
 
 /// Annotations that belong to the Deployment or to each ReplicaSet, never
-/// copied from one to the other.
+/// copied from one to the other (the trace context is the API server's
+/// record of each object's own last write).
 fn skip_copy(key: &str) -> bool {
     matches!(key, LAST_APPLIED | REVISION | REVISION_HISTORY | DESIRED_REPLICAS | MAX_REPLICAS)
+        || matches!(key, capstan_telemetry::TRACE_CONTEXT_ANNOTATION | capstan_telemetry::TRACE_STATE_ANNOTATION)
 }
 
 /// Copy the Deployment's own annotations onto a ReplicaSet; true if any changed.

@@ -18,6 +18,7 @@ use subsets::selects;
 
 use crate::context::Context;
 use crate::error::ControllerError;
+use crate::trace::Causes;
 use capstan_client::DeleteParams;
 use capstan_proto::core::v1::{Endpoints, Pod, Service};
 use capstan_proto::kinds::Resource;
@@ -25,15 +26,17 @@ use capstan_proto::meta::v1::ObjectMeta;
 use capstan_runtime::events::WARNING;
 use capstan_runtime::informer::{InformerEvent, Subscription};
 use capstan_runtime::EventRecorder;
-use capstan_runtime::{run_workers, Requeue, WorkQueue};
+use capstan_runtime::{run_workers_in_spans, Requeue, WorkQueue};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     let queue = WorkQueue::<String>::new();
     let recorder = ctx.recorder("endpoint-controller");
-    let feed = feed(ctx.clone(), queue.clone(), stop.clone());
-    let workers = run_workers(ctx.workers("endpoints"), queue, stop, move |key: String| {
+    let causes = Arc::new(Causes::default());
+    let feed = feed(ctx.clone(), queue.clone(), causes.clone(), stop.clone());
+    let span_of = move |key: &String| causes.reconcile_span("endpoints", key);
+    let workers = run_workers_in_spans(ctx.workers("endpoints"), queue, stop, span_of, move |key: String| {
         let (ctx, recorder) = (ctx.clone(), recorder.clone());
         async move { reconcile(&ctx, &recorder, &key).await }
     });
@@ -46,7 +49,7 @@ pub(crate) fn key_of(meta: &ObjectMeta) -> String {
 
 /// Turns informer events into queued Service keys until `stop` or the
 /// informers end.
-async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationToken) {
+async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, causes: Arc<Causes>, stop: CancellationToken) {
     let endpoints = ctx.endpoints.subscribe();
     // someone changed or deleted Endpoints this controller keeps: put them back
     let owned_key = |ctx: &Context, event: InformerEvent<Endpoints>| match event {
@@ -60,16 +63,18 @@ async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationTok
         }
         _ => None,
     };
-    feed_service_keys(ctx, queue, stop, endpoints, owned_key).await;
+    feed_service_keys(ctx, queue, &causes, stop, endpoints, owned_key).await;
 }
 
 /// The feed of a controller that keeps objects per Service (Endpoints,
 /// EndpointSlices): every Service event queues its key, a pod change that
 /// matters queues the Services that select the pod (before and after), and an
-/// event of the controller's own objects queues what `owned_key` says.
+/// event of the controller's own objects queues what `owned_key` says. Each
+/// pod change queuing a Service is one of the [`Causes`] of its next reconcile.
 pub(crate) async fn feed_service_keys<K>(
     ctx: Arc<Context>,
     queue: WorkQueue<String>,
+    causes: &Causes,
     stop: CancellationToken,
     mut owned: Subscription<K>,
     owned_key: impl Fn(&Context, InformerEvent<K>) -> Option<String>,
@@ -91,13 +96,13 @@ pub(crate) async fn feed_service_keys<K>(
                 None => return,
                 Some(InformerEvent::Modified { old, new }) => {
                     if subsets::relevant_change(&old, &new) {
-                        queue_selecting(&ctx, &old, &queue);
-                        queue_selecting(&ctx, &new, &queue);
+                        queue_selecting(&ctx, &old, &new, &queue, causes);
+                        queue_selecting(&ctx, &new, &new, &queue, causes);
                     }
                 }
                 Some(event) => {
                     if let Some(pod) = event.object() {
-                        queue_selecting(&ctx, pod, &queue);
+                        queue_selecting(&ctx, pod, pod, &queue, causes);
                     }
                 }
             },
@@ -127,11 +132,13 @@ fn has_selector(service: &Service) -> bool {
 }
 
 /// Queues the Services that select `pod` (the EndpointSlice controller's too).
-pub(crate) fn queue_selecting(ctx: &Context, pod: &Pod, queue: &WorkQueue<String>) {
+pub(crate) fn queue_selecting(ctx: &Context, pod: &Pod, changed: &Pod, queue: &WorkQueue<String>, causes: &Causes) {
     let meta = pod.meta();
     for service in ctx.services.store().list_namespace(&meta.namespace) {
         if service.spec.as_ref().is_some_and(|s| selects(&s.selector, &meta.labels)) {
-            queue.add(key_of(service.meta()));
+            let key = key_of(service.meta());
+            causes.add(&key, changed);
+            queue.add(key);
         }
     }
 }

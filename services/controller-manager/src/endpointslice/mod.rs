@@ -22,6 +22,7 @@ pub mod slices;
 
 use crate::context::Context;
 use crate::endpoints::{feed_service_keys, pods_selected};
+use crate::trace::Causes;
 
 use crate::error::ControllerError;
 use crate::ownership::controller_reference;
@@ -33,7 +34,7 @@ use capstan_proto::meta::v1::ObjectMeta;
 use capstan_runtime::events::WARNING;
 use capstan_runtime::informer::InformerEvent;
 use capstan_runtime::EventRecorder;
-use capstan_runtime::{run_workers, Requeue, WorkQueue};
+use capstan_runtime::{run_workers_in_spans, Requeue, WorkQueue};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -99,8 +100,10 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     let queue = WorkQueue::<String>::new();
     let recorder = ctx.recorder("endpoint-slice-controller");
     let tracker = Arc::new(Tracker::default());
-    let feed = feed(ctx.clone(), queue.clone(), stop.clone());
-    let workers = run_workers(ctx.workers("endpointslice"), queue, stop, move |key: String| {
+    let causes = Arc::new(Causes::default());
+    let feed = feed(ctx.clone(), queue.clone(), causes.clone(), stop.clone());
+    let span_of = move |key: &String| causes.reconcile_span("endpointslice", key);
+    let workers = run_workers_in_spans(ctx.workers("endpointslice"), queue, stop, span_of, move |key: String| {
         let (ctx, recorder, tracker) = (ctx.clone(), recorder.clone(), tracker.clone());
         async move { reconcile(&ctx, &recorder, &tracker, &key).await }
     });
@@ -109,7 +112,7 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
 
 /// Turns informer events into queued Service keys until `stop` or the
 /// informers end.
-async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationToken) {
+async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, causes: Arc<Causes>, stop: CancellationToken) {
     let owned = ctx.endpoint_slices.subscribe();
     // a managed slice changed (this controller's write arriving, or someone
     // else's): its Service decides whether it stays so
@@ -117,7 +120,7 @@ async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationTok
         let slice = event.object().filter(|s| slices::is_managed(s))?;
         slices::service_name(slice).map(|service| format!("{}/{service}", slice.meta().namespace))
     };
-    feed_service_keys(ctx, queue, stop, owned, owned_key).await;
+    feed_service_keys(ctx, queue, &causes, stop, owned, owned_key).await;
 }
 
 /// The slices the cache holds that this controller keeps for `name`.

@@ -26,13 +26,15 @@ mod sync;
 use crate::context::Context;
 use crate::error::ControllerError;
 use crate::ownership::controller_of;
+use crate::trace;
 use capstan_proto::apps::v1::ReplicaSet;
 use capstan_proto::core::v1::Pod;
 use capstan_proto::kinds::Resource;
 use capstan_runtime::informer::InformerEvent;
 use capstan_runtime::EventRecorder;
-use capstan_runtime::{run_workers, WorkQueue};
+use capstan_runtime::{run_workers_in_spans, WorkQueue};
 use capstan_selectors::LabelSelector;
+use capstan_telemetry::Follow;
 use expectations::Expectations;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -56,7 +58,16 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     });
     let queue = WorkQueue::<String>::new();
     let feed = feed(controller.clone(), queue.clone(), stop.clone());
-    let workers = run_workers(ctx.workers("replicaset"), queue, stop, move |key: String| {
+    let span_of = {
+        let ctx = ctx.clone();
+        move |key: &String| {
+            let cached =
+                split_key(key).ok().and_then(|(namespace, name)| ctx.replica_sets.store().get(namespace, name));
+            let how = cached.as_deref().map_or(Follow::Link, trace::follow_replica_set);
+            trace::reconcile_span("replicaset", key, cached.as_deref(), how)
+        }
+    };
+    let workers = run_workers_in_spans(ctx.workers("replicaset"), queue, stop, span_of, move |key: String| {
         let controller = controller.clone();
         async move { sync::reconcile(&controller, &key).await }
     });

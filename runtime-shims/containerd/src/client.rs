@@ -6,7 +6,7 @@
 //!
 //! Every call goes through `capstan_telemetry`'s client layer (a `grpc.client` span
 //! under the runtime call that makes it, with `rpc.service`/`rpc.method`) and, inside
-//! it, [`EngineLayer`]: it marks that span as containerd's (and with the container a
+//! it, [`Engine`]: it marks that span as containerd's (and with the container a
 //! request names, [`Client::on_container`]) and times the call.
 
 use containerd_client::services::v1::containers_client::ContainersClient;

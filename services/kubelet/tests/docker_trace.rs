@@ -7,7 +7,8 @@
 //!    shim's server span of each call under its client span, and the shim's
 //!    Docker Engine calls (`docker.ContainerCreate`, `docker.ContainerStart`,
 //!    with `container.id`) under those;
-//! 2. the kubelet's and the shim's `/metrics` count what the start did.
+//! 2. a resync of the running pod is a trace of its own, linked to the pod's;
+//! 3. the kubelet's and the shim's `/metrics` count what the start did.
 //!
 //! Spans are captured in-process (`capstan_telemetry::init_for_test`); waits are
 //! bounded, nothing is timed. Skipped without Docker, except under `CI=true`.
@@ -130,6 +131,21 @@ async fn a_pod_start_is_one_trace_from_the_sync_to_the_docker_calls_and_is_count
         let id = attribute(span, "container.id").unwrap_or_default();
         assert!(!id.is_empty(), "{engine} names its container: {span:#?}");
     }
+
+    // a resync of the running pod runs for the kubelet's own reasons: its own
+    // trace, linked to the pod's
+    let in_pods_trace = |s: &SpanData| s.span_context.trace_id().to_string() == trace_id;
+    spans
+        .wait_for(WAIT, |all| {
+            all.iter().any(|s| {
+                s.name == "kubelet.sync_pod"
+                    && !in_pods_trace(s)
+                    && attribute(s, "k8s.pod.uid").as_deref() == Some(uid.as_str())
+                    && s.links.links.iter().any(|l| l.span_context.trace_id().to_string() == trace_id)
+            })
+        })
+        .await
+        .expect("a resync links to the pod's trace");
 
     // the relist counts what runs some time after the start: scrape until it has
     let node = env.node();

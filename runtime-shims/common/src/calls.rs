@@ -190,7 +190,8 @@ impl EngineCalls {
     }
 
     /// Gives the current span (a gRPC client span opened by the engine
-    /// channel's trace layer) this runtime's attributes and `target`'s.
+    /// channel's trace layer) this runtime's attributes, and the id of the
+    /// container the call acts on when it names one.
     pub fn mark_current(&self, container_id: Option<&str>) {
         let span = Span::current();
         span.set_attribute("container.runtime", self.runtime);

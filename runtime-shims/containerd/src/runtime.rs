@@ -124,11 +124,6 @@ impl ContainerdRuntime {
         })
     }
 
-    /// The shim's metrics registry (its containerd calls).
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
-    }
-
     /// The node this handle serves.
     pub fn node_name(&self) -> &str {
         &self.node

@@ -102,11 +102,6 @@ impl DockerRuntime {
         &self.inner.docker
     }
 
-    /// The shim's metrics registry (its Engine API calls).
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
-    }
-
     /// One Engine API call, `method` being Docker's name of the operation
     /// (`ContainerCreate`, …): in a `docker.<method>` client span under the
     /// runtime call that makes it, and timed.

@@ -91,7 +91,9 @@ fn serve_shim(
 ) -> Result<JoinHandle<()>, BenchError> {
     let listener = UnixListener::bind(socket)
         .map_err(|source| BenchError::Io { what: format!("binding {}", socket.display()), source })?;
-    let server = capstan_shim_common::serve::runtime_server(engine).layer_services(TimingLayer(calls));
+    let server = capstan_shim_common::serve::runtime_server(engine)
+        .map_err(|error| BenchError::Shim(error.to_string()))?
+        .layer_services(TimingLayer(calls));
     let path: PathBuf = socket.to_path_buf();
     Ok(tokio::spawn(async move {
         if let Err(error) = server.serve(listener, stop.cancelled_owned()).await {

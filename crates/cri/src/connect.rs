@@ -9,6 +9,7 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use capstan_proto::runtime::v1::image_service_client::ImageServiceClient;
 use capstan_proto::runtime::v1::runtime_service_client::RuntimeServiceClient;
@@ -17,11 +18,12 @@ use tokio::net::UnixStream;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint, Uri};
 
+use crate::observe::{CallObserver, Observed, Observer};
 use crate::{parse_endpoint, CallerNode, CriError, RuntimeEndpoint};
 
-/// The channel under both clients: tonic's, with W3C trace context propagation and
-/// the caller's node name on every call.
-pub type RuntimeChannel = InterceptedService<capstan_telemetry::TracedChannel, CallerNode>;
+/// The channel under both clients: tonic's, with W3C trace context propagation,
+/// the caller's node name on every call, and an [`Observer`] told of each.
+pub type RuntimeChannel = InterceptedService<Observed<capstan_telemetry::TracedChannel>, CallerNode>;
 
 /// A runtime's two gRPC clients; cheap to clone.
 #[derive(Clone, Debug)]
@@ -30,27 +32,39 @@ pub struct RuntimeClients {
     pub images: ImageServiceClient<RuntimeChannel>,
     channel: capstan_telemetry::TracedChannel,
     caller: CallerNode,
+    observer: Observer,
 }
 
 impl RuntimeClients {
     /// Clients over `channel` that name no node (the runtime uses its default).
     pub fn over(channel: Channel) -> RuntimeClients {
-        RuntimeClients::calling(capstan_telemetry::traced_channel(channel), CallerNode::anonymous())
+        RuntimeClients::calling(
+            capstan_telemetry::traced_channel(channel),
+            CallerNode::anonymous(),
+            Observer::default(),
+        )
     }
 
-    fn calling(channel: capstan_telemetry::TracedChannel, caller: CallerNode) -> RuntimeClients {
-        let intercepted = InterceptedService::new(channel.clone(), caller.clone());
+    fn calling(channel: capstan_telemetry::TracedChannel, caller: CallerNode, observer: Observer) -> RuntimeClients {
+        let observed = Observed { inner: channel.clone(), observer: observer.clone() };
+        let intercepted = InterceptedService::new(observed, caller.clone());
         RuntimeClients {
             runtime: RuntimeServiceClient::new(intercepted.clone()),
             images: ImageServiceClient::new(intercepted),
             channel,
             caller,
+            observer,
         }
     }
 
     /// The same connection, every call naming node `name` (what a kubelet uses).
     pub fn for_node(&self, name: &str) -> Result<RuntimeClients, CriError> {
-        Ok(RuntimeClients::calling(self.channel.clone(), CallerNode::named(name)?))
+        Ok(RuntimeClients::calling(self.channel.clone(), CallerNode::named(name)?, self.observer.clone()))
+    }
+
+    /// The same connection, `observer` told of every call (the kubelet's metrics).
+    pub fn observed_by(&self, observer: Arc<dyn CallObserver>) -> RuntimeClients {
+        RuntimeClients::calling(self.channel.clone(), self.caller.clone(), Observer::new(observer))
     }
 
     /// The node every call names, if any.

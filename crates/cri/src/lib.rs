@@ -12,6 +12,7 @@
 //! # Layout
 //! - [`connect`](mod@connect): endpoints to [`RuntimeClients`].
 //! - [`caller`]: the caller's node name on every call.
+//! - [`observe`]: a [`CallObserver`] told of every call (the kubelet's runtime metrics).
 //! - [`labels`]: the `io.capstan.*` label keys every shim sets and the kubelet reads.
 //! - [`endpoint`]: parsing `unix://` and `memory://` endpoints.
 //! - [`CriError`]: why connecting failed.
@@ -21,8 +22,10 @@ pub mod connect;
 pub mod endpoint;
 mod error;
 pub mod labels;
+pub mod observe;
 
 pub use caller::{CallerNode, NODE_NAME_METADATA};
 pub use connect::{connect, connect_lazy, connect_unix, RuntimeChannel, RuntimeClients};
 pub use endpoint::{parse_endpoint, RuntimeEndpoint};
 pub use error::CriError;
+pub use observe::CallObserver;

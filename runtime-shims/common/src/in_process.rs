@@ -20,7 +20,7 @@ use crate::{ContainerRuntime, ShimCommonError};
 /// no node; a kubelet names its own with [`RuntimeClients::for_node`]).
 pub async fn connect_in_process<R: ContainerRuntime>(runtime: R) -> Result<RuntimeClients, ShimCommonError> {
     let (pipes, incoming) = mpsc::channel::<tokio::io::DuplexStream>(4);
-    let server = crate::serve::runtime_server(runtime);
+    let server = crate::serve::runtime_server(runtime)?;
     let incoming = ReceiverStream::new(incoming).map(Ok::<_, std::io::Error>);
     tokio::spawn(async move {
         if let Err(error) = server.serve_incoming(incoming, std::future::pending()).await {

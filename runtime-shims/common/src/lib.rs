@@ -15,11 +15,14 @@
 //! - [`node`]: which node a call is for — the caller's, sent in
 //!   [`NODE_NAME_METADATA`]; a shim's `--node-name` ([`ShimNode`]) is a default, or a pin.
 //! - [`labels`], [`parse_endpoint`], [`NODE_NAME_METADATA`]: re-exported from `capstan-cri`.
+//! - [`calls`]: [`EngineCalls`], the span and the latency histogram of every call a
+//!   shim makes to its engine (Docker, containerd), one name for every shim.
 //! - [`registry`]: naming registries as pull credentials are keyed.
 //! - [`serve`]: serving a runtime (both gRPC services) on a unix socket, removing a
 //!   stale socket first and the socket file on shutdown; [`in_process`]: serving one
 //!   inside the caller's process, for tests and `capstan up`'s in-memory node.
 
+pub mod calls;
 pub mod failure;
 pub mod grpc;
 pub mod in_process;
@@ -28,6 +31,7 @@ pub mod registry;
 pub mod runtime;
 pub mod serve;
 
+pub use calls::{CallResult, CallTarget, EngineCalls, PodRef};
 pub use capstan_cri::{labels, parse_endpoint, RuntimeEndpoint, NODE_NAME_METADATA};
 pub use failure::{status, RuntimeError, RuntimeFailure};
 pub use grpc::RuntimeServer;
@@ -61,6 +65,9 @@ pub enum ShimCommonError {
         #[source]
         source: tonic::transport::Error,
     },
+
+    #[error("registering the runtime server's metrics: {0}")]
+    Metrics(#[from] capstan_metrics::MetricsError),
 
     #[error("serving the runtime on {path}: {source}")]
     Serve {

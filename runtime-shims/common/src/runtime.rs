@@ -67,6 +67,13 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     where
         Self: Sized;
 
+    /// The registry holding the shim's own metrics (its engine calls), which its
+    /// server's `GET /metrics` serves with the request metrics added; `None`: the
+    /// shim has none, and the server makes a registry of its own.
+    fn registry(&self) -> Option<capstan_metrics::Registry> {
+        None
+    }
+
     async fn version(&self) -> Result<VersionResponse, Self::Error>;
 
     async fn run_pod_sandbox(&self, config: Option<PodSandboxConfig>) -> Result<String, Self::Error>;

@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use capstan_server::{LongRunning, Server, ServerConfig};
+use capstan_server::{LongRunning, RequestMetrics, Server, ServerConfig};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_stream::wrappers::UnixListenerStream;
 
@@ -28,11 +28,20 @@ pub const LONG_RUNNING: [&str; 5] = [
 ];
 
 /// `runtime`'s two services on the one server stack (with `grpc.health.v1`
-/// and `GET /metrics`): what every shim serves, whatever it listens on.
-pub fn runtime_server<R: ContainerRuntime>(runtime: R) -> Server {
+/// and `GET /metrics`, rendering the runtime's own registry when it has one):
+/// what every shim serves, whatever it listens on. Fails when the runtime's
+/// registry already holds request metrics (one runtime served twice).
+pub fn runtime_server<R: ContainerRuntime>(runtime: R) -> Result<Server, ShimCommonError> {
     let config = ServerConfig { long_running: LongRunning::new(LONG_RUNNING), ..ServerConfig::default() };
+    let server = match runtime.registry() {
+        Some(registry) => {
+            let metrics = RequestMetrics::register(&registry)?;
+            Server::with_request_metrics(config, registry, metrics)
+        }
+        None => Server::with_new_registry(config),
+    };
     let (runtime_service, image_service) = RuntimeServer::new(runtime).services();
-    Server::with_new_registry(config).add_service(runtime_service).add_service(image_service)
+    Ok(server.add_service(runtime_service).add_service(image_service))
 }
 
 /// A bound, not yet serving, unix socket.
@@ -89,7 +98,7 @@ impl UnixServer {
     {
         let UnixServer { path, listener } = self;
         tracing::info!(path = %path.display(), "serving the runtime");
-        let result = runtime_server(runtime).serve_incoming(UnixListenerStream::new(listener), shutdown).await;
+        let result = runtime_server(runtime)?.serve_incoming(UnixListenerStream::new(listener), shutdown).await;
         if let Err(error) = std::fs::remove_file(&path) {
             tracing::warn!(path = %path.display(), %error, "could not remove the runtime socket");
         }

@@ -36,7 +36,8 @@ const KILL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl ContainerdRuntime {
     pub(crate) async fn task(&self, id: &str) -> Result<Option<Process>, ContainerdError> {
-        let request = self.client().request(GetRequest { container_id: id.to_string(), exec_id: String::new() });
+        let request =
+            self.client().on_container(GetRequest { container_id: id.to_string(), exec_id: String::new() }, id);
         match self.client().tasks().get(request).await.during(|| format!("reading the task of container {id}")) {
             Ok(response) => Ok(response.into_inner().process),
             Err(error) if error.is_not_found() => Ok(None),
@@ -99,7 +100,7 @@ impl ContainerdRuntime {
             snapshot_key: id.clone(),
             ..Default::default()
         };
-        let create = self.client().request(CreateRecord { container: Some(record) });
+        let create = self.client().on_container(CreateRecord { container: Some(record) }, &id);
         self.client().containers().create(create).await.during(|| format!("creating container {id}"))?;
         let prepare = PrepareSnapshotRequest {
             snapshotter: self.config().snapshotter.clone(),
@@ -107,7 +108,7 @@ impl ContainerdRuntime {
             parent: chain,
             labels: Default::default(),
         };
-        if let Err(status) = self.client().snapshots().prepare(self.client().request(prepare)).await {
+        if let Err(status) = self.client().snapshots().prepare(self.client().on_container(prepare, &id)).await {
             let _ = self.delete_record(&id).await;
             return Err(ContainerdError::Containerd {
                 what: format!("preparing the root filesystem of {id}"),
@@ -135,7 +136,7 @@ impl ContainerdRuntime {
         let mounts = self
             .client()
             .snapshots()
-            .mounts(self.client().request(MountsRequest { snapshotter, key: id.to_string() }))
+            .mounts(self.client().on_container(MountsRequest { snapshotter, key: id.to_string() }, id))
             .await
             .during(|| format!("reading the root filesystem of {id}"))?
             .into_inner()
@@ -149,7 +150,7 @@ impl ContainerdRuntime {
         };
         self.client()
             .tasks()
-            .create(self.client().request(create))
+            .create(self.client().on_container(create, id))
             .await
             .during(|| format!("creating the task of {id}"))?;
         self.start_copier(id, out, err, label(&observed.record, LOG_FILE).into());
@@ -157,7 +158,7 @@ impl ContainerdRuntime {
         // read before the start: a process that exits at once may finish
         // (by containerd's clock) before the start call returns
         let started_at = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-        if let Err(status) = self.client().tasks().start(self.client().request(start)).await {
+        if let Err(status) = self.client().tasks().start(self.client().on_container(start, id)).await {
             let _ = self.delete_task(id).await;
             return Err(ContainerdError::Containerd { what: format!("starting container {id}"), source: status });
         }
@@ -191,7 +192,7 @@ impl ContainerdRuntime {
         match self
             .client()
             .tasks()
-            .kill(self.client().request(request))
+            .kill(self.client().on_container(request, id))
             .await
             .during(|| format!("signalling container {id}"))
         {
@@ -206,7 +207,8 @@ impl ContainerdRuntime {
 
     /// Waits up to `limit` for the task to exit; whether it did.
     async fn wait_exit(&self, id: &str, limit: std::time::Duration) -> Result<bool, ContainerdError> {
-        let request = self.client().request(WaitRequest { container_id: id.to_string(), exec_id: String::new() });
+        let request =
+            self.client().on_container(WaitRequest { container_id: id.to_string(), exec_id: String::new() }, id);
         let mut tasks = self.client().tasks();
         match tokio::time::timeout(limit, tasks.wait(request)).await {
             Err(_) => Ok(false),
@@ -219,7 +221,7 @@ impl ContainerdRuntime {
     }
 
     async fn delete_task(&self, id: &str) -> Result<(), ContainerdError> {
-        let request = self.client().request(DeleteTaskRequest { container_id: id.to_string() });
+        let request = self.client().on_container(DeleteTaskRequest { container_id: id.to_string() }, id);
         match self.client().tasks().delete(request).await.during(|| format!("deleting the task of {id}")) {
             Err(error) if !error.is_not_found() => Err(error),
             _ => Ok(()),
@@ -227,7 +229,7 @@ impl ContainerdRuntime {
     }
 
     async fn delete_record(&self, id: &str) -> Result<(), ContainerdError> {
-        let request = self.client().request(DeleteContainerRequest { id: id.to_string() });
+        let request = self.client().on_container(DeleteContainerRequest { id: id.to_string() }, id);
         match self.client().containers().delete(request).await.during(|| format!("removing container {id}")) {
             Err(error) if !error.is_not_found() => Err(error),
             _ => Ok(()),

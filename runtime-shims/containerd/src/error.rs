@@ -93,6 +93,9 @@ pub enum ContainerdError {
 
     #[error(transparent)]
     Serve(#[from] capstan_shim_common::ShimCommonError),
+
+    #[error("registering the shim's metrics: {0}")]
+    Metrics(#[from] capstan_metrics::MetricsError),
 }
 
 impl ContainerdError {
@@ -133,6 +136,7 @@ impl RuntimeFailure for ContainerdError {
                 code => code,
             },
             ContainerdError::Connect { .. } | ContainerdError::Serve(_) => Code::Unavailable,
+            ContainerdError::Metrics(_) => Code::Internal,
             ContainerdError::ImageNotPresent { .. } => Code::NotFound,
             ContainerdError::BadReference { .. }
             | ContainerdError::Archive { .. }

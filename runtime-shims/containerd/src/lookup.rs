@@ -61,7 +61,7 @@ impl ContainerdRuntime {
         if id.is_empty() {
             return Ok(None);
         }
-        let request = self.client().request(GetContainerRequest { id: id.to_string() });
+        let request = self.client().on_container(GetContainerRequest { id: id.to_string() }, id);
         let record = match self.client().containers().get(request).await.during(|| format!("looking up {id}")) {
             Ok(response) => response.into_inner().container,
             Err(error) if error.is_not_found() => None,
@@ -116,8 +116,8 @@ impl ContainerdRuntime {
             ..Default::default()
         };
         let mask = FieldMask { paths: pairs.iter().map(|(k, _)| format!("labels.{k}")).collect() };
-        let request =
-            self.client().request(UpdateContainerRequest { container: Some(record), update_mask: Some(mask) });
+        let update = UpdateContainerRequest { container: Some(record), update_mask: Some(mask) };
+        let request = self.client().on_container(update, id);
         self.client().containers().update(request).await.during(|| format!("updating the labels of {id}"))?;
         Ok(())
     }

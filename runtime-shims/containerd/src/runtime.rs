@@ -11,7 +11,8 @@ use capstan_shim_common::RuntimeError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use capstan_shim_common::ShimNode;
+use capstan_metrics::Registry;
+use capstan_shim_common::{EngineCalls, ShimNode};
 
 use crate::client::Client;
 use crate::images::transport::RegistryConfig;
@@ -68,6 +69,8 @@ pub struct ContainerdRuntime {
 
 pub(crate) struct Inner {
     pub client: Client,
+    /// the shim's metrics (its containerd calls), served on its socket's `GET /metrics`
+    pub registry: Registry,
     pub config: ContainerdConfig,
     pub node: ShimNode,
     pub version: String,
@@ -91,7 +94,9 @@ impl ContainerdRuntime {
 
     /// Connects to containerd for image work only: no pod network, no adoption.
     pub async fn connect_for_images(config: ContainerdConfig) -> Result<ContainerdRuntime, ContainerdError> {
-        let client = Client::connect(&config.address, &config.namespace).await?;
+        let registry = Registry::new();
+        let calls = EngineCalls::register(&registry, "containerd", &config.address)?;
+        let client = Client::connect(&config.address, &config.namespace, calls).await?;
         let version = client
             .version()
             .version(())
@@ -108,6 +113,7 @@ impl ContainerdRuntime {
             node: Arc::from(node.name()),
             inner: Arc::new(Inner {
                 client,
+                registry,
                 config,
                 node,
                 version,

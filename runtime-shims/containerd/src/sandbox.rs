@@ -75,7 +75,7 @@ impl ContainerdRuntime {
             spec: Some(spec::placeholder()),
             ..Default::default()
         };
-        let request = self.client().request(CreateContainerRequest { container: Some(record) });
+        let request = self.client().on_container(CreateContainerRequest { container: Some(record) }, id);
         self.client().containers().create(request).await.during(|| format!("creating the record of sandbox {id}"))?;
         Ok(())
     }
@@ -130,7 +130,7 @@ impl ContainerdRuntime {
             self.remove_container(&container.id).await?;
         }
         self.tear_down(id, &decode_ports(&record)).await?;
-        let request = self.client().request(DeleteContainerRequest { id: id.to_string() });
+        let request = self.client().on_container(DeleteContainerRequest { id: id.to_string() }, id);
         match self.client().containers().delete(request).await.during(|| format!("removing sandbox {id}")) {
             Err(error) if !error.is_not_found() => Err(error),
             _ => Ok(()),

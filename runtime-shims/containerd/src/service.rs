@@ -18,6 +18,10 @@ impl ContainerRuntime for ContainerdRuntime {
         ContainerdRuntime { inner: self.inner.clone(), node: node.into() }
     }
 
+    fn registry(&self) -> Option<capstan_metrics::Registry> {
+        Some(self.inner.registry.clone())
+    }
+
     async fn version(&self) -> Result<VersionResponse, ContainerdError> {
         Ok(VersionResponse {
             runtime_name: "containerd".to_string(),

@@ -132,7 +132,7 @@ pub fn decode(type_url: &str, data: &[u8]) -> Result<Sample, prost::DecodeError>
 impl ContainerdRuntime {
     /// The task's current sample and its timestamp (none when containerd has no metric for it).
     async fn sample(&self, id: &str) -> Result<Option<(i64, Sample)>, ContainerdError> {
-        let request = self.client().request(MetricsRequest { filters: vec![format!("id=={id}")] });
+        let request = self.client().on_container(MetricsRequest { filters: vec![format!("id=={id}")] }, id);
         let metrics = self.client().tasks().metrics(request).await.during(|| format!("reading the stats of {id}"))?;
         let Some(metric) = metrics.into_inner().metrics.into_iter().next() else { return Ok(None) };
         let sample = match metric.data {

@@ -19,8 +19,8 @@ use capstan_proto::runtime::v1::{
     Container, ContainerConfig, ContainerFilter, ContainerState, ContainerStatus, CreateContainerRequest,
     LinuxResources, PodSandboxConfig,
 };
-use capstan_shim_common::labels;
 use capstan_shim_common::RuntimeError;
+use capstan_shim_common::{labels, CallTarget, PodRef};
 
 use crate::convert::{container_item, container_status, state_of};
 use crate::error::{Context, Op};
@@ -67,8 +67,12 @@ impl DockerRuntime {
         let name = container_name(self.node_name(), &pod, &meta);
         let target = format!("{} in pod sandbox {sandbox_id}", meta.name);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let of_pod = CallTarget::pod(PodRef { name: &pod.name, namespace: &pod.namespace, uid: &pod.uid });
+        let span = self.calls().span("ContainerCreate", of_pod);
         let created =
-            self.inner.docker.create_container(Some(options), body).await.during(Op::CreateContainer, target)?;
+            self.engine_in(span.clone(), "ContainerCreate", self.inner.docker.create_container(Some(options), body));
+        let created = created.await.during(Op::CreateContainer, target)?;
+        span.record("container.id", created.id.as_str());
         Ok(created.id)
     }
 
@@ -81,7 +85,9 @@ impl DockerRuntime {
                 state: state.as_str_name().to_lowercase(),
             }));
         }
-        self.inner.docker.start_container(id, None).await.during(Op::Start, id)
+        self.engine("ContainerStart", CallTarget::container(id), self.inner.docker.start_container(id, None))
+            .await
+            .during(Op::Start, id)
     }
 
     /// SIGTERM, then SIGKILL after `timeout` seconds (at once for 0). A container
@@ -95,7 +101,11 @@ impl DockerRuntime {
         let options = StopContainerOptionsBuilder::default().t(seconds).build();
         let call_timeout = std::time::Duration::from_secs(seconds as u64 + STOP_CALL_MARGIN_SECONDS);
         let docker = self.inner.docker.clone().with_timeout(call_timeout);
-        match docker.stop_container(id, Some(options)).await.during(Op::Stop, id) {
+        match self
+            .engine("ContainerStop", CallTarget::container(id), docker.stop_container(id, Some(options)))
+            .await
+            .during(Op::Stop, id)
+        {
             Err(error) if error.is_not_found() => Ok(()),
             result => result,
         }
@@ -111,7 +121,12 @@ impl DockerRuntime {
 
     pub(crate) async fn force_remove(&self, id: &str) -> Result<(), ShimError> {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
-        match self.inner.docker.remove_container(id, Some(options)).await.during(Op::Remove, id) {
+        let removed = self.engine(
+            "ContainerDelete",
+            CallTarget::container(id),
+            self.inner.docker.remove_container(id, Some(options)),
+        );
+        match removed.await.during(Op::Remove, id) {
             Err(error) if error.is_not_found() => Ok(()),
             result => result,
         }

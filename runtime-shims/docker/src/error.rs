@@ -112,6 +112,9 @@ pub enum ShimError {
 
     #[error(transparent)]
     Serve(#[from] capstan_shim_common::ShimCommonError),
+
+    #[error("registering the shim's metrics: {0}")]
+    Metrics(#[from] capstan_metrics::MetricsError),
 }
 
 impl ShimError {
@@ -181,7 +184,7 @@ impl<T> Context<T> for Result<T, DockerError> {
     }
 }
 
-fn http_status(error: &DockerError) -> Option<u16> {
+pub(crate) fn http_status(error: &DockerError) -> Option<u16> {
     match error {
         DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
@@ -207,7 +210,10 @@ impl RuntimeFailure for ShimError {
             ShimError::Pull { refusal: PullRefusal::NoSuchImage, .. } => Code::NotFound,
             ShimError::Pull { refusal: PullRefusal::Unavailable, .. } => Code::Unavailable,
             ShimError::Stdin { .. } => Code::Aborted,
-            ShimError::Build { .. } | ShimError::Busybox { .. } | ShimError::ExecDetached { .. } => Code::Internal,
+            ShimError::Build { .. }
+            | ShimError::Metrics(_)
+            | ShimError::Busybox { .. }
+            | ShimError::ExecDetached { .. } => Code::Internal,
             ShimError::Serve(_) | ShimError::NetworkVanished { .. } => Code::Unavailable,
         }
     }

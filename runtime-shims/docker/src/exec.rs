@@ -6,7 +6,7 @@
 //! to the client, and the exit code last. That task ends when the process's output
 //! ends or the client goes away, whichever is first.
 
-use capstan_shim_common::RuntimeError;
+use capstan_shim_common::{CallTarget, RuntimeError};
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -50,16 +50,24 @@ impl DockerRuntime {
             cmd: Some(cmd),
             ..Default::default()
         };
-        let exec = self.inner.docker.create_exec(id, options).await.during(Op::Exec, id)?;
+        let on = CallTarget::container(id);
+        let exec =
+            self.engine("ContainerExec", on, self.inner.docker.create_exec(id, options)).await.during(Op::Exec, id)?;
         let start = StartExecOptions { detach: false, tty, output_capacity: None };
-        match self.inner.docker.start_exec(&exec.id, Some(start)).await.during(Op::Exec, id)? {
+        match self
+            .engine("ExecStart", on, self.inner.docker.start_exec(&exec.id, Some(start)))
+            .await
+            .during(Op::Exec, id)?
+        {
             StartExecResults::Attached { output, input } => Ok((exec.id, output, input)),
             StartExecResults::Detached => Err(ShimError::ExecDetached { id: id.to_string() }),
         }
     }
 
     async fn exit_code(&self, exec_id: &str, container_id: &str) -> Result<i32, ShimError> {
-        let inspect = self.inner.docker.inspect_exec(exec_id).await.during(Op::Exec, container_id)?;
+        let inspected =
+            self.engine("ExecInspect", CallTarget::container(container_id), self.inner.docker.inspect_exec(exec_id));
+        let inspect = inspected.await.during(Op::Exec, container_id)?;
         Ok(inspect.exit_code.unwrap_or_default() as i32)
     }
 

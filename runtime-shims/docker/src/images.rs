@@ -12,7 +12,7 @@
 //! silently (an anonymous pull), so the shim refuses them with a message that
 //! says so instead.
 
-use capstan_shim_common::RuntimeError;
+use capstan_shim_common::{CallTarget, RuntimeError};
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD;
@@ -105,7 +105,8 @@ fn engine_credentials(auth: Option<&AuthConfig>, name: &str) -> Result<Option<Do
 
 impl DockerRuntime {
     pub(crate) async fn image(&self, name: &str) -> Result<Option<Image>, ShimError> {
-        match self.inner.docker.inspect_image(name).await.during(Op::InspectImage, name) {
+        let inspected = self.engine("ImageInspect", CallTarget::none(), self.inner.docker.inspect_image(name));
+        match inspected.await.during(Op::InspectImage, name) {
             Ok(image) => Ok(Some(from_inspect(image))),
             Err(error) if error.is_not_found() => Ok(None),
             Err(error) => Err(error),
@@ -120,13 +121,18 @@ impl DockerRuntime {
         let (image, tag) = pull_reference(name);
         let options = CreateImageOptionsBuilder::default().from_image(&image).tag(&tag).build();
         let mut progress = self.inner.docker.create_image(Some(options), None, credentials);
-        while let Some(step) = progress.next().await {
-            step.map_err(|source| ShimError::Pull {
-                image: name.to_string(),
-                refusal: PullRefusal::of(&source),
-                source,
-            })?;
-        }
+        // the pull is one call whose answer streams its progress: done when the stream ends
+        let pulled = self.engine("ImageCreate", CallTarget::none(), async {
+            while let Some(step) = progress.next().await {
+                step?;
+            }
+            Ok(())
+        });
+        pulled.await.map_err(|source| ShimError::Pull {
+            image: name.to_string(),
+            refusal: PullRefusal::of(&source),
+            source,
+        })?;
         let pulled = self.image(name).await?;
         Ok(pulled.map(|i| i.id).unwrap_or_default())
     }
@@ -138,14 +144,17 @@ impl DockerRuntime {
             return Ok(self.image(name).await?.into_iter().collect());
         }
         let options = ListImagesOptionsBuilder::default().filters(&HashMap::<String, Vec<String>>::new()).build();
-        let listed = self.inner.docker.list_images(Some(options)).await.during(Op::ListImages, "on the node")?;
+        let listed = self.engine("ImageList", CallTarget::none(), self.inner.docker.list_images(Some(options)));
+        let listed = listed.await.during(Op::ListImages, "on the node")?;
         Ok(listed.into_iter().map(from_summary).collect())
     }
 
     /// Removes `name`; an image the engine lacks is already removed.
     pub(crate) async fn remove_image(&self, name: &str) -> Result<(), ShimError> {
         let options = RemoveImageOptionsBuilder::default().build();
-        match self.inner.docker.remove_image(name, Some(options), None).await.during(Op::RemoveImage, name) {
+        let removed =
+            self.engine("ImageDelete", CallTarget::none(), self.inner.docker.remove_image(name, Some(options), None));
+        match removed.await.during(Op::RemoveImage, name) {
             Ok(_) => Ok(()),
             Err(error) if error.is_not_found() => Ok(()),
             Err(error) => Err(error),

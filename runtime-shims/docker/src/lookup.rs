@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use bollard::models::{ContainerInspectResponse, ContainerSummary};
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
-use capstan_shim_common::labels;
+use capstan_shim_common::{labels, CallTarget};
 
 use crate::error::{Context, Op};
 use crate::names::{label_filters, owned};
@@ -24,8 +24,14 @@ impl DockerRuntime {
         if id.is_empty() {
             return Ok(None);
         }
-        let inspected =
-            self.inner.docker.inspect_container(id, None::<InspectContainerOptions>).await.during(Op::Inspect, id);
+        let inspected = self
+            .engine(
+                "ContainerInspect",
+                CallTarget::container(id),
+                self.inner.docker.inspect_container(id, None::<InspectContainerOptions>),
+            )
+            .await
+            .during(Op::Inspect, id);
         match inspected {
             Ok(inspect) if owned(inspect.config.as_ref().and_then(|c| c.labels.as_ref()), self.node_name(), kind) => {
                 Ok(Some(inspect))
@@ -77,7 +83,8 @@ impl DockerRuntime {
             filters.insert("id".to_string(), vec![id_prefix.to_string()]);
         }
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        let listed = self.inner.docker.list_containers(Some(options)).await.during(Op::List, self.node_name())?;
+        let listed = self.engine("ContainerList", CallTarget::none(), self.inner.docker.list_containers(Some(options)));
+        let listed = listed.await.during(Op::List, self.node_name())?;
         // the engine's id filter matches anywhere in the ID; the interface means a prefix
         Ok(listed.into_iter().filter(|c| c.id.as_deref().is_some_and(|i| i.starts_with(id_prefix))).collect())
     }

@@ -9,11 +9,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bollard::errors::Error as DockerError;
 use bollard::models::NetworkCreateRequest;
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 use bollard::Docker;
 
-use capstan_shim_common::ShimNode;
+use capstan_metrics::Registry;
+use capstan_shim_common::{CallResult, CallTarget, EngineCalls, ShimNode};
+use std::future::Future;
 
 use crate::error::{Context, Op};
 use crate::ShimError;
@@ -63,6 +66,10 @@ pub struct DockerRuntime {
 
 pub(crate) struct Inner {
     pub docker: Docker,
+    /// every Engine API call made for a runtime call: its span and latency
+    pub calls: EngineCalls,
+    /// the shim's metrics, served on its socket's `GET /metrics`
+    pub registry: Registry,
     pub config: DockerConfig,
     pub node: ShimNode,
     pub network_id: String,
@@ -82,8 +89,10 @@ impl DockerRuntime {
         let node = ShimNode::from_flag(config.node_name.clone())?;
         tracing::info!(engine = %engine_version, api = ?docker.client_version(), network = %config.network, node = ?node, "connected to Docker");
         let handle_node = Arc::from(node.name());
+        let registry = Registry::new();
+        let calls = EngineCalls::register(&registry, "docker", &config.docker_host)?;
         Ok(DockerRuntime {
-            inner: Arc::new(Inner { docker, config, node, network_id, engine_version }),
+            inner: Arc::new(Inner { docker, calls, registry, config, node, network_id, engine_version }),
             node: handle_node,
         })
     }
@@ -91,6 +100,32 @@ impl DockerRuntime {
     /// The engine client (tests use it to prepare images).
     pub fn docker(&self) -> &Docker {
         &self.inner.docker
+    }
+
+    /// One Engine API call, `method` being Docker's name of the operation
+    /// (`ContainerCreate`, …): in a `docker.<method>` client span under the
+    /// runtime call that makes it, and timed.
+    pub(crate) async fn engine<T>(
+        &self,
+        method: &'static str,
+        target: CallTarget<'_>,
+        call: impl Future<Output = Result<T, DockerError>>,
+    ) -> Result<T, DockerError> {
+        self.inner.calls.call(method, target, engine_result, call).await
+    }
+
+    /// As [`DockerRuntime::engine`], in a span made by `self.calls().span(…)`.
+    pub(crate) async fn engine_in<T>(
+        &self,
+        span: tracing::Span,
+        method: &'static str,
+        call: impl Future<Output = Result<T, DockerError>>,
+    ) -> Result<T, DockerError> {
+        self.inner.calls.call_in(span, method, engine_result, call).await
+    }
+
+    pub(crate) fn calls(&self) -> &EngineCalls {
+        &self.inner.calls
     }
 
     /// The node this handle serves.
@@ -104,6 +139,14 @@ impl DockerRuntime {
 
     pub(crate) fn not_found_container(&self, id: &str) -> ShimError {
         ShimError::Runtime(RuntimeError::ContainerNotFound { id: id.to_string(), node: self.node_name().to_string() })
+    }
+}
+
+/// How a failed Engine API call counts in the call metrics.
+fn engine_result(error: &DockerError) -> CallResult {
+    match crate::error::http_status(error) {
+        Some(404) => CallResult::NotFound,
+        _ => CallResult::Error,
     }
 }
 

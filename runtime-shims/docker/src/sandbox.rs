@@ -18,7 +18,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use capstan_proto::runtime::v1::{PodSandbox, PodSandboxConfig, PodSandboxFilter, PodSandboxStatus, PortMapping};
-use capstan_shim_common::labels;
+use capstan_shim_common::{labels, CallTarget, PodRef};
 
 use crate::convert::{sandbox_item, sandbox_status};
 use crate::error::{Context, Op};
@@ -53,19 +53,31 @@ impl DockerRuntime {
         let name = sandbox_name(self.node_name(), &meta);
         let options = || CreateContainerOptionsBuilder::default().name(&name).build();
         let docker = &self.inner.docker;
-        let created = match docker.create_container(Some(options()), body.clone()).await.during(Op::CreateSandbox, &pod)
-        {
+        let of_pod = CallTarget::pod(PodRef { name: &meta.name, namespace: &meta.namespace, uid: &meta.uid });
+        let create = || async {
+            let span = self.calls().span("ContainerCreate", of_pod);
+            let created = self
+                .engine_in(span.clone(), "ContainerCreate", docker.create_container(Some(options()), body.clone()))
+                .await;
+            if let Ok(created) = &created {
+                span.record("container.id", created.id.as_str());
+            }
+            created.during(Op::CreateSandbox, &pod)
+        };
+        let created = match create().await {
             Err(error) if error.is_not_found() => {
                 // the pause image was removed since the shim started: build it again
                 let config = &self.inner.config;
                 crate::pause::ensure_pause_image(docker, &config.pause_image, &config.busybox).await?;
-                docker.create_container(Some(options()), body).await.during(Op::CreateSandbox, &pod)?
+                create().await?
             }
             created => created?,
         };
-        if let Err(error) = docker.start_container(&created.id, None).await.during(Op::Start, &created.id) {
+        let on_sandbox = CallTarget { container_id: Some(&created.id), ..of_pod };
+        let started = self.engine("ContainerStart", on_sandbox, docker.start_container(&created.id, None)).await;
+        if let Err(error) = started.during(Op::Start, &created.id) {
             let force = RemoveContainerOptionsBuilder::default().force(true).build();
-            let _ = docker.remove_container(&created.id, Some(force)).await;
+            let _ = self.engine("ContainerDelete", on_sandbox, docker.remove_container(&created.id, Some(force))).await;
             return Err(error);
         }
         Ok(created.id)
@@ -80,7 +92,12 @@ impl DockerRuntime {
             self.stop_container(&container_id, 0).await?;
         }
         let options = StopContainerOptionsBuilder::default().t(PAUSE_STOP_SECONDS).build();
-        match self.inner.docker.stop_container(id, Some(options)).await.during(Op::Stop, id) {
+        let stopped = self.engine(
+            "ContainerStop",
+            CallTarget::container(id),
+            self.inner.docker.stop_container(id, Some(options)),
+        );
+        match stopped.await.during(Op::Stop, id) {
             Err(error) if error.is_not_found() => Ok(()),
             result => result,
         }

@@ -18,6 +18,10 @@ impl ContainerRuntime for DockerRuntime {
         DockerRuntime { inner: self.inner.clone(), node: node.into() }
     }
 
+    fn registry(&self) -> Option<capstan_metrics::Registry> {
+        Some(self.inner.registry.clone())
+    }
+
     async fn version(&self) -> Result<VersionResponse, ShimError> {
         Ok(VersionResponse {
             runtime_name: "docker".to_string(),

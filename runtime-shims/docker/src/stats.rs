@@ -5,6 +5,7 @@
 use bollard::models::ContainerStatsResponse;
 use bollard::query_parameters::StatsOptionsBuilder;
 use capstan_proto::runtime::v1::ContainerStats;
+use capstan_shim_common::CallTarget;
 use futures::StreamExt;
 
 use crate::error::{Context, Op};
@@ -16,10 +17,9 @@ impl DockerRuntime {
         self.container(id).await?;
         let options = StatsOptionsBuilder::default().stream(false).one_shot(true).build();
         let mut samples = self.inner.docker.stats(id, Some(options));
-        let sample = match samples.next().await {
-            Some(sample) => sample.during(Op::Stats, id)?,
-            None => ContainerStatsResponse::default(),
-        };
+        let sample =
+            self.engine("ContainerStats", CallTarget::container(id), async { samples.next().await.transpose() });
+        let sample = sample.await.during(Op::Stats, id)?.unwrap_or_default();
         Ok(convert(id, sample))
     }
 }

@@ -9,7 +9,8 @@
 //! Endpoints into a table of [`model::PortSpec`]s. The running parts:
 //! `proxier` opens and closes listeners to match the table, `tcp` and `udp`
 //! forward, `port` is one service port's shared state, [`traffic`] counts (in
-//! a shared `capstan_metrics` registry) and `admin` serves health and metrics
+//! a shared `capstan_metrics` registry), `changes` traces and times each
+//! reprogramming as the next step of the writes it serves, and `admin` serves health and metrics
 //! through `capstan_server`'s stack. [`Proxy`] owns every task (`capstan_lifecycle`):
 //! the first to fail stops the rest and is the proxy's exit status.
 //!
@@ -30,6 +31,7 @@ pub mod traffic;
 
 mod admin;
 mod admin_rpc;
+mod changes;
 mod error;
 mod port;
 mod proxier;
@@ -168,6 +170,7 @@ fn start_tasks(
     let metrics = TrafficMetrics::register(&registry)?;
     // both ports count their calls in the one registry the metrics port renders
     let request_metrics = capstan_server::RequestMetrics::register(&registry)?;
+    let sync_metrics = changes::SyncMetrics::register(&registry)?;
     let stopped = root.clone();
     tasks.spawn(async move {
         services.run(stopped.cancelled_owned()).await;
@@ -191,7 +194,7 @@ fn start_tasks(
         tasks.spawn(admin::serve(server, listener, root.clone()));
     }
     let stores = (service_store, endpoint_store, table_config);
-    tasks.spawn(reconcile(proxier, service_events, endpoint_events, stores, root));
+    tasks.spawn(reconcile(proxier, service_events, endpoint_events, stores, sync_metrics, root));
     Ok(tasks)
 }
 
@@ -202,32 +205,44 @@ async fn reconcile(
     mut service_events: capstan_runtime::informer::Subscription<Service>,
     mut endpoint_events: capstan_runtime::informer::Subscription<Endpoints>,
     (service_store, endpoint_store, table_config): (Store<Service>, Store<Endpoints>, TableConfig),
+    sync_metrics: changes::SyncMetrics,
     stop: CancellationToken,
 ) -> Result<(), ProxyError> {
     // Synced is tracked from the events themselves: the store's own flag may
     // turn true only after the Synced event has been delivered.
     let (mut services_synced, mut endpoints_synced) = (false, false);
+    let mut changes = changes::Changes::default();
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
             event = service_events.recv() => match event {
-                Some(event) => services_synced |= matches!(event, InformerEvent::Synced),
+                Some(event) => {
+                    services_synced |= matches!(event, InformerEvent::Synced);
+                    changes.note(&event);
+                }
                 None => break,
             },
             event = endpoint_events.recv() => match event {
-                Some(event) => endpoints_synced |= matches!(event, InformerEvent::Synced),
+                Some(event) => {
+                    endpoints_synced |= matches!(event, InformerEvent::Synced);
+                    changes.note(&event);
+                }
                 None => break,
             },
         }
         // coalesce a burst of events into one reconciliation
         while let Some(event) = service_events.try_recv() {
             services_synced |= matches!(event, InformerEvent::Synced);
+            changes.note(&event);
         }
         while let Some(event) = endpoint_events.try_recv() {
             endpoints_synced |= matches!(event, InformerEvent::Synced);
+            changes.note(&event);
         }
         if services_synced && endpoints_synced {
-            proxier.apply(&table(&service_store, &endpoint_store, &table_config));
+            let served = std::mem::take(&mut changes);
+            let _reprogramming = served.span().entered();
+            sync_metrics.time(|| proxier.apply(&table(&service_store, &endpoint_store, &table_config)));
         }
     }
     stop.cancel();

@@ -62,8 +62,11 @@ async fn label_values_are_escaped_in_the_scrape() {
     assert_eq!(ask(node_port).await.expect("answer through the proxy"), "a");
     let after = scrape(metrics).await;
     assert_eq!(metric_sample(&after, &series), Some(counted + 1.0), "{after}");
+    let reprogrammed = metric_sample(&after, "kubeproxy_sync_proxy_rules_duration_seconds_count");
+    assert!(reprogrammed.unwrap_or_default() >= 1.0, "the service's programming is counted: {after}");
     // the raw newline split no line: each is a comment or one of the proxy's samples
     for line in after.lines() {
-        assert!(line.starts_with("# ") || line.starts_with("capstan_proxy_"), "malformed line {line:?} in\n{after}");
+        let sample = ["capstan_proxy_", "kubeproxy_"].iter().any(|name| line.starts_with(name));
+        assert!(line.starts_with("# ") || sample, "malformed line {line:?} in\n{after}");
     }
 }

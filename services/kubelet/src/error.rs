@@ -66,6 +66,9 @@ pub enum KubeletError {
     )]
     Unauthenticated { addr: std::net::SocketAddr },
 
+    #[error("registering the kubelet's metrics: {0}")]
+    Metrics(#[from] capstan_metrics::MetricsError),
+
     #[error("serving the kubelet service: {0}")]
     Serve(#[from] capstan_server::ServerError),
 

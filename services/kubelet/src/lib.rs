@@ -15,6 +15,7 @@
 //! - [`relist`] → [`cache`]: one node-wide listing of the runtime per period (like
 //!   Kubernetes' PLEG) keeps every pod's records; workers read them from memory and
 //!   are woken when theirs change.
+//! - [`metrics`]: pod start, runtime operations and what runs, on Kubernetes' names.
 //! - [`backoff`]: crash-loop back-off; [`probes`]: liveness, readiness, startup.
 //! - [`terminate`]: graceful deletion; [`gc`]: removing orphans of deleted pods.
 //! - [`runtime`], [`model`]: the runtime calls and the plain records they yield;
@@ -61,6 +62,7 @@ pub mod grpc;
 pub mod images;
 pub mod lease;
 pub mod machine;
+pub mod metrics;
 pub mod model;
 pub mod node;
 pub mod pod_worker;
@@ -94,6 +96,7 @@ pub use error::KubeletError;
 
 use cache::RuntimeCache;
 use machine::Machine;
+use metrics::KubeletMetrics;
 use node::{NodeFacts, RuntimeHealth};
 use pod_worker::WorkerContext;
 use relist::Relister;
@@ -124,7 +127,13 @@ impl Kubelet {
             .map_err(|source| KubeletError::Connect { url: config.server.clone(), source })?;
         let endpoint = config.runtime_endpoint.clone();
         let runtime_error = |source| KubeletError::Runtime { endpoint: endpoint.clone(), source };
-        let clients = runtime_clients(&config).await?.for_node(&node_name).map_err(runtime_error)?;
+        let registry = capstan_metrics::Registry::new();
+        let metrics = KubeletMetrics::register(&registry)?;
+        let clients = runtime_clients(&config)
+            .await?
+            .for_node(&node_name)
+            .map_err(runtime_error)?
+            .observed_by(Arc::new(metrics.clone()));
         // the certificates are read before anything is registered: a bad one
         // refuses the start, naming its file
         if let Some(tls) = &config.tls {
@@ -163,7 +172,7 @@ impl Kubelet {
         // the first relist fills the cache before any worker reads it: a restarted
         // kubelet's workers see what is running and adopt it
         let cache = Arc::new(RuntimeCache::default());
-        let mut relister = Relister::new(runtime.clone(), cache.clone());
+        let mut relister = Relister::new(runtime.clone(), cache.clone()).reporting_to(metrics.clone());
         if let Err(error) = relister.relist().await {
             tracing::warn!(%error, "the first relist failed; workers read their pods themselves until one succeeds");
         }
@@ -174,6 +183,7 @@ impl Kubelet {
             cache,
             host_ip: ip.to_string(),
             timings: timings.clone(),
+            metrics,
         });
         tasks.spawn_loop(informer.run(shutdown.clone().cancelled_owned()));
         tasks.spawn_loop(relist::run(relister, timings.relist, shutdown.clone()));
@@ -189,7 +199,6 @@ impl Kubelet {
         tasks.spawn_loop(gc::run(runtime, pods.clone(), timings.gc, shutdown.clone()));
         // the port failing stops the kubelet: a node whose kubelet cannot be
         // reached for logs, exec or usage must not go on looking healthy
-        let registry = capstan_metrics::Registry::new();
         tasks.spawn(server::serve(listener, api.clone(), node_name.clone(), config.tls.clone(), registry, shutdown));
         tracing::info!(node = %node_name, %addr, "kubelet started");
         Ok(Kubelet { addr, pods, api, tasks })

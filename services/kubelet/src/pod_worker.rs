@@ -8,6 +8,13 @@
 //! A new sandbox is followed by the pod's containers in the same sync: they need
 //! only the sandbox's id and IP, which the re-read after RunPodSandbox gives, so a
 //! pod goes from nothing to Running in one sync and one status write.
+//!
+//! Each sync is a `kubelet.sync_pod` span, and every runtime call and the status
+//! write it makes are its children. A sync that starts a pod (no sandbox yet) is the
+//! next step of the write the pod records (`capstan.io/trace-context`: the
+//! scheduler's bind) and joins that trace as its child; a resync of a running pod
+//! runs for the kubelet's own reasons and only links to it, so the periodic resyncs
+//! never pile into the user's trace.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,7 +23,7 @@ use capstan_client::Client;
 use capstan_proto::core::v1::{Pod, PodStatus};
 use capstan_proto::meta::v1::Time;
 use capstan_runtime::EventRecorder;
-use capstan_telemetry::OpenTelemetrySpanExt;
+use capstan_telemetry::Follow;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +33,7 @@ use crate::backoff::CrashBackoff;
 use crate::cache::{Cached, RuntimeCache};
 use crate::config::Timings;
 use crate::decide::{decide, Action, Inputs, Plan};
+use crate::metrics::KubeletMetrics;
 use crate::model::{PodRuntime, RunState, Touched};
 use crate::probes::{action::Target, Prober};
 use crate::runtime::Runtime;
@@ -43,6 +51,7 @@ pub struct WorkerContext {
     pub cache: Arc<RuntimeCache>,
     pub host_ip: String,
     pub timings: Timings,
+    pub metrics: KubeletMetrics,
 }
 
 /// The latest version of the pod, or `None` once it is gone from the API.
@@ -55,6 +64,10 @@ struct PodState {
     /// the newest view of the pod's runtime records this worker has: the cache's,
     /// or its own re-read after acting, whichever read began later
     known: Option<Cached>,
+    /// when this kubelet first saw the pod: where its start duration begins
+    first_seen: Instant,
+    /// whether the pod's start was counted (or found done: an adopted pod)
+    start_counted: bool,
 }
 
 /// Runs the worker of one pod until it is terminated or `shutdown`.
@@ -71,6 +84,8 @@ async fn work(ctx: &WorkerContext, uid: &str, mut updates: watch::Receiver<PodUp
         prober: Prober::default(),
         last_status: None,
         known: None,
+        first_seen: Instant::now(),
+        start_counted: false,
     };
     let probed = state.prober.changed();
     let mut records = ctx.cache.subscribe(uid);
@@ -95,9 +110,10 @@ async fn work(ctx: &WorkerContext, uid: &str, mut updates: watch::Receiver<PodUp
                 }
             }
             Some(current) => {
-                let span = tracing::info_span!("kubelet.sync_pod", pod = %pod_name(current));
+                let span = sync_span(current, &ctx.runtime.node);
                 let annotations = current.metadata.as_ref().map(|m| m.annotations.clone()).unwrap_or_default();
-                let _ = span.set_parent(capstan_telemetry::extract_from_map(&annotations));
+                let how = if has_sandbox(ctx, &state, uid) { Follow::Link } else { Follow::Parent };
+                capstan_telemetry::follow_object(&span, "capstan-kubelet", &annotations, how);
                 match sync_pod(ctx, &mut state, current).instrument(span).await {
                     Ok(at) => requeue = at,
                     Err(error) => {
@@ -132,6 +148,35 @@ async fn work(ctx: &WorkerContext, uid: &str, mut updates: watch::Receiver<PodUp
     }
 }
 
+/// The span of one sync of `pod`, with OpenTelemetry's Kubernetes attributes.
+fn sync_span(pod: &Pod, node: &str) -> tracing::Span {
+    let meta = pod.metadata.clone().unwrap_or_default();
+    tracing::info_span!(
+        "kubelet.sync_pod",
+        pod = %pod_name(pod),
+        k8s.pod.name = %meta.name,
+        k8s.namespace.name = %meta.namespace,
+        k8s.pod.uid = %meta.uid,
+        k8s.node.name = %node,
+    )
+}
+
+/// Whether the pod has a sandbox as far as the worker or the relist last saw:
+/// a sync of such a pod is a resync, not its start.
+fn has_sandbox(ctx: &WorkerContext, state: &PodState, uid: &str) -> bool {
+    let known = state.known.as_ref().is_some_and(|known| known.runtime.sandbox().is_some());
+    known || ctx.cache.get(uid).is_some_and(|cached| cached.runtime.sandbox().is_some())
+}
+
+/// Whether every container of `spec` runs (its newest attempt).
+fn all_running(spec: &capstan_proto::core::v1::PodSpec, snapshot: &PodRuntime) -> bool {
+    !spec.containers.is_empty()
+        && spec
+            .containers
+            .iter()
+            .all(|c| snapshot.latest(&c.name).is_some_and(|latest| latest.state == RunState::Running))
+}
+
 trait Deleting {
     fn meta_deleting(&self) -> bool;
 }
@@ -148,6 +193,10 @@ async fn sync_pod(ctx: &WorkerContext, state: &mut PodState, pod: &Pod) -> Resul
     let spec = pod.spec.clone().unwrap_or_default();
     state.book.images_present.clear();
     let mut snapshot = records(ctx, state, &uid).await?;
+    if !state.start_counted && all_running(&spec, &snapshot) {
+        // running before this kubelet acted on it: adopted, not started here
+        state.start_counted = true;
+    }
     state.prober.retain(&running_ids(&snapshot));
     let plan_for = |snapshot: &PodRuntime, state: &PodState| {
         let unhealthy = state.prober.unhealthy();
@@ -174,6 +223,10 @@ async fn sync_pod(ctx: &WorkerContext, state: &mut PodState, pod: &Pod) -> Resul
             break;
         }
         plan = plan_for(&snapshot, state);
+    }
+    if !state.start_counted && all_running(&spec, &snapshot) {
+        state.start_counted = true;
+        ctx.metrics.pod_started(state.first_seen.elapsed());
     }
     let unstarted: Vec<String> = state.book.precreated.drain().map(|(_, id)| id).collect();
     executor.remove_unstarted(unstarted).await;

@@ -17,6 +17,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::{Cached, RuntimeCache};
+use crate::metrics::KubeletMetrics;
 use crate::model::{ContainerRecord, PodRuntime, SandboxRecord, Touched};
 use crate::runtime::Runtime;
 use crate::KubeletError;
@@ -47,6 +48,8 @@ pub struct Relister {
     cache: Arc<RuntimeCache>,
     /// object → (state it was listed in, its record)
     known: HashMap<Touched, (i32, Record)>,
+    /// told what each listing holds (running pods and containers)
+    metrics: Option<KubeletMetrics>,
 }
 
 #[derive(Clone, Debug)]
@@ -57,7 +60,13 @@ enum Record {
 
 impl Relister {
     pub fn new(runtime: Runtime, cache: Arc<RuntimeCache>) -> Self {
-        Relister { runtime, cache, known: HashMap::new() }
+        Relister { runtime, cache, known: HashMap::new(), metrics: None }
+    }
+
+    /// Has every listing counted in `metrics`.
+    pub fn reporting_to(mut self, metrics: KubeletMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Lists the node, reads the status of what changed, and offers every pod's
@@ -78,6 +87,9 @@ impl Relister {
                 state: c.state,
             }))
             .collect();
+        if let Some(metrics) = &self.metrics {
+            metrics.listed(&listed);
+        }
         let stale = changed(&listed, |object| self.known.get(object).map(|(state, _)| *state));
         let fresh = self.runtime.refresh(PodRuntime::default(), &stale).await?;
         let mut fresh_records: HashMap<Touched, Record> = HashMap::new();

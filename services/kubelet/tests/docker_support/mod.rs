@@ -116,6 +116,16 @@ impl DockerNode {
         DockerNode { name: name.to_string(), runtime, kubelet, shim }
     }
 
+    /// Where the kubelet serves (health, `GET /metrics`).
+    pub fn kubelet_addr(&self) -> SocketAddr {
+        self.kubelet.addr()
+    }
+
+    /// The shim's socket (it serves `GET /metrics` there too).
+    pub fn shim_socket(&self) -> std::path::PathBuf {
+        self.shim.served.socket().to_path_buf()
+    }
+
     /// Stops the kubelet, then the shim; the node's containers keep running.
     pub async fn stop(self) {
         self.kubelet.stop().await.expect("the kubelet stops cleanly");

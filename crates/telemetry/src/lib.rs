@@ -33,7 +33,9 @@ mod future;
 mod headers;
 mod init;
 mod propagation;
+mod router;
 mod rpc;
+mod sampler;
 mod server;
 mod subscriber;
 mod testing;
@@ -42,7 +44,7 @@ pub use body::TracedBody;
 pub use client::{traced_channel, TraceClient, TraceClientLayer, TracedChannel};
 pub use error::TelemetryError;
 pub use future::TracedFuture;
-pub use init::{init, init_or_reuse, init_with_default_filter, TelemetryGuard};
+pub use init::{init, init_or_reuse, init_with_default_filter, init_with_endpoint, TelemetryGuard};
 pub use propagation::{
     extract_from_map, follow_context, follow_object, inject_context_into_map, inject_into_map, mark_component,
     trace_id_of, Follow, COMPONENT_KEY, TRACE_CONTEXT_ANNOTATION, TRACE_STATE_ANNOTATION,

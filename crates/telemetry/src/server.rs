@@ -6,7 +6,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let (_reporter, health) = tonic_health::server::health_reporter();
 //! tonic::transport::Server::builder()
-//!     .layer(capstan_telemetry::TraceServerLayer)
+//!     .layer(capstan_telemetry::TraceServerLayer::component("capstan-kubelet"))
 //!     .add_service(health)
 //!     .serve("127.0.0.1:6443".parse()?)
 //!     .await?;
@@ -26,13 +26,30 @@ use crate::rpc::{self, Side};
 /// Tower layer for `tonic::transport::Server::builder().layer(..)`; wraps each
 /// service in a [`TraceServer`].
 #[derive(Clone, Copy, Debug, Default)]
-pub struct TraceServerLayer;
+pub struct TraceServerLayer {
+    component: Option<&'static str>,
+}
+
+impl TraceServerLayer {
+    /// Server spans of no component in particular: they belong to the
+    /// process's service (the name telemetry was initialised with).
+    pub fn new() -> Self {
+        TraceServerLayer { component: None }
+    }
+
+    /// Server spans marked as `component`'s (see [`mark_component`](crate::mark_component)):
+    /// in a process hosting several components (`capstan up`), each server's
+    /// calls appear under its own `service.name`.
+    pub fn component(component: &'static str) -> Self {
+        TraceServerLayer { component: Some(component) }
+    }
+}
 
 impl<S> Layer<S> for TraceServerLayer {
     type Service = TraceServer<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        TraceServer { inner }
+        TraceServer { inner, component: self.component }
     }
 }
 
@@ -41,6 +58,7 @@ impl<S> Layer<S> for TraceServerLayer {
 #[derive(Clone, Debug)]
 pub struct TraceServer<S> {
     inner: S,
+    component: Option<&'static str>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for TraceServer<S>
@@ -57,6 +75,9 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let span = rpc::span(Side::Server, request.uri().path());
+        if let Some(component) = self.component {
+            crate::mark_component(&span, component);
+        }
         if let Some(parent) = headers::extract_remote_parent(request.headers()) {
             // Fails only when no OpenTelemetry layer is installed (nothing to link
             // then) or the span was already started (impossible: it is brand new).

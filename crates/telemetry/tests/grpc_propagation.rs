@@ -26,12 +26,14 @@ fn start_server() -> Result<(SocketAddr, oneshot::Sender<()>), std::io::Error> {
     let addr = incoming.local_addr()?;
     let (_reporter, health) = tonic_health::server::health_reporter();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(Server::builder().layer(TraceServerLayer).add_service(health).serve_with_incoming_shutdown(
-        incoming,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    tokio::spawn(
+        Server::builder()
+            .layer(TraceServerLayer::component("capstan-test-server"))
+            .add_service(health)
+            .serve_with_incoming_shutdown(incoming, async {
+                let _ = stopped.await;
+            }),
+    );
     Ok((addr, stop))
 }
 
@@ -80,6 +82,9 @@ async fn client_and_server_spans_form_one_trace() -> TestResult {
     assert_eq!(client_span.parent_span_id, apply.context().span().span_context().span_id());
     assert_eq!(server_span.parent_span_id, client_span.span_context.span_id());
     assert!(server_span.parent_span_is_remote);
+    // the server's span is its component's; the client's, in the test's own span, the process's
+    assert_eq!(InMemorySpans::component_of(&server_span).as_deref(), Some("capstan-test-server"));
+    assert_eq!(InMemorySpans::component_of(&client_span).as_deref(), Some("capstan-test"));
     for span in [&client_span, &server_span] {
         assert_eq!(attr(span, "rpc.service").as_deref(), Some("grpc.health.v1.Health"));
         assert_eq!(attr(span, "rpc.method").as_deref(), Some("Check"));

@@ -30,7 +30,11 @@ pub const LONG_RUNNING: [&str; 5] = [
 /// `runtime`'s two services on the one server stack (with `grpc.health.v1`
 /// and `GET /metrics`): what every shim serves, whatever it listens on.
 pub fn runtime_server<R: ContainerRuntime>(runtime: R) -> Server {
-    let config = ServerConfig { long_running: LongRunning::new(LONG_RUNNING), ..ServerConfig::default() };
+    let config = ServerConfig {
+        long_running: LongRunning::new(LONG_RUNNING),
+        component: Some(R::COMPONENT),
+        ..ServerConfig::default()
+    };
     let (runtime_service, image_service) = RuntimeServer::new(runtime).services();
     Server::with_new_registry(config).add_service(runtime_service).add_service(image_service)
 }

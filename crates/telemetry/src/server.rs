@@ -23,6 +23,9 @@ use crate::future::TracedFuture;
 use crate::headers;
 use crate::rpc::{self, Side};
 
+/// OTLP's span export call, which is never traced itself.
+const OTLP_TRACE_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
 /// Tower layer for `tonic::transport::Server::builder().layer(..)`; wraps each
 /// service in a [`TraceServer`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -74,7 +77,11 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let span = rpc::span(Side::Server, request.uri().path());
+        let path = request.uri().path();
+        // Receiving spans makes none: a receiver exporting its own spans to
+        // itself (`capstan up --trace-sink`) would otherwise trace each export
+        // of the last export's span, forever.
+        let span = if path == OTLP_TRACE_EXPORT { tracing::Span::none() } else { rpc::span(Side::Server, path) };
         if let Some(component) = self.component {
             crate::mark_component(&span, component);
         }

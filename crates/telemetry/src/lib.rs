@@ -47,7 +47,7 @@ pub use future::TracedFuture;
 pub use init::{init, init_or_reuse, init_with_default_filter, init_with_endpoint, TelemetryGuard};
 pub use propagation::{
     extract_from_map, follow_context, follow_object, inject_context_into_map, inject_into_map, mark_component,
-    trace_id_of, Follow, COMPONENT_KEY, TRACE_CONTEXT_ANNOTATION, TRACE_STATE_ANNOTATION,
+    trace_id_of, trace_id_of_span, Follow, COMPONENT_KEY, TRACE_CONTEXT_ANNOTATION, TRACE_STATE_ANNOTATION,
 };
 pub use server::{TraceServer, TraceServerLayer};
 pub use testing::{init_for_test, InMemorySpans};

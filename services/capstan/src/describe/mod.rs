@@ -206,9 +206,8 @@ mod tests {
             ("capstan.io/trace-context: garbled", None),
         ];
         for (annotation, want) in cases {
-            let manifest = format!(
-                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: c, annotations: {{{annotation}}}}}\n"
-            );
+            let manifest =
+                format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: c, annotations: {{{annotation}}}}}\n");
             let object = parse_manifests("t", &manifest).expect("manifest").remove(0);
             let text = page(&object, &Related::default(), DateTime::from_timestamp(0, 0).expect("time")).render();
             let line = text.lines().find(|l| l.starts_with("Trace:"));

@@ -26,6 +26,9 @@ const SERVICE_INSTANCE_ID: &str = "service.instance.id";
 /// (`service.name` = the component). `None` when nothing is exported.
 pub(crate) type PipelineFactory = Box<dyn Fn(&Resource) -> Option<Box<dyn SpanProcessor>> + Send + Sync>;
 
+/// One component's export pipeline, made once; `None` when nothing is exported.
+type Pipeline = Option<Arc<dyn SpanProcessor>>;
+
 /// Where a finished span goes besides its component's pipeline (the test tap), told
 /// the component the span belongs to.
 pub(crate) type Tap = Box<dyn Fn(&str, &SpanData) + Send + Sync>;
@@ -39,7 +42,7 @@ pub(crate) struct ComponentRouter {
     /// The component of every span started and not yet ended.
     live: Mutex<HashMap<SpanId, Arc<str>>>,
     /// Each component's pipeline, made on its first span.
-    pipelines: Mutex<HashMap<Arc<str>, Option<Arc<dyn SpanProcessor>>>>,
+    pipelines: Mutex<HashMap<Arc<str>, Pipeline>>,
 }
 
 impl std::fmt::Debug for ComponentRouter {
@@ -68,7 +71,7 @@ impl ComponentRouter {
             .build()
     }
 
-    fn pipeline(&self, component: &Arc<str>) -> Option<Arc<dyn SpanProcessor>> {
+    fn pipeline(&self, component: &Arc<str>) -> Pipeline {
         let mut pipelines = self.pipelines.lock().unwrap_or_else(PoisonError::into_inner);
         pipelines
             .entry(component.clone())
@@ -148,9 +151,13 @@ mod tests {
     use opentelemetry::trace::{Tracer as _, TracerProvider as _};
     use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor, SpanExporter};
 
-    /// Every exported span with the `service.name` of the pipeline that exported it.
+    /// An exported span: the `service.name` of the pipeline that exported
+    /// it, its name, its attributes' keys.
+    type Exported = (String, String, Vec<String>);
+
+    /// Every exported span.
     #[derive(Clone, Debug, Default)]
-    struct Recorder(Arc<Mutex<Vec<(String, String, Vec<String>)>>>);
+    struct Recorder(Arc<Mutex<Vec<Exported>>>);
 
     #[derive(Debug)]
     struct RecordingExporter {

@@ -6,7 +6,12 @@
 //!
 //! * [`init`] / [`init_or_reuse`]: a global `tracing` subscriber (`RUST_LOG` filter,
 //!   stderr logs, OpenTelemetry spans exported over OTLP/gRPC when
-//!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set) plus the global W3C propagator.
+//!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set, or to [`init_with_endpoint`]'s endpoint)
+//!   plus the global W3C propagator; sampling as `OTEL_TRACES_SAMPLER` says
+//!   (`sampler`). Each span is exported under its component's `service.name`
+//!   (`router`: [`COMPONENT_KEY`], else its in-process parent's, else the
+//!   process's), so the components `capstan up` hosts in one process each
+//!   appear as a service of their own.
 //! * [`TraceServerLayer`] / [`TraceClientLayer`]: tower layers that carry the W3C
 //!   `traceparent`/`tracestate` headers in gRPC metadata and open `grpc.server` /
 //!   `grpc.client` spans around every call.
@@ -14,7 +19,7 @@
 //!   object's annotations under [`TRACE_CONTEXT_ANNOTATION`], for work that happens
 //!   later and elsewhere (controllers, scheduler, kubelet).
 //! * [`init_for_test`]: an in-memory span exporter so tests can assert that spans
-//!   share a trace.
+//!   share a trace (and, with [`InMemorySpans::component_of`], whose they are).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -33,12 +33,18 @@ type Pipeline = Option<Arc<dyn SpanProcessor>>;
 /// the component the span belongs to.
 pub(crate) type Tap = Box<dyn Fn(&str, &SpanData) + Send + Sync>;
 
+/// Whether the tap wants spans now (it is switched on later, by a test).
+pub(crate) type TapActive = fn() -> bool;
+
 /// The span processor that routes each span to its component's pipeline.
 pub(crate) struct ComponentRouter {
     /// The process's own service name: a span with no component, and no parent with one.
     own: Arc<str>,
     factory: PipelineFactory,
-    tap: Option<Tap>,
+    /// Whether `factory` makes pipelines at all: without them, and with the tap
+    /// off, spans need no component and the router does nothing.
+    exports: bool,
+    tap: Option<(Tap, TapActive)>,
     /// The component of every span started and not yet ended.
     live: Mutex<HashMap<SpanId, Arc<str>>>,
     /// Each component's pipeline, made on its first span.
@@ -52,10 +58,13 @@ impl std::fmt::Debug for ComponentRouter {
 }
 
 impl ComponentRouter {
-    pub(crate) fn new(own: &str, factory: PipelineFactory, tap: Option<Tap>) -> Self {
+    /// Routes to the pipelines `factory` makes, if any (`None`: nothing is exported).
+    pub(crate) fn new(own: &str, factory: Option<PipelineFactory>, tap: Option<(Tap, TapActive)>) -> Self {
+        let exports = factory.is_some();
         ComponentRouter {
             own: Arc::from(own),
-            factory,
+            factory: factory.unwrap_or_else(|| Box::new(|_| None)),
+            exports,
             tap,
             live: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
@@ -84,6 +93,10 @@ impl ComponentRouter {
         pipelines.values().flatten().cloned().collect()
     }
 
+    fn active(&self) -> bool {
+        self.exports || self.tap.as_ref().is_some_and(|(_, active)| active())
+    }
+
     fn live(&self) -> std::sync::MutexGuard<'_, HashMap<SpanId, Arc<str>>> {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -97,6 +110,9 @@ fn own_component(attributes: &[KeyValue]) -> Option<Arc<str>> {
 impl SpanProcessor for ComponentRouter {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         use opentelemetry::trace::Span as _;
+        if !self.active() {
+            return;
+        }
         let Some(data) = span.exported_data() else { return };
         let component = own_component(&data.attributes).or_else(|| {
             let parent = cx.span();
@@ -110,10 +126,14 @@ impl SpanProcessor for ComponentRouter {
     }
 
     fn on_end(&self, mut span: SpanData) {
+        // (the tap, once on, stays on: no span started active ends inactive)
+        if !self.active() {
+            return;
+        }
         let started = self.live().remove(&span.span_context.span_id());
         let component = started.or_else(|| own_component(&span.attributes)).unwrap_or_else(|| self.own.clone());
         span.attributes.retain(|kv| kv.key.as_str() != COMPONENT_KEY);
-        if let Some(tap) = &self.tap {
+        if let Some((tap, _)) = &self.tap {
             tap(&component, &span);
         }
         if let Some(pipeline) = self.pipeline(&component) {
@@ -191,7 +211,7 @@ mod tests {
             processor.set_resource(resource);
             Some(Box::new(processor) as Box<dyn SpanProcessor>)
         });
-        SdkTracerProvider::builder().with_span_processor(ComponentRouter::new("capstan", factory, None)).build()
+        SdkTracerProvider::builder().with_span_processor(ComponentRouter::new("capstan", Some(factory), None)).build()
     }
 
     fn exported(recorder: &Recorder) -> Vec<(String, String)> {
@@ -260,7 +280,7 @@ mod tests {
             processor.set_resource(resource);
             Some(Box::new(processor) as Box<dyn SpanProcessor>)
         });
-        let router = Arc::new(ComponentRouter::new("capstan", factory, None));
+        let router = Arc::new(ComponentRouter::new("capstan", Some(factory), None));
         let provider = SdkTracerProvider::builder().with_span_processor(SharedRouter(router.clone())).build();
         let tracer = provider.tracer("test");
         for component in ["capstan-scheduler", "capstan-scheduler", "capstan-kubelet"] {
@@ -273,6 +293,17 @@ mod tests {
         assert_ne!(made[0], made[1], "each component is an instance of its own");
         assert!(made.iter().all(|id| uuid::Uuid::parse_str(id).is_ok()), "instance ids are uuids: {made:?}");
         assert!(router.live().is_empty(), "ended spans are forgotten");
+    }
+
+    #[test]
+    fn with_nothing_to_export_and_no_tap_the_router_keeps_nothing() {
+        let router = Arc::new(ComponentRouter::new("capstan", None, Some((Box::new(|_, _| {}), || false))));
+        let provider = SdkTracerProvider::builder().with_span_processor(SharedRouter(router.clone())).build();
+        let tracer = provider.tracer("test");
+        let span = tracer.start("work");
+        assert!(router.live().is_empty(), "no component is worked out for nobody");
+        drop(span);
+        assert!(router.pipelines.lock().unwrap_or_else(PoisonError::into_inner).is_empty());
     }
 
     /// Lets a test keep a handle on the router it gives the provider.

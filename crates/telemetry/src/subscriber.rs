@@ -10,7 +10,7 @@ use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::error::TelemetryError;
-use crate::router::{ComponentRouter, PipelineFactory};
+use crate::router::{ComponentRouter, PipelineFactory, Tap, TapActive};
 
 /// The variable whose presence switches OTLP span export on.
 pub(crate) const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
@@ -54,7 +54,7 @@ pub(crate) fn tracer_provider(service_name: &str, options: Options) -> Result<Sd
     let sampler = crate::sampler::from_env()?;
     let endpoint =
         options.endpoint.or_else(|| std::env::var(OTLP_ENDPOINT_VAR).ok()).filter(|value| !value.trim().is_empty());
-    let factory: PipelineFactory = match (options.export, endpoint) {
+    let factory: Option<PipelineFactory> = match (options.export, endpoint) {
         (true, Some(endpoint)) => {
             // The tonic exporter spawns its connection onto a runtime; a component's
             // pipeline is made on its first span, wherever that ends.
@@ -62,7 +62,7 @@ pub(crate) fn tracer_provider(service_name: &str, options: Options) -> Result<Sd
             // Refuse a bad endpoint now, not at some component's first span.
             otlp_exporter(&endpoint, &runtime)
                 .map_err(|source| TelemetryError::Exporter { endpoint: endpoint.clone(), source })?;
-            Box::new(move |resource| match otlp_exporter(&endpoint, &runtime) {
+            Some(Box::new(move |resource| match otlp_exporter(&endpoint, &runtime) {
                 Ok(exporter) => {
                     let mut processor = BatchSpanProcessor::builder(exporter).build();
                     processor.set_resource(resource);
@@ -72,11 +72,12 @@ pub(crate) fn tracer_provider(service_name: &str, options: Options) -> Result<Sd
                     tracing::warn!(%error, endpoint, "cannot export this component's spans");
                     None
                 }
-            })
+            }))
         }
-        _ => Box::new(|_| None),
+        _ => None,
     };
-    let router = ComponentRouter::new(service_name, factory, Some(Box::new(crate::testing::tap)));
+    let tap: (Tap, TapActive) = (Box::new(crate::testing::tap), crate::testing::tapping);
+    let router = ComponentRouter::new(service_name, factory, Some(tap));
     Ok(SdkTracerProvider::builder()
         .with_resource(ComponentRouter::resource_for(service_name))
         .with_sampler(sampler)

@@ -36,6 +36,11 @@ pub(crate) fn tap(component: &str, span: &SpanData) {
     }
 }
 
+/// Whether [`init_for_test`] has switched the tap on.
+pub(crate) fn tapping() -> bool {
+    SINK.get().is_some()
+}
+
 /// Installs telemetry for a test process (if not yet installed) and starts capturing
 /// finished spans. Idempotent: call it at the top of every test.
 ///

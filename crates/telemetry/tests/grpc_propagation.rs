@@ -117,3 +117,29 @@ async fn caller_errors_are_recorded_without_blaming_the_server() -> TestResult {
     let _ = stop.send(());
     Ok(())
 }
+
+/// Receiving spans makes no span: a receiver that exports its own spans to itself
+/// would otherwise trace each export of the last export's span, forever.
+#[tokio::test]
+async fn span_exports_received_are_not_traced() -> TestResult {
+    use tower::{Layer, Service, ServiceExt};
+    let spans = init_for_test();
+    let mut server = TraceServerLayer::component("capstan-test-receiver").layer(tower::service_fn(
+        |_: http::Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) },
+    ));
+    let root = tracing::info_span!("receiver-test");
+    let trace = root.context().span().span_context().trace_id();
+    for path in ["/opentelemetry.proto.collector.trace.v1.TraceService/Export", "/grpc.health.v1.Health/Check"] {
+        let request = http::Request::builder().uri(path).body(String::new())?;
+        let ready = server.ready().await?;
+        // the server's span is made in `call`: inside the root, it joins the root's trace
+        let response = root.in_scope(|| ready.call(request)).await?;
+        drop(response);
+    }
+    // the second call's span is there, so the first's would be too
+    let found = spans.wait_for(DEADLINE, |spans| spans.iter().any(|s| s.span_context.trace_id() == trace)).await?;
+    let services: Vec<_> =
+        found.iter().filter(|s| s.span_context.trace_id() == trace).filter_map(|s| attr(s, "rpc.service")).collect();
+    assert_eq!(services, ["grpc.health.v1.Health"]);
+    Ok(())
+}

@@ -52,7 +52,7 @@ pub async fn fetch(sink: &str, trace_id: &str) -> Result<TraceRecord, CliError> 
     let response = tokio::time::timeout(SINK_TIMEOUT, client.get(uri))
         .await
         .map_err(|_| failed(format!("no answer within {SINK_TIMEOUT:?}")))?
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| failed(with_causes(&e)))?;
     let status = response.status();
     let body = response.into_body().collect().await.map_err(|e| failed(e.to_string()))?.to_bytes();
     if !status.is_success() {
@@ -63,6 +63,19 @@ pub async fn fetch(sink: &str, trace_id: &str) -> Result<TraceRecord, CliError> 
         return Err(failed(format!("{status}: {said}")));
     }
     serde_json::from_slice(&body).map_err(|e| failed(format!("not a trace: {e}")))
+}
+
+/// `error: cause: its cause`, as far down as the chain goes (hyper's own
+/// message alone, "client error (Connect)", does not say what failed).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 /// The tree, one line per span: `SERVICE  NAME  DURATION`, indented two spaces

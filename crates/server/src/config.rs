@@ -50,6 +50,11 @@ pub struct ServerConfig {
     pub authentication: Option<AuthenticationConfig>,
     /// Write one audit event per call to the component's services.
     pub audit: Option<AuditConfig>,
+    /// The component serving (`capstan-kubelet`): each call's `grpc.server`
+    /// span is its, so that in one process hosting several components
+    /// (`capstan up`) each server's calls show under its own `service.name`.
+    /// `None`: the process's service name.
+    pub component: Option<&'static str>,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +70,7 @@ impl Default for ServerConfig {
             tls: None,
             authentication: None,
             audit: None,
+            component: None,
         }
     }
 }

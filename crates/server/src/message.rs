@@ -13,6 +13,7 @@ use capstan_proto::proxy::v1::proxy_admin_server::ProxyAdminServer;
 use capstan_proto::runtime::v1::image_service_server::ImageServiceServer;
 use capstan_proto::runtime::v1::runtime_service_server::RuntimeServiceServer;
 use capstan_proto::scheduler::v1::scheduler_service_server::SchedulerServiceServer;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
 use tonic_health::pb::health_server::HealthServer;
 
 /// A generated gRPC server whose message sizes can be capped.
@@ -43,4 +44,6 @@ message_limits!(
     ProxyAdminServer,
     RuntimeServiceServer,
     ImageServiceServer,
+    // OTLP's span receiver (capstan-trace-sink)
+    TraceServiceServer,
 );

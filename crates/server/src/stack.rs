@@ -115,7 +115,10 @@ pub fn stack(
     routes
         // Trace propagation, outermost: the call's span, continued from the
         // caller's `traceparent`, covers everything below, refusals included.
-        .layer(capstan_telemetry::TraceServerLayer)
+        .layer(match config.component {
+            Some(component) => capstan_telemetry::TraceServerLayer::component(component),
+            None => capstan_telemetry::TraceServerLayer::new(),
+        })
         // GET /metrics, after every layer: a scrape every few seconds makes
         // neither a span nor a series of its own. It is guarded by the
         // authenticator when there is one (see `scrape`).

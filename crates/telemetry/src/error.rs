@@ -32,15 +32,36 @@ pub enum TelemetryError {
 
     /// The OTLP exporter rejected its configuration.
     #[error(
-        "cannot build the OTLP span exporter for OTEL_EXPORTER_OTLP_ENDPOINT={endpoint:?}: \
-         {source}; check the endpoint URL (e.g. http://localhost:4317)"
+        "cannot build the OTLP span exporter for endpoint {endpoint:?}: {source}; check \
+         the endpoint URL (e.g. http://localhost:4317)"
     )]
     Exporter {
-        /// The endpoint taken from the environment.
+        /// The endpoint (from OTEL_EXPORTER_OTLP_ENDPOINT, or given by the caller).
         endpoint: String,
         /// The exporter's own error.
         #[source]
         source: opentelemetry_otlp::ExporterBuildError,
+    },
+
+    /// `OTEL_TRACES_SAMPLER` names no sampler this SDK has.
+    #[error(
+        "OTEL_TRACES_SAMPLER={name:?} is not a sampler this build supports; use always_on, \
+         always_off, traceidratio, parentbased_always_on (the default), \
+         parentbased_always_off or parentbased_traceidratio"
+    )]
+    InvalidSampler {
+        /// The variable's value.
+        name: String,
+    },
+
+    /// `OTEL_TRACES_SAMPLER_ARG` is not a ratio.
+    #[error(
+        "OTEL_TRACES_SAMPLER_ARG={arg:?} is not a sampling ratio; give a number from 0 \
+         (keep no trace) to 1 (keep every trace), such as 0.25"
+    )]
+    InvalidSamplerArg {
+        /// The variable's value.
+        arg: String,
     },
 
     /// [`InMemorySpans::wait_for`](crate::InMemorySpans::wait_for) saw no matching

@@ -54,7 +54,7 @@ impl Drop for TelemetryGuard {
 /// Errors with [`TelemetryError::AlreadyInitialized`] if any global subscriber is
 /// already set; see [`init_or_reuse`] for processes hosting several components.
 pub fn init(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
-    install(service_name, Options { export: true, strict_filter: true, default_filter: "info" }, false)
+    install(service_name, Options { export: true, strict_filter: true, default_filter: "info", endpoint: None }, false)
 }
 
 /// Like [`init`], with `default_filter` instead of `info` when `RUST_LOG` is not
@@ -64,7 +64,21 @@ pub fn init_with_default_filter(
     service_name: &str,
     default_filter: &'static str,
 ) -> Result<TelemetryGuard, TelemetryError> {
-    install(service_name, Options { export: true, strict_filter: true, default_filter }, false)
+    install(service_name, Options { export: true, strict_filter: true, default_filter, endpoint: None }, false)
+}
+
+/// Like [`init_with_default_filter`], exporting spans to `endpoint`
+/// (`http://127.0.0.1:4317`) whatever `OTEL_EXPORTER_OTLP_ENDPOINT` says: for a
+/// process that learns where its spans go only when it starts (`capstan up
+/// --trace-sink` starts the receiver itself), without touching the environment
+/// other threads read.
+pub fn init_with_endpoint(
+    service_name: &str,
+    default_filter: &'static str,
+    endpoint: &str,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let options = Options { export: true, strict_filter: true, default_filter, endpoint: Some(endpoint.to_owned()) };
+    install(service_name, options, false)
 }
 
 /// Like [`init`], but when a subscriber is already installed it returns a guard for
@@ -73,7 +87,7 @@ pub fn init_with_default_filter(
 /// If the existing subscriber is not this crate's, spans still carry whatever
 /// context it provides, and the guard does nothing.
 pub fn init_or_reuse(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
-    install(service_name, Options { export: true, strict_filter: true, default_filter: "info" }, true)
+    install(service_name, Options { export: true, strict_filter: true, default_filter: "info", endpoint: None }, true)
 }
 
 pub(crate) fn install(service_name: &str, options: Options, reuse: bool) -> Result<TelemetryGuard, TelemetryError> {

@@ -138,3 +138,13 @@ pub fn trace_id_of(annotations: &BTreeMap<String, String>) -> Option<String> {
     let recorded = span.span_context();
     recorded.is_valid().then(|| recorded.trace_id().to_string())
 }
+
+/// The W3C trace id of `span` (a command's root span, for `capstan --trace`),
+/// if telemetry is on.
+pub fn trace_id_of_span(span: &tracing::Span) -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    let context = span.context();
+    let recorded = context.span();
+    let span_context = recorded.span_context();
+    span_context.is_valid().then(|| span_context.trace_id().to_string())
+}

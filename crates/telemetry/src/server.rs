@@ -6,7 +6,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let (_reporter, health) = tonic_health::server::health_reporter();
 //! tonic::transport::Server::builder()
-//!     .layer(capstan_telemetry::TraceServerLayer)
+//!     .layer(capstan_telemetry::TraceServerLayer::component("capstan-kubelet"))
 //!     .add_service(health)
 //!     .serve("127.0.0.1:6443".parse()?)
 //!     .await?;
@@ -23,16 +23,36 @@ use crate::future::TracedFuture;
 use crate::headers;
 use crate::rpc::{self, Side};
 
+/// OTLP's span export call, which is never traced itself.
+const OTLP_TRACE_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
 /// Tower layer for `tonic::transport::Server::builder().layer(..)`; wraps each
 /// service in a [`TraceServer`].
 #[derive(Clone, Copy, Debug, Default)]
-pub struct TraceServerLayer;
+pub struct TraceServerLayer {
+    component: Option<&'static str>,
+}
+
+impl TraceServerLayer {
+    /// Server spans of no component in particular: they belong to the
+    /// process's service (the name telemetry was initialised with).
+    pub fn new() -> Self {
+        TraceServerLayer { component: None }
+    }
+
+    /// Server spans marked as `component`'s (see [`mark_component`](crate::mark_component)):
+    /// in a process hosting several components (`capstan up`), each server's
+    /// calls appear under its own `service.name`.
+    pub fn component(component: &'static str) -> Self {
+        TraceServerLayer { component: Some(component) }
+    }
+}
 
 impl<S> Layer<S> for TraceServerLayer {
     type Service = TraceServer<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        TraceServer { inner }
+        TraceServer { inner, component: self.component }
     }
 }
 
@@ -41,6 +61,7 @@ impl<S> Layer<S> for TraceServerLayer {
 #[derive(Clone, Debug)]
 pub struct TraceServer<S> {
     inner: S,
+    component: Option<&'static str>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for TraceServer<S>
@@ -56,7 +77,14 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let span = rpc::span(Side::Server, request.uri().path());
+        let path = request.uri().path();
+        // Receiving spans makes none: a receiver exporting its own spans to
+        // itself (`capstan up --trace-sink`) would otherwise trace each export
+        // of the last export's span, forever.
+        let span = if path == OTLP_TRACE_EXPORT { tracing::Span::none() } else { rpc::span(Side::Server, path) };
+        if let Some(component) = self.component {
+            crate::mark_component(&span, component);
+        }
         if let Some(parent) = headers::extract_remote_parent(request.headers()) {
             // Fails only when no OpenTelemetry layer is installed (nothing to link
             // then) or the span was already started (impossible: it is brand new).

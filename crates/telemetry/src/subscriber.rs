@@ -4,18 +4,19 @@
 //! to propagate through a component that does not export spans itself.
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use opentelemetry_sdk::Resource;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanProcessor};
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::error::TelemetryError;
+use crate::router::{ComponentRouter, PipelineFactory, Tap, TapActive};
 
 /// The variable whose presence switches OTLP span export on.
 pub(crate) const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
 /// How strictly to treat the environment.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Options {
     /// Export over OTLP when [`OTLP_ENDPOINT_VAR`] is set (off for tests).
     pub export: bool,
@@ -23,6 +24,8 @@ pub(crate) struct Options {
     pub strict_filter: bool,
     /// The filter when `RUST_LOG` is not set.
     pub default_filter: &'static str,
+    /// Export here, whatever [`OTLP_ENDPOINT_VAR`] says (`capstan up --trace-sink`).
+    pub endpoint: Option<String>,
 }
 
 /// `RUST_LOG` (else `default`), with this crate's call spans always enabled: without
@@ -43,24 +46,51 @@ pub(crate) fn env_filter(strict: bool, default: &str) -> Result<EnvFilter, Telem
     })
 }
 
-/// The tracer provider: always-on sampling by default (the SDK's parent-based
-/// sampler), OTLP batch export when requested and configured, and the test tap.
+/// The tracer provider: the sampler `OTEL_TRACES_SAMPLER` asks for (parent-based
+/// always-on by default), and a [`ComponentRouter`] that exports each component's
+/// spans over OTLP (batched) under its own `service.name` when export is requested
+/// and an endpoint is known, and feeds the test tap.
 pub(crate) fn tracer_provider(service_name: &str, options: Options) -> Result<SdkTracerProvider, TelemetryError> {
-    let resource = Resource::builder().with_service_name(service_name.to_owned()).build();
-    let mut builder = SdkTracerProvider::builder().with_resource(resource).with_span_processor(crate::testing::TestTap);
-    let endpoint = std::env::var(OTLP_ENDPOINT_VAR).ok().filter(|value| !value.trim().is_empty());
-    if let (true, Some(endpoint)) = (options.export, endpoint) {
-        // The tonic exporter spawns its connection onto the current runtime.
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(TelemetryError::NoTokioRuntime);
+    let sampler = crate::sampler::from_env()?;
+    let endpoint =
+        options.endpoint.or_else(|| std::env::var(OTLP_ENDPOINT_VAR).ok()).filter(|value| !value.trim().is_empty());
+    let factory: Option<PipelineFactory> = match (options.export, endpoint) {
+        (true, Some(endpoint)) => {
+            // The tonic exporter spawns its connection onto a runtime; a component's
+            // pipeline is made on its first span, wherever that ends.
+            let runtime = tokio::runtime::Handle::try_current().map_err(|_| TelemetryError::NoTokioRuntime)?;
+            // Refuse a bad endpoint now, not at some component's first span.
+            otlp_exporter(&endpoint, &runtime)
+                .map_err(|source| TelemetryError::Exporter { endpoint: endpoint.clone(), source })?;
+            Some(Box::new(move |resource| match otlp_exporter(&endpoint, &runtime) {
+                Ok(exporter) => {
+                    let mut processor = BatchSpanProcessor::builder(exporter).build();
+                    processor.set_resource(resource);
+                    Some(Box::new(processor) as Box<dyn SpanProcessor>)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, endpoint, "cannot export this component's spans");
+                    None
+                }
+            }))
         }
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .build()
-            .map_err(|source| TelemetryError::Exporter { endpoint, source })?;
-        builder = builder.with_batch_exporter(exporter);
-    }
-    Ok(builder.build())
+        _ => None,
+    };
+    let tap: (Tap, TapActive) = (Box::new(crate::testing::tap), crate::testing::tapping);
+    let router = ComponentRouter::new(service_name, factory, Some(tap));
+    Ok(SdkTracerProvider::builder()
+        .with_resource(ComponentRouter::resource_for(service_name))
+        .with_sampler(sampler)
+        .with_span_processor(router)
+        .build())
+}
+
+fn otlp_exporter(
+    endpoint: &str,
+    runtime: &tokio::runtime::Handle,
+) -> Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError> {
+    let _entered = runtime.enter();
+    opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(endpoint).build()
 }
 
 /// The full subscriber, ready to become the global default.

@@ -8,9 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use opentelemetry::trace::TraceId;
-use opentelemetry::Context;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor, Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor, SpanData, SpanProcessor};
 use tokio::sync::watch;
 
 use crate::error::TelemetryError;
@@ -25,27 +23,22 @@ struct Sink {
     recorded: watch::Sender<u64>,
 }
 
-/// Span processor present in every provider; inert until [`init_for_test`] runs.
-#[derive(Debug)]
-pub(crate) struct TestTap;
-
-impl SpanProcessor for TestTap {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
-
-    fn on_end(&self, span: SpanData) {
-        if let Some(sink) = SINK.get() {
-            sink.processor.on_end(span);
-            sink.recorded.send_modify(|count| *count += 1);
-        }
+/// Every provider's [`ComponentRouter`](crate::router::ComponentRouter) hands each
+/// finished span here, told its component; inert until [`init_for_test`] runs. The
+/// captured copy carries its component as [`COMPONENT_KEY`](crate::COMPONENT_KEY),
+/// which [`InMemorySpans::component_of`] reads.
+pub(crate) fn tap(component: &str, span: &SpanData) {
+    if let Some(sink) = SINK.get() {
+        let mut span = span.clone();
+        span.attributes.push(crate::router::component_attribute(component));
+        sink.processor.on_end(span);
+        sink.recorded.send_modify(|count| *count += 1);
     }
+}
 
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
+/// Whether [`init_for_test`] has switched the tap on.
+pub(crate) fn tapping() -> bool {
+    SINK.get().is_some()
 }
 
 /// Installs telemetry for a test process (if not yet installed) and starts capturing
@@ -64,7 +57,7 @@ pub fn init_for_test() -> InMemorySpans {
         let exporter = InMemorySpanExporter::default();
         Sink { processor: SimpleSpanProcessor::new(exporter.clone()), exporter, recorded: watch::Sender::new(0) }
     });
-    let options = Options { export: false, strict_filter: false, default_filter: "info" };
+    let options = Options { export: false, strict_filter: false, default_filter: "info", endpoint: None };
     match crate::init::install("capstan-test", options, true) {
         Ok(guard) if guard.is_ours() => InMemorySpans { sink },
         Ok(_) => panic!(
@@ -108,6 +101,13 @@ impl InMemorySpans {
         let mut spans = self.spans();
         spans.retain(|span| span.span_context.trace_id() == trace_id);
         spans
+    }
+
+    /// The component `span` belongs to, as its export names it (its resource's
+    /// `service.name`): its own `capstan.component`, else its in-process
+    /// parent's, else the process's.
+    pub fn component_of(span: &SpanData) -> Option<String> {
+        span.attributes.iter().rev().find(|kv| kv.key.as_str() == crate::COMPONENT_KEY).map(|kv| kv.value.to_string())
     }
 
     /// Forgets every captured span (process-wide).

@@ -26,12 +26,14 @@ fn start_server() -> Result<(SocketAddr, oneshot::Sender<()>), std::io::Error> {
     let addr = incoming.local_addr()?;
     let (_reporter, health) = tonic_health::server::health_reporter();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(Server::builder().layer(TraceServerLayer).add_service(health).serve_with_incoming_shutdown(
-        incoming,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    tokio::spawn(
+        Server::builder()
+            .layer(TraceServerLayer::component("capstan-test-server"))
+            .add_service(health)
+            .serve_with_incoming_shutdown(incoming, async {
+                let _ = stopped.await;
+            }),
+    );
     Ok((addr, stop))
 }
 
@@ -80,6 +82,9 @@ async fn client_and_server_spans_form_one_trace() -> TestResult {
     assert_eq!(client_span.parent_span_id, apply.context().span().span_context().span_id());
     assert_eq!(server_span.parent_span_id, client_span.span_context.span_id());
     assert!(server_span.parent_span_is_remote);
+    // the server's span is its component's; the client's, in the test's own span, the process's
+    assert_eq!(InMemorySpans::component_of(&server_span).as_deref(), Some("capstan-test-server"));
+    assert_eq!(InMemorySpans::component_of(&client_span).as_deref(), Some("capstan-test"));
     for span in [&client_span, &server_span] {
         assert_eq!(attr(span, "rpc.service").as_deref(), Some("grpc.health.v1.Health"));
         assert_eq!(attr(span, "rpc.method").as_deref(), Some("Check"));
@@ -110,5 +115,31 @@ async fn caller_errors_are_recorded_without_blaming_the_server() -> TestResult {
     assert_eq!(attr(&client_span, "rpc.grpc.status_code").as_deref(), Some("5"));
     assert!(matches!(client_span.status, Status::Error { .. }));
     let _ = stop.send(());
+    Ok(())
+}
+
+/// Receiving spans makes no span: a receiver that exports its own spans to itself
+/// would otherwise trace each export of the last export's span, forever.
+#[tokio::test]
+async fn span_exports_received_are_not_traced() -> TestResult {
+    use tower::{Layer, Service, ServiceExt};
+    let spans = init_for_test();
+    let mut server = TraceServerLayer::component("capstan-test-receiver").layer(tower::service_fn(
+        |_: http::Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) },
+    ));
+    let root = tracing::info_span!("receiver-test");
+    let trace = root.context().span().span_context().trace_id();
+    for path in ["/opentelemetry.proto.collector.trace.v1.TraceService/Export", "/grpc.health.v1.Health/Check"] {
+        let request = http::Request::builder().uri(path).body(String::new())?;
+        let ready = server.ready().await?;
+        // the server's span is made in `call`: inside the root, it joins the root's trace
+        let response = root.in_scope(|| ready.call(request)).await?;
+        drop(response);
+    }
+    // the second call's span is there, so the first's would be too
+    let found = spans.wait_for(DEADLINE, |spans| spans.iter().any(|s| s.span_context.trace_id() == trace)).await?;
+    let services: Vec<_> =
+        found.iter().filter(|s| s.span_context.trace_id() == trace).filter_map(|s| attr(s, "rpc.service")).collect();
+    assert_eq!(services, ["grpc.health.v1.Health"]);
     Ok(())
 }

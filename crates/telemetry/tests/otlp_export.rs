@@ -1,5 +1,6 @@
 //! The production `init` path: with `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans reach an
 //! OTLP/gRPC collector (a fake one here) under the component's `service.name`; and
+//! each component's spans under its own (one process hosting several); and
 //! the process-wide rules (`init` once, `init_or_reuse` shares) hold.
 //!
 //! One test only: it sets an environment variable and installs the global
@@ -33,8 +34,12 @@ impl TraceService for FakeCollector {
 }
 
 fn service_name(request: &ExportTraceServiceRequest) -> Option<String> {
+    resource_attribute(request, "service.name")
+}
+
+fn resource_attribute(request: &ExportTraceServiceRequest, key: &str) -> Option<String> {
     let resource = request.resource_spans.first()?.resource.as_ref()?;
-    let attribute = resource.attributes.iter().find(|kv| kv.key == "service.name")?;
+    let attribute = resource.attributes.iter().find(|kv| kv.key == key)?;
     match attribute.value.as_ref()?.value.as_ref()? {
         Value::StringValue(name) => Some(name.clone()),
         _ => None,
@@ -70,14 +75,35 @@ fn init_exports_spans_over_otlp_and_installs_once() -> Result<(), Box<dyn std::e
     assert!(matches!(runtime.block_on(async { init("second") }), Err(TelemetryError::AlreadyInitialized)));
     let shared = runtime.block_on(async { init_or_reuse("in-process-peer") })?;
 
-    tracing::info_span!("exported-work").in_scope(|| tracing::info!("doing work"));
+    tracing::info_span!("exported-work").in_scope(|| {
+        tracing::info!("doing work");
+        // another component in the same process, and its child
+        let sync = tracing::info_span!("kubelet-sync");
+        capstan_telemetry::mark_component(&sync, "capstan-kubelet");
+        sync.in_scope(|| tracing::info_span!("runtime-call").in_scope(|| {}));
+    });
     drop(shared);
-    drop(guard); // flushes the batch to the collector
+    drop(guard); // flushes the batches to the collector
 
-    let request = runtime
-        .block_on(async { tokio::time::timeout(DEADLINE, received.recv()).await })?
-        .ok_or("collector stopped before receiving spans")?;
-    assert_eq!(service_name(&request).as_deref(), Some("capstan-exporter-test"));
-    assert!(span_names(&request).contains(&"exported-work".to_owned()));
+    let mut by_service = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut instances = std::collections::BTreeSet::new();
+    while by_service.len() < 2 {
+        let request = runtime
+            .block_on(async { tokio::time::timeout(DEADLINE, received.recv()).await })?
+            .ok_or("collector stopped before receiving spans")?;
+        let service = service_name(&request).ok_or("an export without service.name")?;
+        instances.insert(resource_attribute(&request, "service.instance.id").ok_or("no service.instance.id")?);
+        let spans = request.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans);
+        assert!(
+            spans.flat_map(|s| &s.attributes).all(|kv| kv.key != capstan_telemetry::COMPONENT_KEY),
+            "the component is the resource's, not an attribute"
+        );
+        by_service.entry(service).or_default().extend(span_names(&request));
+    }
+    assert_eq!(by_service.get("capstan-exporter-test"), Some(&vec!["exported-work".to_owned()]));
+    let mut kubelet = by_service.get("capstan-kubelet").cloned().unwrap_or_default();
+    kubelet.sort();
+    assert_eq!(kubelet, ["kubelet-sync", "runtime-call"]);
+    assert_eq!(instances.len(), 2, "each component its own instance id");
     Ok(())
 }

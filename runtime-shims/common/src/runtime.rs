@@ -57,6 +57,10 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// The shim's error; its [`RuntimeFailure::code`] decides each failure's gRPC code.
     type Error: RuntimeFailure;
 
+    /// The component serving this runtime (`capstan-docker-shim`): the
+    /// `service.name` of its server's spans.
+    const COMPONENT: &'static str = "capstan-runtime-shim";
+
     /// The node this runtime answers for when a caller names none, and whether it
     /// refuses callers of other nodes.
     fn node(&self) -> &ShimNode;

@@ -32,7 +32,11 @@ pub const LONG_RUNNING: [&str; 5] = [
 /// what every shim serves, whatever it listens on. Fails when the runtime's
 /// registry already holds request metrics (one runtime served twice).
 pub fn runtime_server<R: ContainerRuntime>(runtime: R) -> Result<Server, ShimCommonError> {
-    let config = ServerConfig { long_running: LongRunning::new(LONG_RUNNING), ..ServerConfig::default() };
+    let config = ServerConfig {
+        long_running: LongRunning::new(LONG_RUNNING),
+        component: Some(R::COMPONENT),
+        ..ServerConfig::default()
+    };
     let server = match runtime.registry() {
         Some(registry) => {
             let metrics = RequestMetrics::register(&registry)?;

@@ -9,6 +9,7 @@ use crate::{ContainerdError, ContainerdRuntime};
 #[tonic::async_trait]
 impl ContainerRuntime for ContainerdRuntime {
     type Error = ContainerdError;
+    const COMPONENT: &'static str = "capstan-containerd-shim";
 
     fn node(&self) -> &ShimNode {
         &self.inner.node

@@ -9,6 +9,7 @@ use crate::{DockerRuntime, ShimError};
 #[tonic::async_trait]
 impl ContainerRuntime for DockerRuntime {
     type Error = ShimError;
+    const COMPONENT: &'static str = "capstan-docker-shim";
 
     fn node(&self) -> &ShimNode {
         &self.inner.node

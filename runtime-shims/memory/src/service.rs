@@ -9,6 +9,7 @@ use crate::{MemoryError, MemoryRuntime};
 #[tonic::async_trait]
 impl ContainerRuntime for MemoryRuntime {
     type Error = MemoryError;
+    const COMPONENT: &'static str = "capstan-memory-shim";
 
     fn node(&self) -> &ShimNode {
         &self.inner.node

@@ -164,6 +164,7 @@ impl Security {
             tls: self.tls.clone(),
             authentication,
             audit: self.audit.clone(),
+            component: Some("capstan-apiserver"),
         }
     }
 }

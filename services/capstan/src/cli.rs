@@ -29,6 +29,10 @@ pub struct Cli {
     /// Act in this group as well (repeatable; needs `impersonate` on groups)
     #[arg(long = "as-group", global = true, value_name = "GROUP")]
     pub as_groups: Vec<String>,
+    /// Print the trace id of this command's root span (`trace: ID`), to read
+    /// with `capstan trace ID` or find in Jaeger
+    #[arg(long, global = true)]
+    pub trace: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -77,6 +81,8 @@ pub enum Command {
     Config(crate::config_cmd::ConfigArgs),
     /// Ask the server who you are and what you may do
     Auth(crate::auth::AuthArgs),
+    /// Print one trace as a tree, read from a capstan-trace-sink
+    Trace(crate::trace::TraceArgs),
 }
 
 impl Command {
@@ -104,6 +110,7 @@ impl Command {
             Command::Certs(_) => "certs",
             Command::Config(_) => "config",
             Command::Auth(_) => "auth",
+            Command::Trace(_) => "trace",
         }
     }
 }
@@ -301,6 +308,10 @@ pub struct UpArgs {
     /// Port of the kubelet's service
     #[arg(long, default_value_t = 10250)]
     pub kubelet_port: u16,
+    /// Start a trace sink on ADDR (loopback; default 127.0.0.1 on a free
+    /// port) and export every component's spans to it
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+    pub trace_sink: Option<SocketAddr>,
 }
 
 /// `NAME=RUNTIME` of `--add-node`.

@@ -77,6 +77,10 @@ pub enum CliError {
     },
     #[error("error: serving the runtime shim on {path}: {message}")]
     Shim { path: String, message: String },
+    #[error("error: reading the trace from the sink at {sink}: {message}")]
+    TraceSink { sink: String, message: String },
+    #[error("error: starting the trace sink: {0}")]
+    TraceSinkStart(#[from] capstan_trace_sink::SinkError),
     #[error("error: loading images: {0}")]
     ImageLoad(String),
     /// Clap's own message (bad flags); it is already formatted.

@@ -16,7 +16,8 @@
 //!   [`auth`] (`whoami`, `can-i`, asked of the review service), [`api_resources`],
 //!   [`logs`] and [`exec`] (through the API server's [`pod_service`]), [`up`];
 //!   the workload commands [`scale`], [`rollout`], [`autoscale`], and
-//!   [`cordon`] and [`drain`] for nodes.
+//!   [`cordon`] and [`drain`] for nodes; [`trace`] (`capstan trace ID`, and
+//!   `--trace`'s `trace: ID`).
 //! - [`printers`]: the tables, one module per kind (`capstan-printers`, which the API server answers kubectl's Tables from too); [`output`]: JSON, YAML
 //!   and names; [`names`]: how kinds and objects are named.
 //! - [`manifest`]: reading `-f`; [`merge`]: how apply lays a manifest over
@@ -60,6 +61,7 @@ pub use capstan_printers as printers;
 pub mod replace;
 pub mod rollout;
 pub mod scale;
+pub mod trace;
 pub mod up;
 pub mod watch;
 
@@ -109,11 +111,39 @@ where
 
 /// Runs a parsed command. `up` runs until SIGTERM or Ctrl-C.
 pub async fn execute(cli: Cli, out: &mut (dyn Write + Send + Sync)) -> Result<(), CliError> {
+    execute_with(cli, None, out).await
+}
+
+/// `up --trace-sink`'s receiver, bound before telemetry starts, so that the
+/// process's telemetry can be told where it listens
+/// ([`capstan_telemetry::init_with_endpoint`]); `None` for any other command.
+pub async fn bind_trace_sink(cli: &Cli) -> Result<Option<capstan_trace_sink::BoundSink>, CliError> {
+    match &cli.command {
+        Command::Up(cli::UpArgs { trace_sink: Some(addr), .. }) => {
+            Ok(Some(capstan_trace_sink::bind(*addr, capstan_trace_sink::DEFAULT_MAX_TRACES).await?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// As [`execute`], `up` serving `sink` (from [`bind_trace_sink`]); when `up
+/// --trace-sink` comes without one, `up` binds it itself (and the process's
+/// spans go wherever its telemetry already sends them).
+pub async fn execute_with(
+    cli: Cli,
+    sink: Option<capstan_trace_sink::BoundSink>,
+    out: &mut (dyn Write + Send + Sync),
+) -> Result<(), CliError> {
     if let Command::Up(args) = &cli.command {
         let config = up::UpConfig::from_args(args)?;
-        return up::up(config, capstan_lifecycle::shutdown_signal(), out).await;
+        let sink = match sink {
+            Some(sink) => Some(sink),
+            None => bind_trace_sink(&cli).await?,
+        };
+        return up::up_with_sink(config, sink, capstan_lifecycle::shutdown_signal(), out).await;
     }
     match &cli.command {
+        Command::Trace(args) => return trace::run(args, out).await,
         // these work on files, not on a cluster
         Command::Certs(args) => return certs::run(args, cli.server.as_deref(), out).await,
         Command::Config(args) => {
@@ -140,7 +170,13 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send + Sync)) -> Result<()
     let name = cli.command.name();
     let span = tracing::info_span!("capstan", otel.name = %format!("capstan {name}"), command = name);
     let mut ctx = Context { client, settings, out };
-    dispatch(&cli.command, &mut ctx).instrument(span).await
+    let done = dispatch(&cli.command, &mut ctx).instrument(span.clone()).await;
+    if cli.trace {
+        // printed whether the command succeeded or not: a failure's trace is
+        // the one most worth reading
+        trace::print_trace_id(&span, ctx.out)?;
+    }
+    done
 }
 
 async fn dispatch(command: &Command, ctx: &mut Context<'_>) -> Result<(), CliError> {
@@ -163,7 +199,7 @@ async fn dispatch(command: &Command, ctx: &mut Context<'_>) -> Result<(), CliErr
         Command::Explain(args) => explain::run(ctx, args).await,
         Command::Image(args) => image::run(ctx, args).await,
         Command::Auth(args) => auth::run(ctx, args).await,
-        Command::Up(_) | Command::Certs(_) | Command::Config(_) => {
+        Command::Up(_) | Command::Certs(_) | Command::Config(_) | Command::Trace(_) => {
             Err(CliError::Usage(format!("{} runs on its own", command.name())))
         }
     }

@@ -18,7 +18,21 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let _telemetry = match capstan_telemetry::init_with_default_filter("capstan", default_filter) {
+        // `up --trace-sink` binds its receiver first, so that telemetry starts
+        // pointed at it (rather than the environment being changed under it)
+        let sink = match capstan::bind_trace_sink(&cli).await {
+            Ok(sink) => sink,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let endpoint = sink.as_ref().and_then(|sink| sink.local_addr().ok()).map(|addr| format!("http://{addr}"));
+        let telemetry = match &endpoint {
+            Some(endpoint) => capstan_telemetry::init_with_endpoint("capstan", default_filter, endpoint),
+            None => capstan_telemetry::init_with_default_filter("capstan", default_filter),
+        };
+        let _telemetry = match telemetry {
             Ok(guard) => Some(guard),
             Err(e) => {
                 eprintln!("warning: tracing is off: {e}");
@@ -26,7 +40,7 @@ fn main() -> ExitCode {
             }
         };
         let mut stdout = std::io::stdout();
-        match capstan::execute(cli, &mut stdout).await {
+        match capstan::execute_with(cli, sink, &mut stdout).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 // `auth can-i`'s "no" has printed its answer already

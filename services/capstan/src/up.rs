@@ -235,13 +235,51 @@ pub async fn up(
     shutdown: impl Future<Output = ()>,
     out: &mut (dyn Write + Send + Sync),
 ) -> Result<(), CliError> {
+    up_with_sink(config, None, shutdown, out).await
+}
+
+/// As [`up`], serving `sink` (`--trace-sink`) beside the cluster for as long
+/// as it runs. Where the components' spans go is the process's telemetry's
+/// business: `main` points it at the sink before anything starts.
+pub async fn up_with_sink(
+    config: UpConfig,
+    sink: Option<capstan_trace_sink::BoundSink>,
+    shutdown: impl Future<Output = ()>,
+    out: &mut (dyn Write + Send + Sync),
+) -> Result<(), CliError> {
+    let stop_sink = tokio_util::sync::CancellationToken::new();
+    let sink = match sink {
+        Some(sink) => {
+            let addr = sink.local_addr()?;
+            let serving = tokio::spawn(sink.serve(stop_sink.clone().cancelled_owned()));
+            Some((addr, serving))
+        }
+        None => None,
+    };
+    let ran = run_cluster(config, sink.as_ref().map(|(addr, _)| *addr), shutdown, out).await;
+    stop_sink.cancel();
+    if let Some((_, serving)) = sink {
+        match serving.await {
+            Ok(served) => served?,
+            Err(e) => return Err(CliError::Usage(format!("the trace sink's task failed: {e}"))),
+        }
+    }
+    ran
+}
+
+async fn run_cluster(
+    config: UpConfig,
+    sink: Option<SocketAddr>,
+    shutdown: impl Future<Output = ()>,
+    out: &mut (dyn Write + Send + Sync),
+) -> Result<(), CliError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| CliError::io(&config.data_dir, e))?;
     let nodes: Vec<String> =
         std::iter::once(config.node_name.clone()).chain(config.extra_nodes.iter().map(|(n, _)| n.clone())).collect();
     let pki = secure::ensure_pki(&config.pki_dir, &nodes, config.listen.ip())?;
     let running = Running::start(Components::local(&config, &pki), pki).await?;
     // whatever happens after the start, the components are stopped
-    let served = announce(&running, &config, out).map(|()| shutdown);
+    let served = announce(&running, &config, sink, out).map(|()| shutdown);
     let served = match served {
         Ok(shutdown) => {
             shutdown.await;
@@ -254,7 +292,12 @@ pub async fn up(
 }
 
 /// Tells the user where everything listens, and points the CLI at the cluster.
-fn announce(running: &Running, config: &UpConfig, out: &mut (dyn Write + Send + Sync)) -> Result<(), CliError> {
+fn announce(
+    running: &Running,
+    config: &UpConfig,
+    sink: Option<SocketAddr>,
+    out: &mut (dyn Write + Send + Sync),
+) -> Result<(), CliError> {
     let url = client_url(running.apiserver.addr());
     writeln!(out, "API server listening on {url} (data in {})", config.data_dir.display())?;
     writeln!(
@@ -283,6 +326,11 @@ fn announce(running: &Running, config: &UpConfig, out: &mut (dyn Write + Send + 
         writeln!(out, "CLI configured in {} (as admin, in system:masters)", path.display())?;
     }
     writeln!(out, "kubectl: {}", kubectl_line(config.config_path.as_deref(), &admin, &url))?;
+    if let Some(sink) = sink {
+        for line in trace_sink_lines(sink) {
+            writeln!(out, "{line}")?;
+        }
+    }
     writeln!(out, "Press Ctrl-C to stop.")?;
     out.flush()?;
     Ok(())
@@ -299,6 +347,17 @@ pub fn kubectl_line(config: Option<&std::path::Path>, admin: &std::path::Path, u
         Some(path) => format!("kubectl --kubeconfig {} get nodes", path.display()),
         None => format!("kubectl --kubeconfig {} --server {url} get nodes", admin.display()),
     }
+}
+
+/// Where `--trace-sink` listens, and how to see one command's trace in it.
+pub fn trace_sink_lines(sink: SocketAddr) -> [String; 2] {
+    let url = format!("http://{sink}");
+    [
+        format!("Trace sink: OTLP/gRPC and GET /traces/ID on {url} (every component exports to it)"),
+        format!(
+            "Traces: OTEL_EXPORTER_OTLP_ENDPOINT={url} capstan --trace apply -f FILE, then capstan trace ID --sink {url}"
+        ),
+    ]
 }
 
 /// The URL clients use for the API server's listener (TLS): a wildcard

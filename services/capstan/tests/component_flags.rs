@@ -31,6 +31,8 @@ mod node_supervisor;
 mod probe;
 #[path = "../../scheduler/src/flags.rs"]
 mod scheduler;
+#[path = "../../trace-sink/src/flags.rs"]
+mod trace_sink;
 
 use std::collections::BTreeMap;
 
@@ -52,6 +54,7 @@ fn components() -> Vec<clap::Command> {
         memory_shim::Flags::command(),
         node_supervisor::Flags::command(),
         probe::Flags::command(),
+        trace_sink::Flags::command(),
     ]
 }
 
@@ -114,6 +117,8 @@ fn unauthenticated_servers_listen_on_loopback_by_default() {
     let proxy = kube_proxy::Flags::try_parse_from(["capstan-proxy"]).expect("the defaults parse");
     assert_eq!(proxy.healthz_bind_address, "127.0.0.1:10256".parse().expect("addr"), "the admin RPC");
     assert!(proxy.metrics_bind_address.ip().is_loopback());
+    let sink = trace_sink::Flags::try_parse_from(["capstan-trace-sink"]).expect("the defaults parse");
+    assert_eq!(sink.listen, "127.0.0.1:4317".parse().expect("addr"), "the trace sink, which never opens");
     // the libraries' own defaults, which in-process starts use
     assert!(capstan_apiserver::Config::default().listen.ip().is_loopback());
     assert!(capstan_kubelet::Config::new("http://127.0.0.1:6443", "n1", "memory://").listen.ip().is_loopback());

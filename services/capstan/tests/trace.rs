@@ -41,3 +41,156 @@ async fn apply_and_the_api_server_share_one_trace() {
     assert!(found.is_ok(), "no single trace from the CLI through the API server to the store: {found:?}");
     server.stop().await.expect("stop");
 }
+
+/// `--trace` prints the id of the trace the command's root span started.
+#[tokio::test]
+async fn the_trace_flag_prints_the_commands_trace() {
+    let spans = capstan_telemetry::init_for_test();
+    let cluster = capstan_testkit::TestCluster::start().await;
+    let manifest = cluster.path().join("ns.yaml");
+    std::fs::write(&manifest, "apiVersion: v1\nkind: Namespace\nmetadata: {name: flagged}\n").expect("write");
+    let mut args = vec!["capstan".to_owned()];
+    args.extend(cluster.cli_args());
+    args.extend(["--trace", "apply", "-f"].map(String::from));
+    args.push(manifest.display().to_string());
+    let mut out = Vec::new();
+    capstan::run(args, &mut out).await.expect("apply");
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let id = out.lines().find_map(|l| l.strip_prefix("trace: ")).expect("a trace: line").to_owned();
+    assert!(out.starts_with("namespace/flagged created\n"), "{out}");
+
+    let found = spans
+        .wait_for(Duration::from_secs(30), |spans| {
+            spans.iter().any(|s| s.name == "capstan apply" && s.span_context.trace_id().to_string() == id)
+        })
+        .await;
+    assert!(found.is_ok(), "no `capstan apply` root in trace {id}: {found:?}");
+    cluster.stop().await;
+}
+
+/// The whole path, as a user runs it: the `capstan` binary exports its spans over
+/// OTLP to a sink, `--trace` names the trace, and `capstan trace` prints it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_command_reads_back_from_the_sink() {
+    let cluster = capstan_testkit::TestCluster::start().await;
+    let sink = capstan_trace_sink::bind("127.0.0.1:0".parse().expect("addr"), 10).await.expect("sink");
+    let sink_url = format!("http://{}", sink.local_addr().expect("addr"));
+    let serving = tokio::spawn(sink.serve(std::future::pending()));
+    let manifest = cluster.path().join("ns.yaml");
+    std::fs::write(&manifest, "apiVersion: v1\nkind: Namespace\nmetadata: {name: sunk}\n").expect("write");
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+        .args(cluster.cli_args())
+        .args(["--trace", "apply", "-f"])
+        .arg(&manifest)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &sink_url)
+        .env_remove("OTEL_TRACES_SAMPLER")
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), output).await.expect("capstan hung").expect("capstan");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let id = stdout.lines().find_map(|l| l.strip_prefix("trace: ")).expect("a trace: line").to_owned();
+
+    // the binary flushed its spans before it exited
+    let mut out = Vec::new();
+    capstan::run(["capstan", "trace", id.as_str(), "--sink", sink_url.as_str()], &mut out)
+        .await
+        .expect("capstan trace");
+    let tree = String::from_utf8_lossy(&out).into_owned();
+    let mut lines = tree.lines();
+    let root = lines.next().unwrap_or_default();
+    assert!(root.starts_with("capstan ") && root.contains("capstan apply"), "the root first:\n{tree}");
+    assert!(
+        lines.any(|l| l.starts_with("  capstan ") && l.contains("grpc.client")),
+        "the client call under it:\n{tree}"
+    );
+
+    let missing =
+        capstan::run(["capstan", "trace", &"1".repeat(32), "--sink", sink_url.as_str()], &mut Vec::new()).await;
+    let missing = missing.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(missing.contains("holds no span of trace"), "{missing}");
+    serving.abort();
+    cluster.stop().await;
+}
+
+/// `capstan up --trace-sink`: every component in the one process exports to the
+/// sink `up` started, each under its own `service.name`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_a_trace_sink_names_each_component() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+        .args(["up", "--runtime", "memory", "--listen", "127.0.0.1:0", "--kubelet-port", "0"])
+        .args(["--node-name", "traced-node", "--trace-sink", "--data-dir"])
+        .arg(&data)
+        .env("HOME", dir.path())
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("capstan up");
+    let mut lines = tokio::io::BufReader::new(up.stdout.take().expect("stdout")).lines();
+    let mut said = Vec::new();
+    let started = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let done = line.starts_with("Press Ctrl-C");
+            said.push(line);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(started, Ok(true), "up did not start: {said:#?}");
+    let url_after = |prefix: &str| {
+        said.iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().find(|word| word.contains("://")))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {prefix:?} line in {said:#?}"))
+    };
+    let api = url_after("API server listening on ");
+    let sink = url_after("Trace sink: ");
+    assert!(said.iter().any(|l| l.contains(&format!("capstan trace ID --sink {sink}"))), "{said:#?}");
+
+    let manifest = dir.path().join("ns.yaml");
+    std::fs::write(&manifest, "apiVersion: v1\nkind: Namespace\nmetadata: {name: traced}\n").expect("write");
+    let admin = capstan_pki::Layout::new(data.join("pki")).kubeconfig("admin");
+    let apply = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+        .arg("--kubeconfig")
+        .arg(&admin)
+        .args(["--server", api.as_str(), "--trace", "apply", "-f"])
+        .arg(&manifest)
+        .env("HOME", dir.path())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &sink)
+        .output();
+    let apply = tokio::time::timeout(Duration::from_secs(120), apply).await.expect("apply hung").expect("apply");
+    let stdout = String::from_utf8_lossy(&apply.stdout).into_owned();
+    assert!(apply.status.success(), "{stdout}{}", String::from_utf8_lossy(&apply.stderr));
+    let id = stdout.lines().find_map(|l| l.strip_prefix("trace: ")).expect("a trace: line").to_owned();
+
+    // up's components export in batches: wait (bounded) for the API server's part
+    let trace = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            if let Ok(trace) = capstan::trace::fetch(&sink, &id).await {
+                if trace.spans.iter().any(|s| s.service == "capstan-apiserver" && s.name == "store.create") {
+                    return trace;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the API server's spans never reached up's sink");
+    let client = trace.spans.iter().find(|s| s.service == "capstan" && s.name == "grpc.client").expect("CLI call");
+    let server = trace.spans.iter().find(|s| s.service == "capstan-apiserver" && s.name == "grpc.server");
+    assert_eq!(
+        server.and_then(|s| s.parent_span_id.as_deref()),
+        Some(client.span_id.as_str()),
+        "the API server's span is the CLI call's child: {trace:#?}"
+    );
+    let _ = up.kill().await;
+}

@@ -12,6 +12,12 @@ pub async fn serve(
     registry: Registry,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ControllerError> {
-    let server = capstan_server::Server::new(capstan_server::ServerConfig::default(), registry)?;
+    let server = capstan_server::Server::new(
+        capstan_server::ServerConfig {
+            component: Some("capstan-controller-manager"),
+            ..capstan_server::ServerConfig::default()
+        },
+        registry,
+    )?;
     Ok(server.serve(listener, shutdown).await?)
 }

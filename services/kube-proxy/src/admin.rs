@@ -13,17 +13,22 @@ use crate::ProxyError;
 
 /// Health (reporting SERVING) and the admin RPC.
 pub fn admin_server(admin: crate::admin_rpc::AdminService, registry: Registry, metrics: RequestMetrics) -> Server {
-    Server::with_request_metrics(ServerConfig::default(), registry, metrics)
+    Server::with_request_metrics(config(), registry, metrics)
         .add_service(capstan_proto::proxy::v1::proxy_admin_server::ProxyAdminServer::new(admin))
 }
 
 /// `GET /metrics` for `registry`, and health; no other service, so the
 /// metrics address exposes nothing else.
 pub fn metrics_server(registry: Registry, metrics: RequestMetrics) -> Server {
-    Server::with_request_metrics(ServerConfig::default(), registry, metrics)
+    Server::with_request_metrics(config(), registry, metrics)
 }
 
 /// Serves `server` on `listener` until `shutdown`.
 pub async fn serve(server: Server, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ProxyError> {
     Ok(server.serve(listener, shutdown.cancelled_owned()).await?)
+}
+
+/// The proxy's servers: default limits, calls marked as the proxy's.
+fn config() -> ServerConfig {
+    ServerConfig { component: Some("capstan-proxy"), ..ServerConfig::default() }
 }

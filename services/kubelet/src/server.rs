@@ -224,6 +224,7 @@ pub async fn serve(
         ]),
         authentication: authenticates.then(capstan_server::AuthenticationConfig::default),
         tls,
+        component: Some("capstan-kubelet"),
         ..capstan_server::ServerConfig::default()
     };
     let server =

@@ -78,7 +78,13 @@ pub async fn serve(
     registry: Registry,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SchedulerError> {
-    let server = capstan_server::Server::new(capstan_server::ServerConfig::default(), registry)?
-        .add_service(SchedulerServiceServer::new(Service { handle }));
+    let server = capstan_server::Server::new(
+        capstan_server::ServerConfig {
+            component: Some("capstan-scheduler"),
+            ..capstan_server::ServerConfig::default()
+        },
+        registry,
+    )?
+    .add_service(SchedulerServiceServer::new(Service { handle }));
     Ok(server.serve(listener, shutdown).await?)
 }

@@ -131,6 +131,10 @@ pub fn page(object: &Object, related: &Related, now: DateTime<Utc>) -> Doc {
         Some(Kind::ClusterRoleBinding(b)) => rbac::binding(&mut doc, b.meta(), b.role_ref.as_ref(), &b.subjects),
         _ => metadata(&mut doc, object.meta(), object.info().is_some_and(|i| i.namespaced)),
     }
+    // the trace of the last write (its `capstan.io/trace-context`): `capstan trace ID`
+    if let Some(trace) = capstan_telemetry::trace_id_of(&object.meta().annotations) {
+        doc.field("Trace", trace);
+    }
     events(&mut doc, &related.events, now);
     doc
 }
@@ -186,4 +190,35 @@ fn events(doc: &mut Doc, events: &[Event], now: DateTime<Utc>) {
         })
         .collect();
     doc.table(2, &["Type", "Reason", "Age", "From", "Message"], &rows);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{page, Related};
+    use capstan_proto::object::parse_manifests;
+    use chrono::DateTime;
+
+    #[test]
+    fn the_last_writes_trace_shows_when_recorded() {
+        let cases = [
+            ("capstan.io/trace-context: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", Some("Trace:")),
+            ("other: x", None),
+            ("capstan.io/trace-context: garbled", None),
+        ];
+        for (annotation, want) in cases {
+            let manifest =
+                format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: c, annotations: {{{annotation}}}}}\n");
+            let object = parse_manifests("t", &manifest).expect("manifest").remove(0);
+            let text = page(&object, &Related::default(), DateTime::from_timestamp(0, 0).expect("time")).render();
+            let line = text.lines().find(|l| l.starts_with("Trace:"));
+            match want {
+                Some(_) => assert_eq!(
+                    line.map(|l| l.split_whitespace().collect::<Vec<_>>()),
+                    Some(vec!["Trace:", "0af7651916cd43dd8448eb211c80319c"]),
+                    "{text}"
+                ),
+                None => assert_eq!(line, None, "{annotation}: {text}"),
+            }
+        }
+    }
 }

@@ -1,0 +1,214 @@
+//! `capstan trace ID`: one trace, read from a `capstan-trace-sink`, printed as a
+//! tree — each span's service, name and duration, indented under its parent,
+//! children in the order they started. A span whose parent the sink does not hold
+//! (a component that does not export, or a parent still running) is printed at the
+//! root level rather than dropped.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use capstan_trace_sink::{SpanRecord, TraceRecord};
+use clap::Args;
+use http_body_util::{BodyExt, Empty};
+
+use crate::errors::CliError;
+
+/// The sink's address when neither `--sink` nor `$CAPSTAN_TRACE_SINK` says.
+pub const DEFAULT_SINK: &str = "http://127.0.0.1:4317";
+
+/// Bounds a hung sink; a loopback GET answers at once.
+const SINK_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The trace id (32 hex digits), as `--trace` or `describe` printed it
+    pub trace_id: String,
+    /// The trace sink's URL (`capstan up --trace-sink` prints it)
+    #[arg(long, value_name = "URL", env = "CAPSTAN_TRACE_SINK", default_value = DEFAULT_SINK)]
+    pub sink: String,
+}
+
+/// Fetches the trace and prints its tree.
+pub async fn run(args: &TraceArgs, out: &mut (dyn std::io::Write + Send + Sync)) -> Result<(), CliError> {
+    let trace = fetch(&args.sink, &args.trace_id).await?;
+    write!(out, "{}", render(&trace))?;
+    Ok(())
+}
+
+/// `GET {sink}/traces/{trace_id}`.
+pub async fn fetch(sink: &str, trace_id: &str) -> Result<TraceRecord, CliError> {
+    let failed = |message: String| CliError::TraceSink { sink: sink.to_owned(), message };
+    let id = trace_id.trim();
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(CliError::Usage(format!("{trace_id:?} is not a trace id: a trace id is 32 hex digits")));
+    }
+    let url = format!("{}/traces/{}", sink.trim_end_matches('/'), id.to_ascii_lowercase());
+    let uri: http::Uri = url.parse().map_err(|e| failed(format!("{url:?} is not a URL: {e}")))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(failed("the sink is served over plain http on loopback: use http://HOST:PORT".to_owned()));
+    }
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<bytes::Bytes>>();
+    let response = tokio::time::timeout(SINK_TIMEOUT, client.get(uri))
+        .await
+        .map_err(|_| failed(format!("no answer within {SINK_TIMEOUT:?}")))?
+        .map_err(|e| failed(with_causes(&e)))?;
+    let status = response.status();
+    let body = response.into_body().collect().await.map_err(|e| failed(e.to_string()))?.to_bytes();
+    if !status.is_success() {
+        let said = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+        return Err(failed(format!("{status}: {said}")));
+    }
+    serde_json::from_slice(&body).map_err(|e| failed(format!("not a trace: {e}")))
+}
+
+/// `error: cause: its cause`, as far down as the chain goes (hyper's own
+/// message alone, "client error (Connect)", does not say what failed).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
+/// The tree, one line per span: `SERVICE  NAME  DURATION`, indented two spaces
+/// per level below its parent.
+pub fn render(trace: &TraceRecord) -> String {
+    let held: HashSet<&str> = trace.spans.iter().map(|s| s.span_id.as_str()).collect();
+    let mut children: HashMap<Option<&str>, Vec<&SpanRecord>> = HashMap::new();
+    for span in &trace.spans {
+        // orphans (parent not held) and roots alike start the tree
+        let parent = span.parent_span_id.as_deref().filter(|p| held.contains(p) && *p != span.span_id);
+        children.entry(parent).or_default().push(span);
+    }
+    for siblings in children.values_mut() {
+        siblings.sort_by(|a, b| (a.start_unix_nanos, &a.span_id).cmp(&(b.start_unix_nanos, &b.span_id)));
+    }
+    let mut lines = Vec::new();
+    let mut printed = HashSet::new();
+    let mut stack: Vec<(&SpanRecord, usize)> =
+        children.get(&None).into_iter().flatten().rev().map(|span| (*span, 0)).collect();
+    while let Some((span, depth)) = stack.pop() {
+        if !printed.insert(span.span_id.as_str()) {
+            continue;
+        }
+        lines.push((depth, span));
+        if let Some(below) = children.get(&Some(span.span_id.as_str())) {
+            stack.extend(below.iter().rev().map(|child| (*child, depth + 1)));
+        }
+    }
+    // spans caught in a parent cycle (malformed input) are shown, not lost
+    for span in &trace.spans {
+        if !printed.contains(span.span_id.as_str()) {
+            lines.push((0, span));
+        }
+    }
+    let service_width = lines.iter().map(|(depth, s)| depth * 2 + s.service.len()).max().unwrap_or(0);
+    let name_width = lines.iter().map(|(_, s)| s.name.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for (depth, span) in lines {
+        let service = format!("{}{}", "  ".repeat(depth), span.service);
+        let line = format!("{service:service_width$}  {:name_width$}  {}", span.name, duration(span.duration_nanos));
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+/// A duration in the largest unit under which it reads as at least 1.
+fn duration(nanos: u64) -> String {
+    // precision is irrelevant at these magnitudes
+    #[allow(clippy::cast_precision_loss)]
+    let value = nanos as f64;
+    match nanos {
+        0..=999 => format!("{nanos}ns"),
+        1_000..=999_999 => format!("{:.1}µs", value / 1e3),
+        1_000_000..=999_999_999 => format!("{:.1}ms", value / 1e6),
+        _ => format!("{:.2}s", value / 1e9),
+    }
+}
+
+/// `--trace`: prints the trace id of `span`, the command's root span.
+pub fn print_trace_id(span: &tracing::Span, out: &mut (dyn std::io::Write + Send + Sync)) -> Result<(), CliError> {
+    match capstan_telemetry::trace_id_of_span(span) {
+        Some(id) => writeln!(out, "trace: {id}")?,
+        None => writeln!(out, "trace: none (tracing is off in this process)")?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, parent: Option<&str>, service: &str, name: &str, start: u64, nanos: u64) -> serde_json::Value {
+        serde_json::json!({
+            "trace_id": "0af7651916cd43dd8448eb211c80319c",
+            "span_id": id, "parent_span_id": parent, "name": name, "service": service,
+            "start_unix_nanos": start, "end_unix_nanos": start + nanos, "duration_nanos": nanos,
+            "attributes": {}, "links": [],
+        })
+    }
+
+    #[test]
+    fn trees_render_indented_by_parent_in_start_order() {
+        let cases: Vec<(&str, Vec<serde_json::Value>, &str)> = vec![
+            ("empty", vec![], ""),
+            (
+                "a chain, children by start whatever the input order",
+                vec![
+                    span("e", Some("a"), "capstan", "grpc.client", 50, 1_000_000),
+                    span("c", Some("b"), "capstan-apiserver", "grpc.server", 30, 2_500_000),
+                    span("a", None, "capstan", "capstan apply", 10, 12_000_000),
+                    span("b", Some("a"), "capstan", "grpc.client", 20, 3_000_000),
+                    span("d", Some("c"), "capstan-apiserver", "store.create", 40, 900),
+                ],
+                "capstan                  capstan apply  12.0ms\n\
+                 \x20 capstan                grpc.client    3.0ms\n\
+                 \x20   capstan-apiserver    grpc.server    2.5ms\n\
+                 \x20     capstan-apiserver  store.create   900ns\n\
+                 \x20 capstan                grpc.client    1.0ms\n",
+            ),
+            (
+                "an orphan (parent not held) at the root level, roots by start",
+                vec![
+                    span("k", Some("gone"), "capstan-kubelet", "sync", 50, 2_000_000_000),
+                    span("r", None, "capstan", "capstan scale", 5, 1_500),
+                ],
+                "capstan          capstan scale  1.5µs\n\
+                 capstan-kubelet  sync           2.00s\n",
+            ),
+            (
+                "a span that names itself its parent is a root",
+                vec![span("x", Some("x"), "capstan-scheduler", "schedule", 1, 1)],
+                "capstan-scheduler  schedule  1ns\n",
+            ),
+        ];
+        for (what, spans, want) in cases {
+            let trace: TraceRecord = match serde_json::from_value(
+                serde_json::json!({ "trace_id": "0af7651916cd43dd8448eb211c80319c", "spans": spans }),
+            ) {
+                Ok(trace) => trace,
+                Err(e) => panic!("{what}: {e}"),
+            };
+            assert_eq!(render(&trace), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_parent_cycle_loses_no_span() {
+        let trace: TraceRecord = serde_json::from_value(serde_json::json!({
+            "trace_id": "0af7651916cd43dd8448eb211c80319c",
+            "spans": [span("a", Some("b"), "s", "one", 1, 1), span("b", Some("a"), "s", "two", 2, 1)],
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(render(&trace).lines().count(), 2);
+    }
+}

@@ -92,7 +92,11 @@ pub async fn measure(options: &Options, concurrencies: &[usize]) -> Result<(Vec<
                     let what = if export { "on" } else { "off" };
                     eprintln!("otlp: export {what}, creates at concurrency {concurrency} (round {}) ...", round + 1);
                     let figures = child(options, concurrency, export.then_some(endpoint.as_str())).await?;
-                    if export { point.on.add(figures) } else { point.off.add(figures) }
+                    if export {
+                        point.on.add(figures)
+                    } else {
+                        point.off.add(figures)
+                    }
                 }
             }
             points.push(point);
@@ -166,7 +170,13 @@ pub async fn run_point(args: &[String]) -> Result<(), BenchError> {
     let clients = client::connect(server.url(), concurrency.clamp(1, MAX_CREATE_CONNECTIONS)).await?;
     let load = Load { concurrency, warmup, duration, cpu: store.cpu_probe() };
     let stats: LoadStats = closed_loop(load, create_operation(clients, template, concurrency)).await?;
-    println!("{POINT_LINE} {} {} {} {}", stats.ops, stats.elapsed.as_nanos(), stats.p50.as_nanos(), stats.p99.as_nanos());
+    println!(
+        "{POINT_LINE} {} {} {} {}",
+        stats.ops,
+        stats.elapsed.as_nanos(),
+        stats.p50.as_nanos(),
+        stats.p99.as_nanos()
+    );
     server.stop().await?;
     drop(telemetry);
     Ok(())

@@ -59,7 +59,8 @@ async fn main() -> anyhow::Result<()> {
         Options { pods: flags.pods, parallel: flags.parallel, workload: flags.workload, network: flags.network }
     };
     if flags.otlp {
-        let report = capstan_bench_pod_start::otlp::measure(&options).await.context("the OTLP pod-start benchmark failed")?;
+        let report =
+            capstan_bench_pod_start::otlp::measure(&options).await.context("the OTLP pod-start benchmark failed")?;
         print!("{}", report.render());
         return Ok(());
     }

@@ -53,7 +53,12 @@ pub async fn measure(options: &Options) -> Result<OtlpReport, BenchError> {
         for round in 0..2 {
             let order = if round == 0 { [false, true] } else { [true, false] };
             for export in order {
-                eprintln!("otlp: export {}, {} pods (round {}) ...", if export { "on" } else { "off" }, options.pods, round + 1);
+                eprintln!(
+                    "otlp: export {}, {} pods (round {}) ...",
+                    if export { "on" } else { "off" },
+                    options.pods,
+                    round + 1
+                );
                 let latencies = child(options, export.then_some(endpoint.as_str())).await?;
                 if export {
                     report.on.extend(latencies);
@@ -73,7 +78,8 @@ pub async fn measure(options: &Options) -> Result<OtlpReport, BenchError> {
 }
 
 async fn child(options: &Options, endpoint: Option<&str>) -> Result<Vec<Duration>, BenchError> {
-    let exe = std::env::current_exe().map_err(|source| BenchError::Io { what: "finding this binary".into(), source })?;
+    let exe =
+        std::env::current_exe().map_err(|source| BenchError::Io { what: "finding this binary".into(), source })?;
     let mut command = tokio::process::Command::new(exe);
     command
         .arg(POINT_FLAG)
@@ -150,7 +156,12 @@ impl OtlpReport {
     /// latency).
     pub fn render(&self) -> String {
         let summary = |samples: &[Duration]| {
-            Summary::of(samples).unwrap_or(Summary { n: 0, p50: Duration::ZERO, p99: Duration::ZERO, max: Duration::ZERO })
+            Summary::of(samples).unwrap_or(Summary {
+                n: 0,
+                p50: Duration::ZERO,
+                p99: Duration::ZERO,
+                max: Duration::ZERO,
+            })
         };
         let (off, on) = (summary(&self.off), summary(&self.on));
         let ratio = match on.p50.as_secs_f64() {

@@ -22,6 +22,9 @@ pub struct SpanRecord {
     pub name: String,
     /// The `service.name` of the resource the span came with.
     pub service: String,
+    /// Its `service.instance.id`, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     pub start_unix_nanos: u64,
     pub end_unix_nanos: u64,
     pub duration_nanos: u64,
@@ -82,15 +85,16 @@ impl TraceStore {
         let mut records = Vec::new();
         for resource in resource_spans {
             let attributes = resource.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or_default();
-            let service = attributes
-                .iter()
-                .find(|kv| kv.key == "service.name")
-                .and_then(|kv| kv.value.as_ref())
-                .map(|value| match json_value(value) {
-                    serde_json::Value::String(name) => name,
-                    other => other.to_string(),
-                })
-                .unwrap_or_else(|| "unknown_service".to_owned());
+            let resource_attribute = |key: &str| {
+                attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref()).map(
+                    |value| match json_value(value) {
+                        serde_json::Value::String(name) => name,
+                        other => other.to_string(),
+                    },
+                )
+            };
+            let service = resource_attribute("service.name").unwrap_or_else(|| "unknown_service".to_owned());
+            let instance = resource_attribute("service.instance.id");
             for span in resource.scope_spans.iter().flat_map(|scope| &scope.spans) {
                 records.push(SpanRecord {
                     trace_id: hex(&span.trace_id),
@@ -98,6 +102,7 @@ impl TraceStore {
                     parent_span_id: (!span.parent_span_id.is_empty()).then(|| hex(&span.parent_span_id)),
                     name: span.name.clone(),
                     service: service.clone(),
+                    instance: instance.clone(),
                     start_unix_nanos: span.start_time_unix_nano,
                     end_unix_nanos: span.end_time_unix_nano,
                     duration_nanos: span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano),

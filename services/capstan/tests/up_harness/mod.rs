@@ -240,12 +240,17 @@ pub async fn wait_pods_in(client: &Client, namespace: &str, selector: &str, done
     waited.unwrap_or_else(|_| panic!("the pods {selector} did not get there within {WAIT:?}; last seen: {last:#?}"))
 }
 
-/// One HTTP GET over plain TCP (no client library needed for one request).
+/// One HTTP GET of `/` over plain TCP (no client library needed for one request).
 pub fn http_get(ip: &str, port: u16) -> std::io::Result<String> {
+    http_get_path(ip, port, "/")
+}
+
+/// [`http_get`] of `path`.
+pub fn http_get_path(ip: &str, port: u16, path: &str) -> std::io::Result<String> {
     let addr: SocketAddr = format!("{ip}:{port}").parse().map_err(std::io::Error::other)?;
     let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.write_all(format!("GET / HTTP/1.0\r\nHost: {ip}\r\n\r\n").as_bytes())?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {ip}\r\n\r\n").as_bytes())?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     Ok(answer)

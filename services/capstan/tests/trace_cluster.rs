@@ -1,0 +1,374 @@
+//! One `capstan apply` is one trace through every service: `capstan up
+//! --trace-sink` (a real process, every component exporting over OTLP/gRPC
+//! to its sink under its own service.name) with a Docker node and a
+//! containerd node; a Deployment of 2 replicas and a Service applied with
+//! `--trace` yield ONE trace holding the CLI, the API server, the
+//! controller-manager, the scheduler, the kubelet, the shim with its engine
+//! calls, and the proxy's reprogramming, each span's parent in the trace, from
+//! the CLI's root down to each container's start. Then every control-plane
+//! component's `/metrics` counts the same work under Kubernetes' names.
+//!
+//! Needs Docker and containerd (a skip without them, a failure with `CI=true`).
+
+mod up_harness;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use capstan_test_support::{
+    ensure_images, require_containerd, require_docker, test_image_archive, ContainerdSweeper, DockerSweeper,
+};
+use capstan_trace_sink::{SpanRecord, TraceRecord};
+use tokio::io::AsyncBufReadExt;
+
+const NODE_LABEL: &str = "io.capstan.node.name";
+/// Bounds a hang only; nothing asserts on elapsed time.
+const WAIT: Duration = Duration::from_secs(240);
+
+/// A Deployment of 2 replicas pinned to `runtime`'s node, and a Service over it.
+fn manifest(name: &str, runtime: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: default}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      nodeSelector: {{capstan.io/runtime: {runtime}}}
+      containers:
+      - name: web
+        image: capstan/test:1
+        command: [sh, -c, 'mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www']
+        readinessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: default}}
+spec:
+  selector: {{app: {name}}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"
+    )
+}
+
+/// `capstan up` as a user runs it, and the CLI pointed at it.
+struct TracedUp {
+    process: tokio::process::Child,
+    said: Vec<String>,
+    api: String,
+    sink: String,
+    kubeconfig: PathBuf,
+    home: PathBuf,
+}
+
+impl TracedUp {
+    async fn start(dir: &Path, docker_node: &str, containerd_node: &str) -> TracedUp {
+        let data = dir.join("data");
+        let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+            .args(["up", "--runtime", "docker", "--listen", "127.0.0.1:0", "--kubelet-port", "0"])
+            .args(["--node-name", docker_node, "--add-node", &format!("{containerd_node}=containerd")])
+            .args(["--trace-sink", "--data-dir"])
+            .arg(&data)
+            .env("HOME", dir)
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("capstan up");
+        let mut lines = tokio::io::BufReader::new(process.stdout.take().expect("stdout")).lines();
+        let mut said = Vec::new();
+        let started = tokio::time::timeout(WAIT, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let done = line.starts_with("Press Ctrl-C");
+                said.push(line);
+                if done {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(started, Ok(true), "up did not start: {said:#?}");
+        let url_after = |prefix: &str| {
+            said.iter()
+                .find_map(|l| l.strip_prefix(prefix))
+                .and_then(|rest| rest.split_whitespace().find(|word| word.contains("://")))
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("no {prefix:?} line in {said:#?}"))
+        };
+        let (api, sink) = (url_after("API server listening on "), url_after("Trace sink: "));
+        let kubeconfig = capstan_pki::Layout::new(data.join("pki")).kubeconfig("admin");
+        TracedUp { process, said, api, sink, kubeconfig, home: dir.to_path_buf() }
+    }
+
+    /// `capstan ARGS` against the cluster as its admin; its stdout.
+    async fn capstan(&self, args: &[&str]) -> String {
+        let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["--server", self.api.as_str()])
+            .args(args)
+            .env("HOME", &self.home)
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &self.sink)
+            .output();
+        let done = tokio::time::timeout(WAIT, run).await.expect("capstan hung").expect("capstan");
+        let stdout = String::from_utf8_lossy(&done.stdout).into_owned();
+        assert!(done.status.success(), "capstan {args:?}: {stdout}{}", String::from_utf8_lossy(&done.stderr));
+        stdout
+    }
+
+    /// `capstan --trace apply -f` of `text`; the trace id it printed.
+    async fn apply_traced(&self, name: &str, text: &str) -> String {
+        let path = self.home.join(format!("{name}.yaml"));
+        std::fs::write(&path, text).expect("write the manifest");
+        let out = self.capstan(&["--trace", "apply", "-f", &path.display().to_string()]).await;
+        out.lines().find_map(|l| l.strip_prefix("trace: ")).map(str::to_owned).unwrap_or_else(|| panic!("{out}"))
+    }
+
+    /// `kubectl get --raw PATH` as the admin.
+    async fn kubectl_raw(&self, path: &str) -> String {
+        let cache = self.home.join("kube-cache");
+        let run = tokio::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .args(["--server", self.api.as_str(), "get", "--raw", path])
+            .output();
+        let done = tokio::time::timeout(WAIT, run).await.expect("kubectl hung").expect("kubectl");
+        assert!(done.status.success(), "kubectl get --raw {path}: {}", String::from_utf8_lossy(&done.stderr));
+        String::from_utf8_lossy(&done.stdout).into_owned()
+    }
+
+    /// The address `up` printed after `prefix` (`Scheduler: health and metrics on `).
+    fn address_after(&self, prefix: &str) -> String {
+        self.said
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {prefix:?} line in {:#?}", self.said))
+    }
+}
+
+/// The walk from `span` up its parents: the spans on the way, ending at a root
+/// (no parent) or at a parent the trace does not hold.
+fn ancestry<'a>(span: &'a SpanRecord, by_id: &HashMap<&str, &'a SpanRecord>) -> Vec<&'a SpanRecord> {
+    let mut chain = vec![span];
+    let mut at = span;
+    while let Some(parent) = at.parent_span_id.as_deref() {
+        match by_id.get(parent) {
+            Some(next) if chain.len() < 1000 => {
+                chain.push(next);
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    chain
+}
+
+fn text(span: &SpanRecord, key: &str) -> Option<String> {
+    span.attributes.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+}
+
+/// What one trace of an applied Deployment must hold, or why it does not yet.
+fn complete(trace: &TraceRecord, shim: &str, services: &[&str]) -> Result<(), String> {
+    let present: BTreeSet<&str> = trace.spans.iter().map(|s| s.service.as_str()).collect();
+    let missing: Vec<&&str> = services.iter().filter(|s| !present.contains(**s)).collect();
+    if !missing.is_empty() {
+        return Err(format!("services missing: {missing:?} (present: {present:?})"));
+    }
+    let by_id: HashMap<&str, &SpanRecord> = trace.spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
+    let roots: Vec<&SpanRecord> = trace.spans.iter().filter(|s| s.parent_span_id.is_none()).collect();
+    let [root] = roots.as_slice() else { return Err(format!("{} roots", roots.len())) };
+    if root.service != "capstan" {
+        return Err(format!("the root is {}'s {}", root.service, root.name));
+    }
+    // each container's start: the CRI call served by the shim, a child (through
+    // the kubelet's sync and everything before it) of the CLI's root
+    let starts: Vec<&SpanRecord> = trace
+        .spans
+        .iter()
+        .filter(|s| {
+            s.service == shim && s.name == "grpc.server" && text(s, "rpc.method").as_deref() == Some("StartContainer")
+        })
+        .collect();
+    if starts.len() < 2 {
+        return Err(format!("{} StartContainer calls served by {shim}", starts.len()));
+    }
+    for start in &starts {
+        let chain = ancestry(start, &by_id);
+        let top = chain.last().map(|s| s.span_id.as_str());
+        if top != Some(root.span_id.as_str()) {
+            return Err(format!(
+                "a StartContainer does not reach the root: {:?}",
+                chain.iter().map(|s| &s.name).collect::<Vec<_>>()
+            ));
+        }
+        let via: BTreeSet<&str> = chain.iter().map(|s| s.service.as_str()).collect();
+        for service in
+            ["capstan-kubelet", "capstan-scheduler", "capstan-controller-manager", "capstan-apiserver", "capstan"]
+        {
+            if !via.contains(service) {
+                return Err(format!("a StartContainer's ancestry skips {service}: {via:?}"));
+            }
+        }
+        // the engine's own calls below it, naming the container
+        let below = trace.spans.iter().filter(|s| {
+            s.service == shim
+                && text(s, "container.id").is_some()
+                && ancestry(s, &by_id).iter().any(|a| a.span_id == start.span_id)
+        });
+        if below.count() == 0 {
+            return Err("a StartContainer has no engine call naming its container below it".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// Waits (bounded) until the sink holds the trace `id` whole.
+async fn whole_trace(sink: &str, id: &str, shim: &str, services: &[&str]) -> TraceRecord {
+    let mut why = String::from("nothing fetched");
+    let waited = tokio::time::timeout(WAIT, async {
+        loop {
+            match capstan::trace::fetch(sink, id).await {
+                Ok(trace) => match complete(&trace, shim, services) {
+                    Ok(()) => return trace,
+                    Err(not_yet) => why = not_yet,
+                },
+                Err(error) => why = error.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+    .await;
+    waited.unwrap_or_else(|_| panic!("trace {id} never held every service's part: {why}"))
+}
+
+/// The attributes OpenTelemetry's conventions name, on the spans that carry them.
+fn check_attributes(trace: &TraceRecord, shim: &str, runtime: &str, node: &str) {
+    let named = |service: &str, name: &str| -> Vec<&SpanRecord> {
+        trace.spans.iter().filter(|s| s.service == service && s.name == name).collect()
+    };
+    let syncs = named("capstan-kubelet", "kubelet.sync_pod");
+    assert!(syncs.len() >= 2, "two pods' syncs: {syncs:#?}");
+    for sync in &syncs {
+        for key in ["k8s.pod.name", "k8s.namespace.name", "k8s.pod.uid"] {
+            assert!(text(sync, key).is_some_and(|v| !v.is_empty()), "{key} on {sync:#?}");
+        }
+        assert_eq!(text(sync, "k8s.node.name").as_deref(), Some(node), "{sync:#?}");
+    }
+    let placed = named("capstan-scheduler", "scheduler.schedule_one");
+    assert!(placed.iter().all(|s| text(s, "k8s.node.name").as_deref() == Some(node)), "{placed:#?}");
+    let reconciles = named("capstan-controller-manager", "reconcile");
+    assert!(reconciles.iter().any(|s| text(s, "k8s.deployment.name").is_some()), "{reconciles:#?}");
+    assert!(reconciles.iter().any(|s| text(s, "k8s.replicaset.name").is_some()), "{reconciles:#?}");
+    let served = named("capstan-apiserver", "grpc.server");
+    assert!(
+        served.iter().any(|s| text(s, "rpc.system").as_deref() == Some("grpc")
+            && text(s, "rpc.service").is_some()
+            && text(s, "rpc.method").is_some()
+            && s.attributes.contains_key("rpc.grpc.status_code")),
+        "{served:#?}"
+    );
+    assert!(
+        trace.spans.iter().any(|s| s.service == shim && text(s, "container.runtime").as_deref() == Some(runtime)),
+        "{shim}'s engine calls carry container.runtime={runtime}"
+    );
+    // each component exports under its own instance
+    let instances: HashMap<&str, BTreeSet<&str>> = trace.spans.iter().fold(HashMap::new(), |mut map, s| {
+        map.entry(s.service.as_str()).or_default().extend(s.instance.as_deref());
+        map
+    });
+    assert!(instances.values().all(|ids| ids.len() == 1), "one service.instance.id per service: {instances:#?}");
+}
+
+/// A metric family's samples (`name{labels} value`) with a non-zero value.
+fn counted(exposition: &str, name: &str) -> bool {
+    exposition.lines().filter(|l| !l.starts_with('#')).any(|line| {
+        let (series, value) = line.rsplit_once(' ').unwrap_or((line, "0"));
+        let family = series.split('{').next().unwrap_or_default();
+        (family == name || family == format!("{name}_count") || family == format!("{name}_total"))
+            && value.parse::<f64>().is_ok_and(|v| v > 0.0)
+    })
+}
+
+/// `GET /metrics` of a component serving plain HTTP on loopback at `address`.
+async fn scrape(address: &str) -> String {
+    let addr: std::net::SocketAddr = address.parse().unwrap_or_else(|_| panic!("an address: {address}"));
+    let (ip, port) = (addr.ip().to_string(), addr.port());
+    let answer = tokio::task::spawn_blocking(move || up_harness::http_get_path(&ip, port, "/metrics"))
+        .await
+        .expect("the scrape's task")
+        .unwrap_or_else(|e| panic!("GET http://{address}/metrics: {e}"));
+    assert!(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"), "{answer}");
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_apply_is_one_trace_through_every_service_on_both_runtimes() {
+    let (Some(()), Some(())) = (require_docker(), require_containerd()) else { return };
+    ensure_images().await;
+    let archive = test_image_archive().await;
+    let id = std::process::id();
+    let (docker_node, containerd_node) = (format!("traced-docker-{id}"), format!("traced-containerd-{id}"));
+    let _sweepers =
+        (DockerSweeper::new(NODE_LABEL, &docker_node), ContainerdSweeper::new(NODE_LABEL, &containerd_node));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let up = TracedUp::start(dir.path(), &docker_node, &containerd_node).await;
+    let loaded = up.capstan(&["image", "load", &archive.display().to_string(), "--node", &containerd_node]).await;
+    assert!(loaded.contains("Loaded image capstan/test:1"), "{loaded}");
+
+    let services = [
+        "capstan",
+        "capstan-apiserver",
+        "capstan-controller-manager",
+        "capstan-scheduler",
+        "capstan-kubelet",
+        "capstan-docker-shim",
+        "capstan-proxy",
+    ];
+    let on_docker = up.apply_traced("on-docker", &manifest("on-docker", "docker")).await;
+    let trace = whole_trace(&up.sink, &on_docker, "capstan-docker-shim", &services).await;
+    check_attributes(&trace, "capstan-docker-shim", "docker", &docker_node);
+    // the proxy's reprogramming for the Service's endpoints is part of it
+    assert!(trace.spans.iter().any(|s| s.service == "capstan-proxy" && s.name == "proxy.sync_proxy_rules"));
+
+    let mut on_containerd = services.to_vec();
+    on_containerd.retain(|s| *s != "capstan-docker-shim");
+    on_containerd.push("capstan-containerd-shim");
+    let id = up.apply_traced("on-containerd", &manifest("on-containerd", "containerd")).await;
+    let trace = whole_trace(&up.sink, &id, "capstan-containerd-shim", &on_containerd).await;
+    check_attributes(&trace, "capstan-containerd-shim", "containerd", &containerd_node);
+
+    // `capstan trace ID` prints the same tree, one service per line's start
+    let tree = up.capstan(&["trace", &on_docker, "--sink", &up.sink]).await;
+    for service in services {
+        assert!(tree.contains(service), "{service} in\n{tree}");
+    }
+
+    // the same work, counted under Kubernetes' names
+    let apiserver = up.kubectl_raw("/metrics").await;
+    for name in ["apiserver_request_total", "apiserver_request_duration_seconds", "etcd_request_duration_seconds"] {
+        assert!(counted(&apiserver, name), "{name} in the API server's /metrics");
+    }
+    let scheduler = scrape(&up.address_after("Scheduler: health and metrics on ")).await;
+    for name in ["scheduler_schedule_attempts_total", "scheduler_scheduling_algorithm_duration_seconds"] {
+        assert!(counted(&scheduler, name), "{name} in the scheduler's /metrics");
+    }
+    let controllers = scrape(&up.address_after("Controller-manager: health and metrics on ")).await;
+    assert!(counted(&controllers, "capstan_controller_reconcile_total"), "the controller-manager's /metrics");
+
+    up.capstan(&["delete", "deployment", "on-docker"]).await;
+    up.capstan(&["delete", "deployment", "on-containerd"]).await;
+    let mut process = up.process;
+    let _ = process.kill().await;
+}

@@ -1,6 +1,8 @@
 //! One command is one trace: `capstan apply`'s root span, its client calls,
 //! the API server's handling of them and the store write share a trace id.
 
+mod up_harness;
+
 use capstan_apiserver::{ApiServer, Config, StoreConfig};
 use std::time::Duration;
 
@@ -117,41 +119,13 @@ async fn a_traced_command_reads_back_from_the_sink() {
 /// sink `up` started, each under its own `service.name`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_with_a_trace_sink_names_each_component() {
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
-        .args(["up", "--runtime", "memory", "--listen", "127.0.0.1:0", "--kubelet-port", "0"])
-        .args(["--node-name", "traced-node", "--trace-sink", "--data-dir"])
-        .arg(&data)
-        .env("HOME", dir.path())
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("capstan up");
-    let mut lines = tokio::io::BufReader::new(up.stdout.take().expect("stdout")).lines();
-    let mut said = Vec::new();
-    let started = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            let done = line.starts_with("Press Ctrl-C");
-            said.push(line);
-            if done {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(started, Ok(true), "up did not start: {said:#?}");
-    let url_after = |prefix: &str| {
-        said.iter()
-            .find_map(|l| l.strip_prefix(prefix))
-            .and_then(|rest| rest.split_whitespace().find(|word| word.contains("://")))
-            .map(str::to_owned)
-            .unwrap_or_else(|| panic!("no {prefix:?} line in {said:#?}"))
-    };
+    let data_arg = data.display().to_string();
+    let args = ["--runtime", "memory", "--listen", "127.0.0.1:0", "--kubelet-port", "0", "--node-name", "traced-node"];
+    let args: Vec<&str> = args.into_iter().chain(["--trace-sink", "--data-dir", &data_arg]).collect();
+    let (mut up, said) = up_harness::up_process(&args, dir.path()).await;
+    let url_after = |prefix: &str| up_harness::url_after(&said, prefix);
     let api = url_after("API server listening on ");
     let sink = url_after("Trace sink: ");
     assert!(said.iter().any(|l| l.contains(&format!("capstan trace ID --sink {sink}"))), "{said:#?}");

@@ -14,14 +14,12 @@ mod up_harness;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use capstan_test_support::{
     ensure_images, require_containerd, require_docker, test_image_archive, ContainerdSweeper, DockerSweeper,
 };
 use capstan_trace_sink::{SpanRecord, TraceRecord};
-use tokio::io::AsyncBufReadExt;
 
 const NODE_LABEL: &str = "io.capstan.node.name";
 /// Bounds a hang only; nothing asserts on elapsed time.
@@ -70,40 +68,18 @@ struct TracedUp {
 impl TracedUp {
     async fn start(dir: &Path, docker_node: &str, containerd_node: &str) -> TracedUp {
         let data = dir.join("data");
-        let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
-            .args(["up", "--runtime", "docker", "--listen", "127.0.0.1:0", "--kubelet-port", "0"])
-            .args(["--node-name", docker_node, "--add-node", &format!("{containerd_node}=containerd")])
-            .args(["--trace-sink", "--data-dir"])
-            .arg(&data)
-            .env("HOME", dir)
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("capstan up");
-        let mut lines = tokio::io::BufReader::new(process.stdout.take().expect("stdout")).lines();
-        let mut said = Vec::new();
-        let started = tokio::time::timeout(WAIT, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                let done = line.starts_with("Press Ctrl-C");
-                said.push(line);
-                if done {
-                    return true;
-                }
-            }
-            false
-        })
+        let containerd = format!("{containerd_node}=containerd");
+        let data_arg = data.display().to_string();
+        let (process, said) = up_harness::up_process(
+            &["--runtime", "docker", "--listen", "127.0.0.1:0", "--kubelet-port", "0", "--node-name", docker_node]
+                .into_iter()
+                .chain(["--add-node", &containerd, "--trace-sink", "--data-dir", &data_arg])
+                .collect::<Vec<_>>(),
+            dir,
+        )
         .await;
-        assert_eq!(started, Ok(true), "up did not start: {said:#?}");
-        let url_after = |prefix: &str| {
-            said.iter()
-                .find_map(|l| l.strip_prefix(prefix))
-                .and_then(|rest| rest.split_whitespace().find(|word| word.contains("://")))
-                .map(str::to_owned)
-                .unwrap_or_else(|| panic!("no {prefix:?} line in {said:#?}"))
-        };
-        let (api, sink) = (url_after("API server listening on "), url_after("Trace sink: "));
+        let api = up_harness::url_after(&said, "API server listening on ");
+        let sink = up_harness::url_after(&said, "Trace sink: ");
         let kubeconfig = capstan_pki::Layout::new(data.join("pki")).kubeconfig("admin");
         TracedUp { process, said, api, sink, kubeconfig, home: dir.to_path_buf() }
     }

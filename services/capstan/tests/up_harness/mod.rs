@@ -261,3 +261,44 @@ pub async fn http_get_async(ip: &str, port: u16) -> std::io::Result<String> {
     let ip = ip.to_string();
     tokio::task::spawn_blocking(move || http_get(&ip, port)).await.map_err(std::io::Error::other)?
 }
+
+/// `capstan up ARGS` as a process of its own, as a user starts it, with
+/// `home` as its HOME and no OTLP endpoint inherited: the process (killed
+/// when dropped) and what it printed up to "Press Ctrl-C".
+pub async fn up_process(args: &[&str], home: &std::path::Path) -> (tokio::process::Child, Vec<String>) {
+    use tokio::io::AsyncBufReadExt;
+    let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+        .arg("up")
+        .args(args)
+        .env("HOME", home)
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("capstan up");
+    let mut lines = tokio::io::BufReader::new(process.stdout.take().expect("stdout")).lines();
+    let mut said = Vec::new();
+    let started = tokio::time::timeout(WAIT * 2, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let done = line.starts_with("Press Ctrl-C");
+            said.push(line);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(started, Ok(true), "up did not start: {said:#?}");
+    (process, said)
+}
+
+/// The first URL on the line of `said` that starts with `prefix`.
+pub fn url_after(said: &[String], prefix: &str) -> String {
+    said.iter()
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|rest| rest.split_whitespace().find(|word| word.contains("://")))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no {prefix:?} line in {said:#?}"))
+}

@@ -79,7 +79,8 @@ fn with_causes(error: &dyn std::error::Error) -> String {
 }
 
 /// The tree, one line per span: `SERVICE  NAME  DURATION`, indented two spaces
-/// per level below its parent.
+/// per level below its parent. A call's name carries its method
+/// (`grpc.client RunPodSandbox`): a trace is mostly calls.
 pub fn render(trace: &TraceRecord) -> String {
     let held: HashSet<&str> = trace.spans.iter().map(|s| s.span_id.as_str()).collect();
     let mut children: HashMap<Option<&str>, Vec<&SpanRecord>> = HashMap::new();
@@ -111,15 +112,23 @@ pub fn render(trace: &TraceRecord) -> String {
         }
     }
     let service_width = lines.iter().map(|(depth, s)| depth * 2 + s.service.len()).max().unwrap_or(0);
-    let name_width = lines.iter().map(|(_, s)| s.name.len()).max().unwrap_or(0);
+    let name_width = lines.iter().map(|(_, s)| label(s).len()).max().unwrap_or(0);
     let mut text = String::new();
     for (depth, span) in lines {
         let service = format!("{}{}", "  ".repeat(depth), span.service);
-        let line = format!("{service:service_width$}  {:name_width$}  {}", span.name, duration(span.duration_nanos));
+        let line = format!("{service:service_width$}  {:name_width$}  {}", label(span), duration(span.duration_nanos));
         text.push_str(line.trim_end());
         text.push('\n');
     }
     text
+}
+
+/// A span's name, and the method when it is a call.
+fn label(span: &SpanRecord) -> String {
+    match span.attributes.get("rpc.method").and_then(|m| m.as_str()).filter(|m| !m.is_empty()) {
+        Some(method) => format!("{} {method}", span.name),
+        None => span.name.clone(),
+    }
 }
 
 /// A duration in the largest unit under which it reads as at least 1.
@@ -184,6 +193,16 @@ mod tests {
                 ],
                 "capstan          capstan scale  1.5µs\n\
                  capstan-kubelet  sync           2.00s\n",
+            ),
+            (
+                "a call shows its method",
+                vec![serde_json::json!({
+                    "trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "m", "parent_span_id": null,
+                    "name": "grpc.client", "service": "capstan-kubelet", "start_unix_nanos": 1,
+                    "end_unix_nanos": 2_000, "duration_nanos": 1_999,
+                    "attributes": {"rpc.method": "RunPodSandbox"}, "links": [],
+                })],
+                "capstan-kubelet  grpc.client RunPodSandbox  2.0µs\n",
             ),
             (
                 "a span that names itself its parent is a root",

@@ -92,7 +92,7 @@ impl Config {
             dns: crate::dns::DnsSettings {
                 cluster_dns: Vec::new(),
                 cluster_domain: crate::dns::DEFAULT_CLUSTER_DOMAIN.to_string(),
-                resolv_conf: Some(crate::dns::DEFAULT_RESOLV_CONF.into()),
+                resolv_conf: Some(crate::dns::node_resolv_conf()),
             },
             timings: Timings::default(),
         }

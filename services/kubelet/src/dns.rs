@@ -4,7 +4,7 @@
 //! Kubernetes' kubelet (`pkg/kubelet/network/dns`), so that manifests written
 //! for Kubernetes resolve names the same way here. The shims write the result.
 //!
-//! Pure: the node's resolv.conf is passed in already parsed, and what the
+//! Pure (but for [`node_resolv_conf`], which picks the default file): the node's resolv.conf is passed in already parsed, and what the
 //! kubelet would say about the pod (limits exceeded, no cluster DNS) comes back
 //! as [`DnsWarning`]s for the caller to record as events.
 
@@ -22,6 +22,25 @@ use capstan_proto::runtime::v1::DnsConfig;
 pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
 /// `--resolv-conf`'s default, as Kubernetes' kubelet.
 pub const DEFAULT_RESOLV_CONF: &str = "/etc/resolv.conf";
+/// The upstream servers of systemd-resolved, whose stub (127.0.0.53) is what
+/// `/etc/resolv.conf` names on such nodes and is unreachable from a pod.
+pub const SYSTEMD_RESOLVED_UPSTREAM: &str = "/run/systemd/resolve/resolv.conf";
+
+/// The node resolver file pods copy when `--resolv-conf` is left at its
+/// default: `/etc/resolv.conf`, unless it names only loopback nameservers
+/// (a local stub such as systemd-resolved's) and systemd-resolved's upstream
+/// file exists, which is then used, as kubeadm configures the kubelet.
+pub fn node_resolv_conf() -> PathBuf {
+    let stub_only = std::fs::read_to_string(DEFAULT_RESOLV_CONF).is_ok_and(|text| {
+        let servers = parse_resolv_conf(&text).servers;
+        !servers.is_empty() && servers.iter().all(|s| s.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+    });
+    if stub_only && std::path::Path::new(SYSTEMD_RESOLVED_UPSTREAM).exists() {
+        SYSTEMD_RESOLVED_UPSTREAM.into()
+    } else {
+        DEFAULT_RESOLV_CONF.into()
+    }
+}
 
 /// The most nameservers a resolver reads (glibc's `MAXNS`); the rest are dropped.
 pub const MAX_NAMESERVERS: usize = 3;

@@ -60,6 +60,8 @@ pub struct Flags {
     pub cluster_domain: String,
     /// the node's resolver file, copied by pods with dnsPolicy Default (and
     /// searched after the cluster's domains by ClusterFirst pods); "" for none
-    #[arg(long, env = "CAPSTAN_KUBELET_RESOLV_CONF", default_value = "/etc/resolv.conf")]
-    pub resolv_conf: PathBuf,
+    /// [default: /etc/resolv.conf, or systemd-resolved's upstream file when
+    /// /etc/resolv.conf names only its loopback stub]
+    #[arg(long, env = "CAPSTAN_KUBELET_RESOLV_CONF")]
+    pub resolv_conf: Option<PathBuf>,
 }

@@ -56,6 +56,9 @@ const KUBERNETES: &[(&str, &str)] = &[
     ("KUBERNETES_PORT_443_TCP_ADDR", "10.96.0.1"),
 ];
 
+/// A row: its name, the pod, the Services known, the variables expected.
+type Case<'a> = (&'a str, Pod, &'a [Arc<Service>], Vec<(&'a str, &'a str)>);
+
 #[test]
 fn a_pod_gets_its_namespaces_services_as_the_kubelet_names_them() {
     let services = vec![
@@ -104,7 +107,7 @@ fn a_pod_gets_its_namespaces_services_as_the_kubelet_names_them() {
     // a Service of the pod's namespace named like a master Service wins over it
     let mut shadowing = services.clone();
     shadowing.push(service("shop", "kubernetes", "10.96.0.99", &[("", "TCP", 80)]));
-    let cases: Vec<(&str, Pod, &[Arc<Service>], Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "links on by default: the namespace's Services with a cluster IP, and kubernetes",
             pod("shop", None),

@@ -9,7 +9,7 @@
 //! as [`DnsWarning`]s for the caller to record as events.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use capstan_proto::core::v1::{Pod, PodDnsConfig};
 use capstan_proto::runtime::v1::DnsConfig;
@@ -28,17 +28,23 @@ pub const SYSTEMD_RESOLVED_UPSTREAM: &str = "/run/systemd/resolve/resolv.conf";
 
 /// The node resolver file pods copy when `--resolv-conf` is left at its
 /// default: `/etc/resolv.conf`, unless it names only loopback nameservers
-/// (a local stub such as systemd-resolved's) and systemd-resolved's upstream
-/// file exists, which is then used, as kubeadm configures the kubelet.
+/// (a local stub such as systemd-resolved's 127.0.0.53, unreachable from a
+/// pod) and systemd-resolved's upstream file exists, which is then used, as
+/// kubeadm configures the kubelet.
 pub fn node_resolv_conf() -> PathBuf {
-    let stub_only = std::fs::read_to_string(DEFAULT_RESOLV_CONF).is_ok_and(|text| {
+    choose_resolv_conf(Path::new(DEFAULT_RESOLV_CONF), Path::new(SYSTEMD_RESOLVED_UPSTREAM))
+}
+
+/// [`node_resolv_conf`] over the files `default` and `upstream`.
+pub fn choose_resolv_conf(default: &Path, upstream: &Path) -> PathBuf {
+    let stub_only = std::fs::read_to_string(default).is_ok_and(|text| {
         let servers = parse_resolv_conf(&text).servers;
         !servers.is_empty() && servers.iter().all(|s| s.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()))
     });
-    if stub_only && std::path::Path::new(SYSTEMD_RESOLVED_UPSTREAM).exists() {
-        SYSTEMD_RESOLVED_UPSTREAM.into()
+    if stub_only && upstream.exists() {
+        upstream.to_path_buf()
     } else {
-        DEFAULT_RESOLV_CONF.into()
+        default.to_path_buf()
     }
 }
 

@@ -6,7 +6,7 @@ use capstan_proto::core::v1::{Pod, PodDnsConfig, PodDnsConfigOption, PodSpec};
 use capstan_proto::meta::v1::ObjectMeta;
 use capstan_proto::runtime::v1::DnsConfig;
 
-use crate::dns::{parse_resolv_conf, pod_dns, DnsSettings, DnsWarning, HostResolver};
+use crate::dns::{choose_resolv_conf, parse_resolv_conf, pod_dns, DnsSettings, DnsWarning, HostResolver};
 
 const NODE_RESOLV_CONF: &str = "\
 # written by the node's network manager
@@ -212,4 +212,29 @@ fn warnings_carry_the_kubelets_reasons_and_the_applied_line() {
     assert!(trimmed.message().ends_with("the applied nameserver line is: a b c"), "{}", trimmed.message());
     assert_eq!(DnsWarning::MissingClusterDns.reason(), "MissingClusterDNS");
     assert!(DnsWarning::MissingClusterDns.message().contains("--cluster-dns"));
+}
+
+#[test]
+fn a_loopback_stub_gives_way_to_systemd_resolveds_upstream_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (etc, upstream) = (dir.path().join("resolv.conf"), dir.path().join("upstream.conf"));
+    let write = |path: &std::path::Path, text: &str| std::fs::write(path, text).expect("write");
+    // (what /etc/resolv.conf says, whether the upstream file exists, the file chosen)
+    let cases = [
+        ("nameserver 127.0.0.53\noptions edns0 trust-ad\n", true, &upstream),
+        ("nameserver 127.0.0.53\nnameserver ::1\n", true, &upstream),
+        ("nameserver 127.0.0.53\n", false, &etc),
+        ("nameserver 127.0.0.53\nnameserver 192.168.1.1\n", true, &etc),
+        ("search corp.example\n", true, &etc),
+    ];
+    for (text, upstream_exists, want) in cases {
+        write(&etc, text);
+        if upstream_exists {
+            write(&upstream, "nameserver 192.168.1.1\n");
+        } else {
+            let _ = std::fs::remove_file(&upstream);
+        }
+        assert_eq!(&choose_resolv_conf(&etc, &upstream), want, "{text:?}, upstream {upstream_exists}");
+    }
+    assert_eq!(choose_resolv_conf(&dir.path().join("missing"), &upstream), dir.path().join("missing"));
 }

@@ -123,8 +123,14 @@ impl Executor<'_> {
     async fn run_sandbox(&self, snapshot: &PodRuntime, attempt: u32, book: &mut Book) -> Result<String, KubeletError> {
         let mut config = sandbox_config(self.pod, attempt);
         let resolver = self.discovery.resolver(self.pod)?;
-        for warning in &resolver.warnings {
-            self.events.emit(self.pod, WARNING, warning.reason(), &warning.message()).await;
+        if !resolver.warnings.is_empty() {
+            // told off the start's path: the sandbox does not wait for an API write
+            let (events, pod, warnings) = (self.events.clone(), self.pod.clone(), resolver.warnings);
+            tokio::spawn(async move {
+                for warning in warnings {
+                    events.emit(&pod, WARNING, warning.reason(), &warning.message()).await;
+                }
+            });
         }
         config.dns_config = Some(resolver.config);
         let request = RunPodSandboxRequest { config: Some(config.clone()) };

@@ -150,6 +150,33 @@ async fn on_the_memory_runtime_a_pod_gets_its_resolver_and_service_variables() {
 
 /// Docker's default `bridge` network: the pause container's resolv.conf, which
 /// the app container shares, names the cluster DNS itself.
+/// A kubelet without `--cluster-dns` gives a ClusterFirst pod the node's
+/// resolver (here none: the node itself, searching nothing) and says so in a
+/// `MissingClusterDNS` event on the pod, as Kubernetes' kubelet does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_cluster_dns_a_cluster_first_pod_falls_back_with_a_warning() {
+    let cluster = common::cluster().await;
+    let node = "sd-no-dns";
+    let (_runtime, clients) = common::memory_runtime(node).await;
+    let mut config = common::kubelet_config(&cluster, node, clients.clone());
+    config.dns = DnsSettings { cluster_dns: vec![], ..dns_settings() };
+    let kubelet = Kubelet::start(config).await.expect("the kubelet starts");
+    let pod = capstan_testkit::pod("client").containers(vec![common::container("app", &["sleep", "3600"])]).node(node);
+    cluster.client.api::<Pod>(Some("default")).create(&pod.build()).await.expect("create the pod");
+    let pod = common::wait_pod(&cluster.client, "client", |p| condition(p, "Ready").as_deref() == Some("True")).await;
+    assert_eq!(exec(&clients, &pod, &["cat", "/etc/resolv.conf"]).await, "search .\nnameserver 127.0.0.1\n");
+    let events = cluster.client.api::<capstan_proto::core::v1::Event>(Some("default"));
+    let warning = capstan_test_support::eventually("the MissingClusterDNS event", common::TIMEOUT, || async {
+        let (listed, _) = events.list(&Default::default()).await.ok()?;
+        listed.into_iter().find(|e| e.reason == "MissingClusterDNS")
+    })
+    .await;
+    assert_eq!(warning.r#type, "Warning");
+    assert_eq!(warning.involved_object.map(|o| o.name).as_deref(), Some("client"));
+    assert!(warning.message.contains("--cluster-dns"), "{}", warning.message);
+    finish(&cluster, kubelet).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_docker_a_pod_gets_its_resolver_and_service_variables() {
     let Some(()) = docker_support::require_docker() else { return };

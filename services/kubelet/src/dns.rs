@@ -184,8 +184,22 @@ fn dns_type(pod: &Pod) -> PodDnsType {
 /// `node_ips`.
 pub fn pod_dns(pod: &Pod, settings: &DnsSettings, host: &HostResolver, node_ips: &[IpAddr]) -> PodDns {
     let mut warnings = Vec::new();
-    let host_config =
-        || DnsConfig { servers: host.servers.clone(), searches: host.searches.clone(), options: host.options.clone() };
+    let host_network = pod.spec.as_ref().is_some_and(|s| s.host_network);
+    // A loopback nameserver of the node (a local stub: systemd-resolved's
+    // 127.0.0.53, Docker's 127.0.0.11 when the kubelet runs in a container) is
+    // nothing in a pod's own network namespace, so only host-network pods keep
+    // it; without any left the runtime's default applies (Docker's own choice,
+    // which skips such servers too). Kubernetes' kubelet copies them as they are.
+    let host_config = || DnsConfig {
+        servers: host
+            .servers
+            .iter()
+            .filter(|server| host_network || !server.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+            .cloned()
+            .collect(),
+        searches: host.searches.clone(),
+        options: host.options.clone(),
+    };
     let mut config = match dns_type(pod) {
         PodDnsType::None => DnsConfig::default(),
         PodDnsType::Cluster if !settings.cluster_dns.is_empty() => DnsConfig {

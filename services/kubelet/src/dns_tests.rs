@@ -188,10 +188,29 @@ fn each_policy_gives_the_kubelets_resolver() {
         ),
     ];
     for (name, pod, settings, want, warnings) in cases {
-        let got = pod_dns(&pod, &settings, &host(), &["192.168.1.10".parse::<IpAddr>().expect("test IP")]);
-        assert_eq!(got.config, want, "{name}");
-        assert_eq!(got.warnings, warnings, "{name}");
+        check(name, pod, settings, &host(), want, warnings);
     }
+    // a node whose resolver is a loopback stub
+    let stub =
+        parse_resolv_conf("nameserver 127.0.0.11\nnameserver 192.168.1.1\nnameserver ::1\nsearch corp.example\n");
+    let stub_cases: Vec<(&str, Pod, DnsConfig)> = vec![
+        (
+            "a pod's own network has no node loopback resolver",
+            pod("Default", false, None),
+            config(&["192.168.1.1"], &["corp.example"], &[]),
+        ),
+        (
+            "a host-network pod keeps it",
+            pod("Default", true, None),
+            config(&["127.0.0.11", "192.168.1.1", "::1"], &["corp.example"], &[]),
+        ),
+    ];
+    for (name, pod, want) in stub_cases {
+        check(name, pod, settings(&["10.96.0.10"]), &stub, want, vec![]);
+    }
+    let only_stub = parse_resolv_conf("nameserver 127.0.0.53\n");
+    let got = pod_dns(&pod("Default", false, None), &settings(&[]), &only_stub, &[]);
+    assert_eq!(got.config, DnsConfig::default(), "nothing left: the runtime's default");
 
     // the search list's limits: 32 domains, then 2048 characters
     let got = pod_dns(&pod("ClusterFirst", false, Some(too_many_searches)), &settings(&["10.96.0.10"]), &host(), &[]);
@@ -203,6 +222,12 @@ fn each_policy_gives_the_kubelets_resolver() {
     assert!(line.len() <= 2048, "{}", line.len());
     assert!(line.len() > 2048 - 154, "whole domains are cut, no more than needed: {}", line.len());
     assert!(matches!(&got.warnings[..], [DnsWarning::SearchesTrimmed(_)]), "{:?}", got.warnings);
+}
+
+fn check(name: &str, pod: Pod, settings: DnsSettings, host: &HostResolver, want: DnsConfig, warnings: Vec<DnsWarning>) {
+    let got = pod_dns(&pod, &settings, host, &["192.168.1.10".parse::<IpAddr>().expect("test IP")]);
+    assert_eq!(got.config, want, "{name}");
+    assert_eq!(got.warnings, warnings, "{name}");
 }
 
 #[test]

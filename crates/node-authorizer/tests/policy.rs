@@ -179,6 +179,8 @@ fn who_may_do_what() {
         ("node-1 deletes its finished pod", node("node-1"), "delete - pods shop web", true),
         ("node-1 cannot delete node-2's pod", node("node-1"), "delete - pods shop db", false),
         ("node-1 records events", node("node-1"), "create - events shop", true),
+        ("node-1 watches every service (pods' service variables)", node("node-1"), "watch - services -", true),
+        ("node-1 cannot change a service", node("node-1"), "update - services shop web", false),
         ("node-1 cannot create pods", node("node-1"), "create - pods shop", false),
         ("node-2 reads its pod", node("node-2"), "get - pods shop db", true),
         ("node-2 cannot read node-1's pod", node("node-2"), "get - pods shop web", false),

@@ -179,6 +179,9 @@ pub fn node_rules() -> Vec<PolicyRule> {
     vec![
         // capstan_runtime::EventRecorder (services/kubelet lib.rs: the "kubelet" recorder)
         rule(&["create", "patch"], &[CORE], &["events"]),
+        // services/kubelet lib.rs: the Service informer behind pods' service
+        // environment variables (service_env.rs), as Kubernetes' system:node reads them
+        rule(READ, &[CORE], &["services"]),
     ]
 }
 

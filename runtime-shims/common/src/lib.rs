@@ -18,6 +18,7 @@
 //! - [`calls`]: [`EngineCalls`], the span and the latency histogram of every call a
 //!   shim makes to its engine (Docker, containerd), one name for every shim.
 //! - [`registry`]: naming registries as pull credentials are keyed.
+//! - [`resolv`]: a pod's resolv.conf from the kubelet's `dns_config`.
 //! - [`serve`]: serving a runtime (both gRPC services) on a unix socket, removing a
 //!   stale socket first and the socket file on shutdown; [`in_process`]: serving one
 //!   inside the caller's process, for tests and `capstan up`'s in-memory node.
@@ -28,6 +29,7 @@ pub mod grpc;
 pub mod in_process;
 pub mod node;
 pub mod registry;
+pub mod resolv;
 pub mod runtime;
 pub mod serve;
 
@@ -37,6 +39,7 @@ pub use failure::{status, RuntimeError, RuntimeFailure};
 pub use grpc::RuntimeServer;
 pub use in_process::connect_in_process;
 pub use node::ShimNode;
+pub use resolv::resolv_conf;
 pub use runtime::{sandbox_config, state_name, ContainerRuntime, ExecInputStream, ExecOutputStream, LogStream};
 pub use serve::{serve_unix, ServedRuntime, UnixServer};
 

@@ -59,7 +59,7 @@ impl ContainerdRuntime {
         hostname: &str,
         ip: &str,
     ) -> Result<(), ContainerdError> {
-        self.write_pod_files(id, hostname, ip)?;
+        self.write_pod_files(id, hostname, ip, config)?;
         let mut stored: std::collections::HashMap<String, String> =
             labels::encode(&labels::sandbox_labels(self.node_name(), config), &config.annotations).collect();
         stored.insert(SANDBOX_STATE.to_string(), READY.to_string());
@@ -80,15 +80,24 @@ impl ContainerdRuntime {
         Ok(())
     }
 
-    /// The pod's hostname, hosts and resolv.conf, bind-mounted into its containers.
-    fn write_pod_files(&self, id: &str, hostname: &str, ip: &str) -> Result<(), ContainerdError> {
+    /// The pod's hostname, hosts and resolv.conf, bind-mounted into its
+    /// containers; the resolv.conf is the kubelet's `dns_config`, or the node's
+    /// when it gives none (as containerd's CRI plugin does).
+    fn write_pod_files(
+        &self,
+        id: &str,
+        hostname: &str,
+        ip: &str,
+        config: &PodSandboxConfig,
+    ) -> Result<(), ContainerdError> {
         let dir = self.sandbox_dir(id);
         std::fs::create_dir_all(&dir).map_err(error::io("creating", &dir))?;
         let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         if !ip.is_empty() {
             hosts.push_str(&format!("{ip}\t{hostname}\n"));
         }
-        let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let resolv = capstan_shim_common::resolv_conf(config.dns_config.as_ref())
+            .unwrap_or_else(|| std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
         for (name, text) in [("hostname", format!("{hostname}\n")), ("hosts", hosts), ("resolv.conf", resolv)] {
             let path = dir.join(name);
             std::fs::write(&path, text).map_err(error::io("writing", &path))?;

@@ -2,6 +2,13 @@
 //! default `bridge` unless configured) holding the pod's network and IPC
 //! namespaces; the pod IP is its address there.
 //!
+//! The pod's resolver configuration (the kubelet's `dns_config`) is the pause
+//! container's `--dns`, `--dns-search` and `--dns-option`: Docker writes its
+//! resolv.conf from them, and the pod's containers, joining its network
+//! namespace (`container:<id>`), share that very file. (On a user-defined
+//! network Docker's embedded resolver at 127.0.0.11 stands in the file and
+//! forwards to the given servers; search and options are written as given.)
+//!
 //! The pause container is listed (not ready) from its creation on, which lets the
 //! kubelet create the pod's containers in it while it starts.
 //!
@@ -33,7 +40,13 @@ impl DockerRuntime {
         let (config, meta) = capstan_shim_common::sandbox_config(config)?;
         let pod = format!("{}/{}", meta.namespace, meta.name);
         let (exposed, bindings) = ports(&config.port_mappings);
+        let dns = config.dns_config.clone().unwrap_or_default();
+        // an empty list leaves Docker's default (the node's resolver)
+        let given = |list: Vec<String>| (!list.is_empty()).then_some(list);
         let host_config = HostConfig {
+            dns: given(dns.servers),
+            dns_search: given(dns.searches),
+            dns_options: given(dns.options),
             network_mode: Some(if config.host_network { "host".to_string() } else { self.inner.network_id.clone() }),
             ipc_mode: Some("shareable".to_string()),
             // the pause process never writes: no log file or copier to set up (~15 ms of its start)

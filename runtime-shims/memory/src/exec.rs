@@ -1,7 +1,8 @@
 //! Plausible answers to exec in a container that has no processes.
 //!
 //! Probes and `capstan exec` need something sensible back: `echo x` prints `x`,
-//! `cat /etc/hostname` prints the pod's hostname, `wget` succeeds when a container in
+//! `cat /etc/hostname` prints the pod's hostname (`/etc/resolv.conf` the resolver
+//! configuration the kubelet gave the sandbox), `wget` succeeds when a container in
 //! the pod listens on the port, `sleep N` takes N seconds of tokio time, `sh -c`
 //! runs its statements in order, and an unknown program is "not found" (127), as a
 //! shell would say.
@@ -17,6 +18,8 @@ pub struct ExecContext {
     pub ip: String,
     pub env: Vec<(String, String)>,
     pub working_dir: String,
+    /// the pod's resolv.conf, from its sandbox's `dns_config`
+    pub resolv_conf: String,
     /// ports some container in the pod listens on
     pub listening: Vec<u16>,
 }
@@ -105,6 +108,7 @@ fn cat(args: &[&str], ctx: &ExecContext) -> Answer {
     for file in args {
         match *file {
             "/etc/hostname" => answer.stdout.extend(format!("{}\n", ctx.hostname).into_bytes()),
+            "/etc/resolv.conf" => answer.stdout.extend(ctx.resolv_conf.as_bytes()),
             "/etc/hosts" => {
                 answer.stdout.extend(format!("127.0.0.1\tlocalhost\n{}\t{}\n", ctx.ip, ctx.hostname).into_bytes())
             }
@@ -144,6 +148,7 @@ mod tests {
         let ctx = ExecContext {
             hostname: "web-0".into(),
             ip: "10.88.0.2".into(),
+            resolv_conf: "nameserver 10.96.0.10\n".into(),
             listening: vec![8080],
             ..Default::default()
         };
@@ -154,6 +159,7 @@ mod tests {
     fn plausible_answers() {
         assert_eq!(run(&["echo", "x"]).stdout, b"x\n");
         assert_eq!(run(&["cat", "/etc/hostname"]).stdout, b"web-0\n");
+        assert_eq!(run(&["cat", "/etc/resolv.conf"]).stdout, b"nameserver 10.96.0.10\n");
         assert_eq!(
             run(&["sh", "-c", "echo a; exit 4; echo b"]),
             Answer { stdout: b"a\n".to_vec(), exit_code: 4, ..Default::default() }

@@ -50,6 +50,9 @@ impl MemoryRuntime {
             ip: sandbox.and_then(|s| s.ip).map(|ip| ip.to_string()).unwrap_or_default(),
             env: container.config.envs.iter().map(|kv| (kv.key.clone(), kv.value.clone())).collect(),
             working_dir: container.config.working_dir.clone(),
+            resolv_conf: sandbox
+                .and_then(|s| capstan_shim_common::resolv_conf(s.config.dns_config.as_ref()))
+                .unwrap_or_default(),
             listening,
         })
     }

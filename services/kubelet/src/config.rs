@@ -31,6 +31,8 @@ pub struct Config {
     pub tls: Option<capstan_server::TlsFiles>,
     /// the node's InternalIP; found from the route to the API server when unset
     pub node_ip: Option<IpAddr>,
+    /// `--cluster-dns`, `--cluster-domain`, `--resolv-conf`: how pods resolve names
+    pub dns: crate::dns::DnsSettings,
     pub timings: Timings,
 }
 
@@ -87,6 +89,11 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 10250)),
             tls: None,
             node_ip: None,
+            dns: crate::dns::DnsSettings {
+                cluster_dns: Vec::new(),
+                cluster_domain: crate::dns::DEFAULT_CLUSTER_DOMAIN.to_string(),
+                resolv_conf: Some(crate::dns::node_resolv_conf()),
+            },
             timings: Timings::default(),
         }
     }

@@ -83,6 +83,19 @@ pub enum KubeletError {
 
     #[error("the first message of an exec stream must name its target")]
     ExecWithoutTarget,
+
+    #[error("reading the node's resolver configuration {} (--resolv-conf; \"\" for none): {source}", path.display())]
+    ResolvConf {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "the Services have not been listed yet, so a container's Service environment variables cannot be \
+         formed (the kubelet needs list and watch on services: the system:node role)"
+    )]
+    ServicesNotSynced,
 }
 
 impl KubeletError {

@@ -49,4 +49,19 @@ pub struct Flags {
     /// the node's InternalIP (default: the address towards the API server)
     #[arg(long, env = "CAPSTAN_KUBELET_NODE_IP")]
     pub node_ip: Option<IpAddr>,
+    /// the cluster DNS server(s) that pods with dnsPolicy ClusterFirst use
+    /// (repeat the flag or separate with commas); without it such pods get
+    /// the node's resolver, with a warning event
+    #[arg(long, env = "CAPSTAN_KUBELET_CLUSTER_DNS", value_delimiter = ',', value_name = "IP")]
+    pub cluster_dns: Vec<IpAddr>,
+    /// the cluster's DNS zone: ClusterFirst pods search `<namespace>.svc.<zone>`,
+    /// `svc.<zone>` and `<zone>`; "" for no cluster search domains
+    #[arg(long, env = "CAPSTAN_KUBELET_CLUSTER_DOMAIN", default_value = "cluster.local")]
+    pub cluster_domain: String,
+    /// the node's resolver file, copied by pods with dnsPolicy Default (and
+    /// searched after the cluster's domains by ClusterFirst pods); "" for none
+    /// [default: /etc/resolv.conf, or systemd-resolved's upstream file when
+    /// /etc/resolv.conf names only its loopback stub]
+    #[arg(long, env = "CAPSTAN_KUBELET_RESOLV_CONF")]
+    pub resolv_conf: Option<PathBuf>,
 }

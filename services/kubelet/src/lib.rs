@@ -12,6 +12,8 @@
 //! - [`node`], [`lease`], [`machine`]: the Node object, its lease, the machine facts.
 //! - [`pods`] → [`pod_worker`] (one task per pod) → [`decide`] (pure) → [`sync`]
 //!   (carry out the plan, with [`images`] and [`podconfig`]) → [`status`] (pure).
+//! - [`discovery`]: what a pod is told about Services — its resolv.conf
+//!   ([`dns`], pure) and its Service environment variables ([`service_env`], pure).
 //! - [`relist`] → [`cache`]: one node-wide listing of the runtime per period (like
 //!   Kubernetes' PLEG) keeps every pod's records; workers read them from memory and
 //!   are woken when theirs change.
@@ -56,6 +58,10 @@ pub mod config;
 pub mod decide;
 #[cfg(test)]
 mod decide_tests;
+pub mod discovery;
+pub mod dns;
+#[cfg(test)]
+mod dns_tests;
 pub mod error;
 pub mod gc;
 pub mod grpc;
@@ -73,6 +79,9 @@ pub mod relist;
 pub mod runtime;
 pub mod runtime_health;
 pub mod server;
+pub mod service_env;
+#[cfg(test)]
+mod service_env_tests;
 pub mod status;
 #[cfg(test)]
 mod status_tests;
@@ -86,7 +95,7 @@ use std::sync::Arc;
 use capstan_client::{Client, ListParams};
 use capstan_cri::{RuntimeClients, RuntimeEndpoint};
 use capstan_lifecycle::Tasks;
-use capstan_proto::core::v1::Pod;
+use capstan_proto::core::v1::{Pod, Service};
 use capstan_runtime::informer::{Informer, Store};
 use capstan_runtime::EventRecorder;
 use tokio::net::TcpListener;
@@ -165,6 +174,10 @@ impl Kubelet {
         let params = ListParams::default().fields(&format!("spec.nodeName={node_name}"));
         let informer = Informer::new(client.api::<Pod>(None), params);
         let (pods, events) = (informer.store(), informer.subscribe());
+        // every namespace's Services, for the pods' Service environment variables
+        let services = Informer::new(client.api::<Service>(None), ListParams::default());
+        let discovery =
+            discovery::Discovery { dns: config.dns.clone(), services: services.store(), node_ips: vec![ip] };
         let api = Arc::new(KubeletApi::new(runtime.clone(), pods.clone()));
         let mut tasks = Tasks::new();
         let shutdown = tasks.shutdown().clone();
@@ -182,10 +195,12 @@ impl Kubelet {
             events: EventRecorder::new(client.clone(), "kubelet", &node_name),
             cache,
             host_ip: ip.to_string(),
+            discovery,
             timings: timings.clone(),
             metrics,
         });
         tasks.spawn_loop(informer.run(shutdown.clone().cancelled_owned()));
+        tasks.spawn_loop(services.run(shutdown.clone().cancelled_owned()));
         tasks.spawn_loop(relist::run(relister, timings.relist, shutdown.clone()));
         tasks.spawn_loop(pods::dispatch(ctx, events, shutdown.clone()));
         tasks.spawn_loop(lease::keep_alive(

@@ -22,6 +22,15 @@ async fn main() -> anyhow::Result<()> {
     config.credentials = target.credentials;
     config.listen = SocketAddr::new(flags.address, flags.port);
     config.node_ip = flags.node_ip;
+    config.dns = capstan_kubelet::dns::DnsSettings {
+        cluster_dns: flags.cluster_dns,
+        cluster_domain: flags.cluster_domain.trim_end_matches('.').to_string(),
+        resolv_conf: match flags.resolv_conf {
+            None => Some(capstan_kubelet::dns::node_resolv_conf()),
+            Some(path) if path.as_os_str().is_empty() => None,
+            Some(path) => Some(path),
+        },
+    };
     config.tls = match (flags.tls_cert_file, flags.tls_private_key_file) {
         (Some(cert), Some(key)) => Some(capstan_server::TlsFiles { cert, key, client_ca: flags.client_ca_file }),
         _ => None,

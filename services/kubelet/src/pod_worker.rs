@@ -50,6 +50,8 @@ pub struct WorkerContext {
     /// the node's runtime records, kept by the relist
     pub cache: Arc<RuntimeCache>,
     pub host_ip: String,
+    /// the pods' resolver configuration and Service variables
+    pub discovery: crate::discovery::Discovery,
     pub timings: Timings,
     pub metrics: KubeletMetrics,
 }
@@ -209,7 +211,8 @@ async fn sync_pod(ctx: &WorkerContext, state: &mut PodState, pod: &Pod) -> Resul
         })
     };
     let mut plan = plan_for(&snapshot, state);
-    let executor = Executor { runtime: &ctx.runtime, events: &ctx.events, pod, host_ip: &ctx.host_ip };
+    let executor =
+        Executor { runtime: &ctx.runtime, events: &ctx.events, pod, host_ip: &ctx.host_ip, discovery: &ctx.discovery };
     // at most twice: a plan that ran a sandbox is followed at once by the plan
     // that starts its containers
     for _ in 0..2 {

@@ -45,18 +45,23 @@ pub fn sandbox_config(pod: &Pod, attempt: u32) -> PodSandboxConfig {
         annotations: meta.annotations.clone(),
         host_network: spec.host_network,
         log_directory: log_directory(pod),
+        // the kubelet's resolver configuration is added where the sandbox is
+        // run (sync.rs), as it reads the node's resolv.conf and records events
+        dns_config: None,
     }
 }
 
 /// The config of attempt `attempt` of `container`; `pod_ip` and `host_ip` feed
-/// the `status.podIP` / `status.hostIP` env references.
+/// the `status.podIP` / `status.hostIP` env references; `service_env` (see
+/// [`crate::service_env`]) comes before the container's own env, which wins.
 pub fn container_config(
     pod: &Pod,
     container: &Container,
     attempt: u32,
-    pod_ip: &str,
-    host_ip: &str,
+    ips: (&str, &str),
+    service_env: &[KeyValue],
 ) -> ContainerConfig {
+    let (pod_ip, host_ip) = ips;
     let meta = pod.metadata.clone().unwrap_or_default();
     let node = pod.spec.as_ref().map(|s| s.node_name.clone()).unwrap_or_default();
     let field = |path: &str| match path {
@@ -76,6 +81,7 @@ pub fn container_config(
             KeyValue { key: e.name.clone(), value: from_field.unwrap_or_else(|| e.value.clone()) }
         })
         .collect();
+    let envs = crate::service_env::with_service_env(envs, service_env);
     ContainerConfig {
         metadata: Some(ContainerMetadata { name: container.name.clone(), attempt }),
         image: Some(ImageSpec { image: container.image.clone() }),

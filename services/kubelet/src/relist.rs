@@ -208,7 +208,7 @@ mod tests {
         let sandbox = client.run_pod_sandbox(request).await.expect("sandbox").into_inner().pod_sandbox_id;
         let request = CreateContainerRequest {
             pod_sandbox_id: sandbox.clone(),
-            config: Some(container_config(&pod, &container, 0, "", "")),
+            config: Some(container_config(&pod, &container, 0, ("", ""), &[])),
             sandbox_config: Some(config),
         };
         let id = client.create_container(request).await.expect("create").into_inner().container_id;

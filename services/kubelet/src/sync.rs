@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::CrashBackoff;
 use crate::decide::{Action, Kill, Plan, Start, Waiting};
+use crate::discovery::Discovery;
 use crate::images::ensure_image;
 use crate::model::{PodRuntime, Touched};
 use crate::podconfig::{container_config, needs_pod_ip, sandbox_config};
@@ -42,6 +43,7 @@ pub struct Executor<'a> {
     pub events: &'a EventRecorder,
     pub pod: &'a Pod,
     pub host_ip: &'a str,
+    pub discovery: &'a Discovery,
 }
 
 /// What carrying out plans changes besides the runtime.
@@ -119,7 +121,18 @@ impl Executor<'_> {
     /// Runs the sandbox; meanwhile makes the pod's images present and, for the
     /// pod's first sandbox, creates its app containers in it (see the module docs).
     async fn run_sandbox(&self, snapshot: &PodRuntime, attempt: u32, book: &mut Book) -> Result<String, KubeletError> {
-        let config = sandbox_config(self.pod, attempt);
+        let mut config = sandbox_config(self.pod, attempt);
+        let resolver = self.discovery.resolver(self.pod)?;
+        if !resolver.warnings.is_empty() {
+            // told off the start's path: the sandbox does not wait for an API write
+            let (events, pod, warnings) = (self.events.clone(), self.pod.clone(), resolver.warnings);
+            tokio::spawn(async move {
+                for warning in warnings {
+                    events.emit(&pod, WARNING, warning.reason(), &warning.message()).await;
+                }
+            });
+        }
+        config.dns_config = Some(resolver.config);
         let request = RunPodSandboxRequest { config: Some(config.clone()) };
         let mut client = self.runtime.clients.runtime.clone();
         let started = CancellationToken::new();
@@ -187,6 +200,8 @@ impl Executor<'_> {
         }
         let uid = self.pod.metadata.as_ref().map(|m| m.uid.clone()).unwrap_or_default();
         let sandbox_config = sandbox_config(self.pod, attempt);
+        // without the Services known, the containers wait for the normal path
+        let Ok(service_env) = self.discovery.service_env(self.pod) else { return created };
         let mut sandbox_id = None;
         let mut next = 0;
         while let Some(container) = wanted.get(next) {
@@ -211,7 +226,7 @@ impl Executor<'_> {
             };
             let request = CreateContainerRequest {
                 pod_sandbox_id: id.clone(),
-                config: Some(container_config(self.pod, container, 0, "", self.host_ip)),
+                config: Some(container_config(self.pod, container, 0, ("", self.host_ip), &service_env)),
                 sandbox_config: Some(sandbox_config.clone()),
             };
             match self.runtime.clients.runtime.clone().create_container(request).await {
@@ -300,9 +315,10 @@ impl Executor<'_> {
         if !images_present.contains(&container.image) {
             ensure_image(self.runtime, &container.image, &container.image_pull_policy, &sandbox_config).await?;
         }
+        let service_env = self.discovery.service_env(pod)?;
         let request = CreateContainerRequest {
             pod_sandbox_id: sandbox.id.clone(),
-            config: Some(container_config(pod, container, attempt, &sandbox.ip, self.host_ip)),
+            config: Some(container_config(pod, container, attempt, (&sandbox.ip, self.host_ip), &service_env)),
             sandbox_config: Some(sandbox_config),
         };
         let reply = self.runtime.clients.runtime.clone().create_container(request).await;

@@ -360,7 +360,7 @@ async fn a_container_created_early_but_never_started_is_replaced_and_removed() {
     let sandbox = client.run_pod_sandbox(request).await.expect("sandbox").into_inner().pod_sandbox_id;
     let request = CreateContainerRequest {
         pod_sandbox_id: sandbox,
-        config: Some(container_config(&created, &app, 0, "", "127.0.0.1")),
+        config: Some(container_config(&created, &app, 0, ("", "127.0.0.1"), &[])),
         sandbox_config: Some(config),
     };
     let stale = client.create_container(request).await.expect("create").into_inner().container_id;

@@ -8,13 +8,17 @@
 use super::common::{self, check};
 use super::error::{Errors, FieldError, Path};
 use super::{container, meta, scheduling};
-use capstan_proto::core::v1::{KeyToPath, Pod, PodSpec, Volume};
+use capstan_proto::core::v1::{KeyToPath, Pod, PodDnsConfig, PodSpec, Volume};
 use capstan_proto::kinds::POD;
 use capstan_selectors::syntax;
 use std::collections::BTreeSet;
 
 pub const RESTART_POLICIES: &[&str] = &["Always", "OnFailure", "Never"];
 const DNS_POLICIES: &[&str] = &["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"];
+/// Kubernetes' limits on a pod's resolver (glibc reads 3 nameservers).
+const MAX_DNS_NAMESERVERS: usize = 3;
+const MAX_DNS_SEARCH_PATHS: usize = 32;
+const MAX_DNS_SEARCH_LIST_CHARS: usize = 2048;
 const PHASES: &[&str] = &["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 const UPDATABLE: &str = "pod updates may not change fields other than spec.containers[*].image, \
      spec.initContainers[*].image, spec.activeDeadlineSeconds, spec.tolerations (only additions to existing \
@@ -34,6 +38,7 @@ pub fn pod_spec(errs: &mut Errors, path: &Path, spec: &PodSpec) {
     container::containers(errs, path, spec);
     common::one_of(errs, &path.child("restartPolicy"), &spec.restart_policy, RESTART_POLICIES);
     common::one_of(errs, &path.child("dnsPolicy"), &spec.dns_policy, DNS_POLICIES);
+    dns_config(errs, &path.child("dnsConfig"), &spec.dns_policy, spec.dns_config.as_ref());
     if let Some(grace) = spec.termination_grace_period_seconds {
         common::non_negative(errs, &path.child("terminationGracePeriodSeconds"), grace);
     }
@@ -60,6 +65,51 @@ pub fn pod_spec(errs: &mut Errors, path: &Path, spec: &PodSpec) {
     scheduling::tolerations(errs, &path.child("tolerations"), &spec.tolerations);
     if let Some(affinity) = &spec.affinity {
         scheduling::affinity(errs, &path.child("affinity"), affinity);
+    }
+}
+
+/// `dnsConfig`: what dnsPolicy None needs, and the resolver's limits.
+fn dns_config(errs: &mut Errors, path: &Path, policy: &str, config: Option<&PodDnsConfig>) {
+    if policy == "None" {
+        match config {
+            None => return errs.push(FieldError::required(path, "must provide `dnsConfig` when `dnsPolicy` is None")),
+            Some(c) if c.nameservers.is_empty() => {
+                return errs.push(FieldError::required(
+                    path.child("nameservers"),
+                    "must provide at least one DNS nameserver when `dnsPolicy` is None",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let Some(config) = config else { return };
+    let nameservers = path.child("nameservers");
+    if config.nameservers.len() > MAX_DNS_NAMESERVERS {
+        let detail = format!("must not have more than {MAX_DNS_NAMESERVERS} nameservers");
+        errs.push(FieldError::invalid(&nameservers, config.nameservers.as_slice(), detail));
+    }
+    for (i, server) in config.nameservers.iter().enumerate() {
+        common::ip_address(errs, &nameservers.index(i), server);
+    }
+    let searches = path.child("searches");
+    if config.searches.len() > MAX_DNS_SEARCH_PATHS {
+        let detail = format!("must not have more than {MAX_DNS_SEARCH_PATHS} search paths");
+        errs.push(FieldError::invalid(&searches, config.searches.as_slice(), detail));
+    }
+    if config.searches.join(" ").len() > MAX_DNS_SEARCH_LIST_CHARS {
+        let detail = format!(
+            "must not have more than {MAX_DNS_SEARCH_LIST_CHARS} characters (including spaces) in the search list"
+        );
+        errs.push(FieldError::invalid(&searches, config.searches.as_slice(), detail));
+    }
+    for (i, search) in config.searches.iter().enumerate() {
+        // a trailing dot (a rooted name) is fine
+        check(errs, &searches.index(i), search.strip_suffix('.').unwrap_or(search), syntax::dns1123_subdomain);
+    }
+    for (i, option) in config.options.iter().enumerate() {
+        if option.name.is_empty() {
+            errs.push(FieldError::required(path.child("options").index(i), "Option.Name must not be empty"));
+        }
     }
 }
 

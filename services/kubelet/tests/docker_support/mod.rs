@@ -55,6 +55,16 @@ impl Shim {
         Shim::start_in(Some(node), tempfile::tempdir().expect("a temporary directory")).await
     }
 
+    /// A shim for `node` whose pod sandboxes join Docker network `network`
+    /// (`bridge`: Docker's default, without the embedded DNS resolver).
+    pub async fn start_on(node: &str, network: &str) -> Shim {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config =
+            DockerConfig { node_name: Some(node.to_string()), network: network.to_string(), ..DockerConfig::default() };
+        let served = ServedShim::start(config, &Shim::socket_in(&dir)).await.expect("serving the shim on Docker");
+        Shim { endpoint: served.endpoint(), served, _dir: dir }
+    }
+
     /// A shim serving node `pinned` only, or (`None`, no `--node-name`) whichever
     /// node each kubelet names, on [`Shim::socket_in`] `dir`.
     pub async fn start_in(pinned: Option<&str>, dir: tempfile::TempDir) -> Shim {

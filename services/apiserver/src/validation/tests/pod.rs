@@ -69,6 +69,43 @@ fn pod_containers_and_ports() {
 }
 
 #[test]
+fn pod_dns_config() {
+    let many = (0..33).map(|i| format!("d{i}.example")).collect::<Vec<_>>().join(", ");
+    let long = (0..20).map(|i| format!("{i}{}", "x".repeat(120))).collect::<Vec<_>>().join(", ");
+    let cases = [
+        ("None needs a dnsConfig", pod("{dnsPolicy: None, containers: [{name: a, image: x}]}"),
+         errs!["spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"]),
+        ("None needs a nameserver", pod("{dnsPolicy: None, dnsConfig: {searches: [a.example]}, containers: [{name: a, image: x}]}"),
+         errs!["spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver when `dnsPolicy` is None"]),
+        ("None with a nameserver, a rooted search and an option", pod("{dnsPolicy: None, dnsConfig: {nameservers: [1.1.1.1], searches: [a.example.], options: [{name: ndots, value: '2'}, {name: edns0}]}, containers: [{name: a, image: x}]}"),
+         errs![]),
+        ("bad nameservers, searches and options", pod("{dnsConfig: {nameservers: [1.1.1.1, 8.8.8.8, 9.9.9.9, dns.example], searches: [Bad_Domain], options: [{value: '1'}]}, containers: [{name: a, image: x}]}"),
+         errs![
+             "spec.dnsConfig.nameservers: Invalid value: [\"1.1.1.1\",\"8.8.8.8\",\"9.9.9.9\",\"dns.example\"]: must not have more than 3 nameservers",
+             "spec.dnsConfig.nameservers[3]: Invalid value: \"dns.example\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+             "spec.dnsConfig.searches[0]: Invalid value: \"Bad_Domain\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')",
+             "spec.dnsConfig.options[0]: Required value: Option.Name must not be empty",
+         ]),
+    ];
+    run_create(&cases);
+    // the search list's limits, by their messages
+    for (spec, detail) in [
+        (
+            format!("{{dnsConfig: {{searches: [{many}]}}, containers: [{{name: a, image: x}}]}}"),
+            "must not have more than 32 search paths",
+        ),
+        (
+            format!("{{dnsConfig: {{searches: [{long}]}}, containers: [{{name: a, image: x}}]}}"),
+            "must not have more than 2048 characters (including spaces) in the search list",
+        ),
+    ] {
+        let got = validate_create(&object(&pod(&spec)));
+        let rendered = got.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+        assert!(rendered.contains("spec.dnsConfig.searches") && rendered.contains(detail), "{rendered}");
+    }
+}
+
+#[test]
 fn pod_env_and_resources() {
     let cases = [(
         "env and resources",

@@ -20,9 +20,10 @@ pub async fn fetch(sink: &str, id: &str, kubeconfig: &Path) -> Result<TraceRecor
         .and_then(|config| config.resolve(None, kubeconfig))
         .map_err(|e| format!("the kubeconfig {}: {e}", kubeconfig.display()))?
         .credentials;
-    let tls = capstan_pki::tls::client_config(&credentials).map_err(|e| e.to_string())?;
-    let connector =
-        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config((*tls).clone()).https_only().enable_http1().build();
+    let mut tls = (*capstan_pki::tls::client_config(&credentials).map_err(|e| e.to_string())?).clone();
+    // the kubeconfig's config offers h2 (gRPC); the connector names its own protocols
+    tls.alpn_protocols.clear();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_only().enable_http1().build();
     let client = Client::builder(TokioExecutor::new()).build::<_, Empty<bytes::Bytes>>(connector);
     let url = format!("{sink}/traces/{id}");
     let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;

@@ -151,6 +151,7 @@ spec:
             }
         }
     }
+    eprintln!("e2e: trace {id}: {} spans from {} exporting processes", trace.spans.len(), owner.len());
     let syncs = trace.spans.iter().filter(|s| s.service == "capstan-kubelet" && s.name == "kubelet.sync_pod");
     assert!(
         syncs.clone().all(|s| check::text(s, "k8s.node.name").as_deref() == Some("docker-1")) && syncs.count() >= 2,

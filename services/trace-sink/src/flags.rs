@@ -46,3 +46,31 @@ impl Flags {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_flags_go_together_or_say_what_is_missing() {
+        let parse = |args: &[&str]| Flags::try_parse_from([&["capstan-trace-sink"], args].concat());
+        let cases: [(&[&str], Result<bool, &str>); 5] = [
+            (&[], Ok(false)),
+            (&["--tls-cert-file=s.crt", "--tls-private-key-file=s.key", "--client-ca-file=ca.crt"], Ok(true)),
+            (&["--tls-cert-file=s.crt"], Err("--tls-private-key-file")),
+            (&["--tls-private-key-file=s.key"], Err("--tls-cert-file")),
+            (&["--client-ca-file=ca.crt"], Err("--tls-cert-file")),
+        ];
+        for (args, want) in cases {
+            let flags = parse(args).map_err(|e| e.to_string());
+            let got = flags.and_then(|f| f.tls().map_err(|e| e.to_string()));
+            match (got, want) {
+                (Ok(tls), Ok(with_ca)) => {
+                    assert_eq!(tls.is_some_and(|t| t.client_ca.is_some()), with_ca, "{args:?}")
+                }
+                (Err(error), Err(names)) => assert!(error.contains(names), "{args:?}: {error}"),
+                (got, want) => panic!("{args:?}: {got:?}, want {want:?}"),
+            }
+        }
+    }
+}

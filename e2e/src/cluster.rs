@@ -4,6 +4,10 @@
 //! its own container with its own identity, on the cluster's network. Inside
 //! the network components find each other by role (`https://apiserver:6443`);
 //! the test reaches the API server through a port published on 127.0.0.1.
+//!
+//! Every component exports its spans over OTLP/gRPC to the cluster's trace
+//! sink (`https://trace-sink:4317`), authenticating with its own client
+//! certificate; the test reads the sink through a second published port.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -19,6 +23,9 @@ use crate::engine::{Engine, Spec};
 pub const NODES: [(&str, &str); 2] = [("docker-1", "docker"), ("containerd-1", "containerd")];
 const ETCD_MEMBERS: usize = 3;
 const PKI: &str = "/etc/capstan/pki";
+/// The trace sink's role (its name on the network) and OTLP/gRPC port.
+pub const TRACE_SINK: &str = "trace-sink";
+const TRACE_SINK_PORT: u16 = 4317;
 /// The containerd node's pod subnet; the Docker node's pods are on the cluster's network.
 pub const CONTAINERD_POD_SUBNET: &str = "10.244.11.0/24";
 /// Generous bounds on a shared 2-core machine; they only catch a hang.
@@ -31,6 +38,9 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     /// `https://127.0.0.1:<port>`: the API server as the test reaches it
     pub server: String,
+    /// `https://localhost:<port>`: the trace sink as the test reaches it (its
+    /// certificate names `localhost`)
+    pub sink: String,
     capstan: PathBuf,
     /// held while the cluster runs: one cluster per engine at a time
     _lock: std::fs::File,
@@ -81,16 +91,19 @@ impl Cluster {
         let id = format!("{:08x}", rand::random::<u32>());
         let engine = Engine::start(&id).await.unwrap_or_else(|e| panic!("{e}"));
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("a temp dir: {e}"));
-        let port = free_ports(1).unwrap_or_else(|e| panic!("a free port: {e}"))[0];
+        let ports = free_ports(2).unwrap_or_else(|e| panic!("free ports: {e}"));
+        let (port, sink_port) = (ports[0], ports[1]);
         let cluster = Cluster {
             engine,
             dir,
             server: format!("https://127.0.0.1:{port}"),
+            sink: format!("https://localhost:{sink_port}"),
             capstan: workspace_binary("capstan", "capstan"),
             _lock: lock,
         };
         let cold = std::time::Instant::now();
         cluster.certs_init().await;
+        cluster.start_trace_sink(sink_port).await;
         cluster.start_etcd().await;
         cluster.start_apiserver("apiserver", Some(port)).await;
         for role in ["scheduler-1", "scheduler-2"] {
@@ -105,7 +118,7 @@ impl Cluster {
         for (node, _) in NODES {
             cluster.wait_node_ready(node).await;
         }
-        eprintln!("e2e: cold start (certs init, 12 containers, both nodes Ready): {:?}", cold.elapsed());
+        eprintln!("e2e: cold start (certs init, 13 containers, both nodes Ready): {:?}", cold.elapsed());
         Some(cluster)
     }
 
@@ -135,6 +148,40 @@ impl Cluster {
         assert!(out.status.success(), "capstan certs init failed: {}", String::from_utf8_lossy(&out.stderr));
         // the control plane runs as the non-root user 65532: let it read this throwaway PKI
         open_up(&self.pki());
+    }
+
+    /// The PKI directory on the host (the test's client certificates).
+    pub fn pki_dir(&self) -> PathBuf {
+        self.pki()
+    }
+
+    /// What points a component's exporter at the sink: the sink's address on
+    /// the cluster's network, the CA that verifies it, and the client
+    /// certificate `identity` (a file pair of `certs init`) it authenticates with.
+    pub fn otel_env(identity: &str) -> Vec<String> {
+        vec![
+            format!("OTEL_EXPORTER_OTLP_ENDPOINT=https://{TRACE_SINK}:{TRACE_SINK_PORT}"),
+            format!("OTEL_EXPORTER_OTLP_CERTIFICATE={PKI}/ca.crt"),
+            format!("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE={PKI}/{identity}.crt"),
+            format!("OTEL_EXPORTER_OTLP_CLIENT_KEY={PKI}/{identity}.key"),
+        ]
+    }
+
+    /// The trace sink, on the network as `trace-sink`, published on 127.0.0.1.
+    async fn start_trace_sink(&self, host_port: u16) {
+        let spec = Spec {
+            role: TRACE_SINK.into(),
+            image: "capstan/trace-sink:latest".into(),
+            args: vec![
+                format!("--tls-cert-file={PKI}/trace-sink.crt"),
+                format!("--tls-private-key-file={PKI}/trace-sink.key"),
+                format!("--client-ca-file={PKI}/ca.crt"),
+            ],
+            binds: vec![self.pki_bind()],
+            publish: Some((TRACE_SINK_PORT, host_port)),
+            ..Spec::default()
+        };
+        self.engine.run(&spec).await.unwrap_or_else(|e| panic!("{e}"));
     }
 
     fn pki_bind(&self) -> String {
@@ -182,6 +229,7 @@ impl Cluster {
             role: role.into(),
             image: "capstan/apiserver:latest".into(),
             args: Self::apiserver_args(),
+            env: Self::otel_env("apiserver-kubelet-client"),
             binds: vec![self.pki_bind()],
             publish: host_port.map(|p| (6443, p)),
             ..Spec::default()
@@ -195,8 +243,14 @@ impl Cluster {
             // a stopped node is NotReady after 20 s rather than 40 s
             args.push("--node-monitor-grace-period=20s".into());
         }
-        let spec =
-            Spec { role: role.into(), image: image.into(), args, binds: vec![self.pki_bind()], ..Spec::default() };
+        let spec = Spec {
+            role: role.into(),
+            image: image.into(),
+            args,
+            env: Self::otel_env(identity),
+            binds: vec![self.pki_bind()],
+            ..Spec::default()
+        };
         self.engine.run(&spec).await.unwrap_or_else(|e| panic!("{e}"));
     }
 
@@ -270,6 +324,7 @@ impl Cluster {
             role: "docker-1".into(),
             image: "capstan/node-docker:latest".into(),
             args: Self::docker_node_args("docker-1", &self.engine.network, &self.node_address(1)),
+            env: Self::otel_env("node-docker-1"),
             binds: vec![self.pki_bind(), "/var/run/docker.sock:/var/run/docker.sock".into()],
             ipv4: Some(self.node_address(0)),
             cap_add: vec!["NET_ADMIN".into()],
@@ -283,6 +338,7 @@ impl Cluster {
             role: "containerd-1".into(),
             image: "capstan/node-containerd:latest".into(),
             args: Self::containerd_node_args("containerd-1"),
+            env: Self::otel_env("node-containerd-1"),
             binds: vec![self.pki_bind()],
             ipv4: Some(self.node_address(1)),
             cap_add: NODE_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
@@ -304,6 +360,47 @@ impl Cluster {
             .output()
             .await
             .unwrap_or_else(|e| panic!("running capstan: {e}"))
+    }
+
+    /// `capstan --trace ARGS` as the admin, exporting its spans to the sink
+    /// with the admin's client certificate: the trace id it printed.
+    pub async fn capstan_traced(&self, args: &[&str]) -> String {
+        let pki = self.pki();
+        let out = tokio::process::Command::new(&self.capstan)
+            .arg(format!("--kubeconfig={}", self.admin_kubeconfig().display()))
+            .arg(format!("--server={}", self.server))
+            .arg("--trace")
+            .args(args)
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &self.sink)
+            .env("OTEL_EXPORTER_OTLP_CERTIFICATE", pki.join("ca.crt"))
+            .env("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", pki.join("admin.crt"))
+            .env("OTEL_EXPORTER_OTLP_CLIENT_KEY", pki.join("admin.key"))
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("running capstan: {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "capstan --trace {args:?} failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("trace: "))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("capstan --trace {args:?} printed no trace id: {stdout}"))
+    }
+
+    /// Applies `manifest` (YAML) with `capstan --trace apply -f`: its trace id.
+    pub async fn apply_traced(&self, manifest: &str) -> String {
+        let path = self.dir.path().join(format!("manifest-{:08x}.yaml", rand::random::<u32>()));
+        std::fs::write(&path, manifest).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        self.capstan_traced(&["apply", "-f", &path.to_string_lossy()]).await
+    }
+
+    /// The sink's record of trace `id`, read over TLS as the admin.
+    pub async fn trace(&self, id: &str) -> Result<capstan_trace_sink::TraceRecord, String> {
+        crate::traces::fetch(&self.sink, id, &self.admin_kubeconfig()).await
     }
 
     /// stdout of a `capstan` run that must succeed.

@@ -32,6 +32,8 @@ pub struct Spec {
     pub role: String,
     pub image: String,
     pub args: Vec<String>,
+    /// `NAME=value` environment variables
+    pub env: Vec<String>,
     pub binds: Vec<String>,
     /// a fixed address on the network (nodes: routes to their pod subnets point at them)
     pub ipv4: Option<String>,
@@ -138,6 +140,7 @@ impl Engine {
             image: Some(spec.image.clone()),
             hostname: Some(spec.role.clone()),
             cmd: Some(spec.args.clone()),
+            env: Some(spec.env.clone()),
             labels: Some(labels(&self.cluster)),
             exposed_ports: spec.publish.map(|(port, _)| vec![format!("{port}/tcp")]),
             host_config: Some(host_config),

@@ -6,7 +6,9 @@
 //! Docker shim, its pods sibling containers on the cluster's network) and
 //! `containerd-1` (its own containerd inside the node container). Every
 //! component has its own certificate and kubeconfig from `capstan certs
-//! init`; every container carries the cluster's label.
+//! init`; every container carries the cluster's label. Every component
+//! exports its spans to the cluster's `trace-sink` container (TLS, client
+//! certificates).
 //!
 //! Nothing is left behind: the cluster is torn down on drop (every component's
 //! `docker logs` printed first when a test failed), and a start sweeps what a
@@ -17,9 +19,11 @@
 //! # Layout
 //! - [`engine`]: the Docker engine through bollard: the network, containers, sweeps, logs.
 //! - [`cluster`]: the topology, its PKI, and the CLIs (`capstan`, kubectl) pointed at it.
+//! - [`traces`]: the trace sink read over TLS as the admin.
 
 pub mod cluster;
 pub mod engine;
+pub mod traces;
 
 pub use cluster::{Cluster, NODES};
 pub use engine::Engine;

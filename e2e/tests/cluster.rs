@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use capstan_e2e::cluster::WAIT;
+use capstan_e2e::cluster::{TRACE_SINK, WAIT};
 use capstan_e2e::{Cluster, NODES};
 use capstan_test_support::{eventually, http_get};
+use capstan_trace_sink::check;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_of_containers() {
@@ -24,6 +25,8 @@ async fn a_cluster_of_containers() {
     done("nodes Ready with their runtimes");
     every_component_answers_its_health_check(&cluster).await;
     done("every image's health check");
+    one_traced_apply_is_one_trace_across_containers(&cluster).await;
+    done("one traced apply, one trace across containers");
     // a figure for bench/README.md, not an assertion: each component's memory, idle
     eprintln!("e2e: idle memory (docker stats):\n{}", cluster.engine.memory());
     let web = deployments_land_on_each_runtime(&cluster).await;
@@ -69,7 +72,7 @@ async fn nodes_register_ready_with_their_runtimes(cluster: &Cluster) {
 /// component's own port, over TLS with the cluster's CA where it serves TLS):
 /// every component reports healthy.
 async fn every_component_answers_its_health_check(cluster: &Cluster) {
-    let roles = ["apiserver", "scheduler-1", "scheduler-2", "controller-manager-1", "controller-manager-2"];
+    let roles = ["apiserver", "scheduler-1", "scheduler-2", "controller-manager-1", "controller-manager-2", TRACE_SINK];
     for role in roles.into_iter().chain(NODES.iter().map(|(node, _)| *node)) {
         eventually(&format!("{role} healthy"), WAIT, || async {
             let health = cluster.engine.health(role).await?;
@@ -80,6 +83,81 @@ async fn every_component_answers_its_health_check(cluster: &Cluster) {
         })
         .await;
     }
+}
+
+/// `capstan --trace apply` of a Deployment of 2 on the Docker node and a
+/// Service: every component, each in its own container (or process of a node
+/// container), exported its part to the sink under its own service.name and
+/// service.instance.id, and the parts make ONE trace: one root (the CLI's),
+/// each container's start served by the shim reaching it through the
+/// kubelet, the scheduler, the controller-manager and the API server.
+async fn one_traced_apply_is_one_trace_across_containers(cluster: &Cluster) {
+    let ns = "e2e-traced";
+    let manifest = format!(
+        r#"apiVersion: v1
+kind: Namespace
+metadata: {{name: {ns}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: traced, namespace: {ns}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: traced}}}}
+  template:
+    metadata: {{labels: {{app: traced}}}}
+    spec:
+      nodeSelector: {{kubernetes.io/hostname: docker-1}}
+      containers:
+      - name: web
+        image: capstan/test:1
+        command: [sh, -c, 'mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www']
+        readinessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: traced, namespace: {ns}}}
+spec:
+  selector: {{app: traced}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"#
+    );
+    let id = cluster.apply_traced(&manifest).await;
+    let services = [
+        "capstan",
+        "capstan-apiserver",
+        "capstan-controller-manager",
+        "capstan-scheduler",
+        "capstan-kubelet",
+        "capstan-docker-shim",
+        "capstan-proxy",
+    ];
+    let trace = eventually(&format!("trace {id} whole in the sink"), WAIT, || async {
+        let trace = cluster.trace(&id).await?;
+        check::complete(&trace, "capstan-docker-shim", &services)?;
+        Ok::<_, String>(trace)
+    })
+    .await;
+    // each component's part came from its own process: a service.instance.id
+    // of its own, shared with no other service
+    let instances = check::instances(&trace);
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for service in services {
+        let ids = instances.get(service).cloned().unwrap_or_default();
+        assert!(!ids.is_empty(), "{service}'s spans carry no service.instance.id: {instances:#?}");
+        for instance in ids {
+            if let Some(other) = owner.insert(instance, service) {
+                panic!("{service} and {other} exported as one instance {instance}: {instances:#?}");
+            }
+        }
+    }
+    eprintln!("e2e: trace {id}: {} spans from {} exporting processes", trace.spans.len(), owner.len());
+    let syncs = trace.spans.iter().filter(|s| s.service == "capstan-kubelet" && s.name == "kubelet.sync_pod");
+    assert!(
+        syncs.clone().all(|s| check::text(s, "k8s.node.name").as_deref() == Some("docker-1")) && syncs.count() >= 2,
+        "two pods synced by docker-1's kubelet"
+    );
+    ready_pods(cluster, ns, "app=traced", 2).await;
 }
 
 const NS: &str = "e2e-web";

@@ -74,6 +74,22 @@ pub fn pieces(apiserver_sans: Vec<San>, nodes: &[String], hostname: &str) -> Vec
         client("controller-manager", "system:kube-controller-manager", None, true),
         client("proxy", "system:kube-proxy", None, true),
     ];
+    // the trace sink's serving certificate: its exporters dial it by role name
+    let mut sink_sans =
+        vec![San::Dns("trace-sink".into()), San::Dns("localhost".into()), San::Ip(IpAddr::from([127, 0, 0, 1]))];
+    if !hostname.is_empty() {
+        sink_sans.push(San::parse(hostname));
+    }
+    pieces.push(Piece {
+        name: "trace-sink".into(),
+        profile: Profile {
+            common_name: "capstan-trace-sink".into(),
+            group: None,
+            sans: dedup(sink_sans),
+            usage: Usage::Server,
+        },
+        kubeconfig: false,
+    });
     for node in nodes {
         pieces.push(client(&format!("node-{node}"), &node_user(node), Some(NODES), true));
         let mut sans = vec![San::Dns(node.clone()), San::Ip(IpAddr::from([127, 0, 0, 1]))];

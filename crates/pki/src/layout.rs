@@ -8,6 +8,7 @@
 //! DIR/admin.crt, .key                       admin (system:masters)
 //! DIR/scheduler.crt, .key                   system:kube-scheduler
 //! DIR/controller-manager.crt, .key          system:kube-controller-manager
+//! DIR/trace-sink.crt, .key                  capstan-trace-sink's serving certificate
 //! DIR/proxy.crt, .key                       system:kube-proxy
 //! DIR/node-NAME.crt, .key                   system:node:NAME (system:nodes), the kubelet's client identity
 //! DIR/kubelet-NAME.crt, .key                the kubelet's serving certificate

@@ -43,6 +43,29 @@ pub enum TelemetryError {
         source: opentelemetry_otlp::ExporterBuildError,
     },
 
+    /// A certificate variable of the OTLP exporter names a file that cannot be read.
+    #[error("{var}={path:?}: cannot read the file: {source}")]
+    TlsFile {
+        /// The variable (`OTEL_EXPORTER_OTLP_CERTIFICATE`, …).
+        var: &'static str,
+        /// The file it names.
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// One of the client certificate and its key is set without the other.
+    #[error(
+        "{set} is set but {missing} is not: a client certificate needs its key (and a key its \
+         certificate); set both, or neither"
+    )]
+    TlsPair {
+        /// The variable that is set.
+        set: &'static str,
+        /// The one missing.
+        missing: &'static str,
+    },
+
     /// `OTEL_TRACES_SAMPLER` names no sampler this SDK has.
     #[error(
         "OTEL_TRACES_SAMPLER={name:?} is not a sampler this build supports; use always_on, \

@@ -55,6 +55,7 @@ pub use propagation::{
     trace_id_of, trace_id_of_span, Follow, COMPONENT_KEY, TRACE_CONTEXT_ANNOTATION, TRACE_STATE_ANNOTATION,
 };
 pub use server::{TraceServer, TraceServerLayer};
+pub use subscriber::{otlp_tls, OTLP_CERTIFICATE_VAR, OTLP_CLIENT_CERTIFICATE_VAR, OTLP_CLIENT_KEY_VAR};
 pub use testing::{init_for_test, InMemorySpans};
 
 /// Re-exported so callers can name the context type without depending on

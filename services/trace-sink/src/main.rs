@@ -9,7 +9,7 @@ mod flags;
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
     let _telemetry = capstan_telemetry::init(capstan_trace_sink::COMPONENT)?;
-    let sink = capstan_trace_sink::bind(flags.listen, flags.max_traces).await?;
+    let sink = capstan_trace_sink::bind_with(flags.listen, flags.max_traces, flags.tls()?).await?;
     tracing::info!(addr = %sink.local_addr()?, "trace sink listening (OTLP/gRPC, GET /traces/{{id}})");
     sink.serve(capstan_lifecycle::shutdown_signal()).await?;
     Ok(())

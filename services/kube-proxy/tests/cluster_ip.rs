@@ -34,11 +34,24 @@ fn require_net_admin() -> Option<()> {
     root.then_some(())
 }
 
-/// A fresh interface name (at most 15 bytes) and cluster IP base for one test.
-fn unique() -> (String, [u8; 2]) {
+/// Deletes a test's interface when dropped, also when an assertion fails
+/// before its proxy could (blocking, as drop must be).
+struct InterfaceSweeper(String);
+
+impl Drop for InterfaceSweeper {
+    fn drop(&mut self) {
+        if std::path::Path::new("/sys/class/net").join(&self.0).exists() {
+            let _ = std::process::Command::new("ip").args(["link", "del", &self.0]).output();
+        }
+    }
+}
+
+/// A fresh interface name (at most 15 bytes), its sweeper, and a cluster IP
+/// base for one test.
+fn unique() -> (String, InterfaceSweeper, [u8; 2]) {
     let mut rng = rand::rng();
     let name = format!("cip-{:08x}", rng.random::<u32>());
-    (name, [rng.random_range(100..=110), rng.random()])
+    (name.clone(), InterfaceSweeper(name), [rng.random_range(100..=110), rng.random()])
 }
 
 fn cluster_ip(base: [u8; 2], last: u8) -> IpAddr {
@@ -138,7 +151,7 @@ async fn leftover_interface(name: &str, ips: &[IpAddr]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_ips_are_served_on_the_proxys_interface_and_leave_with_it() {
     let Some(()) = require_net_admin() else { return };
-    let (interface, base) = unique();
+    let (interface, _sweeper, base) = unique();
     let api = TestCluster::start().await;
     let proxy = start_proxy(&api, &interface).await.expect("proxy starts");
     let cluster = common::Cluster { api, proxy: None };
@@ -197,7 +210,7 @@ async fn cluster_ips_are_served_on_the_proxys_interface_and_leave_with_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_proxy_adopts_its_leftover_interface() {
     let Some(()) = require_net_admin() else { return };
-    let (interface, base) = unique();
+    let (interface, _sweeper, base) = unique();
     let (kept, stale) = (cluster_ip(base, 1), cluster_ip(base, 9));
     leftover_interface(&interface, &[kept, stale]).await;
     let api = TestCluster::start().await;
@@ -271,9 +284,9 @@ async fn a_container_on_dockers_bridge_reaches_cluster_ips() {
     let Some(()) = require_net_admin() else { return };
     let Some(()) = require_docker() else { return };
     ensure_images().await;
-    let (interface, base) = unique();
+    let (interface, _sweeper, base) = unique();
     let label = interface.clone();
-    let _sweeper = DockerSweeper::new("io.capstan.test", &label);
+    let _containers = DockerSweeper::new("io.capstan.test", &label);
     let api = TestCluster::start().await;
     let proxy = start_proxy(&api, &interface).await.expect("proxy starts");
     let cluster = common::Cluster { api, proxy: Some(proxy) };

@@ -72,11 +72,17 @@ async fn start_proxy(api: &TestCluster, interface: &str) -> Result<Proxy, ProxyE
 
 /// A ClusterIP Service `name` at `ip` with port "p" (`port`, `protocol`).
 async fn cluster_ip_service(api: &TestCluster, name: &str, ip: IpAddr, port: u16, protocol: &str) {
+    service_with_affinity(api, name, ip, port, protocol, "").await
+}
+
+/// [`cluster_ip_service`] with `sessionAffinity` (`ClientIP` or none).
+async fn service_with_affinity(api: &TestCluster, name: &str, ip: IpAddr, port: u16, protocol: &str, affinity: &str) {
     let service = Service {
         metadata: Some(ObjectMeta { name: name.into(), namespace: "default".into(), ..Default::default() }),
         spec: Some(ServiceSpec {
             r#type: "ClusterIP".into(),
             cluster_ip: ip.to_string(),
+            session_affinity: affinity.into(),
             ports: vec![ServicePort {
                 name: "p".into(),
                 protocol: protocol.into(),
@@ -321,4 +327,28 @@ async fn a_container_on_dockers_bridge_reaches_cluster_ips() {
     let common::Cluster { proxy, .. } = cluster;
     proxy.expect("started").stop().await.expect("proxy stops cleanly");
     assert_eq!(addresses_on(&interface).await, None);
+}
+
+/// `sessionAffinity: ClientIP` at the cluster IP: the node port's balancer,
+/// so one client keeps its backend where round-robin would alternate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_ip_affinity_holds_at_the_cluster_ip() {
+    let Some(()) = require_net_admin() else { return };
+    let (interface, _sweeper, base) = unique();
+    let api = TestCluster::start().await;
+    let proxy = start_proxy(&api, &interface).await.expect("proxy starts");
+    let cluster = common::Cluster { api, proxy: Some(proxy) };
+    let mut backends = Backends::default();
+    let (a, b) = (backends.tcp("a").await, backends.tcp("b").await);
+    let ip = cluster_ip(base, 1);
+    service_with_affinity(&cluster.api, "sticky", ip, 80, "TCP", "ClientIP").await;
+    cluster.endpoints("sticky", "TCP", &[a, b], &[]).await;
+    let address = SocketAddr::new(ip, 80);
+    eventually("the cluster IP answers", || async move { ask(address).await.is_ok() }).await;
+    let first = ask(address).await.expect("answer");
+    for _ in 0..6 {
+        assert_eq!(ask(address).await.expect("answer"), first, "one client keeps its backend");
+    }
+    let common::Cluster { proxy, .. } = cluster;
+    proxy.expect("started").stop().await.expect("proxy stops cleanly");
 }

@@ -3,6 +3,9 @@
 //! capstan-proxy in round-robin and random mode, alternated round by round;
 //! then a new connection's added latency. Targets are printed, not asserted.
 //!
+//! With `--cluster-ip-interface NAME` (root), the round-robin Service is also
+//! measured at its cluster IP, on the proxy's interface.
+//!
 //! `capstan-bench-proxy serve-proxy URL` is the proxy child process.
 
 mod backend;
@@ -41,6 +44,10 @@ struct Flags {
     /// connect+request+close samples per target per round
     #[arg(long, default_value_t = 1000)]
     connect_samples: usize,
+    /// also measure the round-robin Service at its cluster IP, the proxy
+    /// holding it on this interface (needs CAP_NET_ADMIN)
+    #[arg(long)]
+    cluster_ip_interface: Option<String>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -48,7 +55,11 @@ struct Flags {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// run capstan-proxy against the API server at URL (the bench's child)
-    ServeProxy { server: String },
+    ServeProxy {
+        server: String,
+        #[arg(long)]
+        cluster_ip_interface: Option<String>,
+    },
 }
 
 /// A port on 127.0.0.1 free a moment ago.
@@ -60,22 +71,25 @@ pub async fn free_port() -> Result<SocketAddr, BenchError> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
-    if let Some(Cmd::ServeProxy { server }) = flags.command {
-        proxy::serve(server).await?;
+    if let Some(Cmd::ServeProxy { server, cluster_ip_interface }) = flags.command {
+        proxy::serve(server, cluster_ip_interface).await?;
         return Ok(());
     }
     let stop = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let backends = backend::start(3, &mut tasks, &stop).await?;
     let haproxy = haproxy::Haproxy::start(&backends).await?;
-    let capstan = proxy::CapstanProxy::start(&backends).await?;
-    let targets: [(&'static str, SocketAddr); 4] = [
+    let capstan = proxy::CapstanProxy::start(&backends, flags.cluster_ip_interface.as_deref()).await?;
+    let mut targets: Vec<(&'static str, SocketAddr)> = vec![
         ("direct (one backend)", backends[0]),
         ("haproxy roundrobin", haproxy.address),
         ("capstan round-robin", capstan.round_robin),
         ("capstan random", capstan.random),
     ];
-    for (name, address) in targets {
+    if flags.cluster_ip_interface.is_some() {
+        targets.push(("capstan rr clusterIP", capstan.round_robin_cluster_ip));
+    }
+    for &(name, address) in &targets {
         connect::ready(name, address).await?;
     }
     println!(

@@ -17,9 +17,11 @@ use tokio::process::{Child, Command};
 
 use crate::error::BenchError;
 
-/// The API server, the proxy process and the two node port addresses.
+/// The API server, the proxy process, the two node port addresses and the
+/// round-robin Service's `clusterIP:port`.
 pub struct CapstanProxy {
     pub round_robin: SocketAddr,
+    pub round_robin_cluster_ip: SocketAddr,
     pub random: SocketAddr,
     _child: Child,
     _server: ApiServer,
@@ -27,7 +29,10 @@ pub struct CapstanProxy {
 }
 
 impl CapstanProxy {
-    pub async fn start(backends: &[SocketAddr]) -> Result<CapstanProxy, BenchError> {
+    pub async fn start(
+        backends: &[SocketAddr],
+        cluster_ip_interface: Option<&str>,
+    ) -> Result<CapstanProxy, BenchError> {
         let dir = tempfile::tempdir().map_err(BenchError::io("store temp dir"))?;
         let config = ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -36,25 +41,28 @@ impl CapstanProxy {
         };
         let server = ApiServer::start(config).await.map_err(|e| BenchError::Api(e.to_string()))?;
         let client = Client::connect(&server.url()).map_err(|e| BenchError::Api(e.to_string()))?;
-        let round_robin = service(&client, "web-rr", "round-robin", backends).await?;
-        let random = service(&client, "web-random", "random", backends).await?;
+        let (round_robin, round_robin_cluster_ip) = service(&client, "web-rr", "round-robin", backends).await?;
+        let (random, _) = service(&client, "web-random", "random", backends).await?;
         let exe = std::env::current_exe().map_err(BenchError::io("this binary's path"))?;
-        let child = Command::new(exe)
-            .arg("serve-proxy")
-            .arg(server.url())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| BenchError::Spawn { tool: "capstan-proxy", source })?;
-        Ok(CapstanProxy { round_robin, random, _child: child, _server: server, _dir: dir })
+        let mut command = Command::new(exe);
+        command.arg("serve-proxy").arg(server.url());
+        if let Some(name) = cluster_ip_interface {
+            command.arg("--cluster-ip-interface").arg(name);
+        }
+        let child =
+            command.kill_on_drop(true).spawn().map_err(|source| BenchError::Spawn { tool: "capstan-proxy", source })?;
+        Ok(CapstanProxy { round_robin, round_robin_cluster_ip, random, _child: child, _server: server, _dir: dir })
     }
 }
 
-/// The child process: the proxy on 127.0.0.1 until killed.
-pub async fn serve(server: String) -> Result<(), capstan_kube_proxy::ProxyError> {
+/// The child process: the proxy on 127.0.0.1 until killed (killed, it leaves
+/// its interface behind: the next run adopts it).
+pub async fn serve(server: String, cluster_ip_interface: Option<String>) -> Result<(), capstan_kube_proxy::ProxyError> {
     let mut config = capstan_kube_proxy::Config::new(server, "bench");
     config.nodeport_addresses = vec![std::net::IpAddr::from([127, 0, 0, 1])];
     config.healthz_bind_address = None;
     config.metrics_bind_address = None;
+    config.cluster_ip_interface = cluster_ip_interface;
     capstan_kube_proxy::run(config, std::future::pending()).await
 }
 
@@ -63,7 +71,7 @@ async fn service(
     name: &str,
     algorithm: &str,
     backends: &[SocketAddr],
-) -> Result<SocketAddr, BenchError> {
+) -> Result<(SocketAddr, SocketAddr), BenchError> {
     let meta = ObjectMeta {
         name: name.into(),
         namespace: "default".into(),
@@ -78,7 +86,9 @@ async fn service(
     let service = Service { metadata: Some(meta.clone()), spec: Some(spec), ..Default::default() };
     let created =
         client.api::<Service>(Some("default")).create(&service).await.map_err(|e| BenchError::Api(e.to_string()))?;
-    let node_port = created.spec.and_then(|s| s.ports.first().map(|p| p.node_port)).unwrap_or_default();
+    let spec = created.spec.unwrap_or_default();
+    let node_port = spec.ports.first().map(|p| p.node_port).unwrap_or_default();
+    let cluster_ip = spec.cluster_ip.parse().map_err(|_| BenchError::Api(format!("no cluster IP on {name}")))?;
     let subsets = backends
         .iter()
         .map(|b| EndpointSubset {
@@ -95,5 +105,5 @@ async fn service(
     let endpoints = Endpoints { metadata: Some(meta), subsets, ..Default::default() };
     client.api::<Endpoints>(Some("default")).create(&endpoints).await.map_err(|e| BenchError::Api(e.to_string()))?;
     let port = u16::try_from(node_port).map_err(|_| BenchError::Api(format!("no node port on {name}")))?;
-    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
+    Ok((SocketAddr::from(([127, 0, 0, 1], port)), SocketAddr::new(cluster_ip, 80)))
 }

@@ -66,9 +66,9 @@ impl SyncMetrics {
     }
 
     /// Times one reprogramming.
-    pub fn time<T>(&self, reprogram: impl FnOnce() -> T) -> T {
+    pub async fn time<T>(&self, reprogram: impl std::future::Future<Output = T>) -> T {
         let started = Instant::now();
-        let done = reprogram();
+        let done = reprogram.await;
         self.duration.observe(started.elapsed().as_secs_f64());
         done
     }

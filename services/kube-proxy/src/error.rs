@@ -15,6 +15,18 @@ pub enum ProxyError {
     Metrics(#[from] capstan_metrics::MetricsError),
     #[error("the proxy's admin or metrics port: {0}")]
     Server(#[from] capstan_server::ServerError),
+    #[error(
+        "cannot create the cluster IP interface {name}: the proxy needs CAP_NET_ADMIN (run it as root or grant \
+         the capability), or pass --no-cluster-ip to serve only node ports"
+    )]
+    NeedsNetAdmin { name: String },
+    #[error("cannot {operation} the cluster IP interface {name}: {source}")]
+    Interface { name: String, operation: &'static str, source: rtnetlink::Error },
+    #[error(
+        "the interface {name} exists and is a {kind} interface, not a dummy or bridge the proxy made; \
+         choose another --cluster-ip-interface"
+    )]
+    ForeignInterface { name: String, kind: String },
     #[error("no ready backend for {service}")]
     NoBackend { service: String },
     #[error("every backend of {service} refused or failed: {source}")]

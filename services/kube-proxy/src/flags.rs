@@ -37,4 +37,12 @@ pub struct Flags {
     /// seconds a UDP flow may stay idle before it is forgotten
     #[arg(long, env = "CAPSTAN_PROXY_UDP_IDLE_TIMEOUT_SECS", default_value_t = 30)]
     pub udp_idle_timeout_secs: u64,
+    /// the dummy interface the proxy creates (or adopts), puts every Service's
+    /// cluster IP on, and deletes when it stops; needs CAP_NET_ADMIN
+    #[arg(long, env = "CAPSTAN_PROXY_CLUSTER_IP_INTERFACE", default_value = capstan_kube_proxy::interface::DEFAULT_INTERFACE)]
+    pub cluster_ip_interface: String,
+    /// serve no cluster IP that is not already an address of this node (no
+    /// interface, no CAP_NET_ADMIN needed); node ports are served as ever
+    #[arg(long, env = "CAPSTAN_PROXY_NO_CLUSTER_IP")]
+    pub no_cluster_ip: bool,
 }

@@ -18,14 +18,16 @@
 //!
 //! A NodePort or LoadBalancer Service is served on `nodePort` at every
 //! `--nodeport-addresses` address (default: the unspecified address, i.e.
-//! every local address). A Service's `clusterIP:port` is served only when
-//! the cluster IP is an address of this node — bind it on a local dummy
-//! interface (`ip addr add 10.96.0.10/32 dev capstan0`) — otherwise the
-//! address is skipped. The proxy never programs iptables; on a node where
-//! cluster IPs are not local, a DNAT rule from `clusterIP:port` to the node
-//! port is how a ClusterIP reaches it.
+//! every local address). Every Service's `clusterIP:port` is served by a
+//! listener bound to it: [`interface`] puts each cluster IP on a dummy
+//! interface the proxy owns ([`Config::cluster_ip_interface`]), so it is a
+//! local address of the node and a pod routing to it through the node (its
+//! default gateway) is delivered to the listener. The proxy never programs
+//! iptables. With no interface, a cluster IP is served only when it is
+//! already an address of this node, and skipped otherwise.
 
 pub mod balance;
+pub mod interface;
 pub mod model;
 pub mod traffic;
 
@@ -51,7 +53,9 @@ use capstan_proto::core::v1::{Endpoints, Service};
 use capstan_runtime::informer::{Informer, InformerEvent, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
+use crate::interface::ClusterIpInterface;
 use crate::model::TableConfig;
 use crate::proxier::Proxier;
 use crate::traffic::TrafficMetrics;
@@ -71,6 +75,11 @@ pub struct Config {
     /// Prometheus text metrics; `None` serves none.
     pub metrics_bind_address: Option<SocketAddr>,
     pub udp_idle_timeout: Duration,
+    /// The dummy interface holding the cluster IPs, created (or adopted) at
+    /// start and deleted at stop; `None` leaves the node's addresses alone.
+    /// Off in [`Config::new`]: two proxies in one network namespace must not
+    /// share one (the binary turns it on, as [`interface::DEFAULT_INTERFACE`]).
+    pub cluster_ip_interface: Option<String>,
 }
 
 impl Config {
@@ -85,6 +94,7 @@ impl Config {
             healthz_bind_address: Some(SocketAddr::from(([127, 0, 0, 1], 10256))),
             metrics_bind_address: Some(SocketAddr::from(([127, 0, 0, 1], 10249))),
             udp_idle_timeout: Duration::from_secs(30),
+            cluster_ip_interface: None,
         }
     }
 }
@@ -100,13 +110,18 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Binds the admin ports (so their errors surface here), then runs.
+    /// Binds the admin ports and makes the cluster IP interface (so their
+    /// errors surface here), then runs.
     pub async fn start(config: Config) -> Result<Proxy, ProxyError> {
         let healthz = bind(config.healthz_bind_address).await?;
         let metrics = bind(config.metrics_bind_address).await?;
         let healthz_address = healthz.as_ref().and_then(|l| l.local_addr().ok());
         let metrics_address = metrics.as_ref().and_then(|l| l.local_addr().ok());
-        let tasks = start_tasks(config, healthz, metrics)?;
+        let interface = match &config.cluster_ip_interface {
+            Some(name) => Some(ClusterIpInterface::open(name).await?),
+            None => None,
+        };
+        let tasks = start_tasks(config, healthz, metrics, interface)?;
         Ok(Proxy { tasks, healthz_address, metrics_address })
     }
 
@@ -151,12 +166,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     Proxy::start(config).await?.run_until(shutdown).await
 }
 
-/// The proxy's tasks: two informers, the loop that reconciles listeners with
-/// them, and the admin and metrics ports.
+/// The proxy's tasks: two informers, the loop that reconciles listeners (and
+/// the cluster IP interface) with them, and the admin and metrics ports.
 fn start_tasks(
     config: Config,
     healthz: Option<TcpListener>,
     metrics_listener: Option<TcpListener>,
+    interface: Option<ClusterIpInterface>,
 ) -> Result<Tasks<ProxyError>, ProxyError> {
     let client = Client::connect_with(&config.server, &config.credentials)
         .map_err(|source| ProxyError::Client { url: config.server.clone(), source })?;
@@ -194,14 +210,16 @@ fn start_tasks(
         tasks.spawn(admin::serve(server, listener, root.clone()));
     }
     let stores = (service_store, endpoint_store, table_config);
-    tasks.spawn(reconcile(proxier, service_events, endpoint_events, stores, sync_metrics, root));
+    let serving = (proxier, interface);
+    tasks.spawn(reconcile(serving, service_events, endpoint_events, stores, sync_metrics, root));
     Ok(tasks)
 }
 
-/// Opens and closes listeners to match the informers' caches until `stop`,
-/// then closes every listener.
+/// Opens and closes listeners (adding cluster IPs before their listeners open,
+/// removing them after) to match the informers' caches until `stop`, then
+/// closes every listener and deletes the interface.
 async fn reconcile(
-    mut proxier: Proxier,
+    (mut proxier, mut interface): (Proxier, Option<ClusterIpInterface>),
     mut service_events: capstan_runtime::informer::Subscription<Service>,
     mut endpoint_events: capstan_runtime::informer::Subscription<Endpoints>,
     (service_store, endpoint_store, table_config): (Store<Service>, Store<Endpoints>, TableConfig),
@@ -241,13 +259,27 @@ async fn reconcile(
         }
         if services_synced && endpoints_synced {
             let served = std::mem::take(&mut changes);
-            let _reprogramming = served.span().entered();
-            sync_metrics.time(|| proxier.apply(&table(&service_store, &endpoint_store, &table_config)));
+            let span = served.span();
+            let reprogram = async {
+                let table = table(&service_store, &endpoint_store, &table_config);
+                let cluster_ips = model::cluster_ips(&table);
+                if let Some(interface) = &mut interface {
+                    interface.add_missing(&cluster_ips).await;
+                }
+                proxier.apply(&table);
+                if let Some(interface) = &mut interface {
+                    interface.remove_unwanted(&cluster_ips).await;
+                }
+            };
+            sync_metrics.time(reprogram.instrument(span)).await;
         }
     }
     stop.cancel();
     proxier.shutdown().await;
-    Ok(())
+    match interface {
+        Some(interface) => interface.delete().await,
+        None => Ok(()),
+    }
 }
 
 fn table(
@@ -274,7 +306,7 @@ mod tests {
         // nothing listens on the API server's URL: the informers keep retrying
         let mut config = Config::new("http://127.0.0.1:1", "node-1");
         config.nodeport_addresses = vec![];
-        let tasks = start_tasks(config, Some(healthz), None).expect("tasks start");
+        let tasks = start_tasks(config, Some(healthz), None, None).expect("tasks start");
         let proxy = Proxy { tasks, healthz_address: None, metrics_address: None };
 
         socket2::SockRef::from(&same_socket).shutdown(std::net::Shutdown::Read).expect("shut the socket down");

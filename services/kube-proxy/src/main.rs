@@ -19,6 +19,7 @@ async fn main() -> anyhow::Result<()> {
     config.healthz_bind_address = Some(flags.healthz_bind_address);
     config.metrics_bind_address = Some(flags.metrics_bind_address);
     config.udp_idle_timeout = std::time::Duration::from_secs(flags.udp_idle_timeout_secs);
+    config.cluster_ip_interface = (!flags.no_cluster_ip).then_some(flags.cluster_ip_interface);
     capstan_kube_proxy::run(config, capstan_lifecycle::shutdown_signal()).await?;
     Ok(())
 }

@@ -43,6 +43,8 @@ impl std::fmt::Display for PortKey {
 pub struct PortSpec {
     /// Where to listen: node addresses at the nodePort, the cluster IP at the port.
     pub listen: Vec<SocketAddr>,
+    /// The Service's cluster IP (`None` for a headless Service or none yet).
+    pub cluster_ip: Option<IpAddr>,
     pub algorithm: Algorithm,
     /// `Some(timeout)` for `sessionAffinity: ClientIP`.
     pub affinity: Option<Duration>,
@@ -94,14 +96,20 @@ pub fn table(
                     }
                 }
             }
-            if let (Ok(ip), Ok(p)) = (spec.cluster_ip.parse::<IpAddr>(), u16::try_from(port.port)) {
+            let cluster_ip = spec.cluster_ip.parse::<IpAddr>().ok();
+            if let (Some(ip), Ok(p)) = (cluster_ip, u16::try_from(port.port)) {
                 listen.push(SocketAddr::new(ip, p));
             }
             let backends = eps.as_deref().map(|e| backends_for(e, port, protocol)).unwrap_or_default();
-            out.insert(key, PortSpec { listen, algorithm, affinity, backends });
+            out.insert(key, PortSpec { listen, cluster_ip, algorithm, affinity, backends });
         }
     }
     out
+}
+
+/// The cluster IPs `table` serves: what the proxy's interface must hold.
+pub fn cluster_ips(table: &BTreeMap<PortKey, PortSpec>) -> std::collections::BTreeSet<IpAddr> {
+    table.values().filter_map(|spec| spec.cluster_ip).collect()
 }
 
 fn protocol_of(text: &str) -> Option<Protocol> {

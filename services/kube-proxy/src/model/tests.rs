@@ -100,3 +100,22 @@ fn table_cases() {
         assert_eq!(spec.backends, ready, "not-ready addresses are never backends");
     }
 }
+
+#[test]
+fn the_interface_holds_each_cluster_ip_once_and_no_headless_one() {
+    let config = TableConfig { mode: Algorithm::RoundRobin, nodeport_addresses: vec![] };
+    let headless = {
+        let mut service = (*service("ClusterIP", None, None)).clone();
+        let meta = service.metadata.get_or_insert_with(Default::default);
+        meta.name = "headless".into();
+        service.spec.get_or_insert_with(Default::default).cluster_ip = "None".into();
+        Arc::new(service)
+    };
+    let services = [service("ClusterIP", None, None), headless];
+    let t = table(&services, &|_, _| Some(endpoints()), &config);
+    assert_eq!(t.len(), 4, "two ports of each Service");
+    let ips: Vec<IpAddr> = cluster_ips(&t).into_iter().collect();
+    assert_eq!(ips, [IpAddr::from([10, 96, 0, 7])], "one address for both ports; none for the headless Service");
+    let headless_port = t.iter().find(|(key, _)| key.name == "headless").map(|(_, spec)| spec);
+    assert!(headless_port.is_some_and(|spec| spec.listen.is_empty() && spec.cluster_ip.is_none()));
+}

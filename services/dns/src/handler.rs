@@ -72,7 +72,7 @@ impl RequestHandler for DnsHandler {
                     ResponseCode::NotImp
                 };
                 let answer = respond(request, response, edns.as_ref(), code, (&[], &[], &[]), true).await;
-                self.metrics.response(code.to_str(), "kubernetes", started.elapsed().as_secs_f64());
+                self.metrics.response(code, "kubernetes", started.elapsed().as_secs_f64());
                 return answer;
             }
         };
@@ -130,7 +130,7 @@ impl RequestHandler for DnsHandler {
                 }
             },
         };
-        self.metrics.response(code.to_str(), plugin, started.elapsed().as_secs_f64());
+        self.metrics.response(code, plugin, started.elapsed().as_secs_f64());
         answer
     }
 }

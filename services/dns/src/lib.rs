@@ -113,7 +113,7 @@ impl Dns {
             None => None,
         };
         let health_address = health.as_ref().and_then(|l| l.local_addr().ok());
-        let tasks = start_tasks(config, zone, udp, tcp, health)?;
+        let tasks = start_tasks(config, zone, udp, tcp, health).await?;
         Ok(Dns { tasks, dns_address, health_address })
     }
 
@@ -144,7 +144,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     Dns::start(config).await?.run_until(shutdown).await
 }
 
-fn start_tasks(
+async fn start_tasks(
     config: Config,
     zone: Name,
     udp: UdpSocket,
@@ -177,6 +177,8 @@ fn start_tasks(
     let mut readiness = None;
     if let Some(listener) = health {
         let server = health::server(registry, ready.clone())?;
+        // not serving until the caches have synced, before the port answers anyone
+        server.health().set_service_status("", tonic_health::ServingStatus::NotServing).await;
         readiness = Some(server.health());
         let stopped = root.clone();
         tasks.spawn(async move { Ok(server.serve(listener, stopped.cancelled_owned()).await?) });
@@ -216,9 +218,6 @@ async fn keep_current(
     readiness: Readiness,
     stop: CancellationToken,
 ) -> Result<(), DnsError> {
-    if let Some(reporter) = &readiness.reporter {
-        reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
-    }
     // synced is read from the events: the store's own flag may turn true
     // only after the Synced event has been delivered
     let (mut services_synced, mut slices_synced) = (false, false);

@@ -7,6 +7,8 @@ use capstan_metrics::{Counter, Family, Histogram, Registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::histogram::exponential_buckets;
 
+use hickory_proto::op::ResponseCode;
+
 use crate::DnsError;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -55,8 +57,21 @@ impl DnsMetrics {
         self.requests.get_or_create(&RequestLabels { proto: proto.to_owned(), r#type: qtype.to_owned() }).inc();
     }
 
-    pub fn response(&self, rcode: &str, plugin: &'static str, seconds: f64) {
-        self.responses.get_or_create(&ResponseLabels { rcode: rcode.to_owned(), plugin }).inc();
+    pub fn response(&self, rcode: ResponseCode, plugin: &'static str, seconds: f64) {
+        self.responses.get_or_create(&ResponseLabels { rcode: rcode_name(rcode), plugin }).inc();
         self.duration.observe(seconds);
+    }
+}
+
+/// An rcode as CoreDNS labels it (`NOERROR`, `NXDOMAIN`, …; a number for the rare rest).
+fn rcode_name(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        other => u16::from(other).to_string(),
     }
 }

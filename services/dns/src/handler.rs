@@ -92,7 +92,11 @@ impl RequestHandler for DnsHandler {
                 });
                 let additionals = records.addresses_of(targets);
                 let code = ResponseCode::NoError;
-                (code, "kubernetes", respond(request, response, edns.as_ref(), code, (&answers, &[], &additionals), true).await)
+                (
+                    code,
+                    "kubernetes",
+                    respond(request, response, edns.as_ref(), code, (&answers, &[], &additionals), true).await,
+                )
             }
             (Lookup::NoData, Some(records)) => {
                 let code = ResponseCode::NoError;

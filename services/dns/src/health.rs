@@ -21,10 +21,8 @@ pub fn server(registry: capstan_metrics::Registry, ready: Arc<AtomicBool>) -> Re
 }
 
 fn face(ready: Arc<AtomicBool>) -> HttpFace {
-    let router = axum::Router::new()
-        .route("/readyz", get(readyz))
-        .route("/healthz", get(|| async { "ok" }))
-        .with_state(ready);
+    let router =
+        axum::Router::new().route("/readyz", get(readyz)).route("/healthz", get(|| async { "ok" })).with_state(ready);
     let classify = |_: &http::Method, uri: &http::Uri| HttpCall {
         verb: "get",
         resource: uri.path().trim_start_matches('/').to_owned(),

@@ -279,8 +279,7 @@ fn dashed(ip: IpAddr) -> String {
 
 fn soa(zone: &Name) -> Record {
     let ns = Name::from_ascii("ns.dns").and_then(|n| n.append_domain(zone)).unwrap_or_else(|_| zone.clone());
-    let mailbox =
-        Name::from_ascii("hostmaster").and_then(|n| n.append_domain(zone)).unwrap_or_else(|_| zone.clone());
+    let mailbox = Name::from_ascii("hostmaster").and_then(|n| n.append_domain(zone)).unwrap_or_else(|_| zone.clone());
     // refresh, retry, expire as CoreDNS's kubernetes plugin; minimum is the negative TTL
     Record::from_rdata(zone.clone(), TTL, RData::SOA(SOA::new(ns, mailbox, 1, 7200, 1800, 86400, TTL)))
 }

@@ -70,19 +70,18 @@ fn slice(namespace: &str, service: &str, endpoints: Vec<Endpoint>, ports: Vec<(&
 
 /// The catalogue every row asks.
 fn catalogue() -> Records {
-    let services = vec![
+    let mut dual = service("shop", "dual", "10.96.0.21", vec![port("dns", "UDP", 53)]);
+    if let Some(spec) = dual.spec.as_mut() {
+        spec.cluster_ips = vec!["10.96.0.21".into(), "fd00::21".into()];
+    }
+    let services = [
         service("shop", "web", "10.96.0.20", vec![port("http", "TCP", 80), port("", "TCP", 8080)]),
-        service("shop", "dual", "10.96.0.21", vec![port("dns", "UDP", 53)]),
+        dual,
         service("shop", "db", "None", vec![port("pg", "TCP", 5432)]),
         service("shop", "empty", "None", vec![]),
         external("shop", "search", "search.example.com"),
     ];
-    let mut dual = services[1].clone();
-    if let Some(spec) = dual.spec.as_mut() {
-        spec.cluster_ips = vec!["10.96.0.21".into(), "fd00::21".into()];
-    }
-    let services = vec![services[0].clone(), dual, services[2].clone(), services[3].clone(), services[4].clone()];
-    let slices = vec![
+    let slices = [
         slice(
             "shop",
             "db",
@@ -169,7 +168,10 @@ fn the_specification_as_a_table() {
         (
             "_pg._tcp.db.shop.svc.cluster.local.".into(),
             RecordType::SRV,
-            vec!["SRV 0 100 5432 10-1-0-6.db.shop.svc.cluster.local.", "SRV 0 100 5432 db-0.db.shop.svc.cluster.local."],
+            vec![
+                "SRV 0 100 5432 10-1-0-6.db.shop.svc.cluster.local.",
+                "SRV 0 100 5432 db-0.db.shop.svc.cluster.local.",
+            ],
         ),
         (ptr("10.1.0.5"), RecordType::PTR, vec!["PTR db-0.db.shop.svc.cluster.local."]),
         (ptr("10.1.0.7"), RecordType::PTR, vec!["FORWARD"]),

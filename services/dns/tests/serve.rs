@@ -157,7 +157,10 @@ async fn answers_the_cluster_names_over_udp_and_tcp_and_forwards_the_rest() {
     let web_ip = cluster_ip(&web);
     create_service(
         &cluster,
-        service("db", ServiceSpec { cluster_ip: "None".into(), ports: vec![tcp_port("pg", 5432)], ..Default::default() }),
+        service(
+            "db",
+            ServiceSpec { cluster_ip: "None".into(), ports: vec![tcp_port("pg", 5432)], ..Default::default() },
+        ),
     )
     .await;
     let mut slice_meta = meta("db-1");
@@ -189,7 +192,11 @@ async fn answers_the_cluster_names_over_udp_and_tcp_and_forwards_the_rest() {
         &cluster,
         service(
             "search",
-            ServiceSpec { r#type: "ExternalName".into(), external_name: "search.example.com".into(), ..Default::default() },
+            ServiceSpec {
+                r#type: "ExternalName".into(),
+                external_name: "search.example.com".into(),
+                ..Default::default()
+            },
         ),
     )
     .await;
@@ -215,12 +222,7 @@ async fn answers_the_cluster_names_over_udp_and_tcp_and_forwards_the_rest() {
             ResponseCode::NoError,
             vec![format!("SRV 5432 10-1-0-6.db.{zone}"), format!("SRV 5432 db-0.db.{zone}")],
         ),
-        (
-            format!("search.{zone}"),
-            RecordType::A,
-            ResponseCode::NoError,
-            vec!["CNAME search.example.com.".into()],
-        ),
+        (format!("search.{zone}"), RecordType::A, ResponseCode::NoError, vec!["CNAME search.example.com.".into()]),
         (format!("missing.{zone}"), RecordType::A, ResponseCode::NXDomain, vec![]),
         (format!("web.{zone}"), RecordType::AAAA, ResponseCode::NoError, vec![]),
         ("outside.example.".into(), RecordType::A, ResponseCode::NoError, vec!["A 192.0.2.7".into()]),

@@ -13,7 +13,8 @@ mod flags;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
-    let _telemetry = capstan_telemetry::init_or_reuse("capstan-dns")?;
+    // hickory-server logs every query at info: a busy resolver's log would be nothing else
+    let _telemetry = capstan_telemetry::init_with_default_filter("capstan-dns", "info,hickory_server=warn")?;
     let target = capstan_client::Target::resolve(flags.kubeconfig.as_deref(), flags.server.as_deref())?;
     let mut config = Config::new(target.server);
     config.credentials = target.credentials;

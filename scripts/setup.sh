@@ -5,8 +5,10 @@
 set -euo pipefail
 
 # protoc for the proto crate and etcd-client; etcd for the storage suite;
-# the rest for the node, proxy and benchmark work.
-packages=(protobuf-compiler etcd-server busybox-static haproxy wrk containernetworking-plugins iproute2)
+# the rest for the node, proxy, DNS and benchmark work (dig, dnsperf and
+# unbound: the DNS tests and its bench).
+packages=(protobuf-compiler etcd-server busybox-static haproxy wrk containernetworking-plugins iproute2
+  bind9-dnsutils dnsperf unbound)
 
 missing=()
 for p in "${packages[@]}"; do

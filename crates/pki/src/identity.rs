@@ -73,6 +73,7 @@ pub fn pieces(apiserver_sans: Vec<San>, nodes: &[String], hostname: &str) -> Vec
         client("scheduler", "system:kube-scheduler", None, true),
         client("controller-manager", "system:kube-controller-manager", None, true),
         client("proxy", "system:kube-proxy", None, true),
+        client("dns", "system:kube-dns", None, true),
     ];
     // the trace sink's serving certificate: its exporters dial it by role name
     let mut sink_sans =

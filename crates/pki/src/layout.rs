@@ -10,9 +10,11 @@
 //! DIR/controller-manager.crt, .key          system:kube-controller-manager
 //! DIR/trace-sink.crt, .key                  capstan-trace-sink's serving certificate
 //! DIR/proxy.crt, .key                       system:kube-proxy
+//! DIR/dns.crt, .key                         system:kube-dns (capstan-dns)
 //! DIR/node-NAME.crt, .key                   system:node:NAME (system:nodes), the kubelet's client identity
 //! DIR/kubelet-NAME.crt, .key                the kubelet's serving certificate
-//! DIR/kubeconfigs/admin.conf, scheduler.conf, controller-manager.conf, proxy.conf, node-NAME.conf
+//! DIR/kubeconfigs/admin.conf, scheduler.conf, controller-manager.conf, proxy.conf, dns.conf,
+//!                                           node-NAME.conf
 //! ```
 //!
 //! Keys and kubeconfigs are 0600, certificates 0644, the directories 0700.

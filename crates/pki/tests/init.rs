@@ -60,6 +60,7 @@ fn identities_sans_and_modes_are_kubernetes_own() {
         ("scheduler", "system:kube-scheduler", vec![]),
         ("controller-manager", "system:kube-controller-manager", vec![]),
         ("proxy", "system:kube-proxy", vec![]),
+        ("dns", "system:kube-dns", vec![]),
         ("node-n1", "system:node:n1", vec!["system:nodes"]),
         ("apiserver-kubelet-client", "kube-apiserver-kubelet-client", vec!["system:masters"]),
     ];
@@ -99,7 +100,7 @@ fn identities_sans_and_modes_are_kubernetes_own() {
     for name in ["ca", "apiserver", "admin", "node-n1", "kubelet-n1"] {
         assert_eq!(mode(&layout.key(name)), 0o600, "{name}.key");
     }
-    for name in ["admin", "scheduler", "controller-manager", "proxy", "node-n1"] {
+    for name in ["admin", "scheduler", "controller-manager", "proxy", "dns", "node-n1"] {
         let path = layout.kubeconfig(name);
         assert_eq!(mode(&path), 0o600, "{}", path.display());
         let resolved = Kubeconfig::load(&path).expect("load").resolve(None, &path).expect("resolves");

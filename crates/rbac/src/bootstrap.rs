@@ -37,6 +37,7 @@ pub mod identities {
     pub const SCHEDULER: &str = "system:kube-scheduler";
     pub const CONTROLLER_MANAGER: &str = "system:kube-controller-manager";
     pub const PROXY: &str = "system:kube-proxy";
+    pub const DNS: &str = "system:kube-dns";
 }
 
 /// The leases the scheduler and controller-manager elect their leader with
@@ -171,6 +172,13 @@ fn proxier_rules() -> Vec<PolicyRule> {
     vec![rule(LIST_WATCH, &[CORE], &["services", "endpoints"])]
 }
 
+/// `system:kube-dns`, from `services/dns` (lib.rs `start_tasks`: the
+/// Service and EndpointSlice informers list and watch, and are all it reads;
+/// it writes nothing).
+fn dns_rules() -> Vec<PolicyRule> {
+    vec![rule(LIST_WATCH, &[CORE], &["services"]), rule(LIST_WATCH, &[DISCOVERY], &["endpointslices"])]
+}
+
 /// `system:node`: what every kubelet may do whatever its node. A kubelet's
 /// own Node, Lease and pods are the Node authorizer's to grant (only its
 /// own), so none of them is here and binding this role to `system:nodes`
@@ -207,6 +215,7 @@ pub fn cluster_roles() -> Vec<ClusterRole> {
         cluster_role("system:kube-scheduler", scheduler_rules()),
         cluster_role("system:kube-controller-manager", controller_manager_rules()),
         cluster_role("system:node-proxier", proxier_rules()),
+        cluster_role("system:kube-dns", dns_rules()),
         cluster_role("system:node", node_rules()),
         cluster_role("system:basic-user", basic_user_rules()),
     ]
@@ -224,6 +233,7 @@ pub fn cluster_role_bindings() -> Vec<ClusterRoleBinding> {
             identities::CONTROLLER_MANAGER,
         ),
         binding("system:node-proxier", "system:node-proxier", "User", identities::PROXY),
+        binding("system:kube-dns", "system:kube-dns", "User", identities::DNS),
         binding("system:node", "system:node", "Group", capstan_auth::groups::NODES),
         binding("system:basic-user", "system:basic-user", "Group", capstan_auth::groups::AUTHENTICATED),
     ]

@@ -165,6 +165,11 @@ fn rows(mine: &Object) -> Vec<Row> {
         row("proxy", Call::Watch(""), "endpoints", "", "", Allowed),
         row("proxy", Call::Get, "pods", "shop", "mine", Forbidden),
         row("proxy", Call::Delete, "services", "shop", "ghost", Forbidden),
+        // cluster DNS: services and endpointslices, read only
+        row("dns", Call::List(""), "services", "", "", Allowed),
+        row("dns", Call::Watch(""), "endpointslices", "", "", Allowed),
+        row("dns", Call::List(""), "pods", "", "", Forbidden),
+        row("dns", Call::Delete, "services", "shop", "ghost", Forbidden),
         // node-1's kubelet: its own node, lease and pods; nothing of node-2's
         row("node-1", Call::Get, "pods", "shop", "mine", Allowed),
         row("node-1", Call::Get, "pods", "shop", "theirs", Forbidden),
@@ -259,6 +264,7 @@ fn user_of(who: &str) -> &str {
         "scheduler" => "system:kube-scheduler",
         "controller-manager" => "system:kube-controller-manager",
         "proxy" => "system:kube-proxy",
+        "dns" => "system:kube-dns",
         "node-1" => "system:node:node-1",
         other => other,
     }
@@ -297,6 +303,7 @@ impl Callers {
         clients.insert("scheduler", from_kubeconfig("scheduler"));
         clients.insert("controller-manager", from_kubeconfig("controller-manager"));
         clients.insert("proxy", from_kubeconfig("proxy"));
+        clients.insert("dns", from_kubeconfig("dns"));
         clients.insert("node-1", from_kubeconfig("node-node-1"));
         clients.insert("vera", with(&user_cert(&ca, "vera", None)));
         clients.insert("eddie", with(&user_cert(&ca, "eddie", Some("editors"))));

@@ -27,6 +27,7 @@ async fn bootstrap_policy_is_reconciled(mut s: TestServer) {
         "cluster-admin",
         "edit",
         "system:kube-controller-manager",
+        "system:kube-dns",
         "system:kube-scheduler",
         "system:node",
         "system:node-proxier",

@@ -17,6 +17,8 @@ mod apiserver;
 mod containerd_shim;
 #[path = "../../controller-manager/src/flags.rs"]
 mod controller_manager;
+#[path = "../../dns/src/flags.rs"]
+mod dns;
 #[path = "../../../runtime-shims/docker/src/flags.rs"]
 mod docker_shim;
 #[path = "../../kube-proxy/src/flags.rs"]
@@ -49,6 +51,7 @@ fn components() -> Vec<clap::Command> {
         controller_manager::Flags::command(),
         kubelet::Flags::command(),
         kube_proxy::Flags::command(),
+        dns::Flags::command(),
         docker_shim::Flags::command(),
         containerd_shim::Flags::command(),
         memory_shim::Flags::command(),
@@ -117,6 +120,9 @@ fn unauthenticated_servers_listen_on_loopback_by_default() {
     let proxy = kube_proxy::Flags::try_parse_from(["capstan-proxy"]).expect("the defaults parse");
     assert_eq!(proxy.healthz_bind_address, "127.0.0.1:10256".parse().expect("addr"), "the admin RPC");
     assert!(proxy.metrics_bind_address.ip().is_loopback());
+    let dns = dns::Flags::try_parse_from(["capstan-dns"]).expect("the defaults parse");
+    assert_eq!(dns.listen, "127.0.0.1:53".parse().expect("addr"), "DNS: off loopback is a choice, not a default");
+    assert!(dns.health_address.is_loopback(), "the DNS server's health and metrics");
     let sink = trace_sink::Flags::try_parse_from(["capstan-trace-sink"]).expect("the defaults parse");
     assert_eq!(sink.listen, "127.0.0.1:4317".parse().expect("addr"), "the trace sink, which never opens");
     // the libraries' own defaults, which in-process starts use

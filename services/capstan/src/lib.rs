@@ -140,7 +140,10 @@ pub async fn execute_with(
             Some(sink) => Some(sink),
             None => bind_trace_sink(&cli).await?,
         };
-        return up::up_with_sink(config, sink, capstan_lifecycle::shutdown_signal(), out).await;
+        // boxed, as the commands below are: a cluster's start is a large future, and
+        // inline it would make every command's future as large (a caller polling
+        // `run` on a 2 MiB thread overflowed its stack)
+        return Box::pin(up::up_with_sink(config, sink, capstan_lifecycle::shutdown_signal(), out)).await;
     }
     match &cli.command {
         Command::Trace(args) => return trace::run(args, out).await,
@@ -170,7 +173,7 @@ pub async fn execute_with(
     let name = cli.command.name();
     let span = tracing::info_span!("capstan", otel.name = %format!("capstan {name}"), command = name);
     let mut ctx = Context { client, settings, out };
-    let done = dispatch(&cli.command, &mut ctx).instrument(span.clone()).await;
+    let done = Box::pin(dispatch(&cli.command, &mut ctx)).instrument(span.clone()).await;
     if cli.trace {
         // printed whether the command succeeded or not: a failure's trace is
         // the one most worth reading

@@ -209,27 +209,26 @@ impl Engine {
         Ok((inspected.exit_code.unwrap_or(-1), text))
     }
 
-    /// `role`'s health as Docker's HEALTHCHECK reports it (`healthy`, `starting`, …).
-    pub async fn health(&self, role: &str) -> EngineResult<String> {
+    /// `role`'s container state, as Docker inspects it.
+    async fn state(&self, role: &str) -> EngineResult<Option<bollard::models::ContainerState>> {
         let name = self.name(role);
         let inspected = self
             .docker
             .inspect_container(&name, None::<InspectContainerOptions>)
             .await
             .map_err(|e| format!("inspecting {name}: {e}"))?;
-        let status = inspected.state.and_then(|s| s.health).and_then(|h| h.status);
+        Ok(inspected.state)
+    }
+
+    /// `role`'s health as Docker's HEALTHCHECK reports it (`healthy`, `starting`, …).
+    pub async fn health(&self, role: &str) -> EngineResult<String> {
+        let status = self.state(role).await?.and_then(|s| s.health).and_then(|h| h.status);
         Ok(status.map(|s| s.to_string()).unwrap_or_else(|| "no health check".into()))
     }
 
     /// Whether `role` is running.
     pub async fn running(&self, role: &str) -> EngineResult<bool> {
-        let name = self.name(role);
-        let inspected = self
-            .docker
-            .inspect_container(&name, None::<InspectContainerOptions>)
-            .await
-            .map_err(|e| format!("inspecting {name}: {e}"))?;
-        Ok(inspected.state.and_then(|s| s.running).unwrap_or(false))
+        Ok(self.state(role).await?.and_then(|s| s.running).unwrap_or(false))
     }
 
     /// `docker stats --no-stream` of the cluster's containers: name and memory, one a line.

@@ -93,35 +93,8 @@ async fn every_component_answers_its_health_check(cluster: &Cluster) {
 /// kubelet, the scheduler, the controller-manager and the API server.
 async fn one_traced_apply_is_one_trace_across_containers(cluster: &Cluster) {
     let ns = "e2e-traced";
-    let manifest = format!(
-        r#"apiVersion: v1
-kind: Namespace
-metadata: {{name: {ns}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: traced, namespace: {ns}}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: traced}}}}
-  template:
-    metadata: {{labels: {{app: traced}}}}
-    spec:
-      nodeSelector: {{kubernetes.io/hostname: docker-1}}
-      containers:
-      - name: web
-        image: capstan/test:1
-        command: [sh, -c, 'mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www']
-        readinessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: traced, namespace: {ns}}}
-spec:
-  selector: {{app: traced}}
-  ports: [{{port: 80, targetPort: 8080}}]
-"#
-    );
+    let namespace = format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\n");
+    let manifest = namespace + &check::traced_web_manifest("traced", ns, ("kubernetes.io/hostname", "docker-1"));
     let id = cluster.apply_traced(&manifest).await;
     let services = [
         "capstan",

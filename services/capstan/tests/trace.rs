@@ -147,18 +147,12 @@ async fn up_with_a_trace_sink_names_each_component() {
     let id = stdout.lines().find_map(|l| l.strip_prefix("trace: ")).expect("a trace: line").to_owned();
 
     // up's components export in batches: wait (bounded) for the API server's part
-    let trace = tokio::time::timeout(Duration::from_secs(120), async {
-        loop {
-            if let Ok(trace) = capstan::trace::fetch(&sink, &id).await {
-                if trace.spans.iter().any(|s| s.service == "capstan-apiserver" && s.name == "store.create") {
-                    return trace;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
-    .await
-    .expect("the API server's spans never reached up's sink");
+    let trace =
+        capstan_test_support::eventually("the API server's part in up's sink", Duration::from_secs(120), || async {
+            let trace = capstan::trace::fetch(&sink, &id).await.ok()?;
+            trace.spans.iter().any(|s| s.service == "capstan-apiserver" && s.name == "store.create").then_some(trace)
+        })
+        .await;
     let client = trace.spans.iter().find(|s| s.service == "capstan" && s.name == "grpc.client").expect("CLI call");
     let server = trace.spans.iter().find(|s| s.service == "capstan-apiserver" && s.name == "grpc.server");
     assert_eq!(

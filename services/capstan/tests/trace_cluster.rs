@@ -27,32 +27,7 @@ const WAIT: Duration = Duration::from_secs(240);
 
 /// A Deployment of 2 replicas pinned to `runtime`'s node, and a Service over it.
 fn manifest(name: &str, runtime: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: default}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      nodeSelector: {{capstan.io/runtime: {runtime}}}
-      containers:
-      - name: web
-        image: capstan/test:1
-        command: [sh, -c, 'mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www']
-        readinessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: {name}, namespace: default}}
-spec:
-  selector: {{app: {name}}}
-  ports: [{{port: 80, targetPort: 8080}}]
-"
-    )
+    capstan_trace_sink::check::traced_web_manifest(name, "default", ("capstan.io/runtime", runtime))
 }
 
 /// `capstan up` as a user runs it, and the CLI pointed at it.
@@ -136,21 +111,12 @@ impl TracedUp {
 
 /// Waits (bounded) until the sink holds the trace `id` whole.
 async fn whole_trace(sink: &str, id: &str, shim: &str, services: &[&str]) -> TraceRecord {
-    let mut why = String::from("nothing fetched");
-    let waited = tokio::time::timeout(WAIT, async {
-        loop {
-            match capstan::trace::fetch(sink, id).await {
-                Ok(trace) => match complete(&trace, shim, services) {
-                    Ok(()) => return trace,
-                    Err(not_yet) => why = not_yet,
-                },
-                Err(error) => why = error.to_string(),
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+    capstan_test_support::eventually(&format!("trace {id} whole in the sink"), WAIT, || async {
+        let trace = capstan::trace::fetch(sink, id).await.map_err(|e| e.to_string())?;
+        complete(&trace, shim, services)?;
+        Ok::<_, String>(trace)
     })
-    .await;
-    waited.unwrap_or_else(|_| panic!("trace {id} never held every service's part: {why}"))
+    .await
 }
 
 /// The attributes OpenTelemetry's conventions name, on the spans that carry them.

@@ -93,3 +93,35 @@ pub fn instances(trace: &TraceRecord) -> BTreeMap<&str, BTreeSet<&str>> {
         map
     })
 }
+
+/// What a traced-apply test applies: a Deployment `name` of 2 web pods in
+/// `namespace`, placed by the node selector `key: value`, and a Service over
+/// them (so the endpoints controller and the proxy take part in the trace).
+pub fn traced_web_manifest(name: &str, namespace: &str, (key, value): (&str, &str)) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      nodeSelector: {{{key}: {value}}}
+      containers:
+      - name: web
+        image: capstan/test:1
+        command: [sh, -c, 'mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www']
+        readinessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  selector: {{app: {name}}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"
+    )
+}

@@ -6,9 +6,10 @@ set -euo pipefail
 
 # protoc for the proto crate and etcd-client; etcd for the storage suite;
 # the rest for the node, proxy, DNS and benchmark work (dig, dnsperf and
-# unbound: the DNS tests and its bench).
+# unbound: the DNS tests and its bench); chromium for the dashboard's
+# browser test (headless, driven over the DevTools protocol).
 packages=(protobuf-compiler etcd-server busybox-static haproxy wrk containernetworking-plugins iproute2
-  bind9-dnsutils dnsperf unbound)
+  bind9-dnsutils dnsperf unbound chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -81,6 +81,8 @@ pub enum CliError {
     TraceSink { sink: String, message: String },
     #[error("error: starting the trace sink: {0}")]
     TraceSinkStart(#[from] capstan_trace_sink::SinkError),
+    #[error("error: the dashboard could not start: {0}")]
+    Dashboard(#[from] capstan_dashboard::DashboardError),
     #[error("error: loading images: {0}")]
     ImageLoad(String),
     /// Clap's own message (bad flags); it is already formatted.

@@ -4,13 +4,14 @@
 //! Node,RBAC, then the scheduler and the controller-manager, one node (the
 //! Docker or containerd shim, or the in-memory runtime, and a kubelet, see
 //! [`node`]) plus any `--add-node NAME=RUNTIME` nodes, and the service proxy,
-//! each with its own identity — writes the admin's kubeconfig as the CLI's
-//! config, and runs until Ctrl-C, then stops the components in reverse
-//! order.
+//! each with its own identity, and the web [`dashboard`] — writes the
+//! admin's kubeconfig as the CLI's config, and runs until Ctrl-C, then stops
+//! the components in reverse order.
 //!
 //! [`Components`] is the list later issues extend: each new component gets a
 //! config field there and a start/stop step in [`Running`].
 
+pub mod dashboard;
 pub mod node;
 pub mod secure;
 
@@ -89,6 +90,8 @@ pub struct Components {
     pub scheduler_listen: SocketAddr,
     /// every controller, serving health and metrics on its own port
     pub controller_manager: capstan_controller_manager::Config,
+    /// the dashboard, on loopback (see [`dashboard`])
+    pub dashboard: SocketAddr,
 }
 
 impl Components {
@@ -101,6 +104,7 @@ impl Components {
             ..Default::default()
         };
         secure::secure_apiserver(&mut apiserver, pki, &config.data_dir);
+        dashboard::accept_admin_token(&mut apiserver, pki);
         let node = node_config(config, &config.node_name, config.runtime, 0);
         let extra_nodes = (config.extra_nodes.iter().enumerate())
             .map(|(i, (name, runtime))| node_config(config, name, *runtime, i + 1))
@@ -115,7 +119,17 @@ impl Components {
             listen: Some(SocketAddr::new(config.listen.ip(), fixed(10257))),
             ..Default::default()
         };
-        Components { apiserver, node, extra_nodes, proxy_healthz, proxy_metrics, scheduler_listen, controller_manager }
+        let dashboard = dashboard::listen(config.listen);
+        Components {
+            apiserver,
+            node,
+            extra_nodes,
+            proxy_healthz,
+            proxy_metrics,
+            scheduler_listen,
+            controller_manager,
+            dashboard,
+        }
     }
 }
 
@@ -157,13 +171,21 @@ struct Running {
     /// the main node first, then the `--add-node` ones
     nodes: Vec<Node>,
     proxy: Option<capstan_kube_proxy::Proxy>,
+    dashboard: Option<capstan_dashboard::Dashboard>,
 }
 
 impl Running {
     async fn start(components: Components, pki: Layout) -> Result<Running, CliError> {
         let apiserver = ApiServer::start(components.apiserver.clone()).await?;
-        let mut running =
-            Running { apiserver, pki, scheduler: None, controller_manager: None, nodes: Vec::new(), proxy: None };
+        let mut running = Running {
+            apiserver,
+            pki,
+            scheduler: None,
+            controller_manager: None,
+            nodes: Vec::new(),
+            proxy: None,
+            dashboard: None,
+        };
         match running.start_the_rest(components).await {
             Ok(()) => Ok(running),
             Err(error) => {
@@ -195,17 +217,23 @@ impl Running {
             let serving = secure::kubelet_serving(&self.pki, &config.name);
             self.nodes.push(Node::start(config, &url, &credentials, Some(serving)).await?);
         }
-        let mut proxy = capstan_kube_proxy::Config::new(url, components.node.name.clone());
+        let mut proxy = capstan_kube_proxy::Config::new(url.clone(), components.node.name.clone());
         proxy.credentials = secure::credentials(&self.pki, secure::PROXY)?;
         proxy.healthz_bind_address = Some(components.proxy_healthz);
         proxy.metrics_bind_address = Some(components.proxy_metrics);
         self.proxy = Some(capstan_kube_proxy::Proxy::start(proxy).await?);
+        self.dashboard = Some(dashboard::start(&url, &self.pki, components.dashboard).await?);
         Ok(())
     }
 
     /// Stops every started component, the last started first; the API
     /// server's error, if any, is the answer (the others are logged).
     async fn stop(self) -> Result<(), CliError> {
+        if let Some(dashboard) = self.dashboard {
+            if let Err(error) = dashboard.stop().await {
+                tracing::warn!(%error, "stopping the dashboard");
+            }
+        }
         if let Some(proxy) = self.proxy {
             if let Err(error) = proxy.shutdown().await {
                 tracing::warn!(%error, "stopping the service proxy");
@@ -277,6 +305,7 @@ async fn run_cluster(
     let nodes: Vec<String> =
         std::iter::once(config.node_name.clone()).chain(config.extra_nodes.iter().map(|(n, _)| n.clone())).collect();
     let pki = secure::ensure_pki(&config.pki_dir, &nodes, config.listen.ip())?;
+    dashboard::ensure_admin_token(&pki)?;
     let running = Running::start(Components::local(&config, &pki), pki).await?;
     // whatever happens after the start, the components are stopped
     let served = announce(&running, &config, sink, out).map(|()| shutdown);
@@ -314,6 +343,9 @@ fn announce(
     }
     if let Some(admin) = running.proxy.as_ref().and_then(|p| p.healthz_address) {
         writeln!(out, "Service proxy: node ports on every local address, admin on {admin}")?;
+    }
+    if let Some(board) = &running.dashboard {
+        writeln!(out, "{}", dashboard::line(&board.url(), &running.pki.dir().join(dashboard::TOKEN_FILE)))?;
     }
     for note in running.nodes.iter().flat_map(|n| &n.notes) {
         writeln!(out, "{note}")?;
@@ -424,6 +456,12 @@ mod tests {
             Components::local(&UpConfig { listen: "127.0.0.1:6443".parse().expect("addr"), ..config.clone() }, &pki);
         assert_eq!(fixed.controller_manager.listen, Some("127.0.0.1:10257".parse().expect("addr")));
         assert_eq!(fixed.scheduler_listen, "127.0.0.1:10259".parse().expect("addr"));
+        assert_eq!(fixed.dashboard, "127.0.0.1:10280".parse().expect("addr"));
+        assert_eq!(
+            c.apiserver.security.token_file,
+            Some("/tmp/c/pki/tokens.csv".into()),
+            "the dashboard's admin token"
+        );
         assert!(
             matches!(c.apiserver.storage, StoreConfig::Embedded { ref data_dir, .. } if data_dir == &PathBuf::from("/tmp/c/apiserver"))
         );

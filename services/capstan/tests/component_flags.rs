@@ -17,6 +17,8 @@ mod apiserver;
 mod containerd_shim;
 #[path = "../../controller-manager/src/flags.rs"]
 mod controller_manager;
+#[path = "../../dashboard/src/flags.rs"]
+mod dashboard;
 #[path = "../../dns/src/flags.rs"]
 mod dns;
 #[path = "../../../runtime-shims/docker/src/flags.rs"]
@@ -52,6 +54,7 @@ fn components() -> Vec<clap::Command> {
         kubelet::Flags::command(),
         kube_proxy::Flags::command(),
         dns::Flags::command(),
+        dashboard::Flags::command(),
         docker_shim::Flags::command(),
         containerd_shim::Flags::command(),
         memory_shim::Flags::command(),
@@ -123,6 +126,8 @@ fn unauthenticated_servers_listen_on_loopback_by_default() {
     let dns = dns::Flags::try_parse_from(["capstan-dns"]).expect("the defaults parse");
     assert_eq!(dns.listen, "127.0.0.1:53".parse().expect("addr"), "DNS: off loopback is a choice, not a default");
     assert!(dns.health_address.is_loopback(), "the DNS server's health and metrics");
+    let dashboard = dashboard::Flags::try_parse_from(["capstan-dashboard"]).expect("the defaults parse");
+    assert_eq!(dashboard.listen, "127.0.0.1:10280".parse().expect("addr"), "the dashboard carries tokens");
     let sink = trace_sink::Flags::try_parse_from(["capstan-trace-sink"]).expect("the defaults parse");
     assert_eq!(sink.listen, "127.0.0.1:4317".parse().expect("addr"), "the trace sink, which never opens");
     // the libraries' own defaults, which in-process starts use

@@ -314,6 +314,12 @@ async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str
         .expect("create");
     wait_pod(&client, "hello", |p| phase(p) == "Running").await;
     assert_eq!(up.capstan(&["exec", "hello", "--", "echo", "hi"]).await, "hi\n");
+    // the dashboard up printed, signed in to with the admin token up made
+    let (dashboard, token) = dashboard_of(&up.said);
+    let nodes = dashboard_get(dashboard, "/nodes", &token).await;
+    assert!(nodes.contains(&format!("data-key=\"{node}\"")), "{nodes}");
+    let pods = dashboard_get(dashboard, "/workloads?namespace=default", &token).await;
+    assert!(pods.contains("data-key=\"default/hello\""), "{pods}");
 
     let manifest = dir.path().join("sleepers.yaml");
     std::fs::write(&manifest, SLEEPERS).expect("write the manifest");
@@ -342,7 +348,32 @@ async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str
     let again = Up::start(config.clone()).await;
     assert_eq!(std::fs::read(capstan_pki::Layout::new(&config.pki_dir).ca_cert()).expect("the CA"), ca);
     again.client().api::<Pod>(Some("default")).get("hello").await.expect("the admin reads on");
+    let (dashboard, kept) = dashboard_of(&again.said);
+    assert_eq!(kept, token, "the dashboard's admin token is kept across restarts");
+    dashboard_get(dashboard, "/workloads", &kept).await;
     again.stop().await;
+}
+
+/// The dashboard's address and the admin token from `up`'s line
+/// `Dashboard: http://ADDR/ (sign in with the token in FILE)`.
+fn dashboard_of(said: &str) -> (std::net::SocketAddr, String) {
+    let line = said.lines().find_map(|l| l.strip_prefix("Dashboard: http://")).expect("up prints the dashboard's line");
+    let (addr, rest) = line.split_once("/ (sign in with the token in ").expect("the line's shape");
+    let file = rest.strip_suffix(')').expect("the line's shape");
+    let token = std::fs::read_to_string(file).expect("the token file").trim().to_string();
+    (addr.parse().expect("the dashboard's address"), token)
+}
+
+/// A page of the dashboard, signed in with `token`: its HTML (200 asserted).
+async fn dashboard_get(addr: std::net::SocketAddr, path: &str, token: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("the dashboard accepts");
+    let request = format!("GET {path} HTTP/1.0\r\nCookie: capstan_dashboard_token={token}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    assert_eq!(answer.split(' ').nth(1), Some("200"), "GET {path}: {answer}");
+    answer
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,6 +78,7 @@
       note.textContent = event.data;
       log.after(note);
     });
-    say("following", "live");
+    // the server answers once the kubelet follows the log: from here on, every line shows
+    source.onopen = () => say("following", "live");
   }
 })();

@@ -154,6 +154,14 @@ async fn a_person_watches_the_shop_in_chromium() {
     page.goto(&format!("{base}logs/shop/debug")).await;
     let log = page.wait_for("the debug pod's log", "document.getElementById('log').textContent").await;
     assert!(log.as_str().is_some_and(|l| l.contains("shop: debug shell ready")), "{log}");
+    page.wait_for("the log to be followed", "document.body.dataset.state === 'live'").await;
+    let printed = "shop: a line printed while the page is open";
+    runtime.write_log(container.trim_start_matches("memory://"), printed, false).await.expect("a log line");
+    page.wait_for(
+        "the new line on the open page",
+        &format!("document.getElementById('log').textContent.includes('{printed}')"),
+    )
+    .await;
     page.screenshot("logs").await;
 
     // a person who may only view shop

@@ -3,6 +3,8 @@
 # registry is reachable from these machines):
 #   capstan/pause:1  the pod sandbox (pause) image      images/pause/Dockerfile
 #   capstan/test:1   busybox with every applet linked   images/test/Dockerfile
+#   capstan/guestbook-redis:1, capstan/guestbook-frontend:1
+#                    stand-ins for the Kubernetes guestbook's images (examples/guestbook.yaml)
 # and, with --components, one image per component from the workspace's binaries:
 #   capstan/apiserver, capstan/scheduler, capstan/controller-manager, capstan/proxy,
 #   capstan/node-docker, capstan/node-containerd, capstan/cli, capstan/trace-sink (each :latest and
@@ -15,7 +17,7 @@
 #   --profile P   which build's binaries: release (the default, for users) or debug
 #                 (the test build's, which CI reuses); read from $CARGO_TARGET_DIR/P
 #   --bin-dir DIR read the binaries from DIR instead
-#   --save DIR    also write DIR/capstan-images.tar (docker save) of pause and test, e.g.
+#   --save DIR    also write DIR/capstan-images.tar (docker save) of the images above, e.g.
 #                 to import into containerd with `ctr -n capstan images import`
 #
 # Idempotent and safe to run concurrently: each image is labelled with a hash of its
@@ -27,7 +29,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 busybox="${CAPSTAN_BUSYBOX:-/bin/busybox}"
-base_images=("pause capstan/pause:1" "test capstan/test:1")
+base_images=("pause capstan/pause:1" "test capstan/test:1" "guestbook-redis capstan/guestbook-redis:1"
+  "guestbook-frontend capstan/guestbook-frontend:1")
 component_images=(etcd apiserver scheduler controller-manager proxy node-docker node-containerd cli trace-sink)
 save_dir=""
 components=0
@@ -88,6 +91,7 @@ for entry in "${base_images[@]}"; do
   context="$(mktemp -d)"
   cp "$root/images/$dir/Dockerfile" "$context/Dockerfile"
   cp "$busybox" "$context/busybox"
+  if [ -d "$root/images/$dir/files" ]; then cp -r "$root/images/$dir/files" "$context/files"; fi
   build "$tag" "$dir"
 done
 

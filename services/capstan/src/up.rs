@@ -3,14 +3,16 @@
 //! that exists — the API server with its embedded store over TLS with
 //! Node,RBAC, then the scheduler and the controller-manager, one node (the
 //! Docker or containerd shim, or the in-memory runtime, and a kubelet, see
-//! [`node`]) plus any `--add-node NAME=RUNTIME` nodes, and the service proxy,
-//! each with its own identity — writes the admin's kubeconfig as the CLI's
+//! [`node`]) plus any `--add-node NAME=RUNTIME` nodes, the service proxy
+//! serving every cluster IP, and the cluster DNS behind `kube-system/kube-dns`
+//! (see [`cluster_dns`]), each with its own identity — writes the admin's kubeconfig as the CLI's
 //! config, and runs until Ctrl-C, then stops the components in reverse
 //! order.
 //!
 //! [`Components`] is the list later issues extend: each new component gets a
 //! config field there and a start/stop step in [`Running`].
 
+pub mod cluster_dns;
 pub mod node;
 pub mod secure;
 
@@ -19,6 +21,7 @@ use crate::config;
 use crate::errors::CliError;
 use capstan_apiserver::{ApiServer, StoreConfig};
 use capstan_pki::Layout;
+use cluster_dns::ServiceNetwork;
 use node::{Node, NodeConfig};
 use std::future::Future;
 use std::io::Write;
@@ -40,6 +43,8 @@ pub struct UpConfig {
     pub kubelet_port: u16,
     /// more nodes, by name and runtime (`--add-node`)
     pub extra_nodes: Vec<(String, UpRuntime)>,
+    /// the service range, the cluster DNS's address and zone, the proxy's interface
+    pub services: ServiceNetwork,
 }
 
 impl UpConfig {
@@ -71,6 +76,12 @@ impl UpConfig {
             node_name,
             kubelet_port: args.kubelet_port,
             extra_nodes: args.add_nodes.clone(),
+            services: ServiceNetwork::new(
+                &args.service_cluster_ip_range,
+                args.cluster_dns_ip,
+                &args.cluster_domain,
+                (!args.no_cluster_ip).then(|| args.cluster_ip_interface.clone()),
+            )?,
         })
     }
 }
@@ -89,6 +100,10 @@ pub struct Components {
     pub scheduler_listen: SocketAddr,
     /// every controller, serving health and metrics on its own port
     pub controller_manager: capstan_controller_manager::Config,
+    /// the cluster DNS, on loopback; its server and credentials are filled
+    /// in once the API server listens
+    pub dns: capstan_dns::Config,
+    pub services: ServiceNetwork,
 }
 
 impl Components {
@@ -98,6 +113,7 @@ impl Components {
         let mut apiserver = capstan_apiserver::Config {
             listen: config.listen,
             storage: StoreConfig::embedded(config.data_dir.join("apiserver")),
+            service_cluster_ip_range: config.services.range.clone(),
             ..Default::default()
         };
         secure::secure_apiserver(&mut apiserver, pki, &config.data_dir);
@@ -115,7 +131,22 @@ impl Components {
             listen: Some(SocketAddr::new(config.listen.ip(), fixed(10257))),
             ..Default::default()
         };
-        Components { apiserver, node, extra_nodes, proxy_healthz, proxy_metrics, scheduler_listen, controller_manager }
+        let mut dns = capstan_dns::Config::new("");
+        dns.listen = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0);
+        dns.cluster_domain = config.services.cluster_domain.clone();
+        dns.upstreams = upstream_resolvers();
+        dns.health_address = None;
+        Components {
+            apiserver,
+            node,
+            extra_nodes,
+            proxy_healthz,
+            proxy_metrics,
+            scheduler_listen,
+            controller_manager,
+            dns,
+            services: config.services.clone(),
+        }
     }
 }
 
@@ -142,7 +173,23 @@ fn node_config(config: &UpConfig, name: &str, runtime: UpRuntime, index: usize) 
         busybox: std::env::var_os("CAPSTAN_BUSYBOX").map(PathBuf::from).unwrap_or_else(|| "/bin/busybox".into()),
         // the kubelet listens where the API server does, on its own port
         kubelet_listen: SocketAddr::new(config.listen.ip(), port),
+        // without cluster IPs no pod could reach the cluster DNS: pods keep the node's resolvers
+        cluster_dns: match config.services.serves_cluster_ips() {
+            true => vec![IpAddr::V4(config.services.dns_ip)],
+            false => Vec::new(),
+        },
+        cluster_domain: config.services.cluster_domain.clone(),
     }
+}
+
+/// The resolvers the cluster DNS relays other names to: the host's own.
+/// None readable leaves only the cluster's zone answered (and says so).
+fn upstream_resolvers() -> Vec<SocketAddr> {
+    let path = std::path::Path::new("/etc/resolv.conf");
+    capstan_dns::forward::nameservers(path).unwrap_or_else(|error| {
+        tracing::warn!(%error, "the cluster DNS answers only the cluster's zone");
+        Vec::new()
+    })
 }
 
 /// The started components; stopped in reverse start order. All but the API
@@ -152,6 +199,8 @@ struct Running {
     apiserver: ApiServer,
     /// every component's kubeconfig is read from here
     pki: Layout,
+    /// the cluster DNS, and the cluster IP its Service serves on
+    dns: Option<(capstan_dns::Dns, IpAddr)>,
     scheduler: Option<capstan_scheduler::Scheduler>,
     controller_manager: Option<capstan_controller_manager::ControllerManager>,
     /// the main node first, then the `--add-node` ones
@@ -162,8 +211,15 @@ struct Running {
 impl Running {
     async fn start(components: Components, pki: Layout) -> Result<Running, CliError> {
         let apiserver = ApiServer::start(components.apiserver.clone()).await?;
-        let mut running =
-            Running { apiserver, pki, scheduler: None, controller_manager: None, nodes: Vec::new(), proxy: None };
+        let mut running = Running {
+            apiserver,
+            pki,
+            dns: None,
+            scheduler: None,
+            controller_manager: None,
+            nodes: Vec::new(),
+            proxy: None,
+        };
         match running.start_the_rest(components).await {
             Ok(()) => Ok(running),
             Err(error) => {
@@ -177,6 +233,24 @@ impl Running {
     async fn start_the_rest(&mut self, components: Components) -> Result<(), CliError> {
         // every component as itself: its kubeconfig's certificate, the port bound now
         let url = client_url(self.apiserver.addr());
+        // the DNS first, so that its Service claims its fixed address before anything else asks for one
+        let dns = capstan_dns::Config {
+            server: url.clone(),
+            credentials: secure::credentials(&self.pki, secure::DNS)?,
+            ..components.dns
+        };
+        let dns = capstan_dns::Dns::start(dns).await?;
+        let admin = capstan_client::Client::connect_with(&url, &secure::credentials(&self.pki, secure::ADMIN)?)
+            .map_err(|e| CliError::from_client(e, None, &url))?;
+        let published = cluster_dns::publish(&admin, &url, &components.services, dns.dns_address).await;
+        let dns_ip = match published {
+            Ok(ip) => ip,
+            Err(error) => {
+                let _ = dns.stop().await;
+                return Err(error);
+            }
+        };
+        self.dns = Some((dns, dns_ip));
         let scheduler = capstan_scheduler::Config {
             server: url.clone(),
             credentials: secure::credentials(&self.pki, secure::SCHEDULER)?,
@@ -199,6 +273,7 @@ impl Running {
         proxy.credentials = secure::credentials(&self.pki, secure::PROXY)?;
         proxy.healthz_bind_address = Some(components.proxy_healthz);
         proxy.metrics_bind_address = Some(components.proxy_metrics);
+        proxy.cluster_ip_interface = components.services.interface.clone();
         self.proxy = Some(capstan_kube_proxy::Proxy::start(proxy).await?);
         Ok(())
     }
@@ -222,6 +297,11 @@ impl Running {
         if let Some(scheduler) = self.scheduler {
             if let Err(error) = scheduler.stop().await {
                 tracing::warn!(%error, "stopping the scheduler");
+            }
+        }
+        if let Some((dns, _)) = self.dns {
+            if let Err(error) = dns.stop().await {
+                tracing::warn!(%error, "stopping the cluster DNS");
             }
         }
         self.apiserver.stop().await?;
@@ -313,7 +393,31 @@ fn announce(
         writeln!(out, "Controller-manager: health and metrics on {addr}")?;
     }
     if let Some(admin) = running.proxy.as_ref().and_then(|p| p.healthz_address) {
-        writeln!(out, "Service proxy: node ports on every local address, admin on {admin}")?;
+        match &config.services.interface {
+            Some(interface) => writeln!(
+                out,
+                "Service proxy: cluster IPs ({}) on interface {interface}, node ports on every local address, admin on {admin}",
+                config.services.range
+            )?,
+            None => writeln!(out, "Service proxy: node ports on every local address (no cluster IPs), admin on {admin}")?,
+        }
+    }
+    if let Some((dns, ip)) = &running.dns {
+        let zone = &config.services.cluster_domain;
+        match config.services.serves_cluster_ips() {
+            true => writeln!(
+                out,
+                "Cluster DNS: {}/{} on {ip}:53 for {zone} (served on {}); pods resolve Services by name",
+                cluster_dns::NAMESPACE,
+                cluster_dns::SERVICE,
+                dns.dns_address
+            )?,
+            false => writeln!(
+                out,
+                "Cluster DNS: {zone} on {} only (no cluster IPs: pods keep the node's resolvers)",
+                dns.dns_address
+            )?,
+        }
     }
     for note in running.nodes.iter().flat_map(|n| &n.notes) {
         writeln!(out, "{note}")?;
@@ -407,6 +511,8 @@ mod tests {
             node_name: "n1".into(),
             kubelet_port: 10250,
             extra_nodes: vec![("n2".into(), UpRuntime::Containerd)],
+            services: ServiceNetwork::new("10.96.0.0/12", None, "cluster.local", Some("capstan-svc0".into()))
+                .expect("network"),
         };
         let pki = Layout::new(&config.pki_dir);
         let c = Components::local(&config, &pki);
@@ -417,6 +523,14 @@ mod tests {
         assert_eq!((extra.name.as_str(), extra.runtime), ("n2", UpRuntime::Containerd));
         assert_eq!(extra.shim_socket, PathBuf::from("/tmp/c/containerd-shim-n2.sock"));
         assert_eq!(extra.kubelet_listen, "127.0.0.1:10251".parse().expect("addr"));
+        // every kubelet points pods at the cluster DNS's Service, the API server hands out the range
+        let dns: IpAddr = "10.96.0.10".parse().expect("ip");
+        assert_eq!((c.node.cluster_dns.as_slice(), extra.cluster_dns.as_slice()), ([dns].as_slice(), [dns].as_slice()));
+        assert_eq!(c.apiserver.service_cluster_ip_range, "10.96.0.0/12");
+        assert_eq!(c.dns.listen, "127.0.0.1:0".parse().expect("addr"), "DNS listens on loopback only");
+        let without = ServiceNetwork { interface: None, ..config.services.clone() };
+        let c2 = Components::local(&UpConfig { services: without, ..config.clone() }, &pki);
+        assert!(c2.node.cluster_dns.is_empty(), "no cluster IPs: no pod could reach the cluster DNS");
         // ephemeral ports beside an ephemeral API server port, the usual ones beside a fixed one
         assert_eq!(c.controller_manager.listen, Some("127.0.0.1:0".parse().expect("addr")));
         assert_eq!(c.scheduler_listen, "127.0.0.1:0".parse().expect("addr"));

@@ -48,6 +48,7 @@ async fn cluster(dir: &tempfile::TempDir) -> (Up, Kubectl) {
         node_name: "node-1".into(),
         kubelet_port: 0,
         extra_nodes: vec![],
+        services: up_harness::services(),
     };
     let up = Up::start(config).await;
     let line = up.said.lines().find_map(|l| l.strip_prefix("kubectl: ")).expect("up prints a kubectl line");

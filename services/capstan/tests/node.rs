@@ -301,6 +301,7 @@ async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str
         node_name: node.to_string(),
         kubelet_port: 0,
         extra_nodes: vec![],
+        services: up_harness::services(),
     };
     let up = Up::start(config.clone()).await;
     assert!(up.said.contains(&format!("Kubelet of node {node} listening on")), "{}", up.said);
@@ -374,6 +375,8 @@ async fn up_says_so_when_docker_is_unreachable() {
         containerd_state: dir.path().join("containerd-shim"),
         busybox: "/bin/busybox".into(),
         kubelet_listen: "127.0.0.1:0".parse().expect("addr"),
+        cluster_dns: Vec::new(),
+        cluster_domain: "cluster.local".into(),
     };
     let Err(error) = capstan::up::node::Node::start(&config, "http://127.0.0.1:1", &Default::default(), None).await
     else {

@@ -34,6 +34,7 @@ async fn the_readme_walkthrough_serves_the_shop_on_its_node_port() {
         node_name: node.clone(),
         kubelet_port: 0,
         extra_nodes: vec![],
+        services: up_harness::services(),
     })
     .await;
 

@@ -11,6 +11,8 @@
 //! - From the host, the front end answers on its cluster IP and node port,
 //!   and `dig` against the cluster DNS answers A, SRV, PTR, a headless
 //!   Service's endpoints and NXDOMAIN.
+//! - From a pod on each runtime, a Service's name (its cluster IP) balances as
+//!   the Service says: round-robin, random, ClientIP affinity.
 //!
 //! Needs Docker, containerd, root (the proxy's interface) and `dig` (a skip
 //! without the daemons, a failure with `CI=true`).
@@ -96,7 +98,79 @@ async fn the_guestbook_finds_its_backends_by_name_on_docker_and_containerd() {
     }
 
     dig_answers_for_the_cluster(up, &services, &frontends, &master_ip).await;
+    cluster_ips_balance_from_pods_on_both_runtimes(&cluster, &frontends).await;
     cluster.up.stop().await;
+}
+
+/// Two pods that answer with their names behind three Services, one per way of
+/// choosing a backend; asked through each Service's name (its cluster IP) from
+/// a pod on each runtime: round-robin alternates, random reaches both by
+/// chance, ClientIP affinity keeps to one.
+const WHOAMI: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: whoami}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: whoami}}
+  template:
+    metadata: {labels: {app: whoami}}
+    spec:
+      containers:
+      - name: whoami
+        image: capstan/test:1
+        command: [sh, -c, 'hostname > /www/index.html && exec httpd -f -p 8080 -h /www']
+        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: whoami-rr}
+spec: {selector: {app: whoami}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: whoami-random, annotations: {capstan.io/lb-algorithm: random}}
+spec: {selector: {app: whoami}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: whoami-sticky}
+spec: {selector: {app: whoami}, sessionAffinity: ClientIP, ports: [{port: 80, targetPort: 8080}]}
+"#;
+
+async fn cluster_ips_balance_from_pods_on_both_runtimes(cluster: &TwoRuntimes, frontends: &[Pod]) {
+    let up = &cluster.up;
+    let manifest = cluster.dir.path().join("whoami.yaml");
+    std::fs::write(&manifest, WHOAMI).expect("write the manifest");
+    up.capstan(&["apply", "-f", &manifest.display().to_string()]).await;
+    let client = up.client();
+    let whoami = wait_pods(&client, "app=whoami", |pods| pods.len() == 2 && pods.iter().all(ready)).await;
+    let names: BTreeSet<String> =
+        whoami.iter().map(|p| p.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default()).collect();
+    // the Services' endpoints reach the proxy after the pods turn ready: wait until both answer
+    let first = frontends.first().and_then(|p| p.metadata.as_ref()).map(|m| m.name.clone()).unwrap_or_default();
+    eventually("both whoami pods behind whoami-rr", WAIT, || async {
+        let seen: BTreeSet<String> = ask(up, &first, "whoami-rr", 4).await.into_iter().collect();
+        (seen == names).then_some(()).ok_or(seen)
+    })
+    .await;
+    for node in [&cluster.docker_node, &cluster.containerd_node] {
+        let pod = frontends.iter().find(|p| &node_of(p) == node).expect("a front end on each node");
+        let pod = pod.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+        let rr = ask(up, &pod, "whoami-rr", 6).await;
+        assert!(rr.windows(2).all(|w| w[0] != w[1]), "round-robin from {node} did not alternate: {rr:?}");
+        let random: BTreeSet<String> = ask(up, &pod, "whoami-random", 30).await.into_iter().collect();
+        assert_eq!(random, names, "random from {node} reached only {random:?} in 30 requests");
+        let sticky: BTreeSet<String> = ask(up, &pod, "whoami-sticky", 6).await.into_iter().collect();
+        assert_eq!(sticky.len(), 1, "ClientIP affinity from {node} reached {sticky:?}");
+    }
+}
+
+/// `count` requests from `pod` to `http://SERVICE/`: the names that answered, in order.
+async fn ask(up: &up_harness::Up, pod: &str, service: &str, count: usize) -> Vec<String> {
+    let script = format!("for i in $(seq {count}); do wget -qO- http://{service}/; done");
+    let out = up.capstan(&["exec", pod, "--", "sh", "-c", &script]).await;
+    out.lines().map(str::to_string).collect()
 }
 
 /// `dig` from the host against the cluster DNS's cluster IP: A, SRV, PTR, a

@@ -293,15 +293,8 @@ async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str
                   current-context: prod\n";
     std::fs::write(&cli_config, theirs).expect("the user's own config");
     let config = capstan::up::UpConfig {
-        data_dir: dir.path().join("data"),
-        pki_dir: dir.path().join("data").join("pki"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
         config_path: Some(cli_config.clone()),
-        runtime,
-        node_name: node.to_string(),
-        kubelet_port: 0,
-        extra_nodes: vec![],
-        services: up_harness::services(),
+        ..up_harness::config(dir.path(), runtime, node)
     };
     let up = Up::start(config.clone()).await;
     assert!(up.said.contains(&format!("Kubelet of node {node} listening on")), "{}", up.said);

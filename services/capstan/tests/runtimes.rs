@@ -181,17 +181,7 @@ async fn restarting_the_containerd_shim_and_kubelet_adopts_the_running_tasks() {
     let node = format!("rt-restart-{}", std::process::id());
     let _sweep = ContainerdSweeper::new(NODE_LABEL, &node);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = capstan::up::UpConfig {
-        data_dir: dir.path().join("data"),
-        pki_dir: dir.path().join("data").join("pki"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        config_path: None,
-        runtime: UpRuntime::Containerd,
-        node_name: node.clone(),
-        kubelet_port: 0,
-        extra_nodes: vec![],
-        services: up_harness::services(),
-    };
+    let config = up_harness::config(dir.path(), UpRuntime::Containerd, &node);
     let endpoint = format!("unix://{}", dir.path().join("data/containerd-shim.sock").display());
 
     let up = Up::start(config.clone()).await;

@@ -264,12 +264,27 @@ pub async fn http_get_async(ip: &str, port: u16) -> std::io::Result<String> {
     tokio::task::spawn_blocking(move || http_get(&ip, port)).await.map_err(std::io::Error::other)?
 }
 
-/// The service network of a test cluster: a range and a proxy interface no
-/// other test cluster on the host holds (see `capstan_test_support::service_slot`).
-pub fn services() -> capstan::up::cluster_dns::ServiceNetwork {
+/// A test cluster's `up` config: one node `node` on `runtime`, everything in
+/// `dir` (data, PKI), every port ephemeral, the CLI's config left alone, and a
+/// service range and proxy interface no other test cluster on the host holds
+/// (see `capstan_test_support::service_slot`). Tests change what they need
+/// with struct update syntax.
+pub fn config(dir: &std::path::Path, runtime: capstan::cli::UpRuntime, node: &str) -> capstan::up::UpConfig {
     let slot = capstan_test_support::service_slot().expect("a service slot");
-    capstan::up::cluster_dns::ServiceNetwork::new(&slot.range, None, "cluster.local", Some(slot.interface.clone()))
-        .expect("the slot's service network")
+    let services =
+        capstan::up::cluster_dns::ServiceNetwork::new(&slot.range, None, "cluster.local", Some(slot.interface.clone()))
+            .expect("the slot's service network");
+    capstan::up::UpConfig {
+        data_dir: dir.join("data"),
+        pki_dir: dir.join("data").join("pki"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        config_path: None,
+        runtime,
+        node_name: node.to_string(),
+        kubelet_port: 0,
+        extra_nodes: vec![],
+        services,
+    }
 }
 
 /// `capstan up ARGS` as a process of its own, as a user starts it, with

@@ -34,15 +34,8 @@ impl TwoRuntimes {
             (DockerSweeper::new(NODE_LABEL, &docker_node), ContainerdSweeper::new(NODE_LABEL, &containerd_node));
         let dir = tempfile::tempdir().expect("tempdir");
         let up = Up::start(capstan::up::UpConfig {
-            data_dir: dir.path().join("data"),
-            pki_dir: dir.path().join("data").join("pki"),
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            config_path: None,
-            runtime: UpRuntime::Docker,
-            node_name: docker_node.clone(),
-            kubelet_port: 0,
             extra_nodes: vec![(containerd_node.clone(), UpRuntime::Containerd)],
-            services: super::services(),
+            ..super::config(dir.path(), UpRuntime::Docker, &docker_node)
         })
         .await;
         assert!(up.said.contains("containerd shim serving on"), "{}", up.said);

@@ -235,7 +235,7 @@ pub enum CreateWhat {
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The pod
+    /// The pod, or TYPE/NAME of a deployment, replicaset or service (one of its pods)
     pub pod: String,
     /// The container (default: the pod's only one)
     #[arg(short = 'c', long)]
@@ -259,7 +259,7 @@ pub struct LogsArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// The pod
+    /// The pod, or TYPE/NAME of a deployment, replicaset or service (one of its pods)
     pub pod: String,
     /// The container (default: the pod's only one)
     #[arg(short = 'c', long)]

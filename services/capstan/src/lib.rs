@@ -56,6 +56,7 @@ pub mod manifest;
 pub mod merge;
 pub mod names;
 pub mod output;
+pub mod pod_for;
 pub mod pod_service;
 pub use capstan_printers as printers;
 pub mod replace;

@@ -48,6 +48,13 @@ async fn the_guestbook_finds_its_backends_by_name_on_docker_and_containerd() {
     let cluster_ip = |service: &Service| service.spec.as_ref().map(|s| s.cluster_ip.clone()).unwrap_or_default();
     let master = services.get("redis-master").await.expect("redis-master");
     let master_ip = cluster_ip(&master);
+    // TYPE/NAME as kubectl takes it: one of the pods the object selects
+    let name_of = |p: &Pod| p.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+    let frontend_names: BTreeSet<String> = frontends.iter().map(name_of).collect();
+    let chosen = up.capstan(&["exec", "svc/frontend", "--", "hostname"]).await;
+    assert!(frontend_names.contains(chosen.trim()), "exec svc/frontend ran in {chosen:?}, not a front end");
+    let replica_log = up.capstan(&["logs", "deploy/redis-slave"]).await;
+    assert!(replica_log.contains("replica of redis-master 6379"), "{replica_log}");
 
     // one front end on each runtime: the owner-spread score puts the three on both nodes
     for (runtime, node) in [("docker", &cluster.docker_node), ("containerd", &cluster.containerd_node)] {

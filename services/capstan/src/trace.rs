@@ -94,6 +94,8 @@ fn sink_credentials(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
 ) -> Result<Credentials, CliError> {
+    // given every file, the kubeconfig is not read: a reader of the sink alone
+    // needs no (working) kubeconfig
     let all_flags = args.certificate_authority.is_some() && args.client_certificate.is_some();
     let from_kubeconfig = match all_flags {
         true => Credentials::default(),

@@ -147,7 +147,7 @@ pub async fn execute_with(
         return Box::pin(up::up_with_sink(config, sink, capstan_lifecycle::shutdown_signal(), out)).await;
     }
     match &cli.command {
-        Command::Trace(args) => return trace::run(args, out).await,
+        Command::Trace(args) => return trace::run(args, cli.kubeconfig.as_deref(), cli.context.as_deref(), out).await,
         // these work on files, not on a cluster
         Command::Certs(args) => return certs::run(args, cli.server.as_deref(), out).await,
         Command::Config(args) => {

@@ -288,7 +288,8 @@ fn endpoints_of_a_selectorless_service_are_mirrored() {
     };
     let slices = mirrored(&endpoints);
     type Ports<'a> = Vec<(Option<&'a str>, Option<i32>, Option<&'a str>)>;
-    let shape: Vec<(&str, Ports, Vec<(&str, Option<bool>)>)> = slices
+    type Shape<'a> = (&'a str, Ports<'a>, Vec<(&'a str, Option<bool>)>);
+    let shape: Vec<Shape> = slices
         .iter()
         .map(|s| {
             let ports = s.ports.iter().map(|p| (p.name.as_deref(), p.port, p.protocol.as_deref())).collect();

@@ -8,7 +8,7 @@ DATA_DIR ?= $(HOME)/.capstan/data
 # test build's dependencies).
 E2E_BINS = --bins -p capstan -p capstan-apiserver -p capstan-scheduler -p capstan-controller-manager \
 	-p capstan-kube-proxy -p capstan-kubelet -p capstan-docker-shim -p capstan-containerd-shim \
-	-p capstan-node-supervisor -p capstan-trace-sink
+	-p capstan-node-supervisor -p capstan-trace-sink -p capstan-dns
 
 .PHONY: setup up build lint test e2e images bench-apiserver
 

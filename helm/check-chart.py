@@ -47,6 +47,13 @@ CASES = [
             "nodePools": [dict(DOCKER, kubeletPort=11250, nodeSelector={"capstan.io/pool": "docker"})],
         },
     ),
+    (
+        "dns-two-pools",
+        {
+            "dns": {"enabled": True, "clusterIP": "10.96.0.10", "upstream": ["192.0.2.53:53"]},
+            "nodePools": [DOCKER, CONTAINERD],
+        },
+    ),
 ]
 
 
@@ -57,6 +64,7 @@ REFUSED = [
     ("etcd-without-servers", {"apiserver": {"store": "etcd"}}, "apiserver.etcd.servers"),
     ("misspelt-value", {"scheduler": {"replica": 2}}, "replica"),
     ("bad-proxy-mode", {"nodePools": [{"name": "x", "runtime": "docker", "proxyMode": "least-conn"}]}, "proxyMode"),
+    ("dns-without-cluster-ip", {"dns": {"enabled": True}}, "dns.clusterIP"),
 ]
 
 

@@ -3,9 +3,11 @@
 # registry is reachable from these machines):
 #   capstan/pause:1  the pod sandbox (pause) image      images/pause/Dockerfile
 #   capstan/test:1   busybox with every applet linked   images/test/Dockerfile
+#   capstan/guestbook-redis:1, capstan/guestbook-frontend:1
+#                    stand-ins for the Kubernetes guestbook's images (examples/guestbook.yaml)
 # and, with --components, one image per component from the workspace's binaries:
 #   capstan/apiserver, capstan/scheduler, capstan/controller-manager, capstan/proxy,
-#   capstan/node-docker, capstan/node-containerd, capstan/cli, capstan/trace-sink (each :latest and
+#   capstan/node-docker, capstan/node-containerd, capstan/cli, capstan/trace-sink, capstan/dns (each :latest and
 #   :VERSION, the workspace's version, which the Helm chart runs; see images/README.md),
 #   and capstan/etcd (Debian's etcd, for the end-to-end suite)
 #
@@ -15,7 +17,7 @@
 #   --profile P   which build's binaries: release (the default, for users) or debug
 #                 (the test build's, which CI reuses); read from $CARGO_TARGET_DIR/P
 #   --bin-dir DIR read the binaries from DIR instead
-#   --save DIR    also write DIR/capstan-images.tar (docker save) of pause and test, e.g.
+#   --save DIR    also write DIR/capstan-images.tar (docker save) of the images above, e.g.
 #                 to import into containerd with `ctr -n capstan images import`
 #
 # Idempotent and safe to run concurrently: each image is labelled with a hash of its
@@ -27,8 +29,9 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 busybox="${CAPSTAN_BUSYBOX:-/bin/busybox}"
-base_images=("pause capstan/pause:1" "test capstan/test:1")
-component_images=(etcd apiserver scheduler controller-manager proxy node-docker node-containerd cli trace-sink)
+base_images=("pause capstan/pause:1" "test capstan/test:1" "guestbook-redis capstan/guestbook-redis:1"
+  "guestbook-frontend capstan/guestbook-frontend:1")
+component_images=(etcd apiserver scheduler controller-manager proxy node-docker node-containerd cli trace-sink dns)
 save_dir=""
 components=0
 profile=release
@@ -88,6 +91,7 @@ for entry in "${base_images[@]}"; do
   context="$(mktemp -d)"
   cp "$root/images/$dir/Dockerfile" "$context/Dockerfile"
   cp "$busybox" "$context/busybox"
+  if [ -d "$root/images/$dir/files" ]; then cp -r "$root/images/$dir/files" "$context/files"; fi
   build "$tag" "$dir"
 done
 
@@ -127,7 +131,8 @@ if ((components)); then
   version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
   [ -n "$version" ] || die "no workspace version in $root/Cargo.toml"
   for name in capstan-apiserver capstan-scheduler capstan-controller-manager capstan-proxy capstan-kubelet \
-    capstan-docker-shim capstan-containerd-shim capstan-node-supervisor capstan-probe capstan capstan-trace-sink; do
+    capstan-docker-shim capstan-containerd-shim capstan-node-supervisor capstan-probe capstan capstan-trace-sink \
+    capstan-dns; do
     [ -x "$bin_dir/$name" ] || die "$bin_dir/$name is not built: run \`cargo build --${profile/debug/profile dev} --bins\` (or pass --bin-dir)"
   done
   # the test image, preloaded into the containerd node (no registry to pull it from)
@@ -144,6 +149,7 @@ if ((components)); then
       scheduler | controller-manager | proxy) binary "capstan-$dir" ;;
       cli) binary capstan ;;
       trace-sink) binary capstan-trace-sink ;;
+      dns) binary capstan-dns ;;
       etcd)
         add /usr/bin/etcd
         mkdir -p "$context/owned/data" ;;

@@ -23,11 +23,25 @@ use crate::engine::{Engine, Spec};
 pub const NODES: [(&str, &str); 2] = [("docker-1", "docker"), ("containerd-1", "containerd")];
 const ETCD_MEMBERS: usize = 3;
 const PKI: &str = "/etc/capstan/pki";
+/// The second API server's role.
+pub const APISERVER_2: &str = "apiserver-2";
 /// The trace sink's role (its name on the network) and OTLP/gRPC port.
 pub const TRACE_SINK: &str = "trace-sink";
 const TRACE_SINK_PORT: u16 = 4317;
 /// The containerd node's pod subnet; the Docker node's pods are on the cluster's network.
 pub const CONTAINERD_POD_SUBNET: &str = "10.244.11.0/24";
+/// The cluster's service range: its own, outside `capstan up`'s default
+/// (10.96.0.0/12), so a local cluster's cluster IPs on the same host (local
+/// addresses of its proxy's interface) never shadow this cluster's.
+pub const SERVICE_CIDR: &str = "10.254.0.0/16";
+/// `kube-system/kube-dns`'s fixed cluster IP in [`SERVICE_CIDR`]: the kubelets'
+/// `--cluster-dns`.
+pub const CLUSTER_DNS: &str = "10.254.0.10";
+/// The DNS container's role, and the port it answers on (UDP and TCP).
+pub const DNS: &str = "dns";
+const DNS_PORT: u16 = 53;
+/// What changes the host's routes: busybox's `ip`.
+const ROUTE_IMAGE: &str = "capstan/test:1";
 /// Generous bounds on a shared 2-core machine; they only catch a hang.
 pub const WAIT: Duration = Duration::from_secs(180);
 
@@ -38,6 +52,10 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     /// `https://127.0.0.1:<port>`: the API server as the test reaches it
     pub server: String,
+    /// `https://127.0.0.1:<port>`: the second API server (`apiserver-2`, on the
+    /// same etcd members, with a serving certificate of its own), which no
+    /// component is pointed at
+    pub server_2: String,
     /// `https://localhost:<port>`: the trace sink as the test reaches it (its
     /// certificate names `localhost`)
     pub sink: String,
@@ -91,27 +109,31 @@ impl Cluster {
         let id = format!("{:08x}", rand::random::<u32>());
         let engine = Engine::start(&id).await.unwrap_or_else(|e| panic!("{e}"));
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("a temp dir: {e}"));
-        let ports = free_ports(2).unwrap_or_else(|e| panic!("free ports: {e}"));
-        let (port, sink_port) = (ports[0], ports[1]);
+        let ports = free_ports(3).unwrap_or_else(|e| panic!("free ports: {e}"));
+        let (port, sink_port, port_2) = (ports[0], ports[1], ports[2]);
         let cluster = Cluster {
             engine,
             dir,
             server: format!("https://127.0.0.1:{port}"),
+            server_2: format!("https://127.0.0.1:{port_2}"),
             sink: format!("https://localhost:{sink_port}"),
             capstan: workspace_binary("capstan", "capstan"),
             _lock: lock,
         };
         let cold = std::time::Instant::now();
         cluster.certs_init().await;
+        cluster.route_service_range().await;
         cluster.start_trace_sink(sink_port).await;
         cluster.start_etcd().await;
-        cluster.start_apiserver("apiserver", Some(port)).await;
+        cluster.start_apiserver("apiserver", port).await;
+        cluster.start_apiserver(APISERVER_2, port_2).await;
         for role in ["scheduler-1", "scheduler-2"] {
             cluster.start_control_loop(role, "capstan/scheduler:latest", "scheduler").await;
         }
         for role in ["controller-manager-1", "controller-manager-2"] {
             cluster.start_control_loop(role, "capstan/controller-manager:latest", "controller-manager").await;
         }
+        cluster.start_dns().await;
         // containerd-1 first: docker-1 routes to its pod subnet through its address
         cluster.start_containerd_node().await;
         cluster.start_docker_node().await;
@@ -119,11 +141,21 @@ impl Cluster {
             cluster.wait_node_ready(node).await;
         }
         eprintln!("e2e: cold start (certs init, 13 containers, both nodes Ready): {:?}", cold.elapsed());
+        cluster.apply(&cluster.kube_dns_manifest()).await;
         Some(cluster)
     }
 
     fn pki(&self) -> PathBuf {
         self.dir.path().join("pki")
+    }
+
+    /// The PKI mounted into `role`: the cluster's, but for `apiserver-2`, whose
+    /// directory holds its own serving certificate issued by the same CA.
+    fn pki_of(&self, role: &str) -> PathBuf {
+        match role {
+            APISERVER_2 => self.dir.path().join("pki-apiserver-2"),
+            _ => self.pki(),
+        }
     }
 
     /// The admin's kubeconfig.
@@ -133,7 +165,8 @@ impl Cluster {
 
     async fn certs_init(&self) {
         let mut args = vec!["--server", "https://apiserver:6443", "certs", "init", "--san", "apiserver"];
-        args.extend(["--san", "apiserver-2"]);
+        // the service range's first address is a SAN, as kubeadm has it
+        args.extend(["--service-cluster-ip-range", SERVICE_CIDR]);
         for (node, _) in NODES {
             args.extend(["--node", node]);
         }
@@ -146,8 +179,36 @@ impl Cluster {
             .await
             .unwrap_or_else(|e| panic!("running capstan certs init: {e}"));
         assert!(out.status.success(), "capstan certs init failed: {}", String::from_utf8_lossy(&out.stderr));
+        // apiserver-2's own serving certificate (SAN apiserver-2), from the same
+        // CA: a directory of its own, as a second control-plane host has
+        let (pki_2, ca) = (self.pki_of(APISERVER_2), self.pki());
+        let out = tokio::process::Command::new(&self.capstan)
+            .args(["--server", "https://apiserver-2:6443", "certs", "init", "--san", APISERVER_2])
+            .args(["--service-cluster-ip-range", SERVICE_CIDR, "--dir"])
+            .arg(&pki_2)
+            .arg("--ca-dir")
+            .arg(&ca)
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("running capstan certs init --ca-dir: {e}"));
+        assert!(out.status.success(), "capstan certs init --ca-dir failed: {}", String::from_utf8_lossy(&out.stderr));
         // the control plane runs as the non-root user 65532: let it read this throwaway PKI
         open_up(&self.pki());
+        open_up(&pki_2);
+    }
+
+    /// Routes the service range, on the host that carries the cluster's network,
+    /// via `docker-1`'s address. `docker-1`'s pods are sibling containers on that
+    /// network, their default route the host's bridge; the cluster IPs are local
+    /// addresses of the proxy inside `docker-1`, so without this route their
+    /// packets to a cluster IP would leave by the host's default route. The
+    /// teardown deletes it; a killed run's is replaced by the next run's
+    /// (`replace`), and the kernel deletes it with its bridge when the sweep
+    /// removes that run's network.
+    async fn route_service_range(&self) {
+        let via = self.node_address(0);
+        let cmd = ["ip", "route", "replace", SERVICE_CIDR, "via", &via];
+        self.engine.run_on_host("route", ROUTE_IMAGE, &cmd).await.unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// The PKI directory on the host (the test's client certificates).
@@ -212,6 +273,7 @@ impl Cluster {
         let etcd: Vec<String> = (0..ETCD_MEMBERS).map(|i| format!("http://etcd-{i}:2379")).collect();
         vec![
             format!("--etcd-servers={}", etcd.join(",")),
+            format!("--service-cluster-ip-range={SERVICE_CIDR}"),
             format!("--tls-cert-file={PKI}/apiserver.crt"),
             format!("--tls-private-key-file={PKI}/apiserver.key"),
             format!("--client-ca-file={PKI}/ca.crt"),
@@ -224,14 +286,14 @@ impl Cluster {
         ]
     }
 
-    async fn start_apiserver(&self, role: &str, host_port: Option<u16>) {
+    async fn start_apiserver(&self, role: &str, host_port: u16) {
         let spec = Spec {
             role: role.into(),
             image: "capstan/apiserver:latest".into(),
             args: Self::apiserver_args(),
             env: Self::otel_env("apiserver-kubelet-client"),
-            binds: vec![self.pki_bind()],
-            publish: host_port.map(|p| (6443, p)),
+            binds: vec![format!("{}:{PKI}:ro", self.pki_of(role).display())],
+            publish: Some((6443, host_port)),
             ..Spec::default()
         };
         self.engine.run(&spec).await.unwrap_or_else(|e| panic!("{e}"));
@@ -265,6 +327,8 @@ impl Cluster {
             format!("--tls-cert-file={PKI}/kubelet-{node}.crt"),
             format!("--tls-private-key-file={PKI}/kubelet-{node}.key"),
             format!("--client-ca-file={PKI}/ca.crt"),
+            format!("--cluster-dns={CLUSTER_DNS}"),
+            "--cluster-domain=cluster.local".into(),
         ];
         let proxy = [
             "proxy=capstan-proxy".to_string(),
@@ -317,6 +381,53 @@ impl Cluster {
     /// The address of node `NODES[index]` on the cluster's network (fixed).
     pub fn node_address(&self, index: u8) -> String {
         format!("{}.{}", self.engine.prefix, 10 + index)
+    }
+
+    /// The DNS container's address on the cluster's network (fixed: kube-dns's
+    /// Endpoints name it).
+    pub fn dns_address(&self) -> String {
+        format!("{}.20", self.engine.prefix)
+    }
+
+    /// `capstan-dns` as the cluster's DNS, with its own identity (`system:kube-dns`).
+    async fn start_dns(&self) {
+        let spec = Spec {
+            role: DNS.into(),
+            image: "capstan/dns:latest".into(),
+            args: vec![format!("--kubeconfig={PKI}/kubeconfigs/dns.conf")],
+            env: Self::otel_env("dns"),
+            binds: vec![self.pki_bind()],
+            ipv4: Some(self.dns_address()),
+            ..Spec::default()
+        };
+        self.engine.run(&spec).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// `kube-system/kube-dns`: the fixed cluster IP the kubelets give pods as
+    /// their nameserver, its Endpoints the DNS container (no selector: it is not
+    /// a pod), both ports named as Kubernetes names them.
+    pub fn kube_dns_manifest(&self) -> String {
+        format!(
+            r#"apiVersion: v1
+kind: Service
+metadata: {{name: kube-dns, namespace: kube-system, labels: {{k8s-app: kube-dns}}}}
+spec:
+  clusterIP: {CLUSTER_DNS}
+  ports:
+  - {{name: dns, port: 53, protocol: UDP, targetPort: {DNS_PORT}}}
+  - {{name: dns-tcp, port: 53, protocol: TCP, targetPort: {DNS_PORT}}}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {{name: kube-dns, namespace: kube-system, labels: {{k8s-app: kube-dns}}}}
+subsets:
+- addresses: [{{ip: {address}}}]
+  ports:
+  - {{name: dns, port: {DNS_PORT}, protocol: UDP}}
+  - {{name: dns-tcp, port: {DNS_PORT}, protocol: TCP}}
+"#,
+            address = self.dns_address()
+        )
     }
 
     async fn start_docker_node(&self) {
@@ -398,9 +509,15 @@ impl Cluster {
         self.capstan_traced(&["apply", "-f", &path.to_string_lossy()]).await
     }
 
-    /// The sink's record of trace `id`, read over TLS as the admin.
+    /// The sink's record of trace `id`: `capstan trace ID --sink https://… -o
+    /// json` as the admin (the kubeconfig's CA verifies the sink, its client
+    /// certificate authenticates the reader).
     pub async fn trace(&self, id: &str) -> Result<capstan_trace_sink::TraceRecord, String> {
-        crate::traces::fetch(&self.sink, id, &self.admin_kubeconfig()).await
+        let out = self.capstan(&["trace", id, "--sink", &self.sink, "-o", "json"]).await;
+        if !out.status.success() {
+            return Err(format!("capstan trace {id}: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("capstan trace {id} -o json: not a trace: {e}"))
     }
 
     /// stdout of a `capstan` run that must succeed.
@@ -495,6 +612,12 @@ fn open_up(dir: &Path) {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        let via = self.node_address(0);
+        if let Err(error) =
+            self.engine.run_on_host_blocking(ROUTE_IMAGE, &["ip", "route", "del", SERVICE_CIDR, "via", &via])
+        {
+            eprintln!("e2e: deleting the route for {SERVICE_CIDR}: {error}");
+        }
         self.engine.teardown(std::thread::panicking());
     }
 }

@@ -14,7 +14,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, KillContainerOptionsBuilder, ListNetworksOptionsBuilder,
-    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use capstan_test_support::{docker_containers, remove_docker_containers};
@@ -154,6 +154,61 @@ impl Engine {
         self.start_container(&spec.role).await
     }
 
+    /// Runs `cmd` once in the engine's own network namespace (`--network host`,
+    /// CAP_NET_ADMIN) from `image`, waits for it and removes it: how the suite
+    /// changes the routes of the host whose bridges carry the cluster's network,
+    /// with no privilege but the engine's socket, wherever the test process runs.
+    pub async fn run_on_host(&self, role: &str, image: &str, cmd: &[&str]) -> EngineResult<()> {
+        let name = self.name(role);
+        let body = ContainerCreateBody {
+            image: Some(image.into()),
+            cmd: Some(cmd.iter().map(|c| c.to_string()).collect()),
+            labels: Some(labels(&self.cluster)),
+            host_config: Some(HostConfig {
+                network_mode: Some("host".into()),
+                cap_add: Some(vec!["NET_ADMIN".into()]),
+                ..HostConfig::default()
+            }),
+            ..ContainerCreateBody::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        self.docker.create_container(Some(options), body).await.map_err(|e| format!("creating {name}: {e}"))?;
+        let waited = match self.docker.start_container(&name, None).await {
+            // a non-zero exit is the stream's error (bollard's DockerContainerWaitError)
+            Ok(()) => self.docker.wait_container(&name, None).next().await.map(|r| r.map(|_| ())),
+            Err(e) => Some(Err(e)),
+        };
+        let mut said = String::new();
+        let mut logs = self.docker.logs(&name, Some(LogsOptionsBuilder::default().stdout(true).stderr(true).build()));
+        while let Some(Ok(frame)) = logs.next().await {
+            said.push_str(&String::from_utf8_lossy(&frame.into_bytes()));
+        }
+        let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+        let removed = self.docker.remove_container(&name, Some(remove)).await;
+        match waited {
+            Some(Ok(())) => removed.map_err(|e| format!("removing {name}: {e}")),
+            Some(Err(e)) => Err(format!("{cmd:?} on the host ({name}): {e}: {said}")),
+            None => Err(format!("{cmd:?} on the host ({name}): no exit status")),
+        }
+    }
+
+    /// [`Engine::run_on_host`] with the Docker CLI, blocking: for `Drop`.
+    pub fn run_on_host_blocking(&self, image: &str, cmd: &[&str]) -> EngineResult<()> {
+        let out = std::process::Command::new("docker")
+            .args(["run", "--rm", "--network", "host", "--cap-add", "NET_ADMIN", "--label"])
+            .arg(format!("{CLUSTER_LABEL}={}", self.cluster))
+            .arg("--label")
+            .arg(format!("{PID_LABEL}={}", std::process::id()))
+            .arg(image)
+            .args(cmd)
+            .output()
+            .map_err(|e| format!("docker run {cmd:?}: {e}"))?;
+        match out.status.success() {
+            true => Ok(()),
+            false => Err(format!("{cmd:?} on the host: {}", String::from_utf8_lossy(&out.stderr).trim())),
+        }
+    }
+
     pub async fn start_container(&self, role: &str) -> EngineResult<()> {
         let name = self.name(role);
         self.docker.start_container(&name, None).await.map_err(|e| format!("starting {name}: {e}"))
@@ -273,14 +328,27 @@ async fn sweep_orphans(docker: &Docker) {
 /// Removes a cluster's containers: its components, the Docker node's pods (their
 /// sandboxes are on the network; app containers share a sandbox's network
 /// namespace, so they are found by the sandbox label the shim gives them), and
-/// then the network.
+/// then the network. A pod the Docker node started while it was being removed
+/// can still hold the network, so pods and network are removed in a few rounds;
+/// a network that stays is said, and swept by the next run.
 fn remove_cluster(cluster: &str, network: &str) {
     remove_docker_containers(&format!("label={CLUSTER_LABEL}={cluster}"));
-    for sandbox in docker_containers(&format!("network={network}")) {
-        remove_docker_containers(&format!("label={SANDBOX_LABEL}={sandbox}"));
+    let mut refusal = String::new();
+    for _ in 0..5 {
+        for sandbox in docker_containers(&format!("network={network}")) {
+            remove_docker_containers(&format!("label={SANDBOX_LABEL}={sandbox}"));
+        }
+        remove_docker_containers(&format!("network={network}"));
+        match std::process::Command::new("docker").args(["network", "rm", network]).output() {
+            Ok(out) if out.status.success() => return,
+            Ok(out) => refusal = String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            Err(error) => refusal = error.to_string(),
+        }
+        if refusal.contains("not found") {
+            return;
+        }
     }
-    remove_docker_containers(&format!("network={network}"));
-    let _ = std::process::Command::new("docker").args(["network", "rm", network]).output();
+    eprintln!("e2e: the network {network} stays (the next run sweeps it): {refusal}");
 }
 
 /// The Docker shim's label naming an app container's sandbox (its full ID).

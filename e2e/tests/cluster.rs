@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use capstan_e2e::cluster::{TRACE_SINK, WAIT};
+use capstan_e2e::cluster::{APISERVER_2, DNS, SERVICE_CIDR, TRACE_SINK, WAIT};
 use capstan_e2e::{Cluster, NODES};
 use capstan_test_support::{eventually, http_get};
 use capstan_trace_sink::check;
@@ -33,6 +33,10 @@ async fn a_cluster_of_containers() {
     done("placement on each runtime, pod IPs across nodes");
     node_port_balances_across_nodes(&cluster, &web).await;
     done("node port round-robin");
+    cluster_ip_answers_from_pods_on_both_nodes(&cluster, &web).await;
+    done("cluster IP from a pod on each node, hairpin included");
+    service_names_resolve_from_pods_on_both_nodes(&cluster, &web).await;
+    done("cluster DNS from a pod on each node");
     random_algorithm_spreads_by_chance(&cluster, &web).await;
     done("node port at random");
     apiserver_restart_loses_nothing(&cluster).await;
@@ -72,7 +76,16 @@ async fn nodes_register_ready_with_their_runtimes(cluster: &Cluster) {
 /// component's own port, over TLS with the cluster's CA where it serves TLS):
 /// every component reports healthy.
 async fn every_component_answers_its_health_check(cluster: &Cluster) {
-    let roles = ["apiserver", "scheduler-1", "scheduler-2", "controller-manager-1", "controller-manager-2", TRACE_SINK];
+    let roles = [
+        "apiserver",
+        APISERVER_2,
+        "scheduler-1",
+        "scheduler-2",
+        "controller-manager-1",
+        "controller-manager-2",
+        TRACE_SINK,
+        DNS,
+    ];
     for role in roles.into_iter().chain(NODES.iter().map(|(node, _)| *node)) {
         eventually(&format!("{role} healthy"), WAIT, || async {
             let health = cluster.engine.health(role).await?;
@@ -280,6 +293,89 @@ async fn node_port_balances_across_nodes(cluster: &Cluster, web: &BTreeMap<Strin
     }
 }
 
+/// `capstan exec POD -n NS -- sh -c SCRIPT` as the admin: stdout, or what failed.
+async fn exec_sh(cluster: &Cluster, ns: &str, pod: &str, script: &str) -> Result<String, String> {
+    let out = cluster.capstan(&["exec", pod, "-n", ns, "--", "sh", "-c", script]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    match out.status.success() {
+        true => Ok(stdout),
+        false => Err(format!("exec in {ns}/{pod}: {stdout}{}", String::from_utf8_lossy(&out.stderr))),
+    }
+}
+
+/// The Service's cluster IP, checked to be in the cluster's own range.
+async fn cluster_ip(cluster: &Cluster, ns: &str, service: &str) -> String {
+    let ip = cluster.kubectl().ok(&["get", "svc", service, "-n", ns, "-o", "jsonpath={.spec.clusterIP}"]).await;
+    let ip = ip.trim().to_string();
+    let prefix = SERVICE_CIDR.trim_end_matches("0.0/16");
+    assert!(ip.starts_with(prefix), "{ns}/{service}'s cluster IP {ip} is outside {SERVICE_CIDR}");
+    ip
+}
+
+/// Which pods answered `GET /` (the `served by NAME` lines of `answers`).
+fn served_in(answers: &str) -> std::collections::BTreeSet<String> {
+    answers.lines().filter_map(|l| l.trim().strip_prefix("served by ")).map(str::to_owned).collect()
+}
+
+/// From the web pod on each node, `clusterIP:80` of the Service over both
+/// nodes' pods answers, and takes turns over both: the asking pod's own
+/// answer among them is the hairpin (a pod reaching itself through its node's
+/// proxy). On docker-1 the pod's packets reach the proxy inside the node
+/// container by the host's route for the service range; on containerd-1
+/// through the node's own pod bridge.
+async fn cluster_ip_answers_from_pods_on_both_nodes(cluster: &Cluster, web: &BTreeMap<String, PodRow>) {
+    let ip = cluster_ip(cluster, NS, "web").await;
+    let names: Vec<&str> = web.values().map(|p| p.name.as_str()).collect();
+    // busybox's nc: one request per connection, four in a row from the same pod
+    let script = format!("for i in 1 2 3 4; do printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 {ip} 80; echo; done");
+    for (node, pod) in web {
+        eventually(&format!("{ip}:80 from {} on {node} served by both pods", pod.name), WAIT, || async {
+            let answers = exec_sh(cluster, NS, &pod.name, &script).await?;
+            let seen = served_in(&answers);
+            match names.iter().all(|n| seen.contains(*n)) {
+                true => Ok(()),
+                false => Err(format!("served by {seen:?}: {answers}")),
+            }
+        })
+        .await;
+    }
+}
+
+/// Cluster DNS from the web pod on each node (the kubelets' `--cluster-dns`
+/// is `kube-system/kube-dns`, whose Endpoints are the DNS container):
+/// `nslookup web` through the pod's search path answers the Service's
+/// cluster IP, and `wget http://web/` by that name reaches a backend.
+async fn service_names_resolve_from_pods_on_both_nodes(cluster: &Cluster, web: &BTreeMap<String, PodRow>) {
+    let ip = cluster_ip(cluster, NS, "web").await;
+    let fqdn = format!("web.{NS}.svc.cluster.local");
+    let names: Vec<&str> = web.values().map(|p| p.name.as_str()).collect();
+    for (node, pod) in web {
+        let answer = eventually(&format!("nslookup web in {} on {node}", pod.name), WAIT, || async {
+            // busybox's nslookup exits non-zero when AAAA has no answer: read its output
+            let out = cluster.capstan(&["exec", &pod.name, "-n", NS, "--", "nslookup", "web"]).await;
+            let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+            let lines: Vec<&str> = said.lines().map(str::trim).collect();
+            let named = lines.iter().position(|l| l.starts_with("Name:") && l.contains(&fqdn));
+            let addressed = named.and_then(|i| lines.get(i + 1)).is_some_and(|l| l.ends_with(&format!(" {ip}")));
+            match addressed {
+                true => Ok(said),
+                false => Err(said),
+            }
+        })
+        .await;
+        eprintln!("e2e: nslookup web in {} on {node}:\n{answer}", pod.name);
+        let body = eventually(&format!("wget http://web/ in {} on {node}", pod.name), WAIT, || async {
+            let body = exec_sh(cluster, NS, &pod.name, "wget -qO- http://web/").await?;
+            match served_in(&body).iter().any(|n| names.contains(&n.as_str())) {
+                true => Ok(body),
+                false => Err(body),
+            }
+        })
+        .await;
+        eprintln!("e2e: wget http://web/ in {} on {node}: {}", pod.name, body.trim());
+    }
+}
+
 /// `capstan.io/lb-algorithm: random` on the Service: both pods still answer,
 /// and the turns are no longer strict alternation. Round-robin over two pods
 /// alternates exactly; 40 random picks alternate by chance with probability
@@ -308,33 +404,83 @@ async fn random_algorithm_spreads_by_chance(cluster: &Cluster, web: &BTreeMap<St
     kubectl.ok(&["annotate", "svc", "web", "-n", NS, "capstan.io/lb-algorithm-"]).await;
 }
 
-/// `docker restart` of the API server: the pods are the same ones after, and
-/// every component's watch resumed (a scale-up after the restart is acted on
-/// by the controller-manager, the scheduler and a kubelet).
+/// kubectl's watch of `ns`'s pods on `server`, its lines gathered as they come.
+struct Watch {
+    child: tokio::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// kubectl's runner: its cache directory lives as long as the watch
+    _kubectl: capstan_testkit::kubectl::Kubectl,
+}
+
+impl Watch {
+    fn start(cluster: &Cluster, server: &str, ns: &str) -> Watch {
+        let kubectl = capstan_testkit::kubectl::Kubectl::new(server, cluster.admin_kubeconfig());
+        // one `pod/NAME` line per event
+        let mut command =
+            tokio::process::Command::from(kubectl.command(&["get", "pods", "-n", ns, "--watch", "-o", "name"]));
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("starting kubectl get pods --watch: {e}"));
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("kubectl's stdout"));
+        tokio::spawn({
+            let lines = lines.clone();
+            async move {
+                use tokio::io::AsyncBufReadExt;
+                let mut reader = tokio::io::BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = reader.next_line().await {
+                    lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                }
+            }
+        });
+        Watch { child, lines, _kubectl: kubectl }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The API server restarted (`docker stop`, then `docker start`: a restart with
+/// a write in its gap) while `apiserver-2`, on the same etcd members, serves:
+/// a watch on apiserver-2 keeps receiving throughout, a scale-up written through
+/// apiserver-2 while apiserver-1 is down is acted on once it is back by the
+/// components pointed at it (controller-manager, scheduler, kubelet: their
+/// watches resumed), and no pod is duplicated or lost.
 async fn apiserver_restart_loses_nothing(cluster: &Cluster) {
     let ns = "e2e-restart";
     cluster.apply(&web_manifest(ns)).await;
-    let before: Vec<PodRow> = {
-        let mut rows = Vec::new();
-        for (_, runtime) in NODES {
-            rows.extend(ready_pods(cluster, ns, &format!("app=web,runtime={runtime}"), 1).await);
-        }
-        rows
-    };
-    cluster.engine.restart("apiserver", 10).await.unwrap_or_else(|e| panic!("{e}"));
-    let after = eventually("the pods listed after the restart", WAIT, || async {
-        let rows = pods(cluster, ns, "app=web").await;
-        match rows.len() == before.len() {
-            true => Ok(rows),
-            false => Err(rows),
-        }
+    let mut before = Vec::new();
+    for (_, runtime) in NODES {
+        before.extend(ready_pods(cluster, ns, &format!("app=web,runtime={runtime}"), 1).await);
+    }
+    let mut watch = Watch::start(cluster, &cluster.server_2, ns);
+    eventually("the watch on apiserver-2 listing the pods", WAIT, || async {
+        let lines = watch.lines();
+        before.iter().all(|p| lines.iter().any(|l| l.ends_with(&format!("pod/{}", p.name)))).then_some(())
     })
     .await;
+    cluster.engine.stop("apiserver", 10).await.unwrap_or_else(|e| panic!("{e}"));
+    let through_2 = capstan_testkit::kubectl::Kubectl::new(cluster.server_2.clone(), cluster.admin_kubeconfig());
+    through_2.ok(&["scale", "deployment", "web-docker", "-n", ns, "--replicas=2"]).await;
+    cluster.engine.start_container("apiserver").await.unwrap_or_else(|e| panic!("{e}"));
+    let after = ready_pods(cluster, ns, "app=web", before.len() + 1).await;
     let names = |rows: &[PodRow]| rows.iter().map(|p| p.name.clone()).collect::<std::collections::BTreeSet<_>>();
-    assert_eq!(names(&after), names(&before), "pods changed across the API server's restart");
-    cluster.capstan_ok(&["scale", "deployment", "web-docker", "-n", ns, "--replicas=2"]).await;
-    let scaled = ready_pods(cluster, ns, "app=web,runtime=docker", 2).await;
-    assert!(scaled.iter().all(|p| p.node == "docker-1"), "{scaled:?}");
+    let (before_names, after_names) = (names(&before), names(&after));
+    assert!(before_names.is_subset(&after_names), "pods lost across the restart: {before:?} then {after:?}");
+    let added: Vec<&PodRow> = after.iter().filter(|p| !before_names.contains(&p.name)).collect();
+    assert!(
+        added.len() == 1 && added[0].node == "docker-1" && added[0].name.starts_with("web-docker-"),
+        "one pod added, web-docker's, on docker-1: {added:?}"
+    );
+    // the watch on apiserver-2 saw the new pod, and is still the same watch
+    eventually("the watch on apiserver-2 seeing the new pod", WAIT, || async {
+        let lines = watch.lines();
+        lines.iter().any(|l| l.ends_with(&format!("pod/{}", added[0].name))).then_some(())
+    })
+    .await;
+    let exited = watch.child.try_wait().unwrap_or_else(|e| panic!("kubectl's watch: {e}"));
+    assert!(exited.is_none(), "the watch on apiserver-2 ended ({exited:?}): {:?}", watch.lines());
+    eprintln!("e2e: the watch on apiserver-2 across apiserver-1's restart: {} events", watch.lines().len());
     for node in ["docker-1", "containerd-1"] {
         cluster.wait_node_ready(node).await;
     }

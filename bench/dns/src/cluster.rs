@@ -63,10 +63,9 @@ impl Cluster {
     }
 }
 
-/// capstan-dns as a child process on `port`.
-pub fn spawn_dns(server: &str, port: u16) -> Result<Child, BenchError> {
-    let exe = std::env::current_exe().map_err(BenchError::io("this binary's path"))?;
-    Command::new(exe)
+/// capstan-dns as a child process on `port`: `bench_binary serve-dns`.
+pub fn spawn_dns(bench_binary: &std::path::Path, server: &str, port: u16) -> Result<Child, BenchError> {
+    Command::new(bench_binary)
         .arg("serve-dns")
         .arg(server)
         .arg(port.to_string())

@@ -23,6 +23,7 @@ mod poll;
 mod ports;
 mod probe;
 mod registry;
+mod service_slot;
 mod sweeper;
 
 pub use binaries::workspace_binary;
@@ -43,4 +44,5 @@ pub use registry::{
     self_signed_registry_tls, serve_registry, RegistryGuard, RegistryImage, REGISTRY_PASSWORD, REGISTRY_TAG,
     REGISTRY_TOKEN, REGISTRY_USER,
 };
+pub use service_slot::{service_slot, ServiceSlot};
 pub use sweeper::{docker_containers, remove_docker_containers, DockerImageSweeper, DockerSweeper};

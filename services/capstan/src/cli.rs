@@ -235,7 +235,7 @@ pub enum CreateWhat {
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The pod
+    /// The pod, or TYPE/NAME of a deployment, replicaset or service (one of its pods)
     pub pod: String,
     /// The container (default: the pod's only one)
     #[arg(short = 'c', long)]
@@ -259,7 +259,7 @@ pub struct LogsArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// The pod
+    /// The pod, or TYPE/NAME of a deployment, replicaset or service (one of its pods)
     pub pod: String,
     /// The container (default: the pod's only one)
     #[arg(short = 'c', long)]
@@ -312,6 +312,24 @@ pub struct UpArgs {
     /// port) and export every component's spans to it
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
     pub trace_sink: Option<SocketAddr>,
+    /// The range Services' cluster IPs come from (IPv4 CIDR)
+    #[arg(long, value_name = "CIDR", default_value = "10.96.0.0/12")]
+    pub service_cluster_ip_range: String,
+    /// The cluster DNS's Service IP (kube-system/kube-dns), which pods'
+    /// resolvers name (default: the range's tenth address, 10.96.0.10)
+    #[arg(long, value_name = "IP")]
+    pub cluster_dns_ip: Option<std::net::Ipv4Addr>,
+    /// The cluster's DNS zone: Services are SVC.NAMESPACE.svc.DOMAIN
+    #[arg(long, value_name = "DOMAIN", default_value = "cluster.local")]
+    pub cluster_domain: String,
+    /// The interface the service proxy puts every cluster IP on (it creates
+    /// and deletes it; needs CAP_NET_ADMIN)
+    #[arg(long, value_name = "NAME", default_value = "capstan-svc0")]
+    pub cluster_ip_interface: String,
+    /// Serve no cluster IPs (no CAP_NET_ADMIN needed): Services answer on
+    /// their node ports only, and pods keep the node's resolvers
+    #[arg(long)]
+    pub no_cluster_ip: bool,
 }
 
 /// `NAME=RUNTIME` of `--add-node`.

@@ -56,6 +56,8 @@ pub enum CliError {
     ControllerManager(#[from] capstan_controller_manager::ControllerError),
     #[error("error: the service proxy could not start: {0}")]
     Proxy(#[from] capstan_kube_proxy::ProxyError),
+    #[error("error: the cluster DNS could not start: {0}")]
+    Dns(#[from] capstan_dns::DnsError),
     #[error(
         "error: Docker is not reachable at {host}: {source}\n\
          Start Docker (and check you may use its socket), or run `capstan up --runtime memory` \

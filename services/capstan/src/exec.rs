@@ -1,5 +1,5 @@
-//! `capstan exec POD [-c C] [-i] [-t] -- CMD…`: runs a command in a pod's
-//! container (`pods/exec`) through the API server, which relays it to the pod's
+//! `capstan exec POD|TYPE/NAME [-c C] [-i] [-t] -- CMD…`: runs a command in a pod's
+//! container (of a pod the object selects: [`crate::pod_for`]) (`pods/exec`) through the API server, which relays it to the pod's
 //! kubelet. The request stream names the target first,
 //! then (with `-i`) carries the process's stdin and its close; the output streams
 //! back — stdout to the command's output, stderr to the process's stderr — and a
@@ -27,10 +27,11 @@ pub async fn run(ctx: &mut Context<'_>, args: &ExecArgs) -> Result<(), CliError>
     if args.command.is_empty() {
         return Err(CliError::Usage("you must specify at least one command for the container".to_string()));
     }
+    let (pod, _) = crate::pod_for::pod_for(ctx, &args.pod).await?;
     let (requests, outbound) = mpsc::channel(16);
     let first = Target {
         namespace: ctx.settings.namespace.clone(),
-        pod: args.pod.clone(),
+        pod,
         container: args.container.clone().unwrap_or_default(),
         cmd: args.command.clone(),
         stdin: args.stdin,

@@ -56,6 +56,7 @@ pub mod manifest;
 pub mod merge;
 pub mod names;
 pub mod output;
+pub mod pod_for;
 pub mod pod_service;
 pub use capstan_printers as printers;
 pub mod replace;
@@ -146,7 +147,7 @@ pub async fn execute_with(
         return Box::pin(up::up_with_sink(config, sink, capstan_lifecycle::shutdown_signal(), out)).await;
     }
     match &cli.command {
-        Command::Trace(args) => return trace::run(args, out).await,
+        Command::Trace(args) => return trace::run(args, cli.kubeconfig.as_deref(), cli.context.as_deref(), out).await,
         // these work on files, not on a cluster
         Command::Certs(args) => return certs::run(args, cli.server.as_deref(), out).await,
         Command::Config(args) => {

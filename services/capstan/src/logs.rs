@@ -1,4 +1,4 @@
-//! `capstan logs POD [-c C] [-f] [--tail N] [--previous] [--since DURATION]`: a
+//! `capstan logs POD|TYPE/NAME [-c C] [-f] [--tail N] [--previous] [--since DURATION]`: a
 //! container's log (`pods/log`), streamed from the pod's kubelet through the API
 //! server. Stdout lines go to the command's output, stderr lines to the process's
 //! stderr, as they arrive.
@@ -10,9 +10,14 @@ use capstan_proto::kubelet::v1::LogsRequest;
 use std::io::Write;
 
 pub async fn run(ctx: &mut Context<'_>, args: &LogsArgs) -> Result<(), CliError> {
+    let (pod, found) = crate::pod_for::pod_for(ctx, &args.pod).await?;
+    if found > 1 {
+        // kubectl's words, on stderr so that the log itself stays clean
+        eprintln!("Found {found} pods, using pod/{pod}");
+    }
     let request = LogsRequest {
         namespace: ctx.settings.namespace.clone(),
-        pod: args.pod.clone(),
+        pod,
         container: args.container.clone().unwrap_or_default(),
         follow: args.follow,
         tail_lines: (args.tail >= 0).then_some(args.tail),

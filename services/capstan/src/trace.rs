@@ -3,14 +3,27 @@
 //! children in the order they started. A span whose parent the sink does not hold
 //! (a component that does not export, or a parent still running) is printed at the
 //! root level rather than dropped.
+//!
+//! A sink on loopback answers plain `http://`; one off loopback serves TLS and
+//! authenticates every reader by a client certificate of the cluster's CA, the
+//! same credentials a kubeconfig of `certs init` holds: so an `https://` sink is
+//! read with the kubeconfig's CA and client certificate unless the command's
+//! own `--certificate-authority`, `--client-certificate` and `--client-key` say
+//! otherwise.
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use capstan_pki::Credentials;
 use capstan_trace_sink::{SpanRecord, TraceRecord};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::connect::Connect;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 
+use crate::config::{Inputs, Settings};
 use crate::errors::CliError;
 
 /// The sink's address when neither `--sink` nor `$CAPSTAN_TRACE_SINK` says.
@@ -23,38 +36,122 @@ const SINK_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct TraceArgs {
     /// The trace id (32 hex digits), as `--trace` or `describe` printed it
     pub trace_id: String,
-    /// The trace sink's URL (`capstan up --trace-sink` prints it)
+    /// The trace sink's URL (`capstan up --trace-sink` prints it): http:// on
+    /// loopback, https:// for a sink that serves TLS
     #[arg(long, value_name = "URL", env = "CAPSTAN_TRACE_SINK", default_value = DEFAULT_SINK)]
     pub sink: String,
+    /// The CA that verifies an https:// sink (default: the kubeconfig's)
+    #[arg(long, value_name = "FILE")]
+    pub certificate_authority: Option<PathBuf>,
+    /// The client certificate an https:// sink authenticates (default: the
+    /// kubeconfig user's)
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_certificate: Option<PathBuf>,
+    /// The key of --client-certificate
+    #[arg(long, value_name = "FILE", requires = "client_certificate")]
+    pub client_key: Option<PathBuf>,
+    /// `json`: the sink's record of the trace, instead of the tree
+    #[arg(short = 'o', long, value_name = "FORMAT")]
+    pub output: Option<TraceOutput>,
 }
 
-/// Fetches the trace and prints its tree.
-pub async fn run(args: &TraceArgs, out: &mut (dyn std::io::Write + Send + Sync)) -> Result<(), CliError> {
-    let trace = fetch(&args.sink, &args.trace_id).await?;
-    write!(out, "{}", render(&trace))?;
+/// How `trace` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceOutput {
+    Json,
+}
+
+/// Fetches the trace and prints it; `kubeconfig` and `context` (the global
+/// flags) give an https:// sink's credentials.
+pub async fn run(
+    args: &TraceArgs,
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+    out: &mut (dyn std::io::Write + Send + Sync),
+) -> Result<(), CliError> {
+    let tls = match args.sink.trim_start().starts_with("https://") {
+        true => Some(sink_credentials(args, kubeconfig, context)?),
+        false => None,
+    };
+    let trace = fetch_with(&args.sink, &args.trace_id, tls.as_ref()).await?;
+    match args.output {
+        Some(TraceOutput::Json) => {
+            let json = serde_json::to_string_pretty(&trace)
+                .map_err(|e| CliError::TraceSink { sink: args.sink.clone(), message: e.to_string() })?;
+            writeln!(out, "{json}")?;
+        }
+        None => write!(out, "{}", render(&trace))?,
+    }
     Ok(())
 }
 
-/// `GET {sink}/traces/{trace_id}`.
+/// The TLS credentials an https:// sink is read with: the kubeconfig's CA and
+/// client certificate (its current context, or `--context`), each replaced by
+/// the command's own flag when given. Only TLS material is kept: a token, an
+/// impersonation or a `tls-server-name` are the API server's, not the sink's.
+fn sink_credentials(
+    args: &TraceArgs,
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<Credentials, CliError> {
+    // given every file, the kubeconfig is not read: a reader of the sink alone
+    // needs no (working) kubeconfig
+    let all_flags = args.certificate_authority.is_some() && args.client_certificate.is_some();
+    let from_kubeconfig = match all_flags {
+        true => Credentials::default(),
+        false => {
+            let inputs = Inputs { flag_context: context, ..Inputs::default() };
+            Settings::from_env(inputs, kubeconfig)?.credentials
+        }
+    };
+    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| CliError::io(path, e));
+    let mut credentials = Credentials {
+        ca_pem: from_kubeconfig.ca_pem,
+        client_cert_pem: from_kubeconfig.client_cert_pem,
+        client_key_pem: from_kubeconfig.client_key_pem,
+        source: from_kubeconfig.source,
+        ..Credentials::default()
+    };
+    if let Some(ca) = &args.certificate_authority {
+        credentials.ca_pem = Some(read(ca)?);
+        credentials.source = ca.clone();
+    }
+    if let (Some(cert), Some(key)) = (&args.client_certificate, &args.client_key) {
+        credentials.client_cert_pem = Some(read(cert)?);
+        credentials.client_key_pem = Some(read(key)?);
+    }
+    Ok(credentials)
+}
+
+/// `GET {sink}/traces/{trace_id}` from a plaintext sink.
 pub async fn fetch(sink: &str, trace_id: &str) -> Result<TraceRecord, CliError> {
+    fetch_with(sink, trace_id, None).await
+}
+
+/// `GET {sink}/traces/{trace_id}`: over TLS with `tls` when the sink is
+/// `https://`, in plaintext when it is `http://`.
+pub async fn fetch_with(sink: &str, trace_id: &str, tls: Option<&Credentials>) -> Result<TraceRecord, CliError> {
     let failed = |message: String| CliError::TraceSink { sink: sink.to_owned(), message };
     let id = trace_id.trim();
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(CliError::Usage(format!("{trace_id:?} is not a trace id: a trace id is 32 hex digits")));
     }
-    let url = format!("{}/traces/{}", sink.trim_end_matches('/'), id.to_ascii_lowercase());
+    let url = format!("{}/traces/{}", sink.trim().trim_end_matches('/'), id.to_ascii_lowercase());
     let uri: http::Uri = url.parse().map_err(|e| failed(format!("{url:?} is not a URL: {e}")))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(failed("the sink is served over plain http on loopback: use http://HOST:PORT".to_owned()));
+    let (status, body) = match (uri.scheme_str(), tls) {
+        (Some("http"), _) => get(Client::builder(TokioExecutor::new()).build_http(), uri).await,
+        (Some("https"), Some(credentials)) => {
+            let mut config = (*capstan_pki::tls::client_config(credentials)?).clone();
+            // the kubeconfig's configuration offers h2 for gRPC; the sink's face is HTTP/1.1
+            config.alpn_protocols.clear();
+            let connector =
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_only().enable_http1().build();
+            get(Client::builder(TokioExecutor::new()).build(connector), uri).await
+        }
+        (Some("https"), None) => Err("an https:// sink needs TLS credentials".to_owned()),
+        _ => Err("the sink's URL is http://HOST:PORT (on loopback) or https://HOST:PORT (TLS)".to_owned()),
     }
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Empty<bytes::Bytes>>();
-    let response = tokio::time::timeout(SINK_TIMEOUT, client.get(uri))
-        .await
-        .map_err(|_| failed(format!("no answer within {SINK_TIMEOUT:?}")))?
-        .map_err(|e| failed(with_causes(&e)))?;
-    let status = response.status();
-    let body = response.into_body().collect().await.map_err(|e| failed(e.to_string()))?.to_bytes();
+    .map_err(failed)?;
     if !status.is_success() {
         let said = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
@@ -63,6 +160,23 @@ pub async fn fetch(sink: &str, trace_id: &str) -> Result<TraceRecord, CliError> 
         return Err(failed(format!("{status}: {said}")));
     }
     serde_json::from_slice(&body).map_err(|e| failed(format!("not a trace: {e}")))
+}
+
+/// One GET through `client`: the status and the whole body.
+async fn get<C>(
+    client: Client<C, Empty<bytes::Bytes>>,
+    uri: http::Uri,
+) -> Result<(http::StatusCode, bytes::Bytes), String>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    let response = tokio::time::timeout(SINK_TIMEOUT, client.get(uri))
+        .await
+        .map_err(|_| format!("no answer within {SINK_TIMEOUT:?}"))?
+        .map_err(|e| with_causes(&e))?;
+    let status = response.status();
+    let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok((status, body))
 }
 
 /// `error: cause: its cause`, as far down as the chain goes (hyper's own

@@ -3,14 +3,16 @@
 //! that exists — the API server with its embedded store over TLS with
 //! Node,RBAC, then the scheduler and the controller-manager, one node (the
 //! Docker or containerd shim, or the in-memory runtime, and a kubelet, see
-//! [`node`]) plus any `--add-node NAME=RUNTIME` nodes, and the service proxy,
-//! each with its own identity, and the web [`dashboard`] — writes the
-//! admin's kubeconfig as the CLI's config, and runs until Ctrl-C, then stops
-//! the components in reverse order.
+//! [`node`]) plus any `--add-node NAME=RUNTIME` nodes, the service proxy
+//! serving every cluster IP, the cluster DNS behind `kube-system/kube-dns`
+//! (see [`cluster_dns`]), and the web [`dashboard`], each with its own
+//! identity — writes the admin's kubeconfig as the CLI's config, and runs
+//! until Ctrl-C, then stops the components in reverse order.
 //!
 //! [`Components`] is the list later issues extend: each new component gets a
 //! config field there and a start/stop step in [`Running`].
 
+pub mod cluster_dns;
 pub mod dashboard;
 pub mod node;
 pub mod secure;
@@ -20,6 +22,7 @@ use crate::config;
 use crate::errors::CliError;
 use capstan_apiserver::{ApiServer, StoreConfig};
 use capstan_pki::Layout;
+use cluster_dns::ServiceNetwork;
 use node::{Node, NodeConfig};
 use std::future::Future;
 use std::io::Write;
@@ -41,6 +44,8 @@ pub struct UpConfig {
     pub kubelet_port: u16,
     /// more nodes, by name and runtime (`--add-node`)
     pub extra_nodes: Vec<(String, UpRuntime)>,
+    /// the service range, the cluster DNS's address and zone, the proxy's interface
+    pub services: ServiceNetwork,
 }
 
 impl UpConfig {
@@ -72,6 +77,12 @@ impl UpConfig {
             node_name,
             kubelet_port: args.kubelet_port,
             extra_nodes: args.add_nodes.clone(),
+            services: ServiceNetwork::new(
+                &args.service_cluster_ip_range,
+                args.cluster_dns_ip,
+                &args.cluster_domain,
+                (!args.no_cluster_ip).then(|| args.cluster_ip_interface.clone()),
+            )?,
         })
     }
 }
@@ -92,6 +103,10 @@ pub struct Components {
     pub controller_manager: capstan_controller_manager::Config,
     /// the dashboard, on loopback (see [`dashboard`])
     pub dashboard: SocketAddr,
+    /// the cluster DNS, on loopback; its server and credentials are filled
+    /// in once the API server listens
+    pub dns: capstan_dns::Config,
+    pub services: ServiceNetwork,
 }
 
 impl Components {
@@ -101,6 +116,7 @@ impl Components {
         let mut apiserver = capstan_apiserver::Config {
             listen: config.listen,
             storage: StoreConfig::embedded(config.data_dir.join("apiserver")),
+            service_cluster_ip_range: config.services.range.clone(),
             ..Default::default()
         };
         secure::secure_apiserver(&mut apiserver, pki, &config.data_dir);
@@ -120,6 +136,11 @@ impl Components {
             ..Default::default()
         };
         let dashboard = dashboard::listen(config.listen);
+        let mut dns = capstan_dns::Config::new("");
+        dns.listen = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0);
+        dns.cluster_domain = config.services.cluster_domain.clone();
+        dns.upstreams = upstream_resolvers();
+        dns.health_address = None;
         Components {
             apiserver,
             node,
@@ -129,6 +150,8 @@ impl Components {
             scheduler_listen,
             controller_manager,
             dashboard,
+            dns,
+            services: config.services.clone(),
         }
     }
 }
@@ -156,7 +179,23 @@ fn node_config(config: &UpConfig, name: &str, runtime: UpRuntime, index: usize) 
         busybox: std::env::var_os("CAPSTAN_BUSYBOX").map(PathBuf::from).unwrap_or_else(|| "/bin/busybox".into()),
         // the kubelet listens where the API server does, on its own port
         kubelet_listen: SocketAddr::new(config.listen.ip(), port),
+        // without cluster IPs no pod could reach the cluster DNS: pods keep the node's resolvers
+        cluster_dns: match config.services.serves_cluster_ips() {
+            true => vec![IpAddr::V4(config.services.dns_ip)],
+            false => Vec::new(),
+        },
+        cluster_domain: config.services.cluster_domain.clone(),
     }
+}
+
+/// The resolvers the cluster DNS relays other names to: the host's own.
+/// None readable leaves only the cluster's zone answered (and says so).
+fn upstream_resolvers() -> Vec<SocketAddr> {
+    let path = std::path::Path::new("/etc/resolv.conf");
+    capstan_dns::forward::nameservers(path).unwrap_or_else(|error| {
+        tracing::warn!(%error, "the cluster DNS answers only the cluster's zone");
+        Vec::new()
+    })
 }
 
 /// The started components; stopped in reverse start order. All but the API
@@ -166,6 +205,8 @@ struct Running {
     apiserver: ApiServer,
     /// every component's kubeconfig is read from here
     pki: Layout,
+    /// the cluster DNS, and the cluster IP its Service serves on
+    dns: Option<(capstan_dns::Dns, IpAddr)>,
     scheduler: Option<capstan_scheduler::Scheduler>,
     controller_manager: Option<capstan_controller_manager::ControllerManager>,
     /// the main node first, then the `--add-node` ones
@@ -180,6 +221,7 @@ impl Running {
         let mut running = Running {
             apiserver,
             pki,
+            dns: None,
             scheduler: None,
             controller_manager: None,
             nodes: Vec::new(),
@@ -199,6 +241,24 @@ impl Running {
     async fn start_the_rest(&mut self, components: Components) -> Result<(), CliError> {
         // every component as itself: its kubeconfig's certificate, the port bound now
         let url = client_url(self.apiserver.addr());
+        // the DNS first, so that its Service claims its fixed address before anything else asks for one
+        let dns = capstan_dns::Config {
+            server: url.clone(),
+            credentials: secure::credentials(&self.pki, secure::DNS)?,
+            ..components.dns
+        };
+        let dns = capstan_dns::Dns::start(dns).await?;
+        let admin = capstan_client::Client::connect_with(&url, &secure::credentials(&self.pki, secure::ADMIN)?)
+            .map_err(|e| CliError::from_client(e, None, &url))?;
+        let published = cluster_dns::publish(&admin, &url, &components.services, dns.dns_address).await;
+        let dns_ip = match published {
+            Ok(ip) => ip,
+            Err(error) => {
+                let _ = dns.stop().await;
+                return Err(error);
+            }
+        };
+        self.dns = Some((dns, dns_ip));
         let scheduler = capstan_scheduler::Config {
             server: url.clone(),
             credentials: secure::credentials(&self.pki, secure::SCHEDULER)?,
@@ -221,6 +281,7 @@ impl Running {
         proxy.credentials = secure::credentials(&self.pki, secure::PROXY)?;
         proxy.healthz_bind_address = Some(components.proxy_healthz);
         proxy.metrics_bind_address = Some(components.proxy_metrics);
+        proxy.cluster_ip_interface = components.services.interface.clone();
         self.proxy = Some(capstan_kube_proxy::Proxy::start(proxy).await?);
         self.dashboard = Some(dashboard::start(&url, &self.pki, components.dashboard).await?);
         Ok(())
@@ -250,6 +311,11 @@ impl Running {
         if let Some(scheduler) = self.scheduler {
             if let Err(error) = scheduler.stop().await {
                 tracing::warn!(%error, "stopping the scheduler");
+            }
+        }
+        if let Some((dns, _)) = self.dns {
+            if let Err(error) = dns.stop().await {
+                tracing::warn!(%error, "stopping the cluster DNS");
             }
         }
         self.apiserver.stop().await?;
@@ -342,7 +408,31 @@ fn announce(
         writeln!(out, "Controller-manager: health and metrics on {addr}")?;
     }
     if let Some(admin) = running.proxy.as_ref().and_then(|p| p.healthz_address) {
-        writeln!(out, "Service proxy: node ports on every local address, admin on {admin}")?;
+        match &config.services.interface {
+            Some(interface) => writeln!(
+                out,
+                "Service proxy: cluster IPs ({}) on interface {interface}, node ports on every local address, admin on {admin}",
+                config.services.range
+            )?,
+            None => writeln!(out, "Service proxy: node ports on every local address (no cluster IPs), admin on {admin}")?,
+        }
+    }
+    if let Some((dns, ip)) = &running.dns {
+        let zone = &config.services.cluster_domain;
+        match config.services.serves_cluster_ips() {
+            true => writeln!(
+                out,
+                "Cluster DNS: {}/{} on {ip}:53 for {zone} (served on {}); pods resolve Services by name",
+                cluster_dns::NAMESPACE,
+                cluster_dns::SERVICE,
+                dns.dns_address
+            )?,
+            false => writeln!(
+                out,
+                "Cluster DNS: {zone} on {} only (no cluster IPs: pods keep the node's resolvers)",
+                dns.dns_address
+            )?,
+        }
     }
     if let Some(board) = &running.dashboard {
         writeln!(out, "{}", dashboard::line(&board.url(), &running.pki.dir().join(dashboard::TOKEN_FILE)))?;
@@ -439,6 +529,8 @@ mod tests {
             node_name: "n1".into(),
             kubelet_port: 10250,
             extra_nodes: vec![("n2".into(), UpRuntime::Containerd)],
+            services: ServiceNetwork::new("10.96.0.0/12", None, "cluster.local", Some("capstan-svc0".into()))
+                .expect("network"),
         };
         let pki = Layout::new(&config.pki_dir);
         let c = Components::local(&config, &pki);
@@ -449,6 +541,14 @@ mod tests {
         assert_eq!((extra.name.as_str(), extra.runtime), ("n2", UpRuntime::Containerd));
         assert_eq!(extra.shim_socket, PathBuf::from("/tmp/c/containerd-shim-n2.sock"));
         assert_eq!(extra.kubelet_listen, "127.0.0.1:10251".parse().expect("addr"));
+        // every kubelet points pods at the cluster DNS's Service, the API server hands out the range
+        let dns: IpAddr = "10.96.0.10".parse().expect("ip");
+        assert_eq!((c.node.cluster_dns.as_slice(), extra.cluster_dns.as_slice()), ([dns].as_slice(), [dns].as_slice()));
+        assert_eq!(c.apiserver.service_cluster_ip_range, "10.96.0.0/12");
+        assert_eq!(c.dns.listen, "127.0.0.1:0".parse().expect("addr"), "DNS listens on loopback only");
+        let without = ServiceNetwork { interface: None, ..config.services.clone() };
+        let c2 = Components::local(&UpConfig { services: without, ..config.clone() }, &pki);
+        assert!(c2.node.cluster_dns.is_empty(), "no cluster IPs: no pod could reach the cluster DNS");
         // ephemeral ports beside an ephemeral API server port, the usual ones beside a fixed one
         assert_eq!(c.controller_manager.listen, Some("127.0.0.1:0".parse().expect("addr")));
         assert_eq!(c.scheduler_listen, "127.0.0.1:0".parse().expect("addr"));

@@ -186,6 +186,7 @@ fn every_container_of_the_helm_chart_parses_with_its_binarys_own_flags() {
         "capstan-docker-shim",
         "capstan-containerd-shim",
         "capstan-probe",
+        "capstan-dns",
     ] {
         assert!(seen.contains(program), "no container of the chart runs {program}: {seen:?}");
     }
@@ -222,6 +223,7 @@ fn parse_command(argv: &[String], seen: &mut std::collections::BTreeSet<String>)
         "capstan-docker-shim" => docker_shim::Flags::try_parse_from(argv).map(drop),
         "capstan-containerd-shim" => containerd_shim::Flags::try_parse_from(argv).map(drop),
         "capstan-probe" => probe::Flags::try_parse_from(argv).map(drop),
+        "capstan-dns" => dns::Flags::try_parse_from(argv).map(drop),
         "capstan" => capstan::Cli::try_parse_from(argv).map(drop),
         "capstan-node-supervisor" => {
             let flags = node_supervisor::Flags::try_parse_from(argv).map_err(|e| e.to_string())?;

@@ -40,14 +40,8 @@ spec:
 /// kubectl from the line `up` printed.
 async fn cluster(dir: &tempfile::TempDir) -> (Up, Kubectl) {
     let config = capstan::up::UpConfig {
-        data_dir: dir.path().join("data"),
-        pki_dir: dir.path().join("data").join("pki"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
         config_path: Some(dir.path().join("config")),
-        runtime: UpRuntime::Memory,
-        node_name: "node-1".into(),
-        kubelet_port: 0,
-        extra_nodes: vec![],
+        ..up_harness::config(dir.path(), UpRuntime::Memory, "node-1")
     };
     let up = Up::start(config).await;
     let line = up.said.lines().find_map(|l| l.strip_prefix("kubectl: ")).expect("up prints a kubectl line");

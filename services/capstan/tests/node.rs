@@ -293,14 +293,8 @@ async fn up_runs_a_one_node_cluster(runtime: capstan::cli::UpRuntime, node: &str
                   current-context: prod\n";
     std::fs::write(&cli_config, theirs).expect("the user's own config");
     let config = capstan::up::UpConfig {
-        data_dir: dir.path().join("data"),
-        pki_dir: dir.path().join("data").join("pki"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
         config_path: Some(cli_config.clone()),
-        runtime,
-        node_name: node.to_string(),
-        kubelet_port: 0,
-        extra_nodes: vec![],
+        ..up_harness::config(dir.path(), runtime, node)
     };
     let up = Up::start(config.clone()).await;
     assert!(up.said.contains(&format!("Kubelet of node {node} listening on")), "{}", up.said);
@@ -405,6 +399,8 @@ async fn up_says_so_when_docker_is_unreachable() {
         containerd_state: dir.path().join("containerd-shim"),
         busybox: "/bin/busybox".into(),
         kubelet_listen: "127.0.0.1:0".parse().expect("addr"),
+        cluster_dns: Vec::new(),
+        cluster_domain: "cluster.local".into(),
     };
     let Err(error) = capstan::up::node::Node::start(&config, "http://127.0.0.1:1", &Default::default(), None).await
     else {

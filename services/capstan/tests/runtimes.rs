@@ -19,15 +19,14 @@ use std::time::Duration;
 
 use capstan::cli::UpRuntime;
 use capstan_client::DeleteParams;
-use capstan_proto::core::v1::{Container, ExecAction, HttpGetAction, Node, Pod, PodSpec, Probe};
+use capstan_proto::core::v1::{Container, ExecAction, HttpGetAction, Pod, PodSpec, Probe};
 use capstan_proto::meta::v1::{IntOrString, ObjectMeta};
 use capstan_test_support::{
-    containerd_inventory, ensure_images, require_containerd, require_docker, test_image_archive, workspace_binary,
-    ContainerdInventory, ContainerdSweeper, DockerSweeper, CONTAINERD_NAMESPACE, CONTAINERD_SOCKET,
+    containerd_inventory, require_containerd, require_docker, test_image_archive, workspace_binary,
+    ContainerdInventory, ContainerdSweeper, CONTAINERD_NAMESPACE, CONTAINERD_SOCKET,
 };
+use up_harness::two_runtimes::{TwoRuntimes, NODE_LABEL};
 use up_harness::{http_get_async, node_of, pod_ip, ready, wait_pod, wait_pods, Up, WAIT};
-
-const NODE_LABEL: &str = "io.capstan.node.name";
 
 /// A web pod pinned to the nodes of `runtime` by a nodeSelector, ready once it serves.
 fn web_pod(name: &str, runtime: &str) -> Pod {
@@ -57,66 +56,6 @@ fn web_pod(name: &str, runtime: &str) -> Pod {
             ..Default::default()
         }),
         ..Default::default()
-    }
-}
-
-/// `up` with a Docker node and a containerd node (which has loaded the test
-/// images through `capstan image load`), and sweepers for both.
-struct TwoRuntimes {
-    up: Up,
-    docker_node: String,
-    containerd_node: String,
-    _dir: tempfile::TempDir,
-    _sweepers: (DockerSweeper, ContainerdSweeper),
-}
-
-impl TwoRuntimes {
-    /// `None` when Docker or containerd is missing (outside CI).
-    async fn start(test: &str) -> Option<TwoRuntimes> {
-        require_docker()?;
-        require_containerd()?;
-        ensure_images().await;
-        let archive = test_image_archive().await;
-        let id = std::process::id();
-        let (docker_node, containerd_node) = (format!("{test}-docker-{id}"), format!("{test}-containerd-{id}"));
-        let sweepers =
-            (DockerSweeper::new(NODE_LABEL, &docker_node), ContainerdSweeper::new(NODE_LABEL, &containerd_node));
-        let dir = tempfile::tempdir().expect("tempdir");
-        let up = Up::start(capstan::up::UpConfig {
-            data_dir: dir.path().join("data"),
-            pki_dir: dir.path().join("data").join("pki"),
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            config_path: None,
-            runtime: UpRuntime::Docker,
-            node_name: docker_node.clone(),
-            kubelet_port: 0,
-            extra_nodes: vec![(containerd_node.clone(), UpRuntime::Containerd)],
-        })
-        .await;
-        assert!(up.said.contains("containerd shim serving on"), "{}", up.said);
-        // the containerd node gets the test images the way a user would
-        let archive = archive.display().to_string();
-        let loaded = up.capstan(&["image", "load", &archive, "--node", &containerd_node]).await;
-        assert!(loaded.contains(&format!("Loaded image capstan/test:1 on node {containerd_node}")), "{loaded}");
-        // both nodes take pods before a test places any
-        let nodes = up.client().api::<Node>(None);
-        for node in [&docker_node, &containerd_node] {
-            let node_ready = |n: Option<&Node>| {
-                let conditions = n.and_then(|n| n.status.as_ref()).map(|s| s.conditions.as_slice()).unwrap_or_default();
-                conditions.iter().any(|c| c.r#type == "Ready" && c.status == "True")
-            };
-            let waited = capstan_runtime::wait_for(&nodes, node, WAIT, node_ready).await;
-            assert!(matches!(waited, Ok(Some(_))), "node {node} did not become Ready: {waited:?}");
-        }
-        Some(TwoRuntimes { up, docker_node, containerd_node, _dir: dir, _sweepers: sweepers })
-    }
-
-    /// `capstan get nodes -o wide` names each node's runtime.
-    async fn nodes_show_their_runtimes(&self) {
-        let table = self.up.capstan(&["get", "nodes", "-o", "wide"]).await;
-        let row = |node: &str| table.lines().find(|l| l.starts_with(node)).unwrap_or_default().to_string();
-        assert!(row(&self.docker_node).contains("docker://"), "{table}");
-        assert!(row(&self.containerd_node).contains("containerd://"), "{table}");
     }
 }
 
@@ -189,7 +128,7 @@ spec:
 async fn one_deployment_runs_across_a_docker_node_and_a_containerd_node() {
     let Some(cluster) = TwoRuntimes::start("rt-deploy").await else { return };
     let up = &cluster.up;
-    let manifest = cluster._dir.path().join("web.yaml");
+    let manifest = cluster.dir.path().join("web.yaml");
     std::fs::write(&manifest, WEB_DEPLOYMENT).expect("write the manifest");
     up.capstan(&["apply", "-f", &manifest.display().to_string()]).await;
 
@@ -242,16 +181,7 @@ async fn restarting_the_containerd_shim_and_kubelet_adopts_the_running_tasks() {
     let node = format!("rt-restart-{}", std::process::id());
     let _sweep = ContainerdSweeper::new(NODE_LABEL, &node);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = capstan::up::UpConfig {
-        data_dir: dir.path().join("data"),
-        pki_dir: dir.path().join("data").join("pki"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        config_path: None,
-        runtime: UpRuntime::Containerd,
-        node_name: node.clone(),
-        kubelet_port: 0,
-        extra_nodes: vec![],
-    };
+    let config = up_harness::config(dir.path(), UpRuntime::Containerd, &node);
     let endpoint = format!("unix://{}", dir.path().join("data/containerd-shim.sock").display());
 
     let up = Up::start(config.clone()).await;

@@ -115,6 +115,74 @@ async fn a_traced_command_reads_back_from_the_sink() {
     cluster.stop().await;
 }
 
+/// A sink off loopback serves TLS and authenticates its readers: `capstan trace
+/// --sink https://…` reads it with the kubeconfig's CA and client certificate,
+/// or with its own `--certificate-authority`/`--client-certificate`/`--client-key`;
+/// without a client certificate the sink refuses it, and `-o json` prints the
+/// sink's record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_sink_is_read_with_the_kubeconfigs_credentials_or_the_flags() {
+    let cluster = capstan_testkit::TestCluster::start().await;
+    let layout = capstan_pki::Layout::new(cluster.pki());
+    let tls = capstan_server::TlsFiles {
+        cert: layout.cert("trace-sink"),
+        key: layout.key("trace-sink"),
+        client_ca: Some(layout.ca_cert()),
+    };
+    let sink = capstan_trace_sink::bind_with("127.0.0.1:0".parse().expect("addr"), 10, Some(tls)).await.expect("sink");
+    // the sink's certificate names localhost, not the address
+    let sink_url = format!("https://localhost:{}", sink.local_addr().expect("addr").port());
+    let serving = tokio::spawn(sink.serve(std::future::pending()));
+    let manifest = cluster.path().join("ns.yaml");
+    std::fs::write(&manifest, "apiVersion: v1\nkind: Namespace\nmetadata: {name: sunk-tls}\n").expect("write");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+        .args(cluster.cli_args())
+        .args(["--trace", "apply", "-f"])
+        .arg(&manifest)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &sink_url)
+        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", layout.ca_cert())
+        .env("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", layout.cert("admin"))
+        .env("OTEL_EXPORTER_OTLP_CLIENT_KEY", layout.key("admin"))
+        .env_remove("OTEL_TRACES_SAMPLER")
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), output).await.expect("capstan hung").expect("capstan");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let id = stdout.lines().find_map(|l| l.strip_prefix("trace: ")).expect("a trace: line").to_owned();
+
+    // the admin's kubeconfig: its CA verifies the sink, its certificate authenticates
+    let kubeconfig = layout.kubeconfig("admin").display().to_string();
+    let mut out = Vec::new();
+    let args = ["capstan", "--kubeconfig", &kubeconfig, "trace", &id, "--sink", &sink_url, "-o", "json"];
+    capstan::run(args, &mut out).await.expect("capstan trace -o json over TLS");
+    let record: capstan_trace_sink::TraceRecord = serde_json::from_slice(&out).expect("the sink's record");
+    assert!(record.spans.iter().any(|s| s.service == "capstan" && s.name == "capstan apply"), "{record:?}");
+
+    // the flags alone: another identity of the same CA, and no kubeconfig at all
+    let empty = cluster.path().join("empty-kubeconfig");
+    std::fs::write(&empty, "apiVersion: v1\nkind: Config\n").expect("an empty kubeconfig");
+    let (empty, ca) = (empty.display().to_string(), layout.ca_cert().display().to_string());
+    let (cert, key) = (layout.cert("scheduler").display().to_string(), layout.key("scheduler").display().to_string());
+    let mut out = Vec::new();
+    let flags = ["--certificate-authority", &ca, "--client-certificate", &cert, "--client-key", &key];
+    let args = ["capstan", "--kubeconfig", &empty, "trace", &id, "--sink", &sink_url];
+    capstan::run(args.into_iter().chain(flags), &mut out).await.expect("capstan trace with the flags");
+    let tree = String::from_utf8_lossy(&out).into_owned();
+    assert!(tree.lines().next().unwrap_or_default().contains("capstan apply"), "the root first:\n{tree}");
+
+    // the CA but no client certificate: the sink lets nobody in anonymously
+    let refused = capstan::run(
+        ["capstan", "--kubeconfig", &empty, "trace", &id, "--sink", &sink_url, "--certificate-authority", &ca],
+        &mut Vec::new(),
+    )
+    .await;
+    let refused = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains(&format!("the sink at {sink_url}")), "{refused}");
+    eprintln!("without a client certificate: {refused}");
+    serving.abort();
+    cluster.stop().await;
+}
+
 /// `capstan up --trace-sink`: every component in the one process exports to the
 /// sink `up` started, each under its own `service.name`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

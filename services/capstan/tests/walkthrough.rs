@@ -25,17 +25,7 @@ async fn the_readme_walkthrough_serves_the_shop_on_its_node_port() {
     let node = format!("walkthrough-{}", std::process::id());
     let _sweep = DockerSweeper::new(capstan_shim_common::labels::NODE_NAME, &node);
     let dir = tempfile::tempdir().expect("tempdir");
-    let up = Up::start(capstan::up::UpConfig {
-        data_dir: dir.path().join("data"),
-        pki_dir: dir.path().join("data").join("pki"),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        config_path: None,
-        runtime: UpRuntime::Docker,
-        node_name: node.clone(),
-        kubelet_port: 0,
-        extra_nodes: vec![],
-    })
-    .await;
+    let up = Up::start(up_harness::config(dir.path(), UpRuntime::Docker, &node)).await;
 
     let applied = up.capstan(&["apply", "-f", EXAMPLE]).await;
     assert_eq!(

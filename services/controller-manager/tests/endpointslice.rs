@@ -185,3 +185,46 @@ async fn slices_follow_pods_and_selector_and_go_with_their_service() {
     manager.stop().await.expect("controller-manager stops");
     cluster.assert_no_component_refused().await;
 }
+
+/// A Service without a selector: the Endpoints its user writes are mirrored
+/// into slices (labelled as Kubernetes' mirroring controller labels them),
+/// follow each change, and go when the Endpoints go.
+#[tokio::test]
+async fn a_selectorless_services_endpoints_are_mirrored() {
+    use capstan_proto::core::v1::{EndpointAddress, EndpointPort, EndpointSubset, Endpoints};
+    let cluster = cluster().await;
+    let client = &cluster.client;
+    let manager = start_controllers(&cluster, &["endpointslice", "garbagecollector"]).await;
+    let mut db = service("db", "unused");
+    if let Some(spec) = db.spec.as_mut() {
+        spec.selector.clear();
+        spec.ports[0].target_port = Some(IntOrString::from_int(5432));
+    }
+    client.api::<Service>(Some("default")).create(&db).await.expect("create db");
+    let address = |ip: &str| EndpointAddress { ip: ip.into(), ..Default::default() };
+    let mut endpoints = Endpoints {
+        metadata: Some(ObjectMeta { name: "db".into(), namespace: "default".into(), ..Default::default() }),
+        subsets: vec![EndpointSubset {
+            addresses: vec![address("192.0.2.1")],
+            not_ready_addresses: vec![address("192.0.2.2")],
+            ports: vec![EndpointPort { name: "http".into(), port: 5432, protocol: "TCP".into(), ..Default::default() }],
+        }],
+        ..Default::default()
+    };
+    let api = client.api::<Endpoints>(Some("default"));
+    let written = api.create(&endpoints).await.expect("create the Endpoints");
+    let listed =
+        wait_slices(client, "db", vec![(vec![5432], vec![ip("192.0.2.1", true), ip("192.0.2.2", false)])]).await;
+    assert_eq!(
+        listed[0].meta().labels.get("endpointslice.kubernetes.io/managed-by").map(String::as_str),
+        Some("endpointslicemirroring-controller.k8s.io")
+    );
+    endpoints.metadata = written.metadata;
+    endpoints.subsets[0].not_ready_addresses.clear();
+    api.update(&endpoints).await.expect("update the Endpoints");
+    wait_slices(client, "db", vec![(vec![5432], vec![ip("192.0.2.1", true)])]).await;
+    api.delete("db", &DeleteParams::default()).await.expect("delete the Endpoints");
+    wait_slices(client, "db", vec![]).await;
+    manager.stop().await.expect("controller-manager stops");
+    cluster.assert_no_component_refused().await;
+}

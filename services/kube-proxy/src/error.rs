@@ -27,6 +27,13 @@ pub enum ProxyError {
          choose another --cluster-ip-interface"
     )]
     ForeignInterface { name: String, kind: String },
+    #[error(
+        "the cluster IP interface {name} belongs to another running proxy (it holds {lock}); \
+         give this one its own --cluster-ip-interface and service range"
+    )]
+    InterfaceInUse { name: String, lock: String },
+    #[error("cannot lock the cluster IP interface {name} ({lock}): {source}")]
+    InterfaceLock { name: String, lock: String, source: std::io::Error },
     #[error("no ready backend for {service}")]
     NoBackend { service: String },
     #[error("every backend of {service} refused or failed: {source}")]

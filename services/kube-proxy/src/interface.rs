@@ -16,7 +16,11 @@
 //! after the listeners that used them close, so a Service is never half there.
 //! At start the proxy adopts an interface of its name left by a crash (what it
 //! no longer needs is removed at the first sync); at stop it deletes the
-//! interface, and its addresses with it.
+//! interface, and its addresses with it. Which proxy owns an interface is an
+//! advisory lock ([`OwnerLock`]) held for as long as the proxy runs: a crash
+//! releases it, so leftovers are adopted, while a second proxy in the same
+//! network namespace is refused rather than let take the first one's
+//! addresses away at its first sync.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -73,6 +77,7 @@ pub fn plan(name: &str, observed: &Observed, wanted: &BTreeSet<IpAddr>) -> Resul
 /// The proxy's dummy interface on this node, driven over rtnetlink.
 pub struct ClusterIpInterface {
     name: String,
+    _owner: OwnerLock,
     handle: Handle,
     index: u32,
     /// The addresses the interface holds, as last read or written.
@@ -95,14 +100,21 @@ impl ClusterIpInterface {
             let name = name.to_string();
             move |source| ProxyError::Interface { name, operation, source }
         };
+        let owner = OwnerLock::acquire(name)?;
         let (connection, handle, _) = rtnetlink::new_connection().map_err(|source| ProxyError::Interface {
             name: name.to_string(),
             operation: "open a netlink socket for",
             source: rtnetlink::Error::NamespaceError(source.to_string()),
         })?;
         let connection = tokio::spawn(connection);
-        let mut interface =
-            ClusterIpInterface { name: name.to_string(), handle, index: 0, present: BTreeSet::new(), connection };
+        let mut interface = ClusterIpInterface {
+            name: name.to_string(),
+            _owner: owner,
+            handle,
+            index: 0,
+            present: BTreeSet::new(),
+            connection,
+        };
         let observed = match interface.find().await.map_err(failed("look up"))? {
             Some(link) => observe(&link, &interface.handle).await.map_err(failed("read the addresses of"))?,
             None => Observed::Missing,
@@ -216,6 +228,39 @@ impl ClusterIpInterface {
 impl Drop for ClusterIpInterface {
     fn drop(&mut self) {
         self.connection.abort();
+    }
+}
+
+/// The lock that says a live proxy owns interface `name` in this network
+/// namespace: `/run/capstan/proxy-<netns inode>-<name>.lock` (the temp dir
+/// where `/run/capstan` cannot be made), held until the proxy exits.
+#[derive(Debug)]
+struct OwnerLock {
+    _file: std::fs::File,
+}
+
+impl OwnerLock {
+    fn acquire(name: &str) -> Result<OwnerLock, ProxyError> {
+        use std::os::unix::fs::MetadataExt;
+        // interfaces are per network namespace: so are their owners
+        let namespace = std::fs::metadata("/proc/self/ns/net").map(|m| m.ino()).unwrap_or_default();
+        let run = std::path::Path::new("/run/capstan");
+        let dir = match std::fs::create_dir_all(run) {
+            Ok(()) => run.to_path_buf(),
+            Err(_) => std::env::temp_dir(),
+        };
+        let path = dir.join(format!("proxy-{namespace}-{name}.lock"));
+        let lock_error =
+            |source| ProxyError::InterfaceLock { name: name.to_string(), lock: path.display().to_string(), source };
+        let file =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(lock_error)?;
+        match file.try_lock() {
+            Ok(()) => Ok(OwnerLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(ProxyError::InterfaceInUse { name: name.to_string(), lock: path.display().to_string() })
+            }
+            Err(std::fs::TryLockError::Error(source)) => Err(lock_error(source)),
+        }
     }
 }
 

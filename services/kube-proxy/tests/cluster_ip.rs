@@ -237,6 +237,34 @@ async fn a_restarted_proxy_adopts_its_leftover_interface() {
     assert_eq!(addresses_on(&interface).await, None);
 }
 
+/// A second proxy naming a live proxy's interface is refused (it would
+/// otherwise take the first one's cluster IPs away at its first sync); once
+/// the first stops, the name is free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_proxy_on_a_live_proxys_interface_is_refused() {
+    let Some(()) = require_net_admin() else { return };
+    let (interface, _sweeper, base) = unique();
+    let api = TestCluster::start().await;
+    let cluster = common::Cluster { api, proxy: None };
+    let mut backends = Backends::default();
+    let a = backends.tcp("a").await;
+    let ip = cluster_ip(base, 1);
+    cluster_ip_service(&cluster.api, "web", ip, 80, "TCP").await;
+    cluster.endpoints("web", "TCP", &[a], &[]).await;
+    let first = start_proxy(&cluster.api, &interface).await.expect("the first proxy");
+    let web = SocketAddr::new(ip, 80);
+    eventually("the cluster IP answers", || async move { ask(web).await.ok().as_deref() == Some("a") }).await;
+    let other = TestCluster::start().await;
+    let error = start_proxy(&other, &interface).await.expect_err("the interface is the first proxy's");
+    let text = error.to_string();
+    assert!(matches!(error, ProxyError::InterfaceInUse { .. }) && text.contains(&interface), "{text}");
+    assert_eq!(ask(web).await.ok().as_deref(), Some("a"), "the first proxy still serves");
+    assert_eq!(addresses_on(&interface).await, Some(BTreeSet::from([ip])));
+    first.stop().await.expect("proxy stops cleanly");
+    let second = start_proxy(&other, &interface).await.expect("the name is free once the first stopped");
+    second.stop().await.expect("proxy stops cleanly");
+}
+
 /// The name of an interface the proxy does not own is refused, naming it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interface_of_another_kind_is_refused() {

@@ -13,7 +13,7 @@ use capstan_containerd_shim::{ContainerdConfig, ContainerdError, NetworkConfig};
 use capstan_docker_shim::{DockerConfig, ServedShim, ShimError};
 use capstan_kubelet::Kubelet;
 use capstan_shim_common::ContainerRuntime;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// The image the examples and tests run; `scripts/images.sh` builds it.
@@ -36,6 +36,11 @@ pub struct NodeConfig {
     pub busybox: PathBuf,
     /// where the kubelet's service listens
     pub kubelet_listen: SocketAddr,
+    /// the resolvers pods of `dnsPolicy: ClusterFirst` get (`--cluster-dns`;
+    /// empty: the node's own, as without cluster DNS)
+    pub cluster_dns: Vec<IpAddr>,
+    /// `--cluster-domain`
+    pub cluster_domain: String,
 }
 
 /// A served shim.
@@ -74,6 +79,8 @@ impl Node {
         kubelet.credentials = credentials.clone();
         kubelet.listen = config.kubelet_listen;
         kubelet.tls = serving;
+        kubelet.dns.cluster_dns = config.cluster_dns.clone();
+        kubelet.dns.cluster_domain = config.cluster_domain.clone();
         let kubelet = match Kubelet::start(kubelet).await {
             Ok(kubelet) => kubelet,
             Err(error) => {

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 pub const SCHEDULER: &str = "scheduler";
 pub const CONTROLLER_MANAGER: &str = "controller-manager";
 pub const PROXY: &str = "proxy";
+pub const DNS: &str = "dns";
 pub const ADMIN: &str = "admin";
 
 /// The kubeconfig name of node `name`'s kubelet.

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod two_runtimes;
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -262,14 +264,40 @@ pub async fn http_get_async(ip: &str, port: u16) -> std::io::Result<String> {
     tokio::task::spawn_blocking(move || http_get(&ip, port)).await.map_err(std::io::Error::other)?
 }
 
+/// A test cluster's `up` config: one node `node` on `runtime`, everything in
+/// `dir` (data, PKI), every port ephemeral, the CLI's config left alone, and a
+/// service range and proxy interface no other test cluster on the host holds
+/// (see `capstan_test_support::service_slot`). Tests change what they need
+/// with struct update syntax.
+pub fn config(dir: &std::path::Path, runtime: capstan::cli::UpRuntime, node: &str) -> capstan::up::UpConfig {
+    let slot = capstan_test_support::service_slot().expect("a service slot");
+    let services =
+        capstan::up::cluster_dns::ServiceNetwork::new(&slot.range, None, "cluster.local", Some(slot.interface.clone()))
+            .expect("the slot's service network");
+    capstan::up::UpConfig {
+        data_dir: dir.join("data"),
+        pki_dir: dir.join("data").join("pki"),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        config_path: None,
+        runtime,
+        node_name: node.to_string(),
+        kubelet_port: 0,
+        extra_nodes: vec![],
+        services,
+    }
+}
+
 /// `capstan up ARGS` as a process of its own, as a user starts it, with
+/// a service range and cluster IP interface of its own (a slot), and
 /// `home` as its HOME and no OTLP endpoint inherited: the process (killed
 /// when dropped) and what it printed up to "Press Ctrl-C".
 pub async fn up_process(args: &[&str], home: &std::path::Path) -> (tokio::process::Child, Vec<String>) {
     use tokio::io::AsyncBufReadExt;
+    let slot = capstan_test_support::service_slot().expect("a service slot");
     let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
         .arg("up")
         .args(args)
+        .args(["--service-cluster-ip-range", &slot.range, "--cluster-ip-interface", &slot.interface])
         .env("HOME", home)
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(std::process::Stdio::piped())

@@ -11,7 +11,13 @@
 //!   Service (ownerReferences), so the garbage collector removes them with
 //!   it. Slices without the managed-by label are the user's and never
 //!   touched.
-//! - A Service that loses its selector loses its managed slices.
+//! - A Service without a selector gets slices mirrored from the Endpoints
+//!   its user wrote ([`slices::mirrored`], labelled
+//!   `endpointslicemirroring-controller.k8s.io` as Kubernetes'
+//!   endpointslicemirroring controller does; skipped when the Endpoints say
+//!   `endpointslice.kubernetes.io/skip-mirror: "true"`), so DNS and
+//!   `describe` see its addresses too; one that loses its selector keeps
+//!   only what its Endpoints say.
 //! - Writes are planned by [`slices::plan`] so that an unchanged Service
 //!   writes nothing. The cache may lag this controller's own writes (a
 //!   slice just created is not listed yet): until it shows them, the
@@ -120,7 +126,32 @@ async fn feed(ctx: Arc<Context>, queue: WorkQueue<String>, causes: Arc<Causes>, 
         let slice = event.object().filter(|s| slices::is_managed(s))?;
         slices::service_name(slice).map(|service| format!("{}/{service}", slice.meta().namespace))
     };
-    feed_service_keys(ctx, queue, &causes, stop, owned, owned_key).await;
+    let mirrored = mirror_feed(ctx.clone(), queue.clone(), stop.clone());
+    tokio::join!(feed_service_keys(ctx, queue, &causes, stop, owned, owned_key), mirrored);
+}
+
+/// Queues the Service of every Endpoints change, for the Services without a
+/// selector whose slices mirror their Endpoints (the reconcile decides: a
+/// Service with a selector plans from its pods and writes nothing new).
+async fn mirror_feed(ctx: Arc<Context>, queue: WorkQueue<String>, stop: CancellationToken) {
+    let mut endpoints = ctx.endpoints.subscribe();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            event = endpoints.recv() => match event {
+                None => return,
+                Some(event) => {
+                    let Some(endpoints) = event.object() else { continue };
+                    let meta = endpoints.meta();
+                    let selects = ctx.services.store().get(&meta.namespace, &meta.name)
+                        .is_some_and(|s| s.spec.as_ref().is_some_and(|s| !s.selector.is_empty()));
+                    if !selects {
+                        queue.add(format!("{}/{}", meta.namespace, meta.name));
+                    }
+                }
+            },
+        }
+    }
 }
 
 /// The slices the cache holds that this controller keeps for `name`.
@@ -154,8 +185,15 @@ async fn reconcile(
         return Ok(Requeue::No);
     };
     let desired = match service.spec.as_ref().map(|s| &s.selector).filter(|s| !s.is_empty()) {
-        // without a selector the slices are the user's to write
-        None => Vec::new(),
+        // without a selector the user writes the Endpoints: they are mirrored
+        None => match ctx.endpoints.store().get(namespace, name) {
+            Some(endpoints)
+                if endpoints.meta().labels.get(slices::SKIP_MIRROR_LABEL).map(String::as_str) != Some("true") =>
+            {
+                slices::mirrored(&endpoints)
+            }
+            _ => Vec::new(),
+        },
         Some(selector) => {
             let pods = pods_selected(ctx, namespace, selector);
             let zone_of = |node: &str| {

@@ -13,7 +13,7 @@
 //! slice is never rewritten.
 
 use crate::endpoints::subsets::{is_pod_ready, labels, protocol, target_port};
-use capstan_proto::core::v1::{ObjectReference, Pod, Service};
+use capstan_proto::core::v1::{Endpoints, ObjectReference, Pod, Service};
 use capstan_proto::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -26,6 +26,11 @@ pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
 /// This controller's value of [`MANAGED_BY_LABEL`], as Kubernetes' own.
 pub const MANAGED_BY: &str = "endpointslice-controller.k8s.io";
+/// The value for slices mirrored from a selector-less Service's Endpoints,
+/// as Kubernetes' endpointslicemirroring controller labels them.
+pub const MANAGED_BY_MIRRORING: &str = "endpointslicemirroring-controller.k8s.io";
+/// Endpoints labelled with this set to "true" are not mirrored.
+pub const SKIP_MIRROR_LABEL: &str = "endpointslice.kubernetes.io/skip-mirror";
 /// The node label an endpoint's zone is read from.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
@@ -38,17 +43,77 @@ pub struct Desired {
 }
 
 /// The labels of a Service's slices: its Endpoints' labels (its own and
-/// the headless mark) and the two that find them again.
+/// the headless mark) and the two that find them again; a selector-less
+/// Service's slices are mirrored, and say so.
 pub fn slice_labels(service: &Service) -> BTreeMap<String, String> {
     let mut out = labels(service);
     out.insert(SERVICE_NAME_LABEL.into(), service.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default());
-    out.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
+    let selects = service.spec.as_ref().is_some_and(|s| !s.selector.is_empty());
+    out.insert(MANAGED_BY_LABEL.into(), if selects { MANAGED_BY } else { MANAGED_BY_MIRRORING }.into());
     out
 }
 
-/// True for a slice this controller keeps.
+/// True for a slice this controller keeps (from pods, or mirrored).
 pub fn is_managed(slice: &EndpointSlice) -> bool {
-    slice.metadata.as_ref().is_some_and(|m| m.labels.get(MANAGED_BY_LABEL).is_some_and(|v| v == MANAGED_BY))
+    slice
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.labels.get(MANAGED_BY_LABEL).is_some_and(|v| v == MANAGED_BY || v == MANAGED_BY_MIRRORING))
+}
+
+/// The slices that mirror `endpoints`, the Endpoints a user wrote for a
+/// Service without a selector (Kubernetes' endpointslicemirroring): each
+/// address an endpoint, ready (and serving) when listed in `addresses`, not
+/// when in `notReadyAddresses`, with its hostname, node and target; grouped
+/// by address type and the subset's ports, sorted, at most
+/// [`MAX_ENDPOINTS_PER_SLICE`] a slice. Addresses that are not IPs are left
+/// out (validation refuses them; this never guesses).
+pub fn mirrored(endpoints: &Endpoints) -> Vec<Desired> {
+    let mut groups: BTreeMap<(String, Vec<PortKey>), BTreeMap<String, Endpoint>> = BTreeMap::new();
+    for subset in &endpoints.subsets {
+        let mut ports: Vec<PortKey> = subset
+            .ports
+            .iter()
+            .map(|p| (p.name.clone(), p.port, protocol(&p.protocol).to_string(), p.app_protocol.clone()))
+            .collect();
+        ports.sort();
+        let listed =
+            subset.addresses.iter().map(|a| (a, true)).chain(subset.not_ready_addresses.iter().map(|a| (a, false)));
+        for (address, ready) in listed {
+            let Ok(ip) = address.ip.parse::<std::net::IpAddr>() else { continue };
+            let address_type = if ip.is_ipv4() { "IPv4" } else { "IPv6" };
+            let endpoint = Endpoint {
+                addresses: vec![address.ip.clone()],
+                conditions: Some(EndpointConditions {
+                    ready: Some(ready),
+                    serving: Some(ready),
+                    terminating: Some(false),
+                }),
+                hostname: (!address.hostname.is_empty()).then(|| address.hostname.clone()),
+                target_ref: address.target_ref.clone(),
+                node_name: address.node_name.clone().filter(|n| !n.is_empty()),
+                ..Default::default()
+            };
+            groups.entry((address_type.to_string(), ports.clone())).or_default().insert(address.ip.clone(), endpoint);
+        }
+    }
+    let mut out = Vec::new();
+    for ((address_type, ports), endpoints) in groups {
+        let ports: Vec<EndpointPort> = ports
+            .into_iter()
+            .map(|(name, port, protocol, app_protocol)| EndpointPort {
+                name: Some(name),
+                protocol: Some(protocol),
+                port: Some(port),
+                app_protocol: (!app_protocol.is_empty()).then_some(app_protocol),
+            })
+            .collect();
+        let endpoints: Vec<Endpoint> = endpoints.into_values().collect();
+        for chunk in endpoints.chunks(MAX_ENDPOINTS_PER_SLICE) {
+            out.push(Desired { address_type: address_type.clone(), ports: ports.clone(), endpoints: chunk.to_vec() });
+        }
+    }
+    out
 }
 
 /// The Service a slice belongs to, by its label.

@@ -59,13 +59,21 @@ pub async fn refusing() -> SocketAddr {
 }
 
 /// Connects to `address`, reads the backend's name, closes.
+///
+/// Bounded: an address asked before the proxy made it local leaves by the
+/// default route, where a connect can wait minutes for an answer.
 pub async fn ask(address: SocketAddr) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(address).await?;
-    let name = read_name(&mut stream).await?;
-    stream.shutdown().await?;
-    let mut rest = Vec::new();
-    stream.read_to_end(&mut rest).await?;
-    Ok(name)
+    let asked = async {
+        let mut stream = TcpStream::connect(address).await?;
+        let name = read_name(&mut stream).await?;
+        stream.shutdown().await?;
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await?;
+        Ok(name)
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), asked)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
 /// Reads the `name\n` greeting from an open connection.

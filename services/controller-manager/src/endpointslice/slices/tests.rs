@@ -255,3 +255,62 @@ fn slices_are_labelled_for_kubectl() {
     assert_eq!(service_name(&slice), Some("web"));
     assert!(!is_managed(&EndpointSlice::default()), "a slice without the label is the user's");
 }
+
+#[test]
+fn endpoints_of_a_selectorless_service_are_mirrored() {
+    use capstan_proto::core::v1::{EndpointAddress, EndpointPort as CorePort, EndpointSubset};
+    let address = |ip: &str| EndpointAddress { ip: ip.into(), ..Default::default() };
+    let port = |name: &str, port: i32, protocol: &str| CorePort {
+        name: name.into(),
+        port,
+        protocol: protocol.into(),
+        ..Default::default()
+    };
+    let endpoints = Endpoints {
+        subsets: vec![
+            EndpointSubset {
+                addresses: vec![
+                    EndpointAddress { hostname: "db-0".into(), node_name: Some("n1".into()), ..address("10.0.0.2") },
+                    address("10.0.0.1"),
+                    address("fd00::1"),
+                    address("not-an-ip"),
+                ],
+                not_ready_addresses: vec![address("10.0.0.3")],
+                ports: vec![port("sql", 5432, "TCP"), port("", 53, "")],
+            },
+            EndpointSubset {
+                addresses: vec![address("10.0.1.1")],
+                ports: vec![port("sql", 6432, "TCP")],
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let slices = mirrored(&endpoints);
+    type Ports<'a> = Vec<(Option<&'a str>, Option<i32>, Option<&'a str>)>;
+    type Shape<'a> = (&'a str, Ports<'a>, Vec<(&'a str, Option<bool>)>);
+    let shape: Vec<Shape> = slices
+        .iter()
+        .map(|s| {
+            let ports = s.ports.iter().map(|p| (p.name.as_deref(), p.port, p.protocol.as_deref())).collect();
+            let endpoints = s
+                .endpoints
+                .iter()
+                .map(|e| (e.addresses[0].as_str(), e.conditions.as_ref().and_then(|c| c.ready)))
+                .collect();
+            (s.address_type.as_str(), ports, endpoints)
+        })
+        .collect();
+    let both = vec![(Some(""), Some(53), Some("TCP")), (Some("sql"), Some(5432), Some("TCP"))];
+    assert_eq!(
+        shape,
+        vec![
+            ("IPv4", both.clone(), vec![("10.0.0.1", Some(true)), ("10.0.0.2", Some(true)), ("10.0.0.3", Some(false))]),
+            ("IPv4", vec![(Some("sql"), Some(6432), Some("TCP"))], vec![("10.0.1.1", Some(true))]),
+            ("IPv6", both, vec![("fd00::1", Some(true))]),
+        ]
+    );
+    let named = slices[0].endpoints.iter().find(|e| e.addresses[0] == "10.0.0.2").expect("10.0.0.2");
+    assert_eq!((named.hostname.as_deref(), named.node_name.as_deref()), (Some("db-0"), Some("n1")));
+    assert!(mirrored(&Endpoints::default()).is_empty());
+}

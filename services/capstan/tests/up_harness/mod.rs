@@ -71,7 +71,14 @@ impl Up {
         })
         .await;
         if started != Ok(true) {
-            let ended = if task.is_finished() { format!("{:?}", (&mut task).await) } else { "still running".into() };
+            // a closed output means up returned (its error is the answer); a timeout, that it hangs
+            let ended = match started {
+                Ok(false) => match tokio::time::timeout(Duration::from_secs(10), &mut task).await {
+                    Ok(ended) => format!("{ended:?}"),
+                    Err(_) => "still running, its output closed".into(),
+                },
+                _ => "still running".into(),
+            };
             panic!("up did not start: {said:#?}; up: {ended}");
         }
         let url = said

@@ -104,10 +104,7 @@ impl Dns {
     pub async fn start(config: Config) -> Result<Dns, DnsError> {
         let zone = zone(&config.cluster_domain)?;
         let bind_error = |addr, transport| move |source| DnsError::Bind { addr, transport, source };
-        let udp = UdpSocket::bind(config.listen).await.map_err(bind_error(config.listen, "udp"))?;
-        let dns_address = udp.local_addr().map_err(bind_error(config.listen, "udp"))?;
-        // TCP on the port UDP got, so port 0 gives one address for both
-        let tcp = TcpListener::bind(dns_address).await.map_err(bind_error(dns_address, "tcp"))?;
+        let (udp, tcp, dns_address) = bind_pair(config.listen).await?;
         let health = match config.health_address {
             Some(addr) => Some(TcpListener::bind(addr).await.map_err(bind_error(addr, "tcp"))?),
             None => None,
@@ -136,6 +133,26 @@ impl Dns {
 impl Drop for Dns {
     fn drop(&mut self) {
         self.tasks.shutdown().cancel();
+    }
+}
+
+/// UDP and TCP on one address. For port 0, TCP takes the port the OS gave
+/// UDP; that number can be in use for TCP (another listener, or any
+/// connection's local port), so a clash is retried with a fresh port rather
+/// than failing the start.
+async fn bind_pair(listen: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), DnsError> {
+    let bind_error = |addr, transport| move |source| DnsError::Bind { addr, transport, source };
+    let mut attempts = 0;
+    loop {
+        let udp = UdpSocket::bind(listen).await.map_err(bind_error(listen, "udp"))?;
+        let address = udp.local_addr().map_err(bind_error(listen, "udp"))?;
+        match TcpListener::bind(address).await {
+            Ok(tcp) => return Ok((udp, tcp, address)),
+            Err(error) if listen.port() == 0 && error.kind() == std::io::ErrorKind::AddrInUse && attempts < 16 => {
+                attempts += 1;
+            }
+            Err(error) => return Err(bind_error(address, "tcp")(error)),
+        }
     }
 }
 
@@ -258,4 +275,28 @@ async fn keep_current(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn port_zero_gives_one_port_for_udp_and_tcp() {
+        for _ in 0..50 {
+            let (udp, tcp, address) = bind_pair("127.0.0.1:0".parse().expect("addr")).await.expect("a pair");
+            assert_eq!(udp.local_addr().ok(), Some(address));
+            assert_eq!(tcp.local_addr().ok(), Some(address));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fixed_port_taken_for_tcp_is_an_error_naming_tcp() {
+        let taken = TcpListener::bind("127.0.0.1:0").await.expect("a listener");
+        let address = taken.local_addr().expect("its address");
+        // UDP on the same number is free, TCP is not: a fixed address is never moved
+        let Err(error) = bind_pair(address).await else { panic!("bound a taken TCP port") };
+        let text = error.to_string();
+        assert!(text.contains("tcp") && text.contains(&address.to_string()), "{text}");
+    }
 }

@@ -97,23 +97,7 @@ pub fn mirrored(endpoints: &Endpoints) -> Vec<Desired> {
             groups.entry((address_type.to_string(), ports.clone())).or_default().insert(address.ip.clone(), endpoint);
         }
     }
-    let mut out = Vec::new();
-    for ((address_type, ports), endpoints) in groups {
-        let ports: Vec<EndpointPort> = ports
-            .into_iter()
-            .map(|(name, port, protocol, app_protocol)| EndpointPort {
-                name: Some(name),
-                protocol: Some(protocol),
-                port: Some(port),
-                app_protocol: (!app_protocol.is_empty()).then_some(app_protocol),
-            })
-            .collect();
-        let endpoints: Vec<Endpoint> = endpoints.into_values().collect();
-        for chunk in endpoints.chunks(MAX_ENDPOINTS_PER_SLICE) {
-            out.push(Desired { address_type: address_type.clone(), ports: ports.clone(), endpoints: chunk.to_vec() });
-        }
-    }
-    out
+    cut(groups)
 }
 
 /// The Service a slice belongs to, by its label.
@@ -177,22 +161,7 @@ pub fn desired(service: &Service, pods: &[impl Borrow<Pod>], zone_of: impl Fn(&s
             .or_default()
             .insert((status.pod_ip.clone(), meta.uid.clone()), endpoint);
     }
-    let mut out = Vec::new();
-    for ((address_type, ports), endpoints) in groups {
-        let ports: Vec<EndpointPort> = ports
-            .into_iter()
-            .map(|(name, port, protocol, app_protocol)| EndpointPort {
-                name: Some(name),
-                protocol: Some(protocol),
-                port: Some(port),
-                app_protocol: (!app_protocol.is_empty()).then_some(app_protocol),
-            })
-            .collect();
-        let endpoints: Vec<Endpoint> = endpoints.into_values().collect();
-        for chunk in endpoints.chunks(MAX_ENDPOINTS_PER_SLICE) {
-            out.push(Desired { address_type: address_type.clone(), ports: ports.clone(), endpoints: chunk.to_vec() });
-        }
-    }
+    let mut out = cut(groups);
     if out.is_empty() && !spec.ports.is_empty() {
         // Kubernetes keeps one empty slice with the Service's ports, so that
         // readers see a Service with no endpoints rather than no slices
@@ -213,6 +182,29 @@ pub fn desired(service: &Service, pods: &[impl Borrow<Pod>], zone_of: impl Fn(&s
 
 /// One Service port as a pod resolves it: name, number, protocol, appProtocol.
 type PortKey = (String, i32, String, String);
+
+/// Endpoints grouped by address type and ports, each group's endpoints keyed
+/// (and so sorted) by what identifies them, cut into slices of at most
+/// [`MAX_ENDPOINTS_PER_SLICE`].
+fn cut<K>(groups: BTreeMap<(String, Vec<PortKey>), BTreeMap<K, Endpoint>>) -> Vec<Desired> {
+    let mut out = Vec::new();
+    for ((address_type, ports), endpoints) in groups {
+        let ports: Vec<EndpointPort> = ports
+            .into_iter()
+            .map(|(name, port, protocol, app_protocol)| EndpointPort {
+                name: Some(name),
+                protocol: Some(protocol),
+                port: Some(port),
+                app_protocol: (!app_protocol.is_empty()).then_some(app_protocol),
+            })
+            .collect();
+        let endpoints: Vec<Endpoint> = endpoints.into_values().collect();
+        for chunk in endpoints.chunks(MAX_ENDPOINTS_PER_SLICE) {
+            out.push(Desired { address_type: address_type.clone(), ports: ports.clone(), endpoints: chunk.to_vec() });
+        }
+    }
+    out
+}
 
 /// The writes that turn `existing` (this Service's managed slices) into
 /// `desired`.

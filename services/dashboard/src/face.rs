@@ -145,8 +145,12 @@ fn query(query: Result<Query<PageQuery>, QueryRejection>) -> Result<PageQuery, R
 }
 
 /// The overview is the workloads of every namespace.
-async fn overview() -> Response {
-    Redirect::to("/workloads").into_response()
+/// `/` is the workloads view, keeping what the query chose (`?namespace=`).
+async fn overview(uri: http::Uri) -> Response {
+    match uri.query() {
+        Some(query) => Redirect::to(&format!("/workloads?{query}")).into_response(),
+        None => Redirect::to("/workloads").into_response(),
+    }
 }
 
 async fn not_found(uri: http::Uri) -> Response {

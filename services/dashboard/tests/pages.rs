@@ -43,6 +43,8 @@ async fn signing_in_takes_a_token_the_api_server_accepts_into_an_http_only_cooki
         signed_in.header("set-cookie"),
         Some(format!("capstan_dashboard_token={ADA}; path=/; httponly; samesite=strict").as_str())
     );
+    let root = get(addr, "/?namespace=shop", Some(ADA)).await;
+    assert_eq!((root.status, root.header("location")), (303, Some("/workloads?namespace=shop")));
     let page = get(addr, "/workloads", Some(ADA)).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("<span class=\"user\">ada (system:masters)</span>"), "{}", page.body);

@@ -5,8 +5,9 @@
 //!
 //! "Most active" is kubectl's order (`podutils.ActivePods`, reversed):
 //! scheduled before unscheduled, Running before Unknown before Pending, ready
-//! before not, ready for longer, fewer restarts, older, then by name so the
-//! choice is stable.
+//! before not, ready for longer, fewer restarts, older — the order the
+//! ReplicaSet controller already ranks pods by for a scale-down, used here
+//! from there.
 
 use crate::errors::{CliError, Subject};
 use crate::{names, Context};
@@ -15,7 +16,6 @@ use capstan_proto::apps::v1::{Deployment, ReplicaSet};
 use capstan_proto::core::v1::{Pod, Service};
 use capstan_proto::kinds;
 use capstan_selectors::LabelSelector;
-use std::cmp::Reverse;
 
 /// The pod `typed` names, and how many the object selected (1 for a pod).
 pub async fn pod_for(ctx: &Context<'_>, typed: &str) -> Result<(String, usize), CliError> {
@@ -84,36 +84,11 @@ fn bad_selector(info: &capstan_proto::KindInfo, name: &str, error: capstan_selec
     CliError::Usage(format!("the selector of {} cannot be used: {error}", names::object_name(info, name)))
 }
 
-/// The most active of `pods` (kubectl's order, see the module), by name.
+/// The most active of `pods`, by name: the order a ReplicaSet's scale-down
+/// keeps longest ([`capstan_controller_manager::replicaset::rank::most_active`]).
 fn most_active(pods: Vec<Pod>) -> Option<String> {
-    let key = |pod: &Pod| {
-        let spec = pod.spec.as_ref();
-        let status = pod.status.as_ref();
-        let meta = pod.metadata.as_ref();
-        let scheduled = spec.is_some_and(|s| !s.node_name.is_empty());
-        let phase = match status.map(|s| s.phase.as_str()) {
-            Some("Running") => 2,
-            Some("Unknown") => 1,
-            _ => 0,
-        };
-        let ready = status.and_then(|s| s.conditions.iter().find(|c| c.r#type == "Ready" && c.status == "True"));
-        // ready since earlier is more active; a pod not ready sorts after every ready one anyway
-        let ready_since = ready.and_then(|c| c.last_transition_time.as_ref()).map(|t| (t.seconds, t.nanos));
-        let restarts: i64 =
-            status.map(|s| s.container_statuses.iter().map(|c| i64::from(c.restart_count)).sum()).unwrap_or_default();
-        let created = meta.and_then(|m| m.creation_timestamp.as_ref()).map(|t| (t.seconds, t.nanos));
-        let name = meta.map(|m| m.name.clone()).unwrap_or_default();
-        (
-            Reverse(scheduled),
-            Reverse(phase),
-            Reverse(ready.is_some()),
-            ready_since.map_or((1, (0, 0)), |t| (0, t)),
-            restarts,
-            created.map_or((1, (0, 0)), |t| (0, t)),
-            name,
-        )
-    };
-    pods.iter().min_by_key(|p| key(p)).and_then(|p| p.metadata.as_ref()).map(|m| m.name.clone())
+    let chosen = capstan_controller_manager::replicaset::rank::most_active(&pods)?;
+    chosen.metadata.as_ref().map(|m| m.name.clone())
 }
 
 #[cfg(test)]
@@ -184,9 +159,11 @@ mod tests {
                 Some("b"),
             ),
             (
+                // a tie is broken by name, as the scale-down does (it deletes "a" first), so the
+                // choice does not depend on the list's order
                 "then by name",
                 vec![pod("b", "n1", "Running", Some(50), 0, 2), pod("a", "n1", "Running", Some(50), 0, 2)],
-                Some("a"),
+                Some("b"),
             ),
         ];
         for (case, pods, want) in cases {

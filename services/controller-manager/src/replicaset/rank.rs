@@ -32,6 +32,13 @@ pub fn pods_to_delete(owned: &[Arc<Pod>], related: &[Arc<Pod>], count: usize) ->
     ranked.into_iter().take(count).map(|(_, p)| p.clone()).collect()
 }
 
+/// The most active of `pods`: the one a scale-down would delete last, no
+/// node crowded (Kubernetes' `ActivePods`, reversed). What `kubectl logs`
+/// and `exec` pick for `TYPE/NAME`, and so `capstan`'s too.
+pub fn most_active<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Option<&'a Pod> {
+    pods.into_iter().max_by(|a, b| delete_first(a, 0, b, 0))
+}
+
 /// `Less` when `a` should be deleted before `b`.
 fn delete_first(a: &Pod, rank_a: usize, b: &Pod, rank_b: usize) -> Ordering {
     let (node_a, node_b) = (pods::node_name(a), pods::node_name(b));
